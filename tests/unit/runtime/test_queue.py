@@ -1,0 +1,146 @@
+"""Work queue semantics (client-go workqueue/doc.go)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from raykube.runtime.clock import FakeClock
+from raykube.runtime.queue import RateLimitingQueue, ShutDown, WorkQueue
+from raykube.runtime.ratelimit import ItemExponentialBackoff
+
+
+async def test_keys_come_out_in_the_order_they_were_added() -> None:
+    q: WorkQueue[str] = WorkQueue()
+    for key in ("a", "b", "c"):
+        q.add(key)
+    assert [await q.get() for _ in range(3)] == ["a", "b", "c"]
+
+
+async def test_key_added_twice_before_processing_is_processed_once() -> None:
+    q: WorkQueue[str] = WorkQueue()
+    q.add("a")
+    q.add("b")
+    q.add("a")
+    assert len(q) == 2
+    assert await q.get() == "a"
+    assert await q.get() == "b"
+    assert len(q) == 0
+
+
+async def test_key_being_processed_is_not_handed_to_a_second_worker() -> None:
+    q: WorkQueue[str] = WorkQueue()
+    q.add("a")
+    assert await q.get() == "a"
+    q.add("a")
+    second = asyncio.create_task(q.get())
+    await asyncio.sleep(0)
+    assert not second.done()
+    assert len(q) == 0
+    q.done("a")
+    assert await asyncio.wait_for(second, 1) == "a"
+
+
+async def test_key_added_during_processing_is_processed_again() -> None:
+    q: WorkQueue[str] = WorkQueue()
+    q.add("a")
+    key = await q.get()
+    q.add("a")
+    q.add("a")
+    q.done(key)
+    assert len(q) == 1
+    assert await q.get() == "a"
+    q.done("a")
+    assert len(q) == 0
+
+
+async def test_done_without_re_add_does_not_requeue() -> None:
+    q: WorkQueue[str] = WorkQueue()
+    q.add("a")
+    q.done(await q.get())
+    assert len(q) == 0
+
+
+async def test_add_wakes_a_parked_worker() -> None:
+    q: WorkQueue[str] = WorkQueue()
+    worker = asyncio.create_task(q.get())
+    await asyncio.sleep(0)
+    q.add("a")
+    assert await asyncio.wait_for(worker, 1) == "a"
+
+
+async def test_add_after_waits_for_the_clock() -> None:
+    clock = FakeClock()
+    q: WorkQueue[str] = WorkQueue(clock=clock)
+    q.add_after("a", 5.0)
+    assert len(q) == 0 and q.waiting == 1
+    clock.advance(4.9)
+    assert len(q) == 0
+    clock.advance(0.1)
+    assert len(q) == 1 and q.waiting == 0
+
+
+async def test_add_after_keeps_the_earlier_of_two_deadlines() -> None:
+    clock = FakeClock()
+    q: WorkQueue[str] = WorkQueue(clock=clock)
+    q.add_after("a", 10.0)
+    q.add_after("a", 2.0)
+    q.add_after("a", 7.0)
+    clock.advance(2.0)
+    assert len(q) == 1
+    assert await q.get() == "a"
+    q.done("a")
+    clock.advance(10.0)
+    assert len(q) == 0
+
+
+async def test_add_after_with_zero_delay_adds_at_once() -> None:
+    q: WorkQueue[str] = WorkQueue(clock=FakeClock())
+    q.add_after("a", 0)
+    assert len(q) == 1
+
+
+async def test_shut_down_wakes_parked_workers_and_refuses_new_keys() -> None:
+    clock = FakeClock()
+    q: WorkQueue[str] = WorkQueue(clock=clock)
+    worker = asyncio.create_task(q.get())
+    await asyncio.sleep(0)
+    q.add_after("b", 1.0)
+    q.shut_down()
+    with pytest.raises(ShutDown):
+        await asyncio.wait_for(worker, 1)
+    q.add("a")
+    clock.advance(2.0)
+    assert len(q) == 0
+    with pytest.raises(ShutDown):
+        await q.get()
+
+
+async def test_cancelled_worker_passes_its_wake_up_to_another() -> None:
+    q: WorkQueue[str] = WorkQueue()
+    first = asyncio.create_task(q.get())
+    second = asyncio.create_task(q.get())
+    await asyncio.sleep(0)
+    q.add("a")
+    first.cancel()
+    await asyncio.sleep(0)
+    assert await asyncio.wait_for(second, 1) == "a"
+
+
+async def test_add_rate_limited_backs_off_exponentially_until_forget() -> None:
+    clock = FakeClock()
+    q: RateLimitingQueue[str] = RateLimitingQueue(ItemExponentialBackoff(1.0, 100.0), clock=clock)
+    q.add_rate_limited("a")
+    q.add_rate_limited("a")  # earlier timer (1 s) wins over the new one (2 s)
+    assert q.num_requeues("a") == 2
+    clock.advance(1.0)
+    assert len(q) == 1
+    q.done(await q.get())
+    q.add_rate_limited("a")  # third failure: 4 s
+    clock.advance(3.9)
+    assert len(q) == 0
+    clock.advance(0.1)
+    assert len(q) == 1
+    q.forget("a")
+    assert q.num_requeues("a") == 0
