@@ -104,9 +104,7 @@ class AutoscalerOptions(RayModel):
     security_context: K8sObject | None = prop(
         "securityContext", "Autoscaler container security context.", k8s_type=K8S_SECURITY_CONTEXT
     )
-    upscaling_mode: str | None = prop(
-        "upscalingMode", "How fast the autoscaler scales up.", enum=tuple(UpscalingMode)
-    )
+    upscaling_mode: str | None = prop("upscalingMode", "How fast the autoscaler scales up.", enum=tuple(UpscalingMode))
     version: str | None = prop(
         "version", "Autoscaler generation; unset lets Ray decide.", enum=tuple(AutoscalerVersion)
     )
@@ -144,9 +142,7 @@ class GcsFaultToleranceOptions(RayModel):
         "backend",
         "Storage backend of the GCS (default redis). Immutable.",
         enum=tuple(GcsBackend),
-        validations=(
-            CelRule(rule="self == oldSelf", message="gcsFaultToleranceOptions.backend is immutable"),
-        ),
+        validations=(CelRule(rule="self == oldSelf", message="gcsFaultToleranceOptions.backend is immutable"),),
     )
     external_storage_namespace: str | None = prop(
         "externalStorageNamespace", "Key namespace in Redis (default: the RayCluster UID)."
@@ -215,9 +211,7 @@ class CollectorOptions(RayModel):
     env: list[K8sObject] | None = prop("env", "Extra environment variables.", k8s_type=K8S_ENV_VAR)
     image: str | None = prop("image", "Collector image.")
     image_pull_policy: str | None = prop("imagePullPolicy", "Collector image pull policy.")
-    resources: K8sObject | None = prop(
-        "resources", "Collector resources.", k8s_type=K8S_RESOURCE_REQUIREMENTS
-    )
+    resources: K8sObject | None = prop("resources", "Collector resources.", k8s_type=K8S_RESOURCE_REQUIREMENTS)
 
 
 class HistoryServerOptions(RayModel):

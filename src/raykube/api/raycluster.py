@@ -98,9 +98,7 @@ class WorkerGroupSpec(RayModel):
     max_replicas: int | None = prop(
         "maxReplicas", "Upper bound of replicas.", required=True, default=MAX_INT32, format="int32"
     )
-    min_replicas: int | None = prop(
-        "minReplicas", "Lower bound of replicas.", required=True, default=0, format="int32"
-    )
+    min_replicas: int | None = prop("minReplicas", "Lower bound of replicas.", required=True, default=0, format="int32")
     num_of_hosts: int | None = prop(
         "numOfHosts", "Pods per replica (multi-host, e.g. TPU slices).", default=1, format="int32"
     )
@@ -108,9 +106,7 @@ class WorkerGroupSpec(RayModel):
         "priority", "Scale-up preference for autoscaler v2 (higher first).", default=0, format="int32"
     )
     ray_start_params: dict[str, str] | None = prop("rayStartParams", "Flags of 'ray start' on the workers.")
-    replicas: int | None = prop(
-        "replicas", "Desired replicas (written by the autoscaler).", default=0, format="int32"
-    )
+    replicas: int | None = prop("replicas", "Desired replicas (written by the autoscaler).", default=0, format="int32")
     resources: dict[str, str] | None = prop("resources", "Ray logical resources of each worker.")
     scale_strategy: ScaleStrategy | None = prop("scaleStrategy", "Scale-down requests.")
     suspend: bool | None = prop("suspend", "Delete all pods of the group (set by RayJob DeleteWorkers).")
@@ -142,9 +138,7 @@ class RayClusterSpec(RayModel):
     )
     managed_by: str | None = prop("managedBy", MANAGED_BY_DESCRIPTION, validations=MANAGED_BY_VALIDATIONS)
     network_policy: NetworkPolicyOptions | None = prop("networkPolicy", "NetworkPolicies for the cluster.")
-    ray_version: str | None = prop(
-        "rayVersion", "Ray version of the images; gates version-dependent features."
-    )
+    ray_version: str | None = prop("rayVersion", "Ray version of the images; gates version-dependent features.")
     suspend: bool | None = prop("suspend", "Delete all pods but keep the RayCluster.")
     tls_options: TLSOptions | None = prop("tlsOptions", "Mutual TLS between Ray processes.")
     upgrade_strategy: ClusterUpgradeStrategy | None = prop("upgradeStrategy", "Reaction to spec changes.")
@@ -173,38 +167,24 @@ class RayClusterStatus(RayModel):
         list_type="map",
         list_map_keys=("type",),
     )
-    desired_cpu: Quantity | None = prop(
-        "desiredCPU", "Total CPU requested by all pods.", k8s_type=K8S_QUANTITY
-    )
-    desired_gpu: Quantity | None = prop(
-        "desiredGPU", "Total GPUs requested by all pods.", k8s_type=K8S_QUANTITY
-    )
+    desired_cpu: Quantity | None = prop("desiredCPU", "Total CPU requested by all pods.", k8s_type=K8S_QUANTITY)
+    desired_gpu: Quantity | None = prop("desiredGPU", "Total GPUs requested by all pods.", k8s_type=K8S_QUANTITY)
     desired_memory: Quantity | None = prop(
         "desiredMemory", "Total memory requested by all pods.", k8s_type=K8S_QUANTITY
     )
-    desired_tpu: Quantity | None = prop(
-        "desiredTPU", "Total TPUs requested by all pods.", k8s_type=K8S_QUANTITY
-    )
-    desired_worker_replicas: int | None = prop(
-        "desiredWorkerReplicas", "Sum of desired worker pods.", format="int32"
-    )
+    desired_tpu: Quantity | None = prop("desiredTPU", "Total TPUs requested by all pods.", k8s_type=K8S_QUANTITY)
+    desired_worker_replicas: int | None = prop("desiredWorkerReplicas", "Sum of desired worker pods.", format="int32")
     endpoints: dict[str, str] | None = prop("endpoints", "Head Service port name to port.")
     head: HeadInfo | None = prop("head", "Head pod and Service addresses.")
     last_update_time: str | None = prop(
         "lastUpdateTime", "When the status was last written.", format="date-time", nullable=True
     )
-    max_worker_replicas: int | None = prop(
-        "maxWorkerReplicas", "Sum of maxReplicas x numOfHosts.", format="int32"
-    )
-    min_worker_replicas: int | None = prop(
-        "minWorkerReplicas", "Sum of minReplicas x numOfHosts.", format="int32"
-    )
+    max_worker_replicas: int | None = prop("maxWorkerReplicas", "Sum of maxReplicas x numOfHosts.", format="int32")
+    min_worker_replicas: int | None = prop("minWorkerReplicas", "Sum of minReplicas x numOfHosts.", format="int32")
     observed_generation: int | None = prop(
         "observedGeneration", "Generation this status was computed from.", format="int64"
     )
-    ready_worker_replicas: int | None = prop(
-        "readyWorkerReplicas", "Worker pods Running and Ready.", format="int32"
-    )
+    ready_worker_replicas: int | None = prop("readyWorkerReplicas", "Worker pods Running and Ready.", format="int32")
     reason: str | None = prop("reason", "Why the cluster is in its state.")
     state: str | None = prop("state", "Deprecated summary state (ready, suspended).")
     state_transition_times: dict[str, str] | None = prop(

@@ -21,9 +21,7 @@ class RayCronJobSpec(RayModel):
 class RayCronJobStatus(RayModel):
     """Observed state of a RayCronJob."""
 
-    last_schedule_time: str | None = prop(
-        "lastScheduleTime", "When a RayJob was last scheduled.", format="date-time"
-    )
+    last_schedule_time: str | None = prop("lastScheduleTime", "When a RayJob was last scheduled.", format="date-time")
 
 
 class RayCronJob(RayObject):

@@ -48,9 +48,7 @@ DELETION_RULE_DEPLOYMENT_STATUSES: Final = ("Failed",)
 _DELETION_CONDITION_RULES: Final = (
     CelRule(
         rule="!(has(self.jobStatus) && has(self.jobDeploymentStatus))",
-        message=(
-            "JobStatus and JobDeploymentStatus cannot be used together within the same deletion condition."
-        ),
+        message=("JobStatus and JobDeploymentStatus cannot be used together within the same deletion condition."),
     ),
     CelRule(
         rule="has(self.jobStatus) || has(self.jobDeploymentStatus)",
@@ -119,9 +117,7 @@ class DeletionStrategy(RayModel):
 class SubmitterConfig(RayModel):
     """Settings of the submitter Kubernetes Job."""
 
-    backoff_limit: int | None = prop(
-        "backoffLimit", "Retries of the submitter Job (default 2).", format="int32"
-    )
+    backoff_limit: int | None = prop("backoffLimit", "Retries of the submitter Job (default 2).", format="int32")
 
 
 class RayJobSpec(RayModel):
@@ -145,9 +141,7 @@ class RayJobSpec(RayModel):
     entrypoint_resources: str | None = prop(
         "entrypointResources", "Custom resources for the entrypoint, as a JSON object."
     )
-    job_id: str | None = prop(
-        "jobId", "Submission ID; generated when empty (set by the user in InteractiveMode)."
-    )
+    job_id: str | None = prop("jobId", "Submission ID; generated when empty (set by the user in InteractiveMode).")
     managed_by: str | None = prop("managedBy", MANAGED_BY_DESCRIPTION, validations=MANAGED_BY_VALIDATIONS)
     metadata: dict[str, str] | None = prop("metadata", "Metadata attached to the Ray job.")
     pre_running_deadline_seconds: int | None = prop(
@@ -161,9 +155,7 @@ class RayJobSpec(RayModel):
     shutdown_after_job_finishes: bool | None = prop(
         "shutdownAfterJobFinishes", "Delete the RayCluster when the job ends."
     )
-    submission_mode: str | None = prop(
-        "submissionMode", "How the job is submitted.", default=SubmissionMode.K8S_JOB
-    )
+    submission_mode: str | None = prop("submissionMode", "How the job is submitted.", default=SubmissionMode.K8S_JOB)
     submitter_config: SubmitterConfig | None = prop("submitterConfig", "Submitter Job settings.")
     submitter_pod_template: K8sObject | None = prop(
         "submitterPodTemplate", "Pod template of the submitter (K8sJobMode).", k8s_type=K8S_POD_TEMPLATE_SPEC
@@ -185,9 +177,7 @@ class RayJobStatus(RayModel):
     """Observed state of a RayJob."""
 
     dashboard_url: str | None = prop("dashboardURL", "Dashboard address (host:port, no scheme).")
-    end_time: str | None = prop(
-        "endTime", "When the deployment reached Complete or Failed.", format="date-time"
-    )
+    end_time: str | None = prop("endTime", "When the deployment reached Complete or Failed.", format="date-time")
     failed: int | None = prop("failed", "Failed attempts.", default=0, format="int32")
     job_deployment_status: str | None = prop("jobDeploymentStatus", "State of the operator's state machine.")
     job_id: str | None = prop("jobId", "Submission ID in use.")
@@ -200,9 +190,7 @@ class RayJobStatus(RayModel):
         "observedGeneration", "Generation this status was computed from.", format="int64"
     )
     ray_cluster_name: str | None = prop("rayClusterName", "RayCluster running the job.")
-    ray_cluster_status: RayClusterStatus | None = prop(
-        "rayClusterStatus", "Copy of that RayCluster's status."
-    )
+    ray_cluster_status: RayClusterStatus | None = prop("rayClusterStatus", "Copy of that RayCluster's status.")
     ray_job_info: RayJobInfo | None = prop("rayJobInfo", "Timestamps reported by Ray.")
     reason: str | None = prop("reason", "Why the RayJob failed.")
     start_time: str | None = prop("startTime", "When the RayJob started initializing.", format="date-time")

@@ -36,9 +36,7 @@ class ClusterUpgradeOptions(RayModel):
     gateway_class_name: str = prop(
         "gatewayClassName", "GatewayClass of the Gateway that splits traffic.", required=True
     )
-    interval_seconds: int = prop(
-        "intervalSeconds", "Seconds between traffic shifts.", required=True, format="int32"
-    )
+    interval_seconds: int = prop("intervalSeconds", "Seconds between traffic shifts.", required=True, format="int32")
     max_surge_percent: int | None = prop(
         "maxSurgePercent",
         "Capacity added to the new cluster per step, in percent.",
@@ -86,12 +84,8 @@ class RayServiceStatus(RayModel):
         "lastTrafficMigratedTime", "When traffic was last shifted (incremental upgrade).", format="date-time"
     )
     ray_cluster_name: str | None = prop("rayClusterName", "Name of the RayCluster.")
-    ray_cluster_status: RayClusterStatus | None = prop(
-        "rayClusterStatus", "Copy of that RayCluster's status."
-    )
-    target_capacity: int | None = prop(
-        "targetCapacity", "Serve target_capacity of the cluster.", format="int32"
-    )
+    ray_cluster_status: RayClusterStatus | None = prop("rayClusterStatus", "Copy of that RayCluster's status.")
+    target_capacity: int | None = prop("targetCapacity", "Serve target_capacity of the cluster.", format="int32")
     traffic_routed_percent: int | None = prop(
         "trafficRoutedPercent", "Share of traffic routed to the cluster.", format="int32"
     )
@@ -107,9 +101,7 @@ class RayServiceSpec(RayModel):
         "excludeHeadPodFromServeSvc", "Never route Serve traffic to the head pod."
     )
     managed_by: str | None = prop("managedBy", MANAGED_BY_DESCRIPTION, validations=MANAGED_BY_VALIDATIONS)
-    ray_cluster_config: RayClusterSpec = prop(
-        "rayClusterConfig", "Template of the RayClusters.", required=True
-    )
+    ray_cluster_config: RayClusterSpec = prop("rayClusterConfig", "Template of the RayClusters.", required=True)
     ray_cluster_deletion_delay_seconds: int | None = prop(
         "rayClusterDeletionDelaySeconds",
         "Delay before an old cluster is deleted (default 60).",
@@ -140,12 +132,8 @@ class RayServiceStatuses(RayModel):
         list_type="map",
         list_map_keys=("type",),
     )
-    last_update_time: str | None = prop(
-        "lastUpdateTime", "When the status was last written.", format="date-time"
-    )
-    num_serve_endpoints: int | None = prop(
-        "numServeEndpoints", "Ready pods behind the serve Service.", format="int32"
-    )
+    last_update_time: str | None = prop("lastUpdateTime", "When the status was last written.", format="date-time")
+    num_serve_endpoints: int | None = prop("numServeEndpoints", "Ready pods behind the serve Service.", format="int32")
     observed_generation: int | None = prop(
         "observedGeneration", "Generation this status was computed from.", format="int64"
     )

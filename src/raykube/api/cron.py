@@ -1,0 +1,75 @@
+"""Syntax check of RayCronJob schedules: the standard five-field cron format plus ``@`` descriptors.
+
+KubeRay parses ``spec.schedule`` with a standard cron parser (minute, hour, day of month, month, day of week;
+names such as ``JAN``/``MON``; ``*``, ranges, lists, ``/step``; ``?`` for either day field; descriptors
+``@yearly``, ``@annually``, ``@monthly``, ``@weekly``, ``@daily``, ``@midnight``, ``@hourly``, ``@every <dur>``).
+Time zones are given with ``spec.timeZone``; a ``TZ=``/``CRON_TZ=`` prefix in the schedule is rejected.
+Computing fire times belongs to the RayCronJob controller; this module only says what is wrong.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+_MONTHS: Final = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+_WEEKDAYS: Final = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
+#: (name, lowest, highest, symbolic names) of the five fields, in order.
+_FIELDS: Final[tuple[tuple[str, int, int, dict[str, int]], ...]] = (
+    ("minute", 0, 59, {}),
+    ("hour", 0, 23, {}),
+    ("day of month", 1, 31, {}),
+    ("month", 1, 12, {m: i + 1 for i, m in enumerate(_MONTHS)}),
+    ("day of week", 0, 6, {d: i for i, d in enumerate(_WEEKDAYS)}),
+)
+_DESCRIPTORS: Final = frozenset({"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"})
+_EVERY: Final = re.compile(r"^@every\s+((\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+)$")
+
+
+def schedule_errors(schedule: str) -> list[str]:
+    """Problems of a cron schedule string (empty when it is valid)."""
+    text = schedule.strip()
+    if not text:
+        return ["empty spec string"]
+    if text.startswith(("TZ=", "CRON_TZ=")):
+        return ["TZ= and CRON_TZ= prefixes are not supported; use spec.timeZone instead"]
+    if text.startswith("@"):
+        if text in _DESCRIPTORS or _EVERY.match(text):
+            return []
+        return [f"unrecognized descriptor: {text}"]
+    fields = text.split()
+    if len(fields) != len(_FIELDS):
+        return [f"expected exactly 5 fields, found {len(fields)}: {text}"]
+    errors: list[str] = []
+    for value, (name, low, high, names) in zip(fields, _FIELDS, strict=True):
+        errors.extend(_field_errors(value, name, low, high, names))
+    return errors
+
+
+def _field_errors(value: str, name: str, low: int, high: int, names: dict[str, int]) -> list[str]:
+    if value == "?" and name in ("day of month", "day of week"):
+        return []
+    errors: list[str] = []
+    for part in value.split(","):
+        span, _, step = part.partition("/")
+        if step and (not step.isdigit() or int(step) == 0):
+            errors.append(f"{name}: invalid step '{step}' in '{part}'")
+        if span == "*":
+            continue
+        start_text, dash, end_text = span.partition("-")
+        bounds = [_number(start_text, names)] + ([_number(end_text, names)] if dash else [])
+        if any(b is None for b in bounds):
+            errors.append(f"{name}: cannot parse '{part}'")
+            continue
+        numbers = [b for b in bounds if b is not None]
+        if any(n < low or n > high for n in numbers):
+            errors.append(f"{name}: '{part}' is outside {low}-{high}")
+        elif len(numbers) == 2 and numbers[0] > numbers[1]:
+            errors.append(f"{name}: range '{part}' has its start after its end")
+    return errors
+
+
+def _number(text: str, names: dict[str, int]) -> int | None:
+    if text.isdigit():
+        return int(text)
+    return names.get(text.upper())
