@@ -9,18 +9,17 @@ here=$(cd "$(dirname "$0")" && pwd)
 cache=${RAYKUBE_CACHE:-$HOME/.cache/raykube}
 export CGO_ENABLED=0 GOFLAGS=-buildvcs=false GOTOOLCHAIN=local
 
-K8S=v1.34.4
-ETCD=v3.6.4
-HELM=v3.22.0
-KWOK=v0.7.0
+# shellcheck source=../src/raykube/local/versions.env
+. "$here/../src/raykube/local/versions.env"
+K8S=$K8S_VERSION ETCD=$ETCD_VERSION HELM=$HELM_VERSION KWOK=$KWOK_VERSION
 k8s_ldflags="-s -w -X k8s.io/component-base/version.gitVersion=$K8S -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=34 -X k8s.io/component-base/version.gitTreeState=clean"
 
 # name  version  module-dir  package  ldflags
 table() {
+  echo "etcd $ETCD k8s ./etcd -s -w"
   for c in kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet kube-proxy; do
     echo "$c $K8S k8s k8s.io/kubernetes/cmd/$c $k8s_ldflags"
   done
-  echo "etcd $ETCD k8s ./etcd -s -w"
   echo "helm $HELM helm helm.sh/helm/v3/cmd/helm -s -w -X helm.sh/helm/v3/internal/version.version=$HELM"
   echo "kwok $KWOK kwok sigs.k8s.io/kwok/cmd/kwok -s -w"
 }

@@ -1,0 +1,42 @@
+# raykube: `make demo` and `make test` do all set-up on a fresh machine (Python venv, Go-built tools).
+SHELL := /bin/bash
+PY := .venv/bin/python
+VENV_STAMP := .venv/.installed
+
+.PHONY: all venv tools test test-unit test-integration lint demo demo-down crds clean
+
+all: test
+
+$(VENV_STAMP): pyproject.toml requirements.lock
+	@test -x $(PY) || python3 -m venv .venv
+	@$(PY) -m pip install -q --upgrade pip
+	@$(PY) -m pip install -q -c requirements.lock -e '.[dev]'
+	@touch $@
+
+venv: $(VENV_STAMP)
+
+tools:
+	@tools/build.sh
+
+test: venv tools
+	@scripts/run-tests
+
+test-unit: venv
+	@$(PY) -m pytest tests/unit -q
+
+test-integration: venv tools
+	@$(PY) -m pytest tests/integration -q
+
+lint: venv
+	@.venv/bin/ruff check src tests bench
+	@.venv/bin/mypy
+	@.venv/bin/lint-imports
+
+demo: venv tools
+	@scripts/demo
+
+demo-down: venv
+	@.venv/bin/raykube local down
+
+clean:
+	rm -rf .venv .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,21 @@
+"""The `raykube` command line: one typer app, one module per command group."""
+
+from __future__ import annotations
+
+import typer
+
+from raykube import __version__
+from raykube.cli import local
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="Ray on Kubernetes, KubeRay-compatible.")
+app.add_typer(local.app, name="local")
+
+
+@app.command()
+def version() -> None:
+    """Print raykube's version."""
+    typer.echo(__version__)
+
+
+if __name__ == "__main__":
+    app()

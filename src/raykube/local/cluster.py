@@ -1,0 +1,272 @@
+"""`raykube local`: a throwaway Kubernetes control plane on loopback, with fake (kwok) nodes.
+
+One directory holds all of a cluster's state: PKI, kubeconfigs, logs, kwok's config and `state.json`,
+which records every process we started (pid + start time) and the ports chosen. etcd keeps its data on
+tmpfs. `up` is idempotent (a healthy cluster is left as it is; a half-dead one is torn down and started
+again); `down` stops every recorded process by pid and removes the tmpfs data. If a component does not
+become healthy, `up` stops what it started and raises ComponentFailedError naming the component and
+quoting the tail of its log.
+
+Start order: etcd → kube-apiserver → (kube-controller-manager, kube-scheduler) → kwok → Nodes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from raykube.local import components, fakenodes, processes
+from raykube.local.api import LocalApi, http_healthy, https_healthy
+from raykube.local.components import CLUSTER_DOMAIN, SERVICE_IP, Layout
+from raykube.local.kubeconfig import write_kubeconfig
+from raykube.local.pki import CertificateAuthority, service_account_keys
+from raykube.local.ports import free_ports
+from raykube.local.processes import ProcessRecord
+
+NodeMode = Literal["fake", "real"]
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    """What `raykube local up` was asked for."""
+
+    state_dir: Path
+    nodes: NodeMode = "fake"
+    fake_nodes: int = 2
+    node_cpu: str = "32"
+    node_memory: str = "128Gi"
+    node_pods: int = 250
+    timeout: float = 90.0
+
+
+@dataclass
+class ClusterState:
+    """The contents of `state.json`."""
+
+    layout: dict[str, Any]
+    nodes: str
+    processes: list[dict[str, Any]] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def default_state_dir() -> Path:
+    return Path.home() / ".raykube" / "local"
+
+
+def etcd_data_dir(state_dir: Path) -> Path:
+    """etcd's data dir on tmpfs, unique per state dir so that several clusters can coexist."""
+    digest = hashlib.sha256(str(state_dir.resolve()).encode()).hexdigest()[:12]
+    return Path("/dev/shm") / f"raykube-etcd-{digest}"
+
+
+class LocalCluster:
+    """Bring a local cluster up and down; see the module docstring."""
+
+    def __init__(self, config: ClusterConfig) -> None:
+        if config.nodes != "fake":
+            raise ValueError("--nodes real is not available yet; use --nodes fake")
+        self.config = config
+        self.state_dir = config.state_dir.resolve()
+        self._state_file = self.state_dir / "state.json"
+
+    # -- queries -------------------------------------------------------------------------------
+
+    @property
+    def kubeconfig(self) -> Path:
+        """The admin kubeconfig (user in group system:masters)."""
+        return self.state_dir / "admin.kubeconfig"
+
+    def load_state(self) -> ClusterState | None:
+        try:
+            return ClusterState(**json.loads(self._state_file.read_text()))
+        except FileNotFoundError:
+            return None
+
+    def records(self) -> list[ProcessRecord]:
+        state = self.load_state()
+        return [ProcessRecord.from_json(p) for p in state.processes] if state else []
+
+    def layout(self) -> Layout | None:
+        state = self.load_state()
+        if state is None:
+            return None
+        data = dict(state.layout)
+        data["state_dir"] = Path(data["state_dir"])
+        data["etcd_data"] = Path(data["etcd_data"])
+        return Layout(**data)
+
+    def is_up(self) -> bool:
+        """Every recorded process alive and the API server ready."""
+        records, layout = self.records(), self.layout()
+        if not records or layout is None or not all(processes.is_alive(r) for r in records):
+            return False
+        try:
+            with self._api(layout) as api:
+                return api.healthy()
+        except Exception:
+            return False
+
+    # -- up ------------------------------------------------------------------------------------
+
+    def up(self, progress: Progress = lambda _: None) -> ClusterState:
+        """Start the cluster (or keep the running one); return its state with per-phase timings."""
+        if self.is_up():
+            progress("already up")
+            state = self.load_state()
+            assert state is not None
+            return state
+        if self._state_file.exists():
+            progress("found a stale cluster: stopping it first")
+            self.down()
+        started = time.monotonic()
+        layout = self._prepare(progress)
+        state = ClusterState(layout={k: str(v) for k, v in asdict(layout).items()}, nodes=self.config.nodes)
+        state.layout.update({k: int(v) for k, v in asdict(layout).items() if isinstance(v, int)})
+        try:
+            self._start_control_plane(layout, state, progress)
+            state.timings["api_ready"] = round(time.monotonic() - started, 2)
+            self._start_fake_nodes(layout, state, progress)
+        except BaseException:
+            progress("start-up failed: stopping what was started")
+            self.down()
+            raise
+        state.timings["total"] = round(time.monotonic() - started, 2)
+        self._save(state)
+        return state
+
+    def _prepare(self, progress: Progress) -> Layout:
+        t0 = time.monotonic()
+        if self.state_dir.exists():
+            shutil.rmtree(self.state_dir)
+        ports = free_ports(6)
+        layout = Layout(
+            state_dir=self.state_dir,
+            etcd_data=etcd_data_dir(self.state_dir),
+            etcd_port=ports[0],
+            etcd_peer_port=ports[1],
+            apiserver_port=ports[2],
+            controller_manager_port=ports[3],
+            scheduler_port=ports[4],
+            kwok_port=ports[5],
+        )
+        for d in (layout.pki, layout.logs):
+            d.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(layout.etcd_data, ignore_errors=True)
+        layout.etcd_data.mkdir(parents=True)
+        self._write_pki(layout)
+        progress(f"certificates and kubeconfigs written in {time.monotonic() - t0:.2f}s")
+        return layout
+
+    @staticmethod
+    def _write_pki(layout: Layout) -> None:
+        ca = CertificateAuthority(layout.pki)
+        ca.issue(
+            "apiserver",
+            common_name="kube-apiserver",
+            dns_names=(
+                "localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc",
+                f"kubernetes.default.svc.{CLUSTER_DOMAIN}",
+            ),
+            ip_addresses=("127.0.0.1", SERVICE_IP),
+            server=True,
+        )
+        ca.issue("apiserver-kubelet-client", common_name="kube-apiserver-kubelet-client",
+                 organizations=("system:masters",), client=True)
+        service_account_keys(layout.pki)
+        users = {
+            "admin": ("raykube-admin", ("system:masters",)),
+            "controller-manager": ("system:kube-controller-manager", ()),
+            "scheduler": ("system:kube-scheduler", ()),
+            "kwok": ("kwok-controller", ("system:masters",)),
+        }
+        for user, (cn, orgs) in users.items():
+            pair = ca.issue(user, common_name=cn, organizations=orgs, client=True)
+            write_kubeconfig(layout.kubeconfig(user), server=layout.server, ca=ca.pair.cert, user=user, client=pair)
+
+    def _launch(self, state: ClusterState, layout: Layout, name: str, argv: list[str | Path]) -> ProcessRecord:
+        record = processes.start(name, argv, log_dir=layout.logs)
+        state.processes.append(record.to_json())
+        self._save(state)  # saved at once, so `down` finds the process even if start-up fails later
+        return record
+
+    def _wait(self, state: ClusterState, record: ProcessRecord, check: Callable[[], bool],
+              progress: Progress, *, what: str = "healthy") -> None:
+        took = processes.wait_until(record, check, timeout=self.config.timeout, what=what)
+        label = record.name if what == "healthy" else f"{record.name}: {what}"
+        state.timings[label] = round(took, 2)
+        progress(f"{label} in {took:.2f}s" if what != "healthy" else f"{label} healthy in {took:.2f}s")
+
+    def _start_control_plane(self, layout: Layout, state: ClusterState, progress: Progress) -> None:
+        etcd = self._launch(state, layout, "etcd", components.etcd(layout))
+        self._wait(state, etcd, lambda: http_healthy(f"http://127.0.0.1:{layout.etcd_port}/health"), progress)
+
+        apiserver = self._launch(state, layout, "kube-apiserver", components.apiserver(layout))
+        with self._api(layout) as api:
+            self._wait(state, apiserver, api.healthy, progress)
+
+        kcm = self._launch(state, layout, "kube-controller-manager", components.controller_manager(layout))
+        sched = self._launch(state, layout, "kube-scheduler", components.scheduler(layout))
+        self._wait(state, kcm, lambda: https_healthy(layout.controller_manager_port), progress)
+        self._wait(state, sched, lambda: https_healthy(layout.scheduler_port), progress)
+        with self._api(layout) as api:
+            # Pods are rejected until the default ServiceAccount exists; wait so the cluster is usable.
+            self._wait(state, kcm, lambda: api.get("/api/v1/namespaces/default/serviceaccounts/default")
+                       is not None, progress, what="default service account created")
+
+    def _start_fake_nodes(self, layout: Layout, state: ClusterState, progress: Progress) -> None:
+        config = layout.state_dir / "kwok.yaml"
+        config.write_text(fakenodes.kwok_config())
+        kwok = self._launch(state, layout, "kwok", components.kwok(layout, config))
+        names = [f"raykube-fake-{i}" for i in range(self.config.fake_nodes)]
+        with self._api(layout) as api:
+            for name in names:
+                api.create("/api/v1/nodes", fakenodes.node_manifest(
+                    name, cpu=self.config.node_cpu, memory=self.config.node_memory, pods=self.config.node_pods))
+
+            def all_ready() -> bool:
+                return all(_node_ready(api.get(f"/api/v1/nodes/{n}")) for n in names)
+
+            took = processes.wait_until(kwok, all_ready, timeout=self.config.timeout, what="ready with its nodes")
+        state.timings["nodes_ready"] = round(took, 2)
+        progress(f"{len(names)} fake nodes Ready in {took:.2f}s")
+
+    def _api(self, layout: Layout) -> LocalApi:
+        pki = layout.pki
+        return LocalApi(layout.server, ca=pki / "ca.crt", cert=pki / "admin.crt", key=pki / "admin.key")
+
+    def _save(self, state: ClusterState) -> None:
+        self._state_file.write_text(json.dumps(asdict(state), indent=2))
+
+    # -- down ----------------------------------------------------------------------------------
+
+    def down(self, progress: Progress = lambda _: None) -> list[str]:
+        """Stop every recorded process (last started first) and remove etcd's tmpfs data.
+
+        Returns the names of the processes that were stopped. The state directory is kept (logs stay
+        readable after a failure) except for `state.json`.
+        """
+        stopped = []
+        for record in reversed(self.records()):
+            if processes.is_alive(record):
+                processes.stop(record)
+                stopped.append(record.name)
+                progress(f"stopped {record.name} (pid {record.pid})")
+        layout = self.layout()
+        if layout is not None:
+            shutil.rmtree(layout.etcd_data, ignore_errors=True)
+        self._state_file.unlink(missing_ok=True)
+        return stopped
+
+
+def _node_ready(node: dict[str, Any] | None) -> bool:
+    if node is None:
+        return False
+    conditions = node.get("status", {}).get("conditions", [])
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)

@@ -1,0 +1,145 @@
+"""Command lines of the control-plane components: pure functions from the cluster layout to argv.
+
+Kept apart from the process handling so the flags can be read (and tested) in one place. Flag choices
+follow what a kubeadm cluster runs, minus what a loopback-only, single-machine cluster does not need.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from raykube.local.binaries import binary
+
+SERVICE_CIDR = "10.96.0.0/16"
+SERVICE_IP = "10.96.0.1"  # the `kubernetes` Service's ClusterIP: first address of SERVICE_CIDR
+CLUSTER_DOMAIN = "cluster.local"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where everything of one local cluster lives, and on which ports it listens."""
+
+    state_dir: Path
+    etcd_data: Path
+    etcd_port: int
+    etcd_peer_port: int
+    apiserver_port: int
+    controller_manager_port: int
+    scheduler_port: int
+    kwok_port: int
+
+    @property
+    def pki(self) -> Path:
+        return self.state_dir / "pki"
+
+    @property
+    def logs(self) -> Path:
+        return self.state_dir / "logs"
+
+    @property
+    def server(self) -> str:
+        return f"https://127.0.0.1:{self.apiserver_port}"
+
+    def kubeconfig(self, user: str) -> Path:
+        return self.state_dir / f"{user}.kubeconfig"
+
+
+def etcd(layout: Layout) -> list[str | Path]:
+    client = f"http://127.0.0.1:{layout.etcd_port}"
+    peer = f"http://127.0.0.1:{layout.etcd_peer_port}"
+    return [
+        binary("etcd"),
+        "--name=raykube",
+        f"--data-dir={layout.etcd_data}",
+        f"--listen-client-urls={client}",
+        f"--advertise-client-urls={client}",
+        f"--listen-peer-urls={peer}",
+        f"--initial-advertise-peer-urls={peer}",
+        f"--initial-cluster=raykube={peer}",
+        "--listen-metrics-urls=",
+        # The data lives on tmpfs and dies with the cluster: fsync buys nothing and costs latency.
+        "--unsafe-no-fsync",
+        "--quota-backend-bytes=4294967296",
+        "--log-level=warn",
+    ]
+
+
+def apiserver(layout: Layout) -> list[str | Path]:
+    pki = layout.pki
+    return [
+        binary("kube-apiserver"),
+        f"--etcd-servers=http://127.0.0.1:{layout.etcd_port}",
+        "--bind-address=127.0.0.1",
+        f"--secure-port={layout.apiserver_port}",
+        f"--tls-cert-file={pki / 'apiserver.crt'}",
+        f"--tls-private-key-file={pki / 'apiserver.key'}",
+        f"--client-ca-file={pki / 'ca.crt'}",
+        f"--kubelet-client-certificate={pki / 'apiserver-kubelet-client.crt'}",
+        f"--kubelet-client-key={pki / 'apiserver-kubelet-client.key'}",
+        f"--service-account-issuer=https://kubernetes.default.svc.{CLUSTER_DOMAIN}",
+        f"--service-account-key-file={pki / 'sa.pub'}",
+        f"--service-account-signing-key-file={pki / 'sa.key'}",
+        f"--service-cluster-ip-range={SERVICE_CIDR}",
+        "--authorization-mode=Node,RBAC",
+        "--allow-privileged=true",
+        "--enable-admission-plugins=NodeRestriction",
+        "--profiling=false",
+        "--event-ttl=2h",
+        # A benchmark creates hundreds of pods in seconds; the defaults (400/200) would throttle it.
+        "--max-requests-inflight=1600",
+        "--max-mutating-requests-inflight=800",
+        "--v=1",
+    ]
+
+
+def _component_common(layout: Layout, user: str, port: int) -> list[str | Path]:
+    kubeconfig = layout.kubeconfig(user)
+    return [
+        f"--kubeconfig={kubeconfig}",
+        f"--authentication-kubeconfig={kubeconfig}",
+        f"--authorization-kubeconfig={kubeconfig}",
+        "--bind-address=127.0.0.1",
+        f"--secure-port={port}",
+        "--leader-elect=false",
+        "--kube-api-qps=200",
+        "--kube-api-burst=400",
+        "--v=1",
+    ]
+
+
+def controller_manager(layout: Layout) -> list[str | Path]:
+    pki = layout.pki
+    return [
+        binary("kube-controller-manager"),
+        *_component_common(layout, "controller-manager", layout.controller_manager_port),
+        f"--service-account-private-key-file={pki / 'sa.key'}",
+        f"--root-ca-file={pki / 'ca.crt'}",
+        f"--cluster-signing-cert-file={pki / 'ca.crt'}",
+        f"--cluster-signing-key-file={pki / 'ca.key'}",
+        "--use-service-account-credentials=true",
+        f"--service-cluster-ip-range={SERVICE_CIDR}",
+        "--concurrent-gc-syncs=40",
+        "--concurrent-namespace-syncs=20",
+    ]
+
+
+def scheduler(layout: Layout) -> list[str | Path]:
+    return [
+        binary("kube-scheduler"),
+        *[a for a in _component_common(layout, "scheduler", layout.scheduler_port) if "kube-api-" not in str(a)],
+    ]
+
+
+def kwok(layout: Layout, config: Path) -> list[str | Path]:
+    return [
+        binary("kwok"),
+        f"--config={config}",
+        f"--kubeconfig={layout.kubeconfig('kwok')}",
+        "--manage-all-nodes=false",
+        "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
+        "--cidr=10.244.0.0/16",
+        "--node-ip=10.243.0.1",
+        f"--server-address=127.0.0.1:{layout.kwok_port}",
+        "--node-lease-duration-seconds=40",
+    ]

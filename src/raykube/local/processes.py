@@ -1,0 +1,146 @@
+"""Start, watch and stop the local cluster's processes, each by its recorded pid.
+
+Every component runs in its own session (process group), logs to `<state>/logs/<name>.log`, and is
+recorded with its pid and start time in the cluster's state file. Stopping checks that the pid still
+belongs to the process we started (same start time in /proc), so a recycled pid is never killed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+
+class ComponentFailedError(RuntimeError):
+    """A component exited or did not become healthy; the message names it and ends with its log tail."""
+
+
+@dataclass(frozen=True)
+class ProcessRecord:
+    """What we need to find a started process again: name, pid, /proc start time, log path."""
+
+    name: str
+    pid: int
+    start_ticks: int
+    log: str
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ProcessRecord:
+        return cls(name=data["name"], pid=int(data["pid"]), start_ticks=int(data["start_ticks"]), log=data["log"])
+
+
+def _start_ticks(pid: int, *, zombie_ok: bool = False) -> int | None:
+    """Field 22 of /proc/<pid>/stat (start time in clock ticks), or None if the pid is gone.
+
+    A zombie counts as gone unless `zombie_ok` (a child that exited at once is still ours to report).
+    """
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name (field 2) may contain spaces; it is enclosed in parentheses.
+    fields = stat[stat.rindex(")") + 2 :].split()
+    if fields[0] == "Z" and not zombie_ok:
+        return None
+    return int(fields[19])
+
+
+def pid_running(pid: int) -> bool:
+    """True if `pid` exists and is not a zombie."""
+    return _start_ticks(pid) is not None
+
+
+def is_alive(record: ProcessRecord) -> bool:
+    """True if the recorded process still runs (and its pid was not recycled)."""
+    return _start_ticks(record.pid) == record.start_ticks
+
+
+def log_tail(path: str | Path, lines: int = 25) -> str:
+    try:
+        return "\n".join(Path(path).read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def start(name: str, argv: Sequence[str | Path], *, log_dir: Path, env: dict[str, str] | None = None) -> ProcessRecord:
+    """Start `argv` in a new session with output appended to `<log_dir>/<name>.log`."""
+    log_path = log_dir / f"{name}.log"
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(
+            [str(a) for a in argv],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env={**os.environ, **(env or {})},
+        )
+    ticks = _start_ticks(proc.pid, zombie_ok=True)
+    if ticks is None:  # cannot happen while we have not reaped it; kept as a guard
+        raise ComponentFailedError(f"{name} exited at once:\n{log_tail(log_path)}")
+    # Popen objects reap their child in __del__; we track by pid instead, so detach it.
+    proc.returncode = 0
+    return ProcessRecord(name=name, pid=proc.pid, start_ticks=ticks, log=str(log_path))
+
+
+def wait_until(
+    record: ProcessRecord,
+    check: Callable[[], bool],
+    *,
+    timeout: float,
+    what: str = "healthy",
+    interval: float = 0.1,
+) -> float:
+    """Poll `check` until it is true; return the seconds it took.
+
+    Fails fast, with the log tail, if the process exits, and after `timeout` seconds otherwise.
+    """
+    start_time = time.monotonic()
+    deadline = start_time + timeout
+    while True:
+        try:
+            if check():
+                return time.monotonic() - start_time
+        except Exception:
+            pass
+        if not is_alive(record):
+            _reap(record.pid)
+            raise ComponentFailedError(f"{record.name} exited before it was {what}; log tail:\n{log_tail(record.log)}")
+        if time.monotonic() > deadline:
+            raise ComponentFailedError(
+                f"{record.name} did not become {what} within {timeout:.0f}s; log tail:\n{log_tail(record.log)}"
+            )
+        time.sleep(interval)
+
+
+def _reap(pid: int) -> None:
+    """Collect our own exited child so it does not linger as a zombie (not our child: no-op)."""
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+def stop(record: ProcessRecord, *, grace: float = 10.0) -> None:
+    """SIGTERM the process group, then SIGKILL after `grace` seconds; no-op if already gone."""
+    if not is_alive(record):
+        return
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(record.pid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            _reap(record.pid)
+            if not is_alive(record):
+                return
+            time.sleep(0.05)
+    raise ComponentFailedError(f"{record.name} (pid {record.pid}) did not stop after SIGKILL")

@@ -1,0 +1,41 @@
+"""Test helpers for talking to the real local API server: a lightkube client, kubectl, and polling."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+from lightkube import Client, KubeConfig
+
+from raykube.local.binaries import binary
+
+T = TypeVar("T")
+
+
+def client(kubeconfig: Path, **kwargs: object) -> Client:
+    return Client(KubeConfig.from_file(kubeconfig), field_manager="raykube-tests", **kwargs)  # type: ignore[arg-type]
+
+
+def kubectl(
+    kubeconfig: Path, *args: str, check: bool = True, input: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(binary("kubectl")), f"--kubeconfig={kubeconfig}", *args],
+        capture_output=True, text=True, check=check, input=input, timeout=120,
+    )
+
+
+def eventually(probe: Callable[[], T | None], *, timeout: float = 60.0, what: str = "condition") -> T:
+    """Poll `probe` until it returns something truthy, and return that. Not a timing assertion:
+    the timeout only bounds how long a broken system is waited for."""
+    deadline = time.monotonic() + timeout
+    last: T | None = None
+    while time.monotonic() < deadline:
+        last = probe()
+        if last:
+            return last
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}; last value: {last!r}")
