@@ -86,10 +86,13 @@ class FakeClock:
 
     Parameters:
         start: the initial wall-clock time (``now()``); the monotonic reading starts at 0.
+        auto_advance: make ``sleep`` move time forward by itself instead of waiting for
+            :meth:`advance` (for code under test that only sleeps between retries).
     """
 
-    def __init__(self, start: datetime | None = None) -> None:
+    def __init__(self, start: datetime | None = None, *, auto_advance: bool = False) -> None:
         self._start = start or datetime(2026, 1, 1, tzinfo=UTC)
+        self.auto_advance = auto_advance
         self._elapsed = 0.0
         self._timers: list[tuple[float, int, _FakeTimer]] = []
         self._seq = itertools.count()
@@ -101,7 +104,8 @@ class FakeClock:
         return self._start + timedelta(seconds=self._elapsed)
 
     async def sleep(self, seconds: float) -> None:
-        if seconds <= 0:
+        if seconds <= 0 or self.auto_advance:
+            self.advance(max(seconds, 0.0))
             await asyncio.sleep(0)
             return
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()

@@ -69,4 +69,3 @@ def is_gone(exc: BaseException) -> bool:
 def is_too_many_requests(exc: BaseException) -> bool:
     """429: the server asked the client to slow down."""
     return _code(exc) == 429
-
