@@ -1,0 +1,50 @@
+"""Test doubles for the runtime's unit tests (pure unit tests only; integration tests use a real API server)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+from raykube.runtime.client import ObjectList, WatchEvent
+from raykube.runtime.kinds import KindLike
+from raykube.runtime.objects import Obj
+
+
+def obj(name: str, rv: str = "1", *, namespace: str = "ns", **metadata: Any) -> Obj:
+    """A minimal object named ``namespace/name`` at resourceVersion ``rv``."""
+    return {"metadata": {"name": name, "namespace": namespace, "resourceVersion": rv, **metadata}}
+
+
+class ScriptedWatchSource:
+    """Answers lists and watches from scripts, then parks the watch until the test cancels it.
+
+    ``lists`` are returned in order (an exception instance is raised instead). Each entry of
+    ``watches`` is one watch call: events to stream, optionally ending in an exception to raise.
+    """
+
+    def __init__(self, lists: list[ObjectList | Exception], watches: list[list[WatchEvent | Exception]]):
+        self.lists = lists
+        self.watches = watches
+        self.list_calls = 0
+        self.watch_versions: list[str | None] = []
+        self.watch_params: list[dict[str, Any]] = []
+        self.idle = asyncio.Event()
+
+    async def list(self, kind: KindLike, **params: Any) -> ObjectList:
+        self.list_calls += 1
+        result = self.lists.pop(0)
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    async def watch(self, kind: KindLike, **params: Any) -> AsyncIterator[WatchEvent]:
+        self.watch_versions.append(params.get("resource_version"))
+        self.watch_params.append(params)
+        if not self.watches:
+            self.idle.set()
+            await asyncio.Event().wait()
+        for item in self.watches.pop(0):
+            if isinstance(item, Exception):
+                raise item
+            yield item
