@@ -155,7 +155,7 @@ def _bounds_errors(group: WorkerGroupSpec, group_path: str, errors: list[str]) -
         errors.append(f"{group_path}.minReplicas ({low}) must be >= 0")
     if high is not None and high < 0:
         errors.append(f"{group_path}.maxReplicas ({high}) must be >= 0")
-    if low is not None and high is not None and low > high:
+    if low is not None and high is not None and 0 <= high < low:
         errors.append(f"{group_path}.minReplicas ({low}) > maxReplicas ({high})")
 
 
