@@ -1,0 +1,139 @@
+"""Decide which pods of a RayCluster to create and delete: a pure function of spec and observed pods.
+
+The plan is a value (what to do, and why) that the reconciler then carries out and turns into Events;
+tests inspect it directly. It follows KubeRay's `reconcilePods` (controllers/ray/raycluster_controller.go):
+
+* suspend: while the RayClusterSuspending condition is True every pod goes; before that condition is
+  set (or once Suspended) nothing is touched: the status step drives the suspend state machine;
+* head: exactly one; a dead head (see `pods.deletion_reason`) is deleted, a missing one is created
+  (unless the cluster was provisioned and the `ray.io/disable-provisioned-head-restart` annotation says not to);
+* each worker group: a suspended group loses all pods; dead pods are deleted (and nothing is created
+  in that pass, as KubeRay); every pod named in `scaleStrategy.workersToDelete` is deleted whatever
+  `replicas` says, and the list itself is left to the autoscaler that wrote it; then the group is
+  brought to its desired size. Surplus pods are deleted only when autoscaling is off: with the
+  autoscaler on, it alone picks which pods go. Groups are never reordered.
+
+Where we differ from KubeRay (docs/compatibility.md): terminating pods do not count towards a group's
+size (a replacement starts while the old pod shuts down, as a ReplicaSet does), and surplus pods are
+chosen unready first, then newest first, instead of in list order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from raykube import reasons
+from raykube.api.defaults import effective_replicas, is_autoscaling_enabled
+from raykube.api.raycluster import RayCluster
+from raykube.controllers.raycluster import pods as podfacts
+from raykube.controllers.raycluster.pods import Pod
+
+HEAD = reasons.HEAD_GROUP_NAME
+
+
+@dataclass(frozen=True)
+class Deletion:
+    """One pod to delete: its group (`headgroup` for the head) and why."""
+
+    group: str
+    pod: str
+    reason: str
+
+
+@dataclass
+class Plan:
+    """Everything one reconcile pass should do to the cluster's pods."""
+
+    delete_all: str | None = None  # reason, when every pod of the cluster goes (suspend)
+    create_head: bool = False
+    creates: dict[str, int] = field(default_factory=dict)  # worker group -> pods to create
+    deletions: list[Deletion] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # states the plan cannot fix by itself
+    skipped_groups: list[str] = field(default_factory=list)  # waiting on expectations
+
+    @property
+    def empty(self) -> bool:
+        return not (self.delete_all or self.create_head or self.creates or self.deletions)
+
+
+def _condition_true(cluster: RayCluster, kind: str) -> bool:
+    conditions = (cluster.status.conditions if cluster.status else None) or []
+    return any(c.get("type") == kind and c.get("status") == "True" for c in conditions)
+
+
+def plan_pods(
+    cluster: RayCluster,
+    observed: list[Pod],
+    *,
+    expectations_satisfied: Callable[[str], bool] = lambda _group: True,
+) -> Plan:
+    """Compute the plan for `cluster` given its pods as the informer sees them."""
+    plan = Plan()
+    if _condition_true(cluster, reasons.RayClusterConditionType.SUSPENDING):
+        if observed:
+            plan.delete_all = "the RayCluster is suspending"
+        return plan
+    if cluster.spec.suspend or _condition_true(cluster, reasons.RayClusterConditionType.SUSPENDED):
+        return plan  # the status step moves the cluster to Suspending first
+
+    live = [p for p in observed if not podfacts.is_terminating(p)]
+    if expectations_satisfied(HEAD):
+        _plan_head(cluster, [p for p in live if podfacts.is_head(p)], plan)
+    else:
+        plan.skipped_groups.append(HEAD)
+    for group in cluster.spec.worker_group_specs or []:
+        if not expectations_satisfied(group.group_name):
+            plan.skipped_groups.append(group.group_name)
+            continue
+        members = [p for p in live if podfacts.is_worker(p) and podfacts.group(p) == group.group_name]
+        _plan_group(cluster, group.group_name, members, plan)
+    return plan
+
+
+def _plan_head(cluster: RayCluster, heads: list[Pod], plan: Plan) -> None:
+    if len(heads) > 1:
+        names = ", ".join(sorted(podfacts.name(p) for p in heads))
+        plan.errors.append(f"found {len(heads)} head pods ({names}); a RayCluster has exactly one")
+        return
+    if heads:
+        reason = podfacts.deletion_reason(heads[0])
+        if reason:
+            plan.deletions.append(Deletion(HEAD, podfacts.name(heads[0]), reason))
+        return
+    provisioned = _condition_true(cluster, reasons.RayClusterConditionType.PROVISIONED)
+    if provisioned and cluster.annotations.get(reasons.ANNOTATION_DISABLE_PROVISIONED_HEAD_RESTART) == "true":
+        return
+    plan.create_head = True
+
+
+def _plan_group(cluster: RayCluster, group_name: str, members: list[Pod], plan: Plan) -> None:
+    spec = next(g for g in cluster.spec.worker_group_specs or [] if g.group_name == group_name)
+    if spec.suspend:
+        plan.deletions += [Deletion(group_name, podfacts.name(p), "the worker group is suspended") for p in members]
+        return
+    dead = [(p, r) for p in members if (r := podfacts.deletion_reason(p))]
+    if dead:
+        plan.deletions += [Deletion(group_name, podfacts.name(p), reason) for p, reason in dead]
+        return
+    wanted_gone = set(spec.scale_strategy.workers_to_delete or []) if spec.scale_strategy else set()
+    remaining = []
+    for pod in members:
+        if podfacts.name(pod) in wanted_gone:
+            plan.deletions.append(Deletion(group_name, podfacts.name(pod), "listed in scaleStrategy.workersToDelete"))
+        else:
+            remaining.append(pod)
+    diff = effective_replicas(spec) - len(remaining)
+    if diff > 0:
+        plan.creates[group_name] = diff
+    elif diff < 0 and not is_autoscaling_enabled(cluster.spec):
+        for pod in _surplus_order(remaining)[:-diff]:
+            plan.deletions.append(
+                Deletion(group_name, podfacts.name(pod), "the worker group has more pods than replicas")
+            )
+
+
+def _surplus_order(members: list[Pod]) -> list[Pod]:
+    """Pods in the order they should go when a group shrinks: unready first, then newest first."""
+    by_age = sorted(members, key=lambda p: (p["metadata"].get("creationTimestamp", ""), podfacts.name(p)), reverse=True)
+    return sorted(by_age, key=podfacts.is_ready)

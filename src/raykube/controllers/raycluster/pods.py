@@ -1,0 +1,86 @@
+"""Facts about observed pods that the planner and the status share (pure, on raw pod JSON)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from raykube import reasons
+
+Pod = dict[str, Any]
+
+
+def name(pod: Pod) -> str:
+    return str(pod["metadata"]["name"])
+
+
+def labels(pod: Pod) -> dict[str, str]:
+    return dict(pod["metadata"].get("labels") or {})
+
+
+def is_head(pod: Pod) -> bool:
+    return labels(pod).get(reasons.LABEL_NODE_TYPE) == "head"
+
+
+def is_worker(pod: Pod) -> bool:
+    return labels(pod).get(reasons.LABEL_NODE_TYPE) == "worker"
+
+
+def group(pod: Pod) -> str:
+    return labels(pod).get(reasons.LABEL_GROUP, "")
+
+
+def is_terminating(pod: Pod) -> bool:
+    return bool(pod["metadata"].get("deletionTimestamp"))
+
+
+def phase(pod: Pod) -> str:
+    return str((pod.get("status") or {}).get("phase", ""))
+
+
+def condition(pod: Pod, kind: str) -> dict[str, Any] | None:
+    for cond in (pod.get("status") or {}).get("conditions") or []:
+        if cond.get("type") == kind:
+            return dict(cond)
+    return None
+
+
+def is_running_and_ready(pod: Pod) -> bool:
+    """Phase Running and, if the pod reports one, a True Ready condition."""
+    if phase(pod) != "Running":
+        return False
+    ready = condition(pod, "Ready")
+    return ready is None or ready.get("status") == "True"
+
+
+def is_ready(pod: Pod) -> bool:
+    ready = condition(pod, "Ready")
+    return phase(pod) == "Running" and ready is not None and ready.get("status") == "True"
+
+
+def ray_container_status(pod: Pod) -> dict[str, Any] | None:
+    """Status of the Ray container (index 0 of the spec, matched by name)."""
+    containers = (pod.get("spec") or {}).get("containers") or []
+    if not containers:
+        return None
+    ray_name = containers[0].get("name")
+    for status in (pod.get("status") or {}).get("containerStatuses") or []:
+        if status.get("name") == ray_name:
+            return dict(status)
+    return None
+
+
+def deletion_reason(pod: Pod) -> str | None:
+    """Why the pod must be replaced, or None to keep it (KubeRay's `shouldDeletePod`).
+
+    A pod in phase Failed or Succeeded never runs again. A Running pod whose Ray container terminated
+    and will not be restarted (restartPolicy Never) is as good as dead. Anything else is left to the
+    kubelet, which restarts containers itself.
+    """
+    current = phase(pod)
+    if current in ("Failed", "Succeeded"):
+        return f"pod {name(pod)} is in phase {current} and will not restart"
+    if current == "Running" and (pod.get("spec") or {}).get("restartPolicy") == "Never":
+        status = ray_container_status(pod)
+        if status and "terminated" in (status.get("state") or {}):
+            return f"the Ray container of pod {name(pod)} terminated and restartPolicy is Never"
+    return None

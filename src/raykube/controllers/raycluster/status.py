@@ -1,0 +1,250 @@
+"""The RayCluster status: computed in one place, from the spec, the observed pods and head Service.
+
+`compute_status` is pure (the clock is an argument); the reconciler writes its result through the status
+subresource only when `status_changed` says something other than `lastUpdateTime` moved. Semantics follow
+KubeRay's `calculateStatus` (controllers/ray/raycluster_controller.go, §2.8 of the behaviour reference):
+counts, desired resources, the sticky `ready` state, HeadPodReady, RayClusterProvisioned (True once, for
+good, until a suspension), ReplicaFailure from the reconcile error, and the suspend state machine
+(spec.suspend → Suspending → pods gone → Suspended → spec.suspend false → resumed).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from raykube import reasons
+from raykube.api.defaults import effective_num_of_hosts, effective_replicas
+from raykube.api.quantity import Quantity, total
+from raykube.api.raycluster import RayCluster
+from raykube.controllers.raycluster import pods as podfacts
+from raykube.controllers.raycluster.pods import Pod
+
+C = reasons.RayClusterConditionType
+R = reasons.RayClusterConditionReason
+_REASON_SYNTAX = re.compile(r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$")
+
+
+@dataclass(frozen=True)
+class ReconcileFailure:
+    """A typed reconcile error, shown as the ReplicaFailure condition (reason e.g. FailedCreateWorkerPod)."""
+
+    reason: str
+    message: str
+
+
+def _time(now: dt.datetime) -> str:
+    return now.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _group_pod_resources(template: dict[str, Any]) -> dict[str, Quantity]:
+    """Per-pod resources: each container's requests, falling back to its limits key by key."""
+    sums: dict[str, list[Quantity]] = {}
+    for container in (template.get("spec") or {}).get("containers") or []:
+        resources = container.get("resources") or {}
+        merged = {**(resources.get("limits") or {}), **(resources.get("requests") or {})}
+        for key, value in merged.items():
+            sums.setdefault(key, []).append(Quantity.parse(str(value)))
+    return {key: total(values) for key, values in sums.items()}
+
+
+def desired_resources(cluster: RayCluster) -> dict[str, str]:
+    """desiredCPU/Memory/GPU/TPU: head plus every worker pod the spec asks for."""
+    per_pod = [(1, _group_pod_resources(cluster.spec.head_group_spec.template))]
+    for group in cluster.spec.worker_group_specs or []:
+        if not group.suspend:
+            per_pod.append((effective_replicas(group), _group_pod_resources(group.template)))
+    cpu, memory, gpu, tpu = [], [], [], []
+    for count, resources in per_pod:
+        for key, quantity in resources.items():
+            scaled = quantity * count
+            if key == "cpu":
+                cpu.append(scaled)
+            elif key == "memory":
+                memory.append(scaled)
+            elif key == "google.com/tpu":
+                tpu.append(scaled)
+            elif key.endswith("gpu") or key.startswith("nvidia.com/mig-"):
+                gpu.append(scaled)
+    return {
+        "desiredCPU": str(total(cpu)),
+        "desiredMemory": str(total(memory)),
+        "desiredGPU": str(total(gpu)),
+        "desiredTPU": str(total(tpu)),
+    }
+
+
+def _replica_counts(cluster: RayCluster, workers: list[Pod]) -> dict[str, int]:
+    groups = [g for g in cluster.spec.worker_group_specs or [] if not g.suspend]
+    return {
+        "desiredWorkerReplicas": sum(effective_replicas(g) for g in groups),
+        "minWorkerReplicas": sum((g.min_replicas or 0) * effective_num_of_hosts(g) for g in groups),
+        "maxWorkerReplicas": sum((g.max_replicas or 0) * effective_num_of_hosts(g) for g in groups),
+        "readyWorkerReplicas": sum(1 for p in workers if podfacts.is_ready(p)),
+        "availableWorkerReplicas": sum(1 for p in workers if podfacts.phase(p) == "Running"),
+    }
+
+
+def _endpoints(service: dict[str, Any] | None) -> dict[str, str]:
+    ports = ((service or {}).get("spec") or {}).get("ports") or []
+    result = {}
+    for port in ports:
+        value = port.get("nodePort") or port.get("targetPort") or port.get("port")
+        if port.get("name") and value:
+            result[str(port["name"])] = str(value)
+    return result
+
+
+def _head_info(head: Pod | None, service: dict[str, Any] | None) -> dict[str, str]:
+    info: dict[str, str] = {}
+    pod_ip = ((head or {}).get("status") or {}).get("podIP")
+    if head is not None:
+        info["podName"] = podfacts.name(head)
+    if pod_ip:
+        info["podIP"] = pod_ip
+    if service is not None:
+        info["serviceName"] = service["metadata"]["name"]
+        cluster_ip = (service.get("spec") or {}).get("clusterIP")
+        service_ip = pod_ip if cluster_ip in (None, "", "None") else cluster_ip
+        if service_ip:
+            info["serviceIP"] = service_ip
+    return info
+
+
+class _Conditions:
+    """The old conditions plus changes; lastTransitionTime moves only when a status flips."""
+
+    def __init__(self, old: list[dict[str, Any]], now: str) -> None:
+        self._by_type = {c["type"]: dict(c) for c in old}
+        self._now = now
+
+    def get(self, kind: str) -> bool:
+        return self._by_type.get(kind, {}).get("status") == "True"
+
+    def set(self, kind: str, status: bool, reason: str, message: str = "") -> None:
+        text = "True" if status else "False"
+        old = self._by_type.get(kind)
+        if not _REASON_SYNTAX.match(reason):
+            reason = R.UNKNOWN
+        changed = old is None or old.get("status") != text
+        self._by_type[kind] = {
+            "type": kind,
+            "status": text,
+            "reason": reason,
+            "message": message,
+            "lastTransitionTime": self._now if changed else old["lastTransitionTime"],  # type: ignore[index]
+        }
+
+    def remove(self, kind: str) -> None:
+        self._by_type.pop(kind, None)
+
+    def as_list(self) -> list[dict[str, Any]]:
+        return list(self._by_type.values())
+
+
+def _head_ready_condition(head: Pod | None) -> tuple[bool, str, str]:
+    if head is None:
+        return False, R.HEAD_POD_NOT_FOUND, "the head pod does not exist"
+    if podfacts.is_ready(head):
+        return True, R.HEAD_POD_RUNNING_AND_READY, ""
+    ready = podfacts.condition(head, "Ready") or {}
+    for status in (head.get("status") or {}).get("containerStatuses") or []:
+        state = status.get("state") or {}
+        detail = state.get("waiting") or state.get("terminated")
+        if not status.get("ready") and detail and detail.get("reason"):
+            return False, str(detail["reason"]), str(detail.get("message", ""))
+    return False, str(ready.get("reason") or R.UNKNOWN), str(ready.get("message", ""))
+
+
+def compute_status(
+    cluster: RayCluster,
+    observed: list[Pod],
+    *,
+    head_service: dict[str, Any] | None,
+    failure: ReconcileFailure | None,
+    now: dt.datetime,
+) -> dict[str, Any]:
+    """The complete new `status` of `cluster` (JSON, camelCase), ready to be written."""
+    old = cluster.status.model_dump(by_alias=True, exclude_none=True) if cluster.status else {}
+    stamp = _time(now)
+    live = [p for p in observed if not podfacts.is_terminating(p)]
+    heads = [p for p in live if podfacts.is_head(p)]
+    head = heads[0] if len(heads) == 1 else None
+    workers = [p for p in live if podfacts.is_worker(p)]
+    counts = _replica_counts(cluster, workers)
+    conditions = _Conditions(old.get("conditions") or [], stamp)
+
+    if failure is None:
+        conditions.remove(C.REPLICA_FAILURE)
+    else:
+        conditions.set(C.REPLICA_FAILURE, True, failure.reason, failure.message)
+    ready_now, reason, message = _head_ready_condition(head)
+    conditions.set(C.HEAD_POD_READY, ready_now, reason, message)
+
+    all_ready = (
+        failure is None
+        and head is not None
+        and len(live) == counts["desiredWorkerReplicas"] + 1
+        and all(podfacts.is_running_and_ready(p) for p in live)
+    )
+    state = old.get("state")
+    if all_ready:
+        state = reasons.ClusterState.READY.value
+    _suspend_and_provisioned(cluster, conditions, pod_count=len(observed), all_ready=all_ready)
+    if conditions.get(C.SUSPENDED):
+        # As KubeRay: after a resume the state stays `suspended` until every pod is ready again.
+        state = reasons.ClusterState.SUSPENDED.value
+
+    status: dict[str, Any] = {
+        **counts,
+        **desired_resources(cluster),
+        "endpoints": _endpoints(head_service),
+        "head": _head_info(head, head_service),
+        "conditions": conditions.as_list(),
+        "lastUpdateTime": stamp,
+        "observedGeneration": int(cluster.metadata.get("generation") or 0),
+    }
+    transitions = dict(old.get("stateTransitionTimes") or {})
+    if state:
+        status["state"] = state
+        if state != old.get("state"):
+            transitions[state] = stamp
+    if transitions:
+        status["stateTransitionTimes"] = transitions
+    if old.get("reason") and state != reasons.ClusterState.READY.value:
+        status["reason"] = old["reason"]
+    return status
+
+
+def _suspend_and_provisioned(cluster: RayCluster, conditions: _Conditions, *, pod_count: int, all_ready: bool) -> None:
+    """Advance the suspend state machine, then RayClusterProvisioned (which a suspension resets)."""
+    if conditions.get(C.SUSPENDING):
+        if pod_count == 0:
+            conditions.set(C.SUSPENDING, False, C.SUSPENDING)
+            conditions.set(C.SUSPENDED, True, C.SUSPENDED)
+            conditions.set(C.PROVISIONED, False, R.PODS_PROVISIONING, "the RayCluster is suspended")
+        return
+    if conditions.get(C.SUSPENDED):
+        if not cluster.spec.suspend:
+            conditions.set(C.SUSPENDED, False, C.SUSPENDED)
+        return
+    if cluster.spec.suspend:
+        conditions.set(C.SUSPENDING, True, C.SUSPENDING)
+        return
+    if all_ready:
+        conditions.set(
+            C.PROVISIONED, True, R.ALL_POD_RUNNING_AND_READY_FIRST_TIME, "All Ray Pods are ready for the first time"
+        )
+    elif not conditions.get(C.PROVISIONED):
+        conditions.set(
+            C.PROVISIONED, False, R.PODS_PROVISIONING, "RayCluster Pods are being provisioned for first time"
+        )
+
+
+def status_changed(old: dict[str, Any], new: dict[str, Any]) -> bool:
+    """True if anything but `lastUpdateTime` differs: only then is the status written."""
+    return {k: v for k, v in old.items() if k != "lastUpdateTime"} != {
+        k: v for k, v in new.items() if k != "lastUpdateTime"
+    }

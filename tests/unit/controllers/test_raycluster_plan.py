@@ -1,0 +1,130 @@
+"""The RayCluster pod planner: which pods to create and delete, and why."""
+
+from __future__ import annotations
+
+import pytest
+
+from raykube.controllers.raycluster.plan import Deletion, plan_pods
+from tests.unit.controllers.fixtures import make_cluster, make_pod
+
+
+def test_a_new_cluster_gets_a_head_and_its_workers() -> None:
+    plan = plan_pods(make_cluster().worker_group("small", replicas=2).worker_group("big", replicas=3).obj(), [])
+    assert plan.create_head
+    assert plan.creates == {"small": 2, "big": 3}
+    assert plan.deletions == []
+
+
+@pytest.mark.parametrize(
+    ("replicas", "min_replicas", "max_replicas", "hosts", "expected"),
+    [
+        pytest.param(5, 0, 3, 1, 3, id="capped-at-max"),
+        pytest.param(1, 2, 5, 1, 2, id="raised-to-min"),
+        pytest.param(None, 2, 5, 1, 2, id="unset-means-min"),
+        pytest.param(2, 0, 5, 4, 8, id="multi-host-multiplies"),
+    ],
+)
+def test_group_size_is_replicas_within_min_and_max_times_hosts(
+    replicas: int | None, min_replicas: int, max_replicas: int, hosts: int, expected: int
+) -> None:
+    cluster = make_cluster().worker_group("g", replicas=replicas, min_replicas=min_replicas,
+                                          max_replicas=max_replicas, hosts=hosts).obj()
+    assert plan_pods(cluster, [make_pod("head")]).creates == {"g": expected}
+
+
+def test_a_healthy_cluster_needs_nothing() -> None:
+    cluster = make_cluster().worker_group("g", replicas=2).obj()
+    plan = plan_pods(cluster, [make_pod("head"), make_pod("w1", group="g"), make_pod("w2", group="g")])
+    assert plan.empty
+
+
+def test_workers_to_delete_removes_exactly_the_named_pods() -> None:
+    # The autoscaler lowers replicas and names the pods in one patch: exactly those go, nothing is created.
+    cluster = make_cluster().worker_group("g", replicas=1, to_delete=["w2", "w3", "gone-already"]).obj()
+    pods = [make_pod("head"), make_pod("w1", group="g"), make_pod("w2", group="g"), make_pod("w3", group="g")]
+    plan = plan_pods(cluster, pods)
+    assert [d.pod for d in plan.deletions] == ["w2", "w3"]
+    assert plan.creates == {}
+
+
+def test_workers_to_delete_are_deleted_even_when_replicas_was_not_lowered() -> None:
+    cluster = make_cluster().worker_group("g", replicas=2, to_delete=["w1"]).obj()
+    plan = plan_pods(cluster, [make_pod("head"), make_pod("w1", group="g"), make_pod("w2", group="g")])
+    assert plan.deletions == [Deletion("g", "w1", "listed in scaleStrategy.workersToDelete")]
+    assert plan.creates == {"g": 1}
+
+
+def test_a_failed_worker_is_deleted_and_replaced_on_the_next_pass() -> None:
+    cluster = make_cluster().worker_group("g", replicas=2).obj()
+    plan = plan_pods(cluster, [make_pod("head"), make_pod("w1", group="g"), make_pod("w2", group="g", phase="Failed")])
+    assert [d.pod for d in plan.deletions] == ["w2"]
+    assert "phase Failed" in plan.deletions[0].reason
+    assert plan.creates == {}
+    # next pass, the failed pod is gone: a replacement is created
+    assert plan_pods(cluster, [make_pod("head"), make_pod("w1", group="g")]).creates == {"g": 1}
+
+
+def test_a_running_pod_whose_ray_container_ended_under_restart_policy_never_is_replaced() -> None:
+    cluster = make_cluster().obj()
+    head = make_pod("head", restart_policy="Never", terminated=True)
+    plan = plan_pods(cluster, [head])
+    assert plan.deletions == [Deletion("headgroup", "head", plan.deletions[0].reason)]
+    assert "restartPolicy is Never" in plan.deletions[0].reason
+
+
+def test_a_missing_head_is_created_but_not_when_restart_is_disabled_after_provisioning() -> None:
+    assert plan_pods(make_cluster().obj(), []).create_head
+    disabled = (make_cluster().annotate("ray.io/disable-provisioned-head-restart", "true")
+                .conditions(RayClusterProvisioned=True).obj())
+    assert not plan_pods(disabled, []).create_head
+
+
+def test_two_head_pods_are_reported_not_guessed_at() -> None:
+    plan = plan_pods(make_cluster().obj(), [make_pod("h1"), make_pod("h2")])
+    assert plan.errors == ["found 2 head pods (h1, h2); a RayCluster has exactly one"]
+    assert plan.deletions == [] and not plan.create_head
+
+
+def test_surplus_workers_go_unready_first_then_newest_when_autoscaling_is_off() -> None:
+    cluster = make_cluster().worker_group("g", replicas=1).obj()
+    pods = [make_pod("head"),
+            make_pod("old", group="g", created="2026-01-01T00:00:00Z"),
+            make_pod("new", group="g", created="2026-01-02T00:00:00Z"),
+            make_pod("sick", group="g", created="2025-01-01T00:00:00Z", ready=False)]
+    assert [d.pod for d in plan_pods(cluster, pods).deletions] == ["sick", "new"]
+
+
+def test_with_autoscaling_on_surplus_workers_are_left_to_the_autoscaler() -> None:
+    cluster = make_cluster().autoscaling().worker_group("g", replicas=1).obj()
+    pods = [make_pod("head"), make_pod("w1", group="g"), make_pod("w2", group="g")]
+    assert plan_pods(cluster, pods).empty
+
+
+def test_terminating_pods_do_not_count_towards_the_group() -> None:
+    cluster = make_cluster().worker_group("g", replicas=2).obj()
+    pods = [make_pod("head"), make_pod("w1", group="g"), make_pod("w2", group="g", terminating=True)]
+    assert plan_pods(cluster, pods).creates == {"g": 1}
+
+
+def test_a_group_with_unsatisfied_expectations_is_skipped() -> None:
+    cluster = make_cluster().worker_group("busy", replicas=3).worker_group("idle", replicas=1).obj()
+    plan = plan_pods(cluster, [make_pod("head")], expectations_satisfied=lambda g: g != "busy")
+    assert plan.creates == {"idle": 1}
+    assert plan.skipped_groups == ["busy"]
+
+
+def test_a_suspended_worker_group_loses_its_pods() -> None:
+    cluster = make_cluster().worker_group("g", replicas=2, suspend=True).obj()
+    plan = plan_pods(cluster, [make_pod("head"), make_pod("w1", group="g"), make_pod("w2", group="g")])
+    assert sorted(d.pod for d in plan.deletions) == ["w1", "w2"]
+    assert plan.creates == {}
+
+
+def test_suspend_deletes_all_pods_only_once_the_cluster_is_suspending() -> None:
+    pods = [make_pod("head"), make_pod("w1", group="g")]
+    asked = make_cluster().worker_group("g").suspend().obj()
+    assert plan_pods(asked, pods).empty  # the status step sets Suspending first
+    suspending = make_cluster().worker_group("g").suspend().conditions(RayClusterSuspending=True).obj()
+    assert plan_pods(suspending, pods).delete_all == "the RayCluster is suspending"
+    suspended = make_cluster().worker_group("g").suspend().conditions(RayClusterSuspended=True).obj()
+    assert plan_pods(suspended, []).empty

@@ -1,0 +1,115 @@
+"""RayCluster status: counts, resources, the sticky ready state, conditions and the suspend machine."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from raykube.controllers.raycluster.status import ReconcileFailure, compute_status, desired_resources, status_changed
+from tests.unit.controllers.fixtures import make_cluster, make_pod
+
+NOW = dt.datetime(2026, 11, 26, 12, 0, 0, tzinfo=dt.UTC)
+LATER = NOW + dt.timedelta(minutes=5)
+HEAD_SVC = {"metadata": {"name": "rc-head-svc"},
+            "spec": {"clusterIP": "None", "ports": [{"name": "dashboard", "port": 8265, "targetPort": 8265},
+                                                    {"name": "gcs-server", "port": 6379, "targetPort": 6379}]}}
+
+
+def _cond(status: dict[str, Any], kind: str) -> dict[str, Any] | None:
+    return next((c for c in status["conditions"] if c["type"] == kind), None)
+
+
+def test_the_walkthrough_cluster_shows_kuberays_columns() -> None:
+    # ray-cluster chart with memory edited to 2G: 1 head + 1 worker, 1 CPU and 2G each.
+    cluster = make_cluster().worker_group("workergroup", replicas=1).obj()
+    status = compute_status(cluster, [make_pod("h"), make_pod("w", group="workergroup")],
+                            head_service=HEAD_SVC, failure=None, now=NOW)
+    assert (status["desiredWorkerReplicas"], status["availableWorkerReplicas"]) == (1, 1)
+    assert (status["desiredCPU"], status["desiredMemory"], status["desiredGPU"]) == ("2", "4G", "0")
+    assert status["state"] == "ready"
+    assert status["stateTransitionTimes"] == {"ready": "2026-11-26T12:00:00Z"}
+
+
+def test_desired_resources_sum_requests_and_use_go_quantity_formatting() -> None:
+    cluster = (make_cluster().worker_group("a", replicas=2, cpu="500m", memory="1Gi")
+               .worker_group("b", replicas=1, cpu="2", memory="512Mi").obj())
+    # head 1 CPU / 2G first: the sum keeps the first non-zero operand's (decimal) format
+    assert desired_resources(cluster) == {"desiredCPU": "4", "desiredMemory": "4684354560",
+                                          "desiredGPU": "0", "desiredTPU": "0"}
+
+
+def test_counts_ready_and_available_workers_separately() -> None:
+    cluster = make_cluster().worker_group("g", replicas=3, min_replicas=1, max_replicas=5).obj()
+    pods = [make_pod("h"), make_pod("w1", group="g"), make_pod("w2", group="g", ready=False),
+            make_pod("w3", group="g", phase="Pending", ready=False)]
+    status = compute_status(cluster, pods, head_service=HEAD_SVC, failure=None, now=NOW)
+    assert (status["readyWorkerReplicas"], status["availableWorkerReplicas"]) == (1, 2)
+    assert (status["minWorkerReplicas"], status["maxWorkerReplicas"], status["desiredWorkerReplicas"]) == (1, 5, 3)
+    assert "state" not in status
+    assert _cond(status, "RayClusterProvisioned")["status"] == "False"  # type: ignore[index]
+
+
+def test_ready_is_sticky_and_provisioned_stays_true() -> None:
+    cluster = make_cluster().worker_group("g", replicas=1).obj()
+    first = compute_status(cluster, [make_pod("h"), make_pod("w", group="g")], head_service=HEAD_SVC,
+                           failure=None, now=NOW)
+    again = make_cluster().worker_group("g", replicas=1).status(**first).obj()
+    later = compute_status(again, [make_pod("h"), make_pod("w", group="g", ready=False)], head_service=HEAD_SVC,
+                           failure=None, now=LATER)
+    assert later["state"] == "ready"
+    provisioned = _cond(later, "RayClusterProvisioned")
+    assert provisioned == {"type": "RayClusterProvisioned", "status": "True",
+                           "reason": "AllPodRunningAndReadyFirstTime",
+                           "message": "All Ray Pods are ready for the first time",
+                           "lastTransitionTime": "2026-11-26T12:00:00Z"}
+
+
+def test_head_pod_ready_mirrors_the_head_pod() -> None:
+    cluster = make_cluster().obj()
+    missing = compute_status(cluster, [], head_service=None, failure=None, now=NOW)
+    assert _cond(missing, "HeadPodReady")["reason"] == "HeadPodNotFound"  # type: ignore[index]
+    running = compute_status(cluster, [make_pod("h", ip="10.244.0.7")], head_service=HEAD_SVC, failure=None, now=NOW)
+    assert _cond(running, "HeadPodReady")["reason"] == "HeadPodRunningAndReady"  # type: ignore[index]
+    assert running["head"] == {"podName": "h", "podIP": "10.244.0.7", "serviceName": "rc-head-svc",
+                               "serviceIP": "10.244.0.7"}  # headless: the service IP is the head pod's
+    assert running["endpoints"] == {"dashboard": "8265", "gcs-server": "6379"}
+
+
+def test_a_reconcile_failure_shows_as_replica_failure_and_clears_on_success() -> None:
+    cluster = make_cluster().obj()
+    failed = compute_status(cluster, [], head_service=None, now=NOW,
+                            failure=ReconcileFailure("FailedCreateHeadPod", "pods is forbidden: exceeded quota"))
+    assert _cond(failed, "ReplicaFailure") == {"type": "ReplicaFailure", "status": "True",
+                                               "reason": "FailedCreateHeadPod",
+                                               "message": "pods is forbidden: exceeded quota",
+                                               "lastTransitionTime": "2026-11-26T12:00:00Z"}
+    recovered = compute_status(make_cluster().status(**failed).obj(), [make_pod("h")], head_service=HEAD_SVC,
+                               failure=None, now=LATER)
+    assert _cond(recovered, "ReplicaFailure") is None
+
+
+def test_suspend_goes_suspending_then_suspended_then_resumes() -> None:
+    pods = [make_pod("h"), make_pod("w", group="g")]
+    cluster = make_cluster().worker_group("g").suspend()
+    s1 = compute_status(cluster.obj(), pods, head_service=HEAD_SVC, failure=None, now=NOW)
+    assert _cond(s1, "RayClusterSuspending")["status"] == "True"  # type: ignore[index]
+    s2 = compute_status(cluster.status(**s1).obj(), pods, head_service=HEAD_SVC, failure=None, now=NOW)
+    assert _cond(s2, "RayClusterSuspending")["status"] == "True"  # type: ignore[index]  # pods still there
+    s3 = compute_status(cluster.status(**s2).obj(), [], head_service=HEAD_SVC, failure=None, now=LATER)
+    assert _cond(s3, "RayClusterSuspending")["status"] == "False"  # type: ignore[index]
+    assert _cond(s3, "RayClusterSuspended")["status"] == "True"  # type: ignore[index]
+    assert _cond(s3, "RayClusterProvisioned")["status"] == "False"  # type: ignore[index]
+    assert s3["state"] == "suspended"
+    resumed = make_cluster().worker_group("g").suspend(False).status(**s3).obj()
+    s4 = compute_status(resumed, [], head_service=HEAD_SVC, failure=None, now=LATER)
+    assert _cond(s4, "RayClusterSuspended")["status"] == "False"  # type: ignore[index]
+
+
+def test_only_last_update_time_changing_is_not_a_change() -> None:
+    cluster = make_cluster().obj()
+    first = compute_status(cluster, [make_pod("h")], head_service=HEAD_SVC, failure=None, now=NOW)
+    second = compute_status(make_cluster().status(**first).obj(), [make_pod("h")], head_service=HEAD_SVC,
+                            failure=None, now=LATER)
+    assert second["lastUpdateTime"] != first["lastUpdateTime"]
+    assert not status_changed(first, second)
+    assert status_changed(first, {**second, "readyWorkerReplicas": 3})
