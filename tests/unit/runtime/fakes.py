@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
 from raykube.runtime.client import ObjectList, WatchEvent
+from raykube.runtime.errors import ApiError
 from raykube.runtime.kinds import KindLike
 from raykube.runtime.objects import Obj
 
@@ -48,3 +50,45 @@ class ScriptedWatchSource:
             if isinstance(item, Exception):
                 raise item
             yield item
+
+
+class FakeLeaseApi:
+    """An in-memory Lease endpoint with resourceVersion checks (409 on a stale PUT)."""
+
+    def __init__(self) -> None:
+        self.leases: dict[str, Obj] = {}
+        self.rv = 0
+        self.failing = False
+
+    def _check(self) -> None:
+        if self.failing:
+            raise ConnectionError("api down")
+
+    def _stamp(self, lease: Obj) -> Obj:
+        self.rv += 1
+        stored = json.loads(json.dumps(lease))
+        stored["metadata"]["resourceVersion"] = str(self.rv)
+        self.leases[stored["metadata"]["name"]] = stored
+        return json.loads(json.dumps(stored))
+
+    async def get(self, kind: KindLike, name: str, *, namespace: str | None = None) -> Obj:
+        self._check()
+        if name not in self.leases:
+            raise ApiError(404, "NotFound")
+        return json.loads(json.dumps(self.leases[name]))
+
+    async def create(self, kind: KindLike, lease: Any, *, namespace: str | None = None) -> Obj:
+        self._check()
+        if lease["metadata"]["name"] in self.leases:
+            raise ApiError(409, "AlreadyExists")
+        return self._stamp(lease)
+
+    async def replace(self, kind: KindLike, lease: Any, *, subresource: str | None = None) -> Obj:
+        self._check()
+        current = self.leases[lease["metadata"]["name"]]
+        if lease["metadata"].get("resourceVersion") != current["metadata"]["resourceVersion"]:
+            raise ApiError(409, "Conflict")
+        return self._stamp(lease)
+
+    def holder(self, name: str) -> str:
+        return str(self.leases[name]["spec"]["holderIdentity"])
