@@ -143,3 +143,8 @@ class FakeClock:
             if not timer.cancelled:
                 timer.callback()
         self._elapsed = target
+
+
+def micro_time(moment: datetime) -> str:
+    """Format a UTC time as a ``metav1.MicroTime`` string (``2026-01-01T00:00:00.000000Z``)."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -28,11 +28,10 @@ import socket
 import uuid
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, Protocol
 
 from raykube.runtime import logs
-from raykube.runtime.clock import Clock, RealClock
+from raykube.runtime.clock import Clock, RealClock, micro_time
 from raykube.runtime.errors import ApiError, is_not_found
 from raykube.runtime.kinds import LEASE, KindLike
 from raykube.runtime.metrics import RuntimeMetrics
@@ -58,11 +57,6 @@ class LeadershipLost(Exception):
 def default_identity() -> str:
     """``hostname_uuid4``."""
     return f"{socket.gethostname()}_{uuid.uuid4()}"
-
-
-def micro_time(moment: datetime) -> str:
-    """A ``metav1.MicroTime`` string."""
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,126 @@
+"""Event aggregation, series updates and deferred emission."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from raykube.runtime.clock import FakeClock
+from raykube.runtime.events import WARNING, EventRecorder
+from raykube.runtime.kinds import KindLike
+from raykube.runtime.objects import Obj
+
+CLUSTER = {"apiVersion": "ray.io/v1", "kind": "RayCluster", "metadata": {"name": "rc", "namespace": "ns", "uid": "u1"}}
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.created: list[Obj] = []
+        self.patches: list[tuple[str, Any]] = []
+        self.fail = False
+
+    async def create(self, kind: KindLike, obj: Any, *, namespace: str | None = None) -> Obj:
+        if self.fail:
+            raise ConnectionError("down")
+        self.created.append(obj)
+        return obj  # type: ignore[no-any-return]
+
+    async def patch(self, kind: KindLike, name: str, patch: Any, *, namespace: str | None = None) -> Obj:
+        self.patches.append((name, patch))
+        return {}
+
+
+def make() -> tuple[Sink, FakeClock, EventRecorder]:
+    sink, clock = Sink(), FakeClock()
+    return sink, clock, EventRecorder(sink, controller="raycluster-controller", instance="i", clock=clock)
+
+
+async def test_event_is_written_as_an_events_k8s_io_event_about_the_object() -> None:
+    sink, _, rec = make()
+    rec.event(CLUSTER, WARNING, "FailedToCreateWorkerPod", "quota exceeded", action="CreatePod")
+    await rec.flush()
+    (event,) = sink.created
+    assert event["apiVersion"] == "events.k8s.io/v1"
+    assert event["reportingController"] == "raycluster-controller"
+    assert event["regarding"] == {
+        "apiVersion": "ray.io/v1",
+        "kind": "RayCluster",
+        "namespace": "ns",
+        "name": "rc",
+        "uid": "u1",
+    }
+    assert (event["type"], event["reason"], event["action"]) == (WARNING, "FailedToCreateWorkerPod", "CreatePod")
+    assert "series" not in event
+
+
+async def test_hot_loop_of_identical_events_becomes_one_event_with_a_count() -> None:
+    sink, _, rec = make()
+    for _ in range(1000):
+        rec.event(CLUSTER, WARNING, "Failed", "same note")
+    await rec.flush()
+    assert len(sink.created) == 1 and sink.created[0]["series"]["count"] == 1000
+
+
+async def test_repeats_after_the_first_write_are_patched_at_most_once_per_interval() -> None:
+    sink, clock, rec = make()
+    rec.event(CLUSTER, WARNING, "Failed", "n")
+    await rec.flush()
+    for _ in range(50):
+        rec.event(CLUSTER, WARNING, "Failed", "n")
+        clock.advance(1)
+        await rec.flush()
+    assert len(sink.created) == 1
+    assert [p["series"]["count"] for _, p in sink.patches] == [31]
+    clock.advance(30)
+    await rec.flush()
+    assert [p["series"]["count"] for _, p in sink.patches] == [31, 51]
+
+
+async def test_different_notes_are_different_events() -> None:
+    sink, _, rec = make()
+    rec.event(CLUSTER, WARNING, "Failed", "a")
+    rec.event(CLUSTER, WARNING, "Failed", "b")
+    await rec.flush()
+    assert len(sink.created) == 2
+
+
+async def test_event_after_a_quiet_window_starts_a_new_event() -> None:
+    sink, clock, rec = make()
+    rec.event(CLUSTER, WARNING, "Failed", "n")
+    await rec.flush()
+    clock.advance(601)
+    await rec.flush()
+    rec.event(CLUSTER, WARNING, "Failed", "n")
+    await rec.flush()
+    assert len(sink.created) == 2 and sink.patches == []
+
+
+async def test_deferred_events_are_written_only_when_emitted() -> None:
+    sink, _, rec = make()
+    batch = rec.deferred()
+    batch.event(CLUSTER, WARNING, "Failed", "n")
+    await rec.flush()
+    assert sink.created == []
+    batch.emit()
+    await rec.flush()
+    assert len(sink.created) == 1
+
+
+async def test_discarded_deferred_events_are_never_written() -> None:
+    sink, _, rec = make()
+    batch = rec.deferred()
+    batch.event(CLUSTER, WARNING, "Failed", "n")
+    batch.discard()
+    batch.emit()
+    await rec.flush()
+    assert sink.created == []
+
+
+async def test_failed_write_is_retried_then_dropped() -> None:
+    sink, _, rec = make()
+    sink.fail = True
+    rec.event(CLUSTER, WARNING, "Failed", "n")
+    for _ in range(3):
+        await rec.flush()
+    sink.fail = False
+    await rec.flush()
+    assert sink.created == []
