@@ -196,8 +196,9 @@ class LeaderElector:
                 return
 
     async def _attempt(self) -> bool:
+        # Bound each attempt: a hung API call must not outlive the renew deadline (real time).
         try:
-            return await self.try_acquire_or_renew()
+            return await asyncio.wait_for(self.try_acquire_or_renew(), self.config.renew_deadline)
         except Exception as exc:
             _log.warning("Lease attempt failed", lease=self.config.name, error=str(exc))
             return False
