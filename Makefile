@@ -35,6 +35,9 @@ lint: venv
 demo: venv tools
 	@scripts/demo
 
+crds: venv
+	@$(PY) -m raykube.api.crdgen
+
 demo-down: venv
 	@.venv/bin/raykube local down
 
