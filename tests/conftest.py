@@ -29,3 +29,14 @@ def local_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalClu
 @pytest.fixture(scope="session")
 def kubeconfig(local_cluster: LocalCluster) -> Path:
     return local_cluster.kubeconfig
+
+
+@pytest.fixture(scope="session")
+def kuberay_reference() -> Path:
+    """The upstream KubeRay reference data (CRDs, samples, chart values) beside the checkout."""
+    from tests.unit.api.upstream import reference_dir
+
+    found = reference_dir()
+    if found is None:
+        pytest.fail("KubeRay reference files not found: set RAYKUBE_KUBERAY_REFERENCE or place shared/ beside the repo")
+    return found

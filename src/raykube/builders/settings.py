@@ -122,3 +122,8 @@ def _switch(name: str, key: str, value: Any) -> bool:
     if name in _DEFAULT_ON:
         return value.lower() != "false"
     return value.lower() == "true"
+
+
+def settings_from_environment(environ: Mapping[str, str]) -> OperatorSettings:
+    """Settings from the operator's process environment: only KubeRay's switch variables are read."""
+    return settings_from_mapping({key: value for key, value in environ.items() if key in _ENV_SWITCHES})

@@ -88,6 +88,8 @@ class KubeClient:
         clock: time source for the bucket and throttling delays.
         field_manager: ``fieldManager`` sent with every write.
         max_throttle_retries: how often a 429 is retried before it is raised.
+        on_response: called with (HTTP method, status code) after every response, e.g. to count
+            requests as client-go's ``rest_client_requests_total``.
     """
 
     def __init__(
@@ -99,8 +101,10 @@ class KubeClient:
         clock: Clock | None = None,
         field_manager: str = "raykube",
         max_throttle_retries: int = 10,
+        on_response: Callable[[str, int], None] | None = None,
     ) -> None:
         self._http = http
+        self.on_response = on_response
         self._clock = clock or RealClock()
         self._bucket = TokenBucket(qps, burst, clock=self._clock)
         self.field_manager = field_manager
@@ -315,6 +319,8 @@ class KubeClient:
                 method, path, params=query, content=content, headers=headers, timeout=timeout
             )
             response = await self._http.send(request, stream=stream)
+            if self.on_response is not None:
+                self.on_response(method, response.status_code)
             if response.status_code < 400:
                 return response
             if stream:

@@ -100,3 +100,6 @@ def configure(level: str = "INFO", *, json_output: bool = False) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # One line per HTTP request drowns everything else; the client logs throttling and errors itself.
+    for noisy in ("httpx", "httpx2", "httpcore", "httpcore2"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

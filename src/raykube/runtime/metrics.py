@@ -18,6 +18,8 @@ given, so tests (and two managers in one process) never collide on the global re
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 _RECONCILE_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30, 60)
@@ -76,6 +78,9 @@ class RuntimeMetrics:
             registry=r,
         )
         self.retries = Counter("workqueue_retries_total", "Rate-limited re-adds.", labels, registry=r)
+        self.rest_requests = Counter(
+            "rest_client_requests_total", "API server responses by method and code.", ["method", "code"], registry=r
+        )
         self.leader = Gauge("leader_election_master_status", "1 while this process leads.", ["name"], registry=r)
 
     def queue(self, name: str) -> PrometheusQueueMetrics:
@@ -106,3 +111,12 @@ class PrometheusQueueMetrics:
 
     def retried(self) -> None:
         self._retries.inc()
+
+
+def count_requests(metrics: RuntimeMetrics) -> Callable[[str, int], None]:
+    """A ``KubeClient.on_response`` hook that counts into ``rest_client_requests_total``."""
+
+    def observe(method: str, code: int) -> None:
+        metrics.rest_requests.labels(method, str(code)).inc()
+
+    return observe

@@ -45,7 +45,6 @@ class Deletion:
 class Plan:
     """Everything one reconcile pass should do to the cluster's pods."""
 
-    delete_all: str | None = None  # reason, when every pod of the cluster goes (suspend)
     create_head: bool = False
     creates: dict[str, int] = field(default_factory=dict)  # worker group -> pods to create
     deletions: list[Deletion] = field(default_factory=list)
@@ -54,7 +53,7 @@ class Plan:
 
     @property
     def empty(self) -> bool:
-        return not (self.delete_all or self.create_head or self.creates or self.deletions)
+        return not (self.create_head or self.creates or self.deletions)
 
 
 def _condition_true(cluster: RayCluster, kind: str) -> bool:
@@ -71,8 +70,13 @@ def plan_pods(
     """Compute the plan for `cluster` given its pods as the informer sees them."""
     plan = Plan()
     if _condition_true(cluster, reasons.RayClusterConditionType.SUSPENDING):
-        if observed:
-            plan.delete_all = "the RayCluster is suspending"
+        plan.deletions += [
+            Deletion(
+                HEAD if podfacts.is_head(p) else podfacts.group(p), podfacts.name(p), "the RayCluster is suspending"
+            )
+            for p in observed
+            if not podfacts.is_terminating(p)
+        ]
         return plan
     if cluster.spec.suspend or _condition_true(cluster, reasons.RayClusterConditionType.SUSPENDED):
         return plan  # the status step moves the cluster to Suspending first

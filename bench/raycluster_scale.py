@@ -1,0 +1,188 @@
+"""Benchmark: N RayClusters (1 head + W workers each) on fake nodes, against the API server's own ceiling.
+
+Measured in one run, on one local cluster (real etcd, kube-apiserver, controller-manager, scheduler,
+kwok nodes):
+
+1. baseline: the same number of bare pods created straight through the API (32 in flight), timed until
+   every pod is Running: the fastest any operator could go on this machine;
+2. raykube: `raykube operator` in its own process; N RayClusters created at once, timed until every one
+   reports `state: ready`; API requests per cluster from the operator's `rest_client_requests_total`;
+   peak RSS from /proc (VmHWM).
+
+Prints a table and, with --json, the raw numbers. No assertion on timings: the numbers go to
+docs/benchmarks.md. Usage: python bench/raycluster_scale.py [--clusters 100] [--workers 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from raykube.controllers.kinds import POD, RAYCLUSTER, SERVICE_ACCOUNT  # noqa: E402
+from raykube.local.binaries import binary  # noqa: E402
+from raykube.local.cluster import ClusterConfig, LocalCluster  # noqa: E402
+from raykube.runtime.client import KubeClient  # noqa: E402
+from raykube.runtime.kinds import NAMESPACE  # noqa: E402
+from tests.integration.operator import OperatorProcess  # noqa: E402
+
+CONTAINER = {"name": "ray", "image": "rayproject/ray:2.46.0", "resources": {"requests": {"cpu": "10m", "memory": "64Mi"}}}
+
+
+def raycluster(name: str, workers: int) -> dict[str, Any]:
+    template = {"spec": {"containers": [CONTAINER]}}
+    return {
+        "apiVersion": "ray.io/v1",
+        "kind": "RayCluster",
+        "metadata": {"name": name},
+        "spec": {
+            "rayVersion": "2.46.0",
+            "headGroupSpec": {"rayStartParams": {}, "template": template},
+            "workerGroupSpecs": [{"groupName": "workers", "replicas": workers, "minReplicas": 0,
+                                  "maxReplicas": workers, "rayStartParams": {}, "template": template}],
+        },
+    }
+
+
+async def _gather_limited(coros: list[Any], limit: int) -> None:
+    semaphore = asyncio.Semaphore(limit)
+
+    async def run(coro: Any) -> None:
+        async with semaphore:
+            await coro
+
+    await asyncio.gather(*(run(c) for c in coros))
+
+
+async def _wait(predicate: Any, timeout: float) -> float:
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        if await predicate():
+            return time.monotonic() - start
+        await asyncio.sleep(0.25)
+    raise TimeoutError("benchmark condition not reached")
+
+
+async def baseline(client: KubeClient, pods: int) -> dict[str, float]:
+    """Bare pods through the API: the ceiling of pod creation (and Running) on this machine."""
+    ns = "bench-baseline"
+    await client.create(NAMESPACE, {"metadata": {"name": ns}})
+    await _wait(lambda: _has_default_sa(client, ns), 60)
+    start = time.monotonic()
+    body = {"metadata": {"generateName": "bare-"}, "spec": {"containers": [CONTAINER]}}
+    await _gather_limited([client.create(POD, body, namespace=ns) for _ in range(pods)], 32)
+    created = time.monotonic() - start
+
+    async def all_running() -> bool:
+        items = (await client.list(POD, namespace=ns)).items
+        return sum(1 for p in items if (p.get("status") or {}).get("phase") == "Running") == pods
+
+    await _wait(all_running, 600)
+    running = time.monotonic() - start
+    await client.delete(NAMESPACE, ns)
+    return {"pods": pods, "create_seconds": created, "running_seconds": running,
+            "create_per_second": pods / created, "running_per_second": pods / running}
+
+
+async def _has_default_sa(client: KubeClient, ns: str) -> bool:
+    try:
+        await client.get(SERVICE_ACCOUNT, "default", namespace=ns)
+    except Exception:  # noqa: BLE001
+        return False
+    return True
+
+
+def _requests(metrics_text: str) -> float:
+    return sum(float(line.rsplit(" ", 1)[1]) for line in metrics_text.splitlines()
+               if line.startswith("rest_client_requests_total{"))
+
+
+def _peak_rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def raykube(client: KubeClient, op: OperatorProcess, clusters: int, workers: int) -> dict[str, float]:
+    ns = "bench-raykube"
+    await client.create(NAMESPACE, {"metadata": {"name": ns}})
+    await _wait(lambda: _has_default_sa(client, ns), 60)
+    before = _requests(op.metrics())
+    start = time.monotonic()
+    await _gather_limited([client.create(RAYCLUSTER, raycluster(f"rc-{i:04d}", workers), namespace=ns)
+                           for i in range(clusters)], 32)
+
+    async def all_ready() -> bool:
+        items = (await client.list(RAYCLUSTER, namespace=ns)).items
+        return sum(1 for c in items if (c.get("status") or {}).get("state") == "ready") == clusters
+
+    ready = await _wait(all_ready, 1200)
+    await asyncio.sleep(3)  # let trailing status writes and events land before counting requests
+    requests = _requests(op.metrics()) - before
+    pods = clusters * (workers + 1)
+    return {"clusters": clusters, "pods": pods, "ready_seconds": ready, "pods_per_second": pods / ready,
+            "requests_per_cluster": requests / clusters, "peak_rss_mib": _peak_rss_mib(op.proc.pid)}
+
+
+async def main_async(args: argparse.Namespace, cluster: LocalCluster, work: Path) -> dict[str, Any]:
+    client = KubeClient.from_kubeconfig(str(cluster.kubeconfig), qps=2000, burst=4000)
+    try:
+        base = await baseline(client, args.clusters * (args.workers + 1))
+        op = OperatorProcess(cluster.kubeconfig, work, lease_namespace="kube-system")
+        try:
+            op.wait_ready()
+            result = await raykube(client, op, args.clusters, args.workers)
+        finally:
+            op.stop()
+    finally:
+        await client.close()
+    return {"baseline": base, "raykube": result,
+            "ratio_pods_per_second": result["pods_per_second"] / base["running_per_second"]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clusters", type=int, default=100)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="raykube-bench-") as tmp:
+        work = Path(tmp)
+        cluster = LocalCluster(ClusterConfig(state_dir=work / "cluster", fake_nodes=4, node_pods=2000,
+                                             node_cpu="1000", node_memory="4Ti"))
+        cluster.up()
+        try:
+            subprocess.run([str(binary("kubectl")), f"--kubeconfig={cluster.kubeconfig}", "apply", "--server-side",
+                            "-f", str(REPO / "config" / "crd" / "bases")], check=True, capture_output=True)
+            result = asyncio.run(main_async(args, cluster, work))
+        finally:
+            cluster.down()
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return
+    b, r = result["baseline"], result["raykube"]
+    print(f"{'measure':44} {'value':>12}")
+    print(f"{'baseline: bare pods created/s (API ceiling)':44} {b['create_per_second']:12.1f}")
+    print(f"{'baseline: bare pods Running/s':44} {b['running_per_second']:12.1f}")
+    print(f"{'raykube: RayClusters':44} {r['clusters']:12d}")
+    print(f"{'raykube: seconds until all ready':44} {r['ready_seconds']:12.1f}")
+    print(f"{'raykube: pods Running/s':44} {r['pods_per_second']:12.1f}")
+    print(f"{'raykube: API requests per cluster':44} {r['requests_per_cluster']:12.1f}")
+    print(f"{'raykube: operator peak RSS (MiB)':44} {r['peak_rss_mib']:12.1f}")
+    print(f"{'ratio raykube / baseline pods per second':44} {result['ratio_pods_per_second']:12.2f}")
+
+
+if __name__ == "__main__":
+    main()

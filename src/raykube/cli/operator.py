@@ -1,0 +1,46 @@
+"""`raykube operator`: run the controllers (KubeRay's operator flags, same names)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import Annotated
+
+import typer
+
+from raykube.builders.settings import settings_from_environment
+from raykube.operator import app as operator_app
+from raykube.operator.config import OperatorConfig
+from raykube.runtime import logs
+
+
+def operator(
+    kubeconfig: Annotated[
+        str | None, typer.Option(envvar="KUBECONFIG", help="Kubeconfig; in-cluster if unset.")
+    ] = None,
+    watch_namespace: Annotated[str, typer.Option(help="Comma-separated namespaces to watch; empty: all.")] = "",
+    enable_leader_election: Annotated[bool, typer.Option(help="Only the Lease holder reconciles.")] = True,
+    leader_election_namespace: Annotated[str | None, typer.Option(help="Namespace of the Lease.")] = None,
+    metrics_addr: Annotated[str, typer.Option(help="Prometheus /metrics address.")] = ":8080",
+    health_probe_bind_address: Annotated[str, typer.Option(help="/healthz and /readyz address.")] = ":8082",
+    reconcile_concurrency: Annotated[int, typer.Option(help="Concurrent RayCluster reconciles.")] = 4,
+    qps: Annotated[float, typer.Option(help="Client-side API requests per second.")] = 100.0,
+    burst: Annotated[int, typer.Option(help="Client-side API request burst.")] = 200,
+    log_json: Annotated[bool, typer.Option(help="Structured JSON logs.")] = False,
+    log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR.")] = "INFO",
+) -> None:
+    """Run the raykube operator (RayCluster controller) against a Kubernetes cluster."""
+    logs.configure(log_level, json_output=log_json)
+    config = OperatorConfig(
+        kubeconfig=kubeconfig,
+        watch_namespaces=tuple(ns for ns in watch_namespace.split(",") if ns),
+        leader_election=enable_leader_election,
+        metrics_addr=metrics_addr,
+        probe_addr=health_probe_bind_address,
+        reconcile_concurrency=reconcile_concurrency,
+        qps=qps,
+        burst=burst,
+        settings=settings_from_environment(os.environ),
+        **({"leader_election_namespace": leader_election_namespace} if leader_election_namespace else {}),
+    )
+    asyncio.run(operator_app.run(config))

@@ -1,0 +1,128 @@
+"""Carry out a pod plan: deletes first, then creates in slow-start batches, recording expectations.
+
+Every create and delete is recorded with the scale expectations before the next pass may scale that group
+again, so a stale cache can never cause duplicate pods. Creates go out in batches of 1, 2, 4, 8, ...
+(the ReplicaSet controller's `slowStartBatch`): a quota or admission error costs one failed call, not
+fifty, and the first failure stops the pass and shows as the ReplicaFailure condition.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from raykube import reasons
+from raykube.api.raycluster import RayCluster, WorkerGroupSpec
+from raykube.builders.settings import OperatorSettings
+from raykube.controllers.events import ObjectEvents
+from raykube.controllers.kinds import POD
+from raykube.controllers.raycluster import children, replicas
+from raykube.controllers.raycluster import pods as podfacts
+from raykube.controllers.raycluster.plan import HEAD, Plan
+from raykube.controllers.raycluster.status import ReconcileFailure
+from raykube.runtime.client import KubeClient
+from raykube.runtime.errors import ApiError, is_not_found
+from raykube.runtime.expectations import ScaleExpectations
+from raykube.runtime.objects import ObjectKey
+
+E = reasons.EventReason
+R = reasons.RayClusterConditionReason
+
+
+class PodActor:
+    """Performs one plan for one cluster and reports the first failure (or None)."""
+
+    def __init__(
+        self,
+        client: KubeClient,
+        cluster: RayCluster,
+        settings: OperatorSettings,
+        expectations: ScaleExpectations,
+        events: ObjectEvents,
+    ) -> None:
+        self._client = client
+        self._cluster = cluster
+        self._settings = settings
+        self._expectations = expectations
+        self._events = events
+
+    async def carry_out(self, key: ObjectKey, plan: Plan, observed: list[dict[str, Any]]) -> ReconcileFailure | None:
+        if plan.errors:
+            message = "; ".join(plan.errors)
+            self._events.warning("DuplicateHeadPods", "Reconcile", message)
+            return ReconcileFailure("DuplicateHeadPods", message)
+        for deletion in plan.deletions:
+            failure = await self._delete(key, deletion.group, deletion.pod, deletion.reason)
+            if failure:
+                return failure
+        if plan.create_head:
+            failure = await self._create_batch(key, HEAD, [children.head_pod(self._cluster, self._settings)])
+            if failure:
+                return failure
+        for group in self._cluster.spec.worker_group_specs or []:
+            count = plan.creates.get(group.group_name, 0)
+            if count:
+                members = [
+                    p
+                    for p in observed
+                    if podfacts.is_worker(p)
+                    and podfacts.group(p) == group.group_name
+                    and not podfacts.is_terminating(p)
+                ]
+                failure = await self._create_workers(key, group, count, members)
+                if failure:
+                    return failure
+        return None
+
+    async def _delete(self, key: ObjectKey, group: str, name: str, why: str) -> ReconcileFailure | None:
+        head = group == HEAD
+        try:
+            await self._client.delete(POD, name, namespace=key.namespace)
+        except ApiError as err:
+            if not is_not_found(err):
+                reason = E.FAILED_TO_DELETE_HEAD_POD if head else E.FAILED_TO_DELETE_WORKER_POD
+                self._events.warning(reason, "Delete", f"Failed deleting pod {key.namespace}/{name}: {err}")
+                return ReconcileFailure(R.FAILED_DELETE_HEAD_POD if head else R.FAILED_DELETE_WORKER_POD, str(err))
+        self._expectations.expect_delete(key, group, name)
+        kind = "head" if head else "worker"
+        reason = E.DELETED_HEAD_POD if head else E.DELETED_WORKER_POD
+        self._events.normal(reason, "Delete", f"Deleted {kind} Pod {key.namespace}/{name}: {why}")
+        return None
+
+    async def _create_workers(
+        self, key: ObjectKey, group: WorkerGroupSpec, count: int, members: list[dict[str, Any]]
+    ) -> ReconcileFailure | None:
+        template = children.worker_pod(self._cluster, group, self._settings)
+        pods = replicas.pods_to_create(template, group, members, count, self._settings)
+        return await self._create_batch(key, group.group_name, pods)
+
+    async def _create_batch(self, key: ObjectKey, group: str, pods: list[dict[str, Any]]) -> ReconcileFailure | None:
+        """Create `pods` in batches of 1, 2, 4, ...; stop at the first failed batch."""
+        batch, start = 1, 0
+        while start < len(pods):
+            chunk = pods[start : start + batch]
+            results = await asyncio.gather(*(self._create_one(key, group, p) for p in chunk), return_exceptions=True)
+            errors = [r for r in results if isinstance(r, BaseException)]
+            if errors:
+                return self._create_failed(key, group, errors[0])
+            start += len(chunk)
+            batch *= 2
+        return None
+
+    async def _create_one(self, key: ObjectKey, group: str, pod: dict[str, Any]) -> None:
+        created = await self._client.create(POD, pod, namespace=key.namespace)
+        name = created["metadata"]["name"]
+        self._expectations.expect_create(key, group, name)
+        if group == HEAD:
+            self._events.normal(E.CREATED_HEAD_POD, "Create", f"Created head Pod {key.namespace}/{name}")
+        else:
+            self._events.normal(E.CREATED_WORKER_POD, "Create", f"Created worker Pod {key.namespace}/{name}")
+
+    def _create_failed(self, key: ObjectKey, group: str, error: BaseException) -> ReconcileFailure:
+        if not isinstance(error, ApiError):
+            raise error
+        head = group == HEAD
+        what = "head Pod" if head else f"worker Pod of group {group}"
+        reason = E.FAILED_TO_CREATE_HEAD_POD if head else E.FAILED_TO_CREATE_WORKER_POD
+        self._events.warning(reason, "Create", f"Failed to create {what} in {key.namespace}: {error.message or error}")
+        return ReconcileFailure(R.FAILED_CREATE_HEAD_POD if head else R.FAILED_CREATE_WORKER_POD, str(error))

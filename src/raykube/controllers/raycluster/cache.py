@@ -1,0 +1,71 @@
+"""What the RayCluster reconciler reads: the cluster, its pods and its Services, from informer caches.
+
+One set of informers per watched namespace (or one set for all namespaces). Pods and Services are
+indexed by their `ray.io/cluster` label, so finding a cluster's children costs one dict lookup.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from raykube import reasons
+from raykube.runtime.informer import Informer
+from raykube.runtime.objects import Obj, ObjectKey, resource_version
+from raykube.runtime.store import index_value, label_index
+
+#: Index name of pods and Services by their `ray.io/cluster` label.
+BY_CLUSTER = "by-cluster"
+by_cluster = label_index(reasons.LABEL_CLUSTER)
+
+
+@dataclass(frozen=True)
+class NamespaceInformers:
+    clusters: Informer
+    pods: Informer
+    services: Informer
+
+
+class ClusterCache:
+    """Read access to clusters and their children across the watched namespaces."""
+
+    def __init__(self, informers: dict[str | None, NamespaceInformers]) -> None:
+        self._informers = informers  # key None: all namespaces
+
+    def _for(self, namespace: str) -> NamespaceInformers | None:
+        return self._informers.get(namespace) or self._informers.get(None)
+
+    def cluster(self, key: ObjectKey) -> Obj | None:
+        informers = self._for(key.namespace)
+        return informers.clusters.store.get(key) if informers else None
+
+    def pods(self, key: ObjectKey) -> list[Obj]:
+        informers = self._for(key.namespace)
+        return informers.pods.store.by_index(BY_CLUSTER, index_value(key.namespace, key.name)) if informers else []
+
+    def services(self, key: ObjectKey) -> list[Obj]:
+        informers = self._for(key.namespace)
+        return informers.services.store.by_index(BY_CLUSTER, index_value(key.namespace, key.name)) if informers else []
+
+    def get(self, key: ObjectKey) -> Obj | None:
+        """A pod by key (the expectations' lookup)."""
+        informers = self._for(key.namespace)
+        return informers.pods.store.get(key) if informers else None
+
+    def observe_cluster(self, obj: Obj) -> None:
+        """Write-through of our own status write, so the next pass does not start from a stale copy.
+
+        Skipped when the cache already holds a newer version (the watch was faster).
+        """
+        key = ObjectKey(obj["metadata"]["namespace"], obj["metadata"]["name"])
+        informers = self._for(key.namespace)
+        if informers is None:
+            return
+        cached = informers.clusters.store.get(key)
+        if cached is None or _newer_or_equal(resource_version(obj), resource_version(cached)):
+            informers.clusters.store.upsert(obj)
+
+
+def _newer_or_equal(candidate: str, current: str) -> bool:
+    if candidate.isdigit() and current.isdigit():
+        return int(candidate) >= int(current)
+    return False

@@ -1,0 +1,133 @@
+"""The RayCluster reconciler: observe → validate → children → plan → act → status, once per pass.
+
+Level-based: `reconcile(key)` reads the RayCluster and its pods and Services from the informer caches,
+never from the event that woke it. The pod plan is a pure value (`plan.plan_pods`), carried out by
+`act.PodActor`; the status is computed in one place (`status.compute_status`) and written once, through
+the status subresource, only when it changed. Events gathered during the pass are emitted after that
+write, so they never disagree with the status (JobSet's habit).
+
+Invalid specs (KubeRay: `validateRayClusterSpec`) get a Warning Event `InvalidRayClusterSpec` naming the
+field, and the key is not retried: a new generation of the object triggers the next attempt, so a bad
+manifest can never make the operator loop hot.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+import pydantic
+
+from raykube import reasons
+from raykube.api.defaults import set_raycluster_defaults
+from raykube.api.raycluster import RayCluster
+from raykube.api.validation import validate_raycluster
+from raykube.builders.settings import OperatorSettings
+from raykube.controllers.events import ObjectEvents
+from raykube.controllers.kinds import RAYCLUSTER
+from raykube.controllers.raycluster import children
+from raykube.controllers.raycluster.act import PodActor
+from raykube.controllers.raycluster.cache import ClusterCache
+from raykube.controllers.raycluster.plan import plan_pods
+from raykube.controllers.raycluster.status import ReconcileFailure, compute_status, status_changed
+from raykube.runtime.client import KubeClient
+from raykube.runtime.controller import Result
+from raykube.runtime.errors import ApiError, is_not_found
+from raykube.runtime.events import EventRecorder
+from raykube.runtime.expectations import ScaleExpectations
+from raykube.runtime.objects import ObjectKey
+
+#: Requeue after a change or an error (KubeRay's DefaultRequeueDuration).
+REQUEUE_SOON = 2.0
+#: Periodic resync of a quiet cluster (KubeRay's RAYCLUSTER_DEFAULT_REQUEUE_SECONDS default).
+RESYNC = 300.0
+
+
+class RayClusterReconciler:
+    """Reconciles one RayCluster key; collaborators are injected (clients, caches, clock)."""
+
+    def __init__(
+        self,
+        client: KubeClient,
+        *,
+        cache: ClusterCache,
+        expectations: ScaleExpectations,
+        recorder: EventRecorder,
+        settings: OperatorSettings,
+        now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    ) -> None:
+        self._client = client
+        self._cache = cache
+        self._rbac = children.RbacMemo()
+        self._expectations = expectations
+        self._recorder = recorder
+        self._settings = settings
+        self._now = now
+
+    async def reconcile(self, key: ObjectKey) -> Result:
+        obj = self._cache.cluster(key)
+        if obj is None:
+            self._expectations.forget_owner(key)
+            return Result()
+        managed_by = (obj.get("spec") or {}).get("managedBy")
+        if managed_by not in (None, reasons.MANAGED_BY_KUBERAY):
+            return Result()  # another controller (MultiKueue) owns this cluster
+        events = ObjectEvents.start(self._recorder, obj)
+        cluster = self._parse(obj, events)
+        if cluster is None:
+            events.emit()
+            return Result()
+        if obj["metadata"].get("deletionTimestamp"):
+            return Result()
+
+        failure = await self._reconcile_children(key, cluster, events)
+        observed = self._cache.pods(key)
+        head_service = children.find_head_service(self._cache.services(key), cluster)
+        new_status = compute_status(cluster, observed, head_service=head_service, failure=failure, now=self._now())
+        changed = await self._write_status(obj, new_status)
+        events.emit()
+        return Result(requeue_after=REQUEUE_SOON if (failure or changed) else RESYNC)
+
+    def _parse(self, obj: dict[str, Any], events: ObjectEvents) -> RayCluster | None:
+        """The typed, defaulted cluster, or None after a Warning Event when the spec is invalid."""
+        try:
+            cluster = RayCluster.model_validate(obj)
+        except pydantic.ValidationError as err:
+            problems = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in err.errors()]
+        else:
+            problems = validate_raycluster(cluster)
+            if not problems:
+                cluster.spec = set_raycluster_defaults(cluster.spec)
+                return cluster
+        events.warning(reasons.EventReason.INVALID_RAYCLUSTER_SPEC, "Validate", "; ".join(problems))
+        return None
+
+    async def _reconcile_children(
+        self, key: ObjectKey, cluster: RayCluster, events: ObjectEvents
+    ) -> ReconcileFailure | None:
+        """Services, autoscaler RBAC, then pods; the first failure stops the pass (as KubeRay)."""
+        try:
+            existing = self._cache.services(key)
+            await children.ensure_services(self._client, cluster, existing, self._settings, events)
+            await self._rbac.ensure(self._client, cluster, self._settings, events)
+        except ApiError as err:
+            return ReconcileFailure("FailedCreateService", str(err))
+        observed = self._cache.pods(key)
+        plan = plan_pods(cluster, observed, expectations_satisfied=lambda g: self._expectations.satisfied(key, g))
+        actor = PodActor(self._client, cluster, self._settings, self._expectations, events)
+        return await actor.carry_out(key, plan, observed)
+
+    async def _write_status(self, obj: dict[str, Any], new_status: dict[str, Any]) -> bool:
+        """PUT the status if it changed; a conflict means our cache is stale: retry after backoff."""
+        if not status_changed(obj.get("status") or {}, new_status):
+            return False
+        body = {**obj, "status": new_status}
+        try:
+            written = await self._client.replace_status(RAYCLUSTER, body)
+        except ApiError as err:
+            if is_not_found(err):
+                return False  # deleted meanwhile
+            raise  # a 409 means our cache was stale: the rate-limited retry reads a fresh one
+        self._cache.observe_cluster(written)
+        return True

@@ -1,0 +1,112 @@
+"""`raykube operator`: wire informers, controllers, the event recorder and leader election, then run.
+
+The wiring table (controller-runtime's builder, in words):
+  RayCluster  For(RayCluster, generation|labels|annotations changed)  Owns(Pod)  Owns(Service)
+Pods are cached only when labelled `ray.io/node-type in (head,worker,redis-cleanup)` and Services only
+when labelled `ray.io/cluster` (KubeRay's manager cache does the same), so a busy cluster's other
+pods cost the operator nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry
+
+from raykube.controllers.kinds import POD, RAYCLUSTER, SERVICE
+from raykube.controllers.raycluster.cache import BY_CLUSTER, ClusterCache, NamespaceInformers, by_cluster
+from raykube.controllers.raycluster.reconciler import RayClusterReconciler
+from raykube.operator.config import OperatorConfig
+from raykube.operator.http import Endpoints
+from raykube.runtime import logs
+from raykube.runtime.client import KubeClient
+from raykube.runtime.controller import Controller
+from raykube.runtime.events import EventRecorder
+from raykube.runtime.expectations import ScaleExpectations
+from raykube.runtime.leader import LeaderElectionConfig, LeaderElector
+from raykube.runtime.manager import Manager
+from raykube.runtime.metrics import RuntimeMetrics, count_requests
+from raykube.runtime.predicates import ANNOTATIONS_CHANGED, GENERATION_CHANGED, LABELS_CHANGED, AnyOf
+
+_log = logs.get_logger("raykube.operator")
+RAY_POD_SELECTOR = "ray.io/node-type in (head,worker,redis-cleanup)"
+RAY_SERVICE_SELECTOR = "ray.io/cluster"
+
+
+@dataclass
+class Operator:
+    """Everything `run` needs, built by `build` (tests reach into it)."""
+
+    client: KubeClient
+    manager: Manager
+    registry: CollectorRegistry
+    recorder: EventRecorder
+    raycluster: Controller
+
+
+def build(config: OperatorConfig, client: KubeClient) -> Operator:
+    registry = CollectorRegistry()
+    metrics = RuntimeMetrics(registry)
+    client.on_response = count_requests(metrics)
+    elector = None
+    if config.leader_election:
+        lease = LeaderElectionConfig(name=config.leader_election_id, namespace=config.leader_election_namespace)
+        elector = LeaderElector(client, lease, metrics=metrics)
+    manager = Manager(client, leader_elector=elector)
+    informers: dict[str | None, NamespaceInformers] = {}
+    for namespace in config.watch_namespaces or (None,):
+        informers[namespace] = NamespaceInformers(
+            clusters=manager.informer(RAYCLUSTER, namespace=namespace),
+            pods=manager.informer(
+                POD, namespace=namespace, label_selector=RAY_POD_SELECTOR, indexers={BY_CLUSTER: by_cluster}
+            ),
+            services=manager.informer(
+                SERVICE, namespace=namespace, label_selector=RAY_SERVICE_SELECTOR, indexers={BY_CLUSTER: by_cluster}
+            ),
+        )
+    cache = ClusterCache(informers)
+    recorder = EventRecorder(client, controller="raycluster-controller")
+    reconciler = RayClusterReconciler(
+        client,
+        cache=cache,
+        expectations=ScaleExpectations(cache),
+        recorder=recorder,
+        settings=config.settings,
+    )
+    controller = Controller("raycluster", reconciler.reconcile, workers=config.reconcile_concurrency, metrics=metrics)
+    for ns_informers in informers.values():
+        controller.for_(ns_informers.clusters, AnyOf(GENERATION_CHANGED, LABELS_CHANGED, ANNOTATIONS_CHANGED))
+        controller.owns(ns_informers.pods, owner_kind="RayCluster", owner_group="ray.io")
+        controller.owns(ns_informers.services, owner_kind="RayCluster", owner_group="ray.io")
+    manager.add_controller(controller)
+    manager.add_runnable(recorder.run)
+    return Operator(client=client, manager=manager, registry=registry, recorder=recorder, raycluster=controller)
+
+
+async def run(config: OperatorConfig) -> None:
+    """Run the operator until SIGTERM/SIGINT (graceful: the Lease is released on the way out)."""
+    if config.kubeconfig:
+        client = KubeClient.from_kubeconfig(config.kubeconfig, qps=config.qps, burst=config.burst)
+    else:
+        client = KubeClient.from_in_cluster(qps=config.qps, burst=config.burst)
+    operator = build(config, client)
+    endpoints = Endpoints(operator.registry, ready=lambda: operator.manager.ready)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, operator.manager.stop)
+    servers = [asyncio.create_task(endpoints.serve(addr)) for addr in {config.metrics_addr, config.probe_addr}]
+    _log.info(
+        "Starting raykube operator",
+        namespaces=",".join(config.watch_namespaces) or "all",
+        leader_election=config.leader_election,
+    )
+    try:
+        await operator.manager.run()
+    finally:
+        for task in servers:
+            task.cancel()
+        await asyncio.gather(*servers, return_exceptions=True)
+        await operator.recorder.flush()
+        await client.close()
