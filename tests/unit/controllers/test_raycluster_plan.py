@@ -125,6 +125,8 @@ def test_suspend_deletes_all_pods_only_once_the_cluster_is_suspending() -> None:
     asked = make_cluster().worker_group("g").suspend().obj()
     assert plan_pods(asked, pods).empty  # the status step sets Suspending first
     suspending = make_cluster().worker_group("g").suspend().conditions(RayClusterSuspending=True).obj()
-    assert plan_pods(suspending, pods).delete_all == "the RayCluster is suspending"
+    deletions = plan_pods(suspending, pods).deletions
+    assert [(d.group, d.pod, d.reason) for d in deletions] == [
+        ("headgroup", "head", "the RayCluster is suspending"), ("g", "w1", "the RayCluster is suspending")]
     suspended = make_cluster().worker_group("g").suspend().conditions(RayClusterSuspended=True).obj()
     assert plan_pods(suspended, []).empty
