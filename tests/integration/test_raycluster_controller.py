@@ -249,9 +249,3 @@ def test_operator_exposes_metrics(operator: OperatorProcess) -> None:
     assert 'controller_runtime_reconcile_total{controller="raycluster"' in text
     assert "workqueue_depth" in text
 
-
-@pytest.fixture(scope="module")
-def ray_crds(kubeconfig: Path) -> None:
-    crds = Path(__file__).resolve().parents[2] / "config" / "crd" / "bases"
-    kubectl(kubeconfig, "apply", "--server-side", "-f", str(crds))
-    kubectl(kubeconfig, "wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")

@@ -1,0 +1,137 @@
+"""The operator survives crashes and runs as two replicas: no duplicate pods, one leader at a time."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.integration.kube import eventually, kubectl
+from tests.integration.operator import OperatorProcess
+
+pytestmark = pytest.mark.integration
+LEASE = "ray-operator-leader"
+
+
+@pytest.fixture
+def ns(kubeconfig: Path, ray_crds: None) -> Iterator[str]:
+    name = f"res-{uuid.uuid4().hex[:6]}"
+    kubectl(kubeconfig, "create", "namespace", name)
+    yield name
+    kubectl(kubeconfig, "delete", "namespace", name, "--wait=false")
+
+
+def _cluster(name: str, replicas: int) -> str:
+    container = {"name": "ray", "image": "rayproject/ray:2.46.0", "resources": {"requests": {"cpu": "10m"}}}
+    template = {"spec": {"containers": [container]}}
+    return yaml.safe_dump({
+        "apiVersion": "ray.io/v1", "kind": "RayCluster", "metadata": {"name": name},
+        "spec": {"headGroupSpec": {"rayStartParams": {}, "template": template},
+                 "workerGroupSpecs": [{"groupName": "g", "replicas": replicas, "minReplicas": 0, "maxReplicas": 100,
+                                       "rayStartParams": {}, "template": template}]},
+    })
+
+
+def _pods(kubeconfig: Path, ns: str) -> list[dict[str, Any]]:
+    return json.loads(kubectl(kubeconfig, "get", "pods", "-n", ns, "-o", "json").stdout)["items"]
+
+
+def _live_workers(kubeconfig: Path, ns: str) -> list[dict[str, Any]]:
+    return [p for p in _pods(kubeconfig, ns)
+            if p["metadata"]["labels"].get("ray.io/node-type") == "worker" and not p["metadata"].get("deletionTimestamp")]
+
+
+def _lease(kubeconfig: Path, ns: str) -> dict[str, Any]:
+    return json.loads(kubectl(kubeconfig, "get", "lease", LEASE, "-n", ns, "-o", "json").stdout)["spec"]
+
+
+def _time(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def test_killed_in_the_middle_of_a_50_worker_scale_up_then_restarted_leaves_no_duplicates(
+    kubeconfig: Path, ns: str, tmp_path: Path
+) -> None:
+    # A slow client (5 requests/s) stretches the scale-up so the crash lands in the middle of it.
+    slow = ("--qps=5", "--burst=1")
+    first = OperatorProcess(kubeconfig, tmp_path, name="first", lease_namespace=ns, extra=slow)
+    try:
+        first.wait_ready()
+        kubectl(kubeconfig, "apply", "-n", ns, "-f", "-", input=_cluster("big", 50))
+        eventually(lambda: 5 <= len(_live_workers(kubeconfig, ns)), what="scale-up under way")
+    finally:
+        first.kill()
+    at_crash = len(_live_workers(kubeconfig, ns))
+    assert 5 <= at_crash < 50, f"the crash should interrupt the scale-up ({at_crash} workers)"
+
+    second = OperatorProcess(kubeconfig, tmp_path, name="second", lease_namespace=ns)
+    try:
+        second.wait_ready()
+        eventually(lambda: len(_live_workers(kubeconfig, ns)) == 50, timeout=120, what="50 workers")
+        # Give the operator time to do something wrong (it has no reason to act), then look again.
+        state = eventually(
+            lambda: json.loads(kubectl(kubeconfig, "get", "raycluster", "big", "-n", ns, "-o", "json").stdout)
+            .get("status", {}).get("state") == "ready", timeout=120, what="cluster ready")
+        assert state
+        time.sleep(3)
+        pods = _pods(kubeconfig, ns)
+        workers = [p for p in pods if p["metadata"]["labels"].get("ray.io/node-type") == "worker"]
+        heads = [p for p in pods if p["metadata"]["labels"].get("ray.io/node-type") == "head"]
+        assert len(workers) == 50 and len(heads) == 1
+        owners = {ref["name"] for p in pods for ref in p["metadata"].get("ownerReferences", []) if ref.get("controller")}
+        assert owners == {"big"}  # no orphans
+        assert all(p["metadata"].get("ownerReferences") for p in pods)
+        indexes = sorted(int(p["metadata"]["labels"]["ray.io/worker-group-replica-index"]) for p in workers)
+        assert indexes == list(range(50))  # every replica index exactly once
+    finally:
+        second.stop()
+
+
+def test_two_replicas_only_the_leader_reconciles_and_a_crash_hands_over_after_the_lease(
+    kubeconfig: Path, ns: str, tmp_path: Path
+) -> None:
+    one = OperatorProcess(kubeconfig, tmp_path, name="one", lease_namespace=ns)
+    two = OperatorProcess(kubeconfig, tmp_path, name="two", lease_namespace=ns)
+    try:
+        one.wait_ready()
+        two.wait_ready()
+        leader, follower = eventually(
+            lambda: (one, two) if one.is_leader() else (two, one) if two.is_leader() else None, what="a leader")
+        assert not follower.is_leader()
+        kubectl(kubeconfig, "apply", "-n", ns, "-f", "-", input=_cluster("ha", 2))
+        eventually(lambda: len(_live_workers(kubeconfig, ns)) == 2, what="2 workers")
+        assert 'controller_runtime_reconcile_total{controller="raycluster"' not in follower.metrics()
+
+        held = _lease(kubeconfig, ns)
+        leader.kill()  # a crash: the lease is not released
+        eventually(follower.is_leader, timeout=60, what="follower takes over")
+        taken = _lease(kubeconfig, ns)
+        assert taken["holderIdentity"] != held["holderIdentity"]
+        # The follower waited for the crashed leader's lease to run out before taking it.
+        expired_at = _time(held["renewTime"]) + dt.timedelta(seconds=held["leaseDurationSeconds"])
+        assert _time(taken["acquireTime"]) >= expired_at - dt.timedelta(seconds=1)
+
+        kubectl(kubeconfig, "patch", "raycluster", "ha", "-n", ns, "--type=json",
+                "-p", '[{"op": "replace", "path": "/spec/workerGroupSpecs/0/replicas", "value": 4}]')
+        eventually(lambda: len(_live_workers(kubeconfig, ns)) == 4, what="new leader scales")
+    finally:
+        one.stop()
+        two.stop()
+
+
+def test_a_gracefully_stopped_leader_releases_the_lease(kubeconfig: Path, ns: str, tmp_path: Path) -> None:
+    one = OperatorProcess(kubeconfig, tmp_path, name="one", lease_namespace=ns)
+    try:
+        one.wait_ready()
+        eventually(one.is_leader, what="leader")
+    finally:
+        one.stop()
+    lease = _lease(kubeconfig, ns)
+    assert not lease.get("holderIdentity")  # released: a successor need not wait for expiry
