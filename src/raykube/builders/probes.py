@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Final
 
 from raykube.api.schema import K8sObject
-from raykube.builders import raystart
+from raykube.builders import kube, raystart
 from raykube.builders.kube import find_port
 from raykube.builders.names import NodeKind
 
@@ -73,7 +73,7 @@ def _exec(checks: list[str]) -> K8sObject:
 
 def _probe(action: K8sObject, *, delay: int, timeout: int, failures: int) -> K8sObject:
     return {
-        **action,
+        **kube.clone(action),
         "initialDelaySeconds": delay,
         "timeoutSeconds": timeout,
         "periodSeconds": PERIOD_SECONDS,

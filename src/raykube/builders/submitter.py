@@ -136,13 +136,13 @@ def submitter_pod_template(
 
 
 def build_submitter_job(
-    job: RayJob, ctx: ClusterContext, *, job_id: str, settings: OperatorSettings, backoff_limit: int
+    job: RayJob, *, head_image: str, dashboard_url: str, job_id: str, settings: OperatorSettings, backoff_limit: int
 ) -> K8sObject:
     """The K8sJobMode submitter Job ``<rayjob>``, owned by the RayJob."""
-    head_image = kube.ray_container(kube.clone(ctx.spec.head_group_spec.template)).get("image", "")
-    url = dashboard_url(ctx)
     labels = {**names.originated_from(job.name, "RayJob"), reasons.LABEL_APP_CREATED_BY: reasons.CREATED_BY_KUBERAY}
-    template = submitter_pod_template(job, head_image=head_image, dashboard_url=url, job_id=job_id, settings=settings)
+    template = submitter_pod_template(
+        job, head_image=head_image, dashboard_url=dashboard_url, job_id=job_id, settings=settings
+    )
     meta: K8sObject = {
         "name": names.submitter_job_name(job.name),
         "namespace": job.namespace,
@@ -157,6 +157,11 @@ def build_submitter_job(
     }
 
 
+def head_image(ctx: ClusterContext) -> str:
+    """Image of the cluster's head Ray container (the default submitter image)."""
+    return str(kube.ray_container(kube.clone(ctx.spec.head_group_spec.template)).get("image", ""))
+
+
 def dashboard_url(ctx: ClusterContext) -> str:
     """``status.dashboardURL`` of a RayJob: ``<head svc fqdn>:<dashboard port>``, no scheme."""
     return f"{ctx.fqdn}:{dashboard_port(ctx)}"
@@ -164,12 +169,10 @@ def dashboard_url(ctx: ClusterContext) -> str:
 
 def sidecar_submitter(job: RayJob, ctx: ClusterContext, *, job_id: str, settings: OperatorSettings) -> K8sObject:
     """SidecarMode: the submitter container appended to the head pod template."""
-    port = dashboard_port(ctx)
-    head_image = kube.ray_container(kube.clone(ctx.spec.head_group_spec.template)).get("image", "")
-    local = f"127.0.0.1:{port}"
+    local = f"127.0.0.1:{dashboard_port(ctx)}"
     container: K8sObject = {
         "name": SUBMITTER_CONTAINER,
-        "image": head_image,
+        "image": head_image(ctx),
         "command": ["/bin/bash", "-cel" if settings.enable_login_shell else "-ce", "--"],
         "args": [submit_command(job, dashboard_url=local, job_id=job_id, sidecar=True)],
         "resources": kube.clone(SUBMITTER_RESOURCES),

@@ -1,0 +1,267 @@
+"""`raykube render -f FILE`: print, as YAML, every object the operator would create for the given manifests.
+
+Reads RayCluster / RayJob / RayService / RayCronJob documents (other kinds are skipped with a note on
+stderr), validates them like the controllers do, and prints the builders' output: for a RayCluster the head
+pod, ``replicas`` worker pods per group, Services, autoscaler RBAC and Ingress; for a RayJob its RayCluster
+(plus children) and the K8sJobMode submitter Job; for a RayService its RayCluster (plus children) and the
+RayService head and serve Services; for a RayCronJob the RayJob of one tick (plus everything below it).
+
+Everything random in the operator (cluster-name suffixes, submission ids, pod name suffixes, UIDs) is
+derived from the object's name here, so the same input always renders the same output. Pods keep their
+``generateName``; a comment above each document gives a readable stand-in name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any, Final
+
+import typer
+import yaml
+from pydantic import ValidationError
+
+from raykube.api.common import RayObject
+from raykube.api.defaults import apply_crd_defaults, effective_submitter_backoff_limit
+from raykube.api.raycluster import RayCluster
+from raykube.api.raycronjob import RayCronJob
+from raykube.api.rayjob import RayJob, SubmissionMode
+from raykube.api.rayservice import RayService
+from raykube.api.validation import validate_raycluster, validate_raycronjob, validate_rayjob, validate_rayservice
+from raykube.builders import names, parents, raystart, service, submitter
+from raykube.builders.cluster import cluster_context, desired_children
+from raykube.builders.pod import ClusterContext, stamp_worker_replica
+from raykube.builders.settings import OperatorSettings, SettingsError, settings_from_mapping
+
+KINDS: Final[dict[str, type[RayObject]]] = {
+    "RayCluster": RayCluster,
+    "RayJob": RayJob,
+    "RayService": RayService,
+    "RayCronJob": RayCronJob,
+}
+#: Alphabet of Kubernetes' ``rand.String`` (no vowels, no confusable digits).
+SUFFIX_ALPHABET: Final = "bcdfghjklmnpqrstvwxz2456789"
+#: The RayCronJob tick rendered (fixed so output is reproducible).
+CRON_TICK: Final = datetime(2025, 1, 1, tzinfo=UTC)
+_UID_NAMESPACE: Final = uuid.UUID("6f1c0c36-0d7c-4a43-9a8e-6a0c8b1f7c11")
+
+Rendered = tuple[str, dict[str, Any]]
+
+
+class RenderError(Exception):
+    """Input that cannot be rendered; the message names the file, object and field."""
+
+
+def suffix(seed: str, length: int = 5) -> str:
+    """A deterministic stand-in for ``rand.String(length)``."""
+    digest = hashlib.sha256(seed.encode()).digest()
+    return "".join(SUFFIX_ALPHABET[b % len(SUFFIX_ALPHABET)] for b in digest[:length])
+
+
+def _with_identity(doc: dict[str, Any], namespace: str) -> dict[str, Any]:
+    meta = dict(doc.get("metadata") or {})
+    meta.setdefault("namespace", namespace)
+    if not meta.get("name") and meta.get("generateName"):
+        # What the API server does on create (samples meant for `kubectl create` use generateName).
+        meta["name"] = meta["generateName"] + suffix(f"{doc.get('kind')}/{meta['generateName']}")
+    key = f"{doc.get('kind')}/{meta['namespace']}/{meta.get('name', '')}"
+    meta.setdefault("uid", str(uuid.uuid5(_UID_NAMESPACE, key)))
+    return {**doc, "metadata": meta}
+
+
+def parse(doc: dict[str, Any], where: str) -> RayObject:
+    """Parse, CRD-default and validate one document of our kinds."""
+    kind = str(doc.get("kind"))
+    label = f"{where}: {kind} {(doc.get('metadata') or {}).get('name', '<unnamed>')!r}"
+    try:
+        obj = apply_crd_defaults(KINDS[kind].model_validate(doc))
+    except ValidationError as exc:
+        problems = [f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()]
+        raise RenderError("\n".join(f"{label}: {p}" for p in problems)) from None
+    errors = _validate(obj)
+    if errors:
+        raise RenderError("\n".join(f"{label}: {e}" for e in errors))
+    return obj
+
+
+def _validate(obj: RayObject) -> list[str]:
+    if isinstance(obj, RayCluster):
+        return validate_raycluster(obj)
+    if isinstance(obj, RayJob):
+        return validate_rayjob(obj)
+    if isinstance(obj, RayService):
+        return validate_rayservice(obj)
+    if isinstance(obj, RayCronJob):
+        return validate_raycronjob(obj)
+    return []
+
+
+def _describe(obj: dict[str, Any]) -> str:
+    meta = obj["metadata"]
+    return f"{obj['kind']} {meta.get('name') or meta.get('generateName', '')}"
+
+
+def render_cluster(rc: RayCluster, settings: OperatorSettings) -> Iterator[Rendered]:
+    """Children of a RayCluster, pods expanded to one document per pod to create."""
+    children = desired_children(rc, settings)
+    head = children.head_pod
+    name = head["metadata"].get("name") or head["metadata"]["generateName"] + suffix(f"{rc.name}/head")
+    yield f"Pod {name} (head)", head
+    for group in children.worker_groups:
+        spec = next(g for g in rc.spec.worker_group_specs or [] if g.group_name == group.name)
+        replicas = group.replicas // max(group.num_of_hosts, 1)
+        for replica in range(replicas):
+            replica_name = names.worker_replica_name(group.name, suffix(f"{rc.name}/{group.name}/{replica}"))
+            for host in range(group.num_of_hosts):
+                pod = stamp_worker_replica(
+                    group.pod_template,
+                    group=spec,
+                    replica_index=replica,
+                    host_index=host,
+                    replica_name=replica_name,
+                    settings=settings,
+                )
+                stand_in = pod["metadata"]["generateName"] + suffix(f"{rc.name}/{group.name}/{replica}/{host}")
+                yield f"Pod {stand_in} (worker group {group.name}, replica {replica}, host {host})", pod
+    for obj in children.supporting_objects():
+        yield _describe(obj), obj
+
+
+def render_job(job: RayJob, settings: OperatorSettings) -> Iterator[Rendered]:
+    """A RayJob's RayCluster, its children and the submitter Job."""
+    job_id = job.spec.job_id or names.job_submission_id(job.name, suffix(f"{job.name}/job-id"))
+    mode = job.spec.submission_mode or SubmissionMode.K8S_JOB
+    selector = job.spec.cluster_selector or {}
+    if "ray.io/cluster" in selector:
+        ctx: ClusterContext | None = None
+        head_svc = names.head_service_name(selector["ray.io/cluster"])
+        url = f"{names.fqdn(head_svc, job.namespace, settings.cluster_domain)}:{raystart.DEFAULT_DASHBOARD_PORT}"
+        image = ""
+    else:
+        cluster_name = names.child_cluster_name(job.name, suffix(f"{job.name}/cluster"))
+        cluster = submitter.build_job_cluster(job, cluster_name=cluster_name, job_id=job_id, settings=settings)
+        yield f"RayCluster {cluster_name} (submission id {job_id})", cluster
+        rc = apply_crd_defaults(RayCluster.model_validate(cluster))
+        yield from render_cluster(rc, settings)
+        ctx = cluster_context(rc, settings)
+        url, image = submitter.dashboard_url(ctx), submitter.head_image(ctx)
+    if mode == SubmissionMode.K8S_JOB:
+        job_obj = submitter.build_submitter_job(
+            job,
+            head_image=image,
+            dashboard_url=url,
+            job_id=job_id,
+            settings=settings,
+            backoff_limit=effective_submitter_backoff_limit(job.spec),
+        )
+        note = "" if ctx is not None else " (image: the selected cluster's head image)"
+        yield f"Job {job_obj['metadata']['name']}{note}", job_obj
+
+
+def render_service(svc: RayService, settings: OperatorSettings) -> Iterator[Rendered]:
+    """A RayService's RayCluster, its children and the RayService's own Services."""
+    cluster_name = names.child_cluster_name(svc.name, suffix(f"{svc.name}/cluster"))
+    cluster = parents.build_service_cluster(svc, cluster_name=cluster_name, settings=settings)
+    yield f"RayCluster {cluster_name}", cluster
+    rc = apply_crd_defaults(RayCluster.model_validate(cluster))
+    yield from render_cluster(rc, settings)
+    ctx = cluster_context(rc, settings)
+    head_svc = service.build_rayservice_head_service(svc.metadata, ctx)
+    yield _describe(head_svc), head_svc
+    serve = service.build_rayservice_serve_service(svc.metadata, svc.spec.serve_service, ctx)
+    if serve is not None:
+        yield _describe(serve), serve
+
+
+def render_cronjob(cron: RayCronJob, settings: OperatorSettings) -> Iterator[Rendered]:
+    """The RayJob of one tick of a RayCronJob, and everything it creates."""
+    job_doc = parents.build_cron_rayjob(cron, scheduled=CRON_TICK)
+    yield f"RayJob {job_doc['metadata']['name']} (tick {CRON_TICK:%Y-%m-%dT%H:%M:%SZ})", job_doc
+    job = parse(_with_identity(job_doc, cron.namespace), f"RayCronJob {cron.name}")
+    assert isinstance(job, RayJob)
+    yield from render_job(job, settings)
+
+
+def render_object(obj: RayObject, settings: OperatorSettings) -> Iterator[Rendered]:
+    """Everything the operator creates for one object."""
+    if isinstance(obj, RayCluster):
+        yield from render_cluster(obj, settings)
+    elif isinstance(obj, RayJob):
+        yield from render_job(obj, settings)
+    elif isinstance(obj, RayService):
+        yield from render_service(obj, settings)
+    elif isinstance(obj, RayCronJob):
+        yield from render_cronjob(obj, settings)
+
+
+def load_objects(path: Path, namespace: str, skipped: list[str]) -> list[RayObject]:
+    """Our kinds from a multi-document YAML file; other documents are listed in ``skipped``."""
+    try:
+        docs = list(yaml.safe_load_all(path.read_text()))
+    except (OSError, yaml.YAMLError) as exc:
+        raise RenderError(f"{path}: cannot read YAML: {exc}") from None
+    objects: list[RayObject] = []
+    for index, doc in enumerate(docs):
+        if doc is None:
+            continue
+        if not isinstance(doc, dict) or doc.get("kind") not in KINDS:
+            kind = doc.get("kind", "<no kind>") if isinstance(doc, dict) else type(doc).__name__
+            skipped.append(f"{path}#{index}: skipped {kind} (not a ray.io kind raykube renders)")
+            continue
+        objects.append(parse(_with_identity(doc, namespace), f"{path}#{index}"))
+    return objects
+
+
+class _NoAliasDumper(yaml.SafeDumper):
+    """Never writes ``&id001`` anchors, even if two objects share a sub-dict."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def to_yaml(rendered: list[Rendered]) -> str:
+    """``---``-separated YAML documents, each preceded by a comment naming it."""
+    parts = []
+    for comment, obj in rendered:
+        body = yaml.dump(
+            obj, Dumper=_NoAliasDumper, sort_keys=True, default_flow_style=False, allow_unicode=True, width=1000
+        )
+        parts.append(f"---\n# {comment}\n{body}")
+    return "".join(parts)
+
+
+def load_settings(path: Path | None) -> OperatorSettings:
+    """Operator settings from a YAML mapping (KubeRay env names, Configuration keys or field names)."""
+    if path is None:
+        return OperatorSettings()
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+        if not isinstance(data, dict):
+            raise SettingsError("the settings file must hold a mapping")
+        return settings_from_mapping(data)
+    except (OSError, yaml.YAMLError, SettingsError) as exc:
+        raise RenderError(f"{path}: {exc}") from None
+
+
+def render(
+    files: Annotated[list[Path], typer.Option("--filename", "-f", help="Manifest file (repeatable).")],
+    settings_file: Annotated[
+        Path | None, typer.Option("--settings", help="YAML of operator settings (e.g. ENABLE_LOGIN_SHELL: 'true').")
+    ] = None,
+    namespace: Annotated[str, typer.Option("--namespace", "-n", help="Namespace of objects without one.")] = "default",
+) -> None:
+    """Print every object the operator would create for the given manifests."""
+    skipped: list[str] = []
+    try:
+        settings = load_settings(settings_file)
+        objects = [obj for path in files for obj in load_objects(path, namespace, skipped)]
+        rendered = [item for obj in objects for item in render_object(obj, settings)]
+    except RenderError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    for note in skipped:
+        typer.echo(note, err=True)
+    typer.echo(to_yaml(rendered), nl=False)
