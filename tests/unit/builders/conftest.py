@@ -1,0 +1,41 @@
+"""Fixtures for builder tests: upstream samples parsed as models, and a small fluent RayCluster factory."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import yaml
+
+from raykube.api.defaults import apply_crd_defaults
+from raykube.api.raycluster import RayCluster
+from tests.unit.api.upstream import VERSION, reference_dir
+
+
+def sample_cluster(file: str, namespace: str = "default") -> RayCluster:
+    """The first RayCluster of an upstream sample, CRD-defaulted, in ``namespace``."""
+    base = reference_dir()
+    if base is None:
+        pytest.skip("KubeRay reference files not found")
+    docs = yaml.safe_load_all((base / VERSION / "samples" / file).read_text())
+    doc = next(d for d in docs if isinstance(d, dict) and d.get("kind") == "RayCluster")
+    doc["metadata"] = {**doc["metadata"], "namespace": namespace, "uid": "uid-1"}
+    return apply_crd_defaults(RayCluster.model_validate(doc))
+
+
+def make_cluster(name: str = "rc", *, ray_version: str | None = "2.52.0", **spec: Any) -> RayCluster:
+    """A minimal valid RayCluster with one worker group ``wg`` (1 replica); ``spec`` keys override."""
+    head = {"rayStartParams": {}, "template": {"spec": {"containers": [{"name": "ray-head", "image": "ray:x"}]}}}
+    worker = {
+        "groupName": "wg",
+        "replicas": 1,
+        "minReplicas": 0,
+        "maxReplicas": 5,
+        "rayStartParams": {},
+        "template": {"spec": {"containers": [{"name": "ray-worker", "image": "ray:x"}]}},
+    }
+    body: dict[str, Any] = {"headGroupSpec": head, "workerGroupSpecs": [worker], **spec}
+    if ray_version is not None:
+        body["rayVersion"] = ray_version
+    doc = {"metadata": {"name": name, "namespace": "ns", "uid": "uid-1"}, "spec": body}
+    return apply_crd_defaults(RayCluster.model_validate(doc))

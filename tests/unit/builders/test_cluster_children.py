@@ -1,0 +1,316 @@
+"""KubeRay facts about the pods and Services built for upstream samples and small clusters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from raykube.builders.cluster import desired_children
+from raykube.builders.settings import OperatorSettings, settings_from_mapping
+from tests.unit.builders.conftest import make_cluster, sample_cluster
+
+DEFAULTS = OperatorSettings()
+FQDN = "raycluster-kuberay-head-svc.default.svc.cluster.local"
+
+
+def _env(container: dict[str, Any]) -> dict[str, Any]:
+    return {e["name"]: e.get("value", e.get("valueFrom")) for e in container.get("env", [])}
+
+
+def test_sample_head_ray_start_string_is_exact() -> None:
+    head = desired_children(sample_cluster("ray-cluster.sample.yaml"), DEFAULTS).head_pod
+    ray = head["spec"]["containers"][0]
+    expected = (
+        "ray start --head  --block  --dashboard-agent-listen-port=52365  --dashboard-host=0.0.0.0  "
+        "--memory=5368709120  --metrics-export-port=8080  --num-cpus=1 "
+    )
+    assert _env(ray)["KUBERAY_GEN_RAY_START_CMD"] == expected
+    assert ray["command"] == ["/bin/bash", "-c", "--"]
+    assert ray["args"] == [f"ulimit -n ${{RAY_START_ULIMIT_OPEN_FILES:-65536}}; {expected}"]
+
+
+def test_sample_worker_ray_start_string_is_exact() -> None:
+    worker = desired_children(sample_cluster("ray-cluster.sample.yaml"), DEFAULTS).worker_groups[0].pod_template
+    expected = (
+        f"ray start  --address={FQDN}:6379  --block  --dashboard-agent-listen-port=52365  "
+        "--memory=1073741824  --metrics-export-port=8080  --num-cpus=1 "
+    )
+    assert _env(worker["spec"]["containers"][0])["KUBERAY_GEN_RAY_START_CMD"] == expected
+
+
+def test_pod_labels_and_generate_names() -> None:
+    children = desired_children(sample_cluster("ray-cluster.sample.yaml"), DEFAULTS)
+    head, worker = children.head_pod["metadata"], children.worker_groups[0].pod_template["metadata"]
+    assert head["generateName"] == "raycluster-kuberay-head-"
+    assert worker["generateName"] == "raycluster-kuberay-workergroup-worker-"
+    assert head["labels"] == {
+        "ray.io/is-ray-node": "yes",
+        "ray.io/cluster": "raycluster-kuberay",
+        "ray.io/node-type": "head",
+        "ray.io/group": "headgroup",
+        "ray.io/identifier": "raycluster-kuberay-head",
+        "app.kubernetes.io/name": "kuberay",
+        "app.kubernetes.io/created-by": "kuberay-operator",
+    }
+    assert worker["labels"]["ray.io/group"] == "workergroup"
+    assert worker["labels"]["ray.io/identifier"] == "raycluster-kuberay-worker"
+    assert children.worker_groups[0].replicas == 1
+
+
+def test_user_labels_cannot_override_cluster_group_or_node_type() -> None:
+    labels = {"ray.io/cluster": "x", "ray.io/group": "x", "ray.io/node-type": "x", "team": "a"}
+    template = {"metadata": {"labels": labels}, "spec": {"containers": [{"name": "h", "image": "i"}]}}
+    rc = make_cluster(headGroupSpec={"rayStartParams": {}, "template": template})
+    got = desired_children(rc, DEFAULTS).head_pod["metadata"]["labels"]
+    assert (got["ray.io/cluster"], got["ray.io/group"], got["ray.io/node-type"], got["team"]) == (
+        "rc",
+        "headgroup",
+        "head",
+        "a",
+    )
+
+
+def test_worker_env_order_and_field_refs() -> None:
+    worker = desired_children(sample_cluster("ray-cluster.sample.yaml"), DEFAULTS).worker_groups[0].pod_template
+    env = worker["spec"]["containers"][0]["env"]
+    assert [e["name"] for e in env] == [
+        "FQ_RAY_IP",
+        "RAY_IP",
+        "RAY_CLUSTER_NAME",
+        "RAY_CLUSTER_NAMESPACE",
+        "RAY_CLOUD_INSTANCE_ID",
+        "RAY_NODE_TYPE_NAME",
+        "KUBERAY_GEN_RAY_START_CMD",
+        "RAY_PORT",
+        "RAY_ADDRESS",
+        "RAY_USAGE_STATS_KUBERAY_IN_USE",
+        "RAY_DASHBOARD_ENABLE_K8S_DISK_USAGE",
+    ]
+    values = _env(worker["spec"]["containers"][0])
+    assert values["RAY_CLUSTER_NAME"] == {"fieldRef": {"fieldPath": "metadata.labels['ray.io/cluster']"}}
+    assert values["RAY_NODE_TYPE_NAME"] == {"fieldRef": {"fieldPath": "metadata.labels['ray.io/group']"}}
+    assert values["RAY_CLOUD_INSTANCE_ID"] == {"fieldRef": {"fieldPath": "metadata.name"}}
+    assert values["RAY_IP"] == "raycluster-kuberay-head-svc"
+    assert values["RAY_ADDRESS"] == f"{FQDN}:6379"
+
+
+def test_head_env_stamps_the_kuberay_version_and_local_address() -> None:
+    head = desired_children(sample_cluster("ray-cluster.sample.yaml"), DEFAULTS).head_pod
+    values = _env(head["spec"]["containers"][0])
+    assert values["RAY_ADDRESS"] == "127.0.0.1:6379"
+    assert values["RAY_USAGE_STATS_EXTRA_TAGS"] == "kuberay_version=v1.7.0;kuberay_crd=RayCluster"
+    assert "FQ_RAY_IP" not in values
+    assert head["metadata"]["annotations"]["ray.io/kuberay-version"] == "v1.7.0"
+    assert head["metadata"]["annotations"]["ray.io/ft-enabled"] == "false"
+
+
+def test_shared_memory_is_sized_from_the_memory_limit() -> None:
+    head = desired_children(sample_cluster("ray-cluster.sample.yaml"), DEFAULTS).head_pod
+    assert head["spec"]["volumes"] == [{"name": "shared-mem", "emptyDir": {"medium": "Memory", "sizeLimit": "5Gi"}}]
+    assert {"mountPath": "/dev/shm", "name": "shared-mem"} in head["spec"]["containers"][0]["volumeMounts"]
+
+
+def test_plasma_directory_skips_shared_memory() -> None:
+    rc = make_cluster()
+    spec = rc.spec.model_copy(deep=True)
+    spec.head_group_spec.ray_start_params = {"plasma-directory": "/tmp"}
+    head = desired_children(rc.model_copy(update={"spec": spec}), DEFAULTS).head_pod
+    assert "volumes" not in head["spec"]
+
+
+def test_metrics_port_is_added_to_the_ray_container() -> None:
+    head = desired_children(sample_cluster("ray-cluster.sample.yaml"), DEFAULTS).head_pod
+    assert {"name": "metrics", "containerPort": 8080} in head["spec"]["containers"][0]["ports"]
+
+
+def test_worker_waits_for_gcs_with_an_init_container() -> None:
+    worker = desired_children(sample_cluster("ray-cluster.sample.yaml"), DEFAULTS).worker_groups[0].pod_template
+    (init,) = worker["spec"]["initContainers"]
+    assert init["name"] == "wait-gcs-ready"
+    assert init["command"] == ["/bin/bash", "-c", "--"]
+    assert f"ray health-check --address {FQDN}:6379 > /dev/null 2>&1" in init["args"][0]
+    assert init["resources"] == {
+        "limits": {"cpu": "200m", "memory": "256Mi"},
+        "requests": {"cpu": "200m", "memory": "256Mi"},
+    }
+    assert [e["name"] for e in init["env"]] == ["FQ_RAY_IP", "RAY_IP"]
+
+
+@pytest.mark.parametrize(
+    ("switch", "check"),
+    [
+        pytest.param("ENABLE_INIT_CONTAINER_INJECTION", lambda pod: "initContainers" not in pod["spec"], id="no-init"),
+        pytest.param(
+            "ENABLE_PROBES_INJECTION",
+            lambda pod: "livenessProbe" not in pod["spec"]["containers"][0],
+            id="no-probes",
+        ),
+    ],
+)
+def test_operator_switches_turn_injection_off(switch: str, check: Any) -> None:
+    settings = settings_from_mapping({switch: "false"})
+    worker = desired_children(sample_cluster("ray-cluster.sample.yaml"), settings).worker_groups[0].pod_template
+    assert check(worker)
+
+
+def test_login_shell_switch_uses_bash_lc() -> None:
+    settings = settings_from_mapping({"ENABLE_LOGIN_SHELL": "true"})
+    head = desired_children(sample_cluster("ray-cluster.sample.yaml"), settings).head_pod
+    assert head["spec"]["containers"][0]["command"] == ["/bin/bash", "-lc", "--"]
+
+
+@pytest.mark.parametrize(
+    ("ray_version", "kind"),
+    [
+        pytest.param("2.52.0", "exec", id="before-2.53-exec-wget"),
+        pytest.param(None, "exec", id="unknown-version-exec-wget"),
+        pytest.param("2.53.0", "httpGet", id="2.53-http"),
+        pytest.param("2.55.1", "httpGet", id="newer-http"),
+    ],
+)
+def test_probe_kind_depends_on_ray_version(ray_version: str | None, kind: str) -> None:
+    head = desired_children(make_cluster(ray_version=ray_version), DEFAULTS).head_pod
+    ray = head["spec"]["containers"][0]
+    assert kind in ray["livenessProbe"] and kind in ray["readinessProbe"]
+    if kind == "httpGet":
+        assert ray["livenessProbe"]["httpGet"] == {"path": "/api/healthz", "port": 52365}
+
+
+def test_exec_probes_check_raylet_and_gcs_on_the_head_only() -> None:
+    children = desired_children(make_cluster(), DEFAULTS)
+    head_probe = children.head_pod["spec"]["containers"][0]["livenessProbe"]
+    worker_probe = children.worker_groups[0].pod_template["spec"]["containers"][0]["readinessProbe"]
+    assert head_probe["exec"]["command"][2] == (
+        "wget --tries 1 -T 2 -q -O- http://localhost:52365/api/local_raylet_healthz | grep success && "
+        "wget --tries 1 -T 10 -q -O- http://localhost:8265/api/gcs_healthz | grep success"
+    )
+    assert head_probe["timeoutSeconds"] == 5 and head_probe["failureThreshold"] == 120
+    assert worker_probe["exec"]["command"][2].count("wget") == 1
+    assert worker_probe["timeoutSeconds"] == 2 and worker_probe["failureThreshold"] == 10
+
+
+def test_head_service_ports_are_sorted_and_headless() -> None:
+    svc = desired_children(sample_cluster("ray-cluster.sample.yaml"), DEFAULTS).head_service
+    assert svc["metadata"]["name"] == "raycluster-kuberay-head-svc"
+    assert [p["name"] for p in svc["spec"]["ports"]] == ["client", "dashboard", "gcs-server", "metrics"]
+    assert all(p["appProtocol"] == "tcp" for p in svc["spec"]["ports"])
+    assert svc["spec"]["clusterIP"] == "None" and svc["spec"]["publishNotReadyAddresses"] is True
+    assert svc["spec"]["selector"] == {
+        "ray.io/cluster": "raycluster-kuberay",
+        "ray.io/node-type": "head",
+        "ray.io/identifier": "raycluster-kuberay-head",
+        "app.kubernetes.io/name": "kuberay",
+        "app.kubernetes.io/created-by": "kuberay-operator",
+    }
+
+
+def test_cluster_ip_switch_keeps_a_normal_head_service() -> None:
+    settings = settings_from_mapping({"ENABLE_RAY_HEAD_CLUSTER_IP_SERVICE": "true"})
+    svc = desired_children(sample_cluster("ray-cluster.sample.yaml"), settings).head_service
+    assert "clusterIP" not in svc["spec"]
+
+
+def test_head_service_without_container_ports_gets_kuberay_defaults() -> None:
+    svc = desired_children(make_cluster(), DEFAULTS).head_service
+    assert {p["name"]: p["port"] for p in svc["spec"]["ports"]} == {
+        "client": 10001,
+        "dashboard": 8265,
+        "gcs-server": 6379,
+        "metrics": 8080,
+        "serve": 8000,
+    }
+
+
+def test_autoscaler_sample_gets_sidecar_logs_volume_and_rbac() -> None:
+    children = desired_children(sample_cluster("ray-cluster.autoscaler.yaml"), DEFAULTS)
+    head = children.head_pod
+    ray, autoscaler = head["spec"]["containers"][0], head["spec"]["containers"][1]
+    assert autoscaler["name"] == "autoscaler"
+    assert autoscaler["image"] == ray["image"]
+    assert autoscaler["command"] == ["/bin/bash", "-c", "--"]
+    assert autoscaler["args"] == [
+        "ray kuberay-autoscaler --cluster-name $(RAY_CLUSTER_NAME) --cluster-namespace $(RAY_CLUSTER_NAMESPACE)"
+    ]
+    assert [e["name"] for e in autoscaler["env"]][:4] == [
+        "RAY_CLUSTER_NAME",
+        "RAY_CLUSTER_NAMESPACE",
+        "RAY_HEAD_POD_NAME",
+        "KUBERAY_CRD_VER",
+    ]
+    assert {"mountPath": "/tmp/ray", "name": "ray-logs"} in autoscaler["volumeMounts"]
+    assert " --no-monitor " in _env(ray)["KUBERAY_GEN_RAY_START_CMD"]
+    assert head["spec"]["serviceAccountName"] == "raycluster-autoscaler"
+    assert children.role is not None and children.role["rules"] == [
+        {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch", "patch"]},
+        {"apiGroups": [""], "resources": ["pods/resize"], "verbs": ["patch"]},
+        {"apiGroups": ["ray.io"], "resources": ["rayclusters"], "verbs": ["get", "patch"]},
+    ]
+    assert children.role_binding is not None
+    assert children.role_binding["subjects"][0]["name"] == "raycluster-autoscaler"
+
+
+def test_autoscaler_v2_makes_pods_never_restart() -> None:
+    children = desired_children(sample_cluster("ray-cluster.autoscaler-v2.yaml"), DEFAULTS)
+    assert children.head_pod["spec"]["restartPolicy"] == "Never"
+    assert all(g.pod_template["spec"]["restartPolicy"] == "Never" for g in children.worker_groups)
+    assert _env(children.head_pod["spec"]["containers"][0])["RAY_enable_autoscaler_v2"] in ("true", "1")
+
+
+def test_tpu_multihost_sample_gets_a_headless_worker_service() -> None:
+    children = desired_children(sample_cluster("ray-cluster.tpu-v4-multihost.yaml"), DEFAULTS)
+    svc = children.headless_service
+    assert svc is not None
+    assert svc["metadata"]["name"] == "raycluster-tpu-v4-multihost-headless"
+    assert svc["metadata"]["labels"] == {"ray.io/headless-worker-svc": "raycluster-tpu-v4-multihost"}
+    assert svc["spec"] == {
+        "clusterIP": "None",
+        "selector": {"ray.io/cluster": "raycluster-tpu-v4-multihost", "ray.io/node-type": "worker"},
+        "type": "ClusterIP",
+        "publishNotReadyAddresses": True,
+    }
+    group = children.worker_groups[0]
+    assert group.num_of_hosts == 2 and group.replicas == 2
+
+
+def test_single_host_cluster_has_no_headless_service() -> None:
+    assert desired_children(sample_cluster("ray-cluster.sample.yaml"), DEFAULTS).headless_service is None
+
+
+def test_overwrite_annotation_preserves_the_user_command() -> None:
+    rc = sample_cluster("ray-cluster.overwrite-command.yaml")
+    head = desired_children(rc, DEFAULTS).head_pod
+    user = rc.spec.head_group_spec.template["spec"]["containers"][0]
+    ray = head["spec"]["containers"][0]
+    assert head["metadata"]["annotations"]["ray.io/overwrite-container-cmd"] == "true"
+    assert ray.get("command") == user.get("command") and ray.get("args") == user.get("args")
+    assert _env(ray)["KUBERAY_GEN_RAY_START_CMD"].startswith("ray start --head ")
+
+
+def test_user_command_runs_before_ray_start() -> None:
+    template = {"spec": {"containers": [{"name": "h", "image": "i", "command": ["echo"], "args": ["hi"]}]}}
+    rc = make_cluster(headGroupSpec={"rayStartParams": {}, "template": template})
+    args = desired_children(rc, DEFAULTS).head_pod["spec"]["containers"][0]["args"][0]
+    assert args.startswith(" echo  hi  && ulimit -n ${RAY_START_ULIMIT_OPEN_FILES:-65536}; ray start --head ")
+
+
+def test_every_child_is_owned_by_the_cluster() -> None:
+    children = desired_children(sample_cluster("ray-cluster.autoscaler.yaml"), DEFAULTS)
+    objects = [children.head_pod, *(g.pod_template for g in children.worker_groups), *children.supporting_objects()]
+    for obj in objects:
+        (ref,) = obj["metadata"]["ownerReferences"]
+        assert ref == {
+            "apiVersion": "ray.io/v1",
+            "kind": "RayCluster",
+            "name": "raycluster-autoscaler",
+            "uid": "uid-1",
+            "controller": True,
+            "blockOwnerDeletion": True,
+        }
+
+
+def test_builders_do_not_mutate_their_input() -> None:
+    rc = sample_cluster("ray-cluster.autoscaler.yaml")
+    before = rc.model_dump()
+    desired_children(rc, DEFAULTS)
+    assert rc.model_dump() == before
