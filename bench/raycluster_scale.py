@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -25,19 +26,22 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from tests.integration.operator import OperatorProcess  # noqa: E402
 
 from raykube.controllers.kinds import POD, RAYCLUSTER, SERVICE_ACCOUNT  # noqa: E402
 from raykube.local.binaries import binary  # noqa: E402
 from raykube.local.cluster import ClusterConfig, LocalCluster  # noqa: E402
 from raykube.runtime.client import KubeClient  # noqa: E402
 from raykube.runtime.kinds import NAMESPACE  # noqa: E402
-from tests.integration.operator import OperatorProcess  # noqa: E402
 
-CONTAINER = {"name": "ray", "image": "rayproject/ray:2.46.0", "resources": {"requests": {"cpu": "10m", "memory": "64Mi"}}}
+CONTAINER = {
+    "name": "ray",
+    "image": "rayproject/ray:2.46.0",
+    "resources": {"requests": {"cpu": "10m", "memory": "64Mi"}},
+}
 
 
 def raycluster(name: str, workers: int) -> dict[str, Any]:
@@ -49,8 +53,16 @@ def raycluster(name: str, workers: int) -> dict[str, Any]:
         "spec": {
             "rayVersion": "2.46.0",
             "headGroupSpec": {"rayStartParams": {}, "template": template},
-            "workerGroupSpecs": [{"groupName": "workers", "replicas": workers, "minReplicas": 0,
-                                  "maxReplicas": workers, "rayStartParams": {}, "template": template}],
+            "workerGroupSpecs": [
+                {
+                    "groupName": "workers",
+                    "replicas": workers,
+                    "minReplicas": 0,
+                    "maxReplicas": workers,
+                    "rayStartParams": {},
+                    "template": template,
+                }
+            ],
         },
     }
 
@@ -91,21 +103,38 @@ async def baseline(client: KubeClient, pods: int) -> dict[str, float]:
     await _wait(all_running, 600)
     running = time.monotonic() - start
     await client.delete(NAMESPACE, ns)
-    return {"pods": pods, "create_seconds": created, "running_seconds": running,
-            "create_per_second": pods / created, "running_per_second": pods / running}
+    return {
+        "pods": pods,
+        "create_seconds": created,
+        "running_seconds": running,
+        "create_per_second": pods / created,
+        "running_per_second": pods / running,
+    }
 
 
 async def _has_default_sa(client: KubeClient, ns: str) -> bool:
     try:
         await client.get(SERVICE_ACCOUNT, "default", namespace=ns)
-    except Exception:  # noqa: BLE001
+    except Exception:
         return False
     return True
 
 
 def _requests(metrics_text: str) -> float:
-    return sum(float(line.rsplit(" ", 1)[1]) for line in metrics_text.splitlines()
-               if line.startswith("rest_client_requests_total{"))
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in metrics_text.splitlines()
+        if line.startswith("rest_client_requests_total{")
+    )
+
+
+def _metric_sum(metrics_text: str, name: str) -> float:
+    return sum(float(line.rsplit(" ", 1)[1]) for line in metrics_text.splitlines() if line.startswith(name))
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _peak_rss_mib(pid: int) -> float:
@@ -120,9 +149,10 @@ async def raykube(client: KubeClient, op: OperatorProcess, clusters: int, worker
     await client.create(NAMESPACE, {"metadata": {"name": ns}})
     await _wait(lambda: _has_default_sa(client, ns), 60)
     before = _requests(op.metrics())
-    start = time.monotonic()
-    await _gather_limited([client.create(RAYCLUSTER, raycluster(f"rc-{i:04d}", workers), namespace=ns)
-                           for i in range(clusters)], 32)
+    cpu_before = _cpu_seconds(op.proc.pid)
+    await _gather_limited(
+        [client.create(RAYCLUSTER, raycluster(f"rc-{i:04d}", workers), namespace=ns) for i in range(clusters)], 32
+    )
 
     async def all_ready() -> bool:
         items = (await client.list(RAYCLUSTER, namespace=ns)).items
@@ -130,26 +160,45 @@ async def raykube(client: KubeClient, op: OperatorProcess, clusters: int, worker
 
     ready = await _wait(all_ready, 1200)
     await asyncio.sleep(3)  # let trailing status writes and events land before counting requests
-    requests = _requests(op.metrics()) - before
+    text = op.metrics()
+    requests = _requests(text) - before
     pods = clusters * (workers + 1)
-    return {"clusters": clusters, "pods": pods, "ready_seconds": ready, "pods_per_second": pods / ready,
-            "requests_per_cluster": requests / clusters, "peak_rss_mib": _peak_rss_mib(op.proc.pid)}
+    reconciles = _metric_sum(text, "controller_runtime_reconcile_time_seconds_count")
+    return {
+        "clusters": clusters,
+        "pods": pods,
+        "ready_seconds": ready,
+        "pods_per_second": pods / ready,
+        "requests_per_cluster": requests / clusters,
+        "peak_rss_mib": _peak_rss_mib(op.proc.pid),
+        "operator_cpu_seconds": _cpu_seconds(op.proc.pid) - cpu_before,
+        "reconciles": reconciles,
+        "reconcile_errors": _metric_sum(text, "controller_runtime_reconcile_errors_total{"),
+        "mean_reconcile_ms": 1000
+        * _metric_sum(text, "controller_runtime_reconcile_time_seconds_sum")
+        / max(reconciles, 1),
+    }
 
 
 async def main_async(args: argparse.Namespace, cluster: LocalCluster, work: Path) -> dict[str, Any]:
     client = KubeClient.from_kubeconfig(str(cluster.kubeconfig), qps=2000, burst=4000)
     try:
         base = await baseline(client, args.clusters * (args.workers + 1))
-        op = OperatorProcess(cluster.kubeconfig, work, lease_namespace="kube-system")
+        op = OperatorProcess(cluster.kubeconfig, work, lease_namespace="kube-system", extra=tuple(args.operator_arg))
         try:
             op.wait_ready()
             result = await raykube(client, op, args.clusters, args.workers)
         finally:
             op.stop()
+            if args.keep_log:
+                Path(args.keep_log).write_text(op.log_path.read_text())
     finally:
         await client.close()
-    return {"baseline": base, "raykube": result,
-            "ratio_pods_per_second": result["pods_per_second"] / base["running_per_second"]}
+    return {
+        "baseline": base,
+        "raykube": result,
+        "ratio_pods_per_second": result["pods_per_second"] / base["running_per_second"],
+    }
 
 
 def main() -> None:
@@ -157,15 +206,28 @@ def main() -> None:
     parser.add_argument("--clusters", type=int, default=100)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--keep-log", help="copy the operator's log to this file")
+    parser.add_argument("--operator-arg", action="append", default=[], help="extra `raykube operator` flag")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="raykube-bench-") as tmp:
         work = Path(tmp)
-        cluster = LocalCluster(ClusterConfig(state_dir=work / "cluster", fake_nodes=4, node_pods=2000,
-                                             node_cpu="1000", node_memory="4Ti"))
+        cluster = LocalCluster(
+            ClusterConfig(state_dir=work / "cluster", fake_nodes=4, node_pods=2000, node_cpu="1000", node_memory="4Ti")
+        )
         cluster.up()
         try:
-            subprocess.run([str(binary("kubectl")), f"--kubeconfig={cluster.kubeconfig}", "apply", "--server-side",
-                            "-f", str(REPO / "config" / "crd" / "bases")], check=True, capture_output=True)
+            subprocess.run(
+                [
+                    str(binary("kubectl")),
+                    f"--kubeconfig={cluster.kubeconfig}",
+                    "apply",
+                    "--server-side",
+                    "-f",
+                    str(REPO / "config" / "crd" / "bases"),
+                ],
+                check=True,
+                capture_output=True,
+            )
             result = asyncio.run(main_async(args, cluster, work))
         finally:
             cluster.down()
@@ -181,6 +243,9 @@ def main() -> None:
     print(f"{'raykube: pods Running/s':44} {r['pods_per_second']:12.1f}")
     print(f"{'raykube: API requests per cluster':44} {r['requests_per_cluster']:12.1f}")
     print(f"{'raykube: operator peak RSS (MiB)':44} {r['peak_rss_mib']:12.1f}")
+    print(f"{'raykube: operator CPU seconds':44} {r['operator_cpu_seconds']:12.1f}")
+    print(f"{'raykube: reconciles (mean ms)':44} {r['reconciles']:8.0f} ({r['mean_reconcile_ms']:.1f})")
+    print(f"{'raykube: reconciles that failed (retried)':44} {r['reconcile_errors']:12.0f}")
     print(f"{'ratio raykube / baseline pods per second':44} {result['ratio_pods_per_second']:12.2f}")
 
 

@@ -17,17 +17,33 @@ from tests.integration.kube import eventually
 class OperatorProcess:
     """`raykube operator` in a subprocess with its own metrics/probe ports and a log file."""
 
-    def __init__(self, kubeconfig: Path, log_dir: Path, *, name: str = "operator", lease_namespace: str = "default",
-                 extra: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        kubeconfig: Path,
+        log_dir: Path,
+        *,
+        name: str = "operator",
+        lease_namespace: str = "default",
+        extra: tuple[str, ...] = (),
+    ) -> None:
         self.metrics_port, self.probe_port = free_ports(2)
         self.log_path = log_dir / f"{name}.log"
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "raykube.cli.main", "operator", f"--kubeconfig={kubeconfig}",
-             f"--metrics-addr=127.0.0.1:{self.metrics_port}",
-             f"--health-probe-bind-address=127.0.0.1:{self.probe_port}",
-             f"--leader-election-namespace={lease_namespace}", *extra],
-            stdout=self._log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            [
+                sys.executable,
+                "-m",
+                "raykube.cli.main",
+                "operator",
+                f"--kubeconfig={kubeconfig}",
+                f"--metrics-addr=127.0.0.1:{self.metrics_port}",
+                f"--health-probe-bind-address=127.0.0.1:{self.probe_port}",
+                f"--leader-election-namespace={lease_namespace}",
+                *extra,
+            ],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
             start_new_session=True,
         )
 

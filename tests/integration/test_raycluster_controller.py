@@ -58,8 +58,11 @@ def _workers(kubeconfig: Path, ns: str, cluster: str, group: str) -> list[str]:
 
 
 def _wait_state(kubeconfig: Path, ns: str, name: str, state: str, timeout: float = 90) -> dict[str, Any]:
-    return eventually(lambda: (c := _cluster(kubeconfig, ns, name)).get("status", {}).get("state") == state and c,
-                      timeout=timeout, what=f"RayCluster {name} {state}")
+    return eventually(
+        lambda: (c := _cluster(kubeconfig, ns, name)).get("status", {}).get("state") == state and c,
+        timeout=timeout,
+        what=f"RayCluster {name} {state}",
+    )
 
 
 def _sample(reference: Path) -> str:
@@ -85,23 +88,41 @@ def test_sample_cluster_becomes_ready_with_kuberays_columns(
     assert [s["metadata"]["name"] for s in services] == ["raycluster-kuberay-head-svc"]
 
     def reasons() -> set[str]:
-        return set(kubectl(kubeconfig, "get", "events", "-n", ns, "-o",
-                           "jsonpath={range .items[*]}{.reason}{'\\n'}{end}").stdout.split())
+        return set(
+            kubectl(
+                kubeconfig, "get", "events", "-n", ns, "-o", "jsonpath={range .items[*]}{.reason}{'\\n'}{end}"
+            ).stdout.split()
+        )
 
     eventually(lambda: {"CreatedHeadPod", "CreatedWorkerPod"} <= reasons(), what="creation events")
 
 
 def _small_cluster(name: str, replicas: int, *, autoscaling: bool = False, max_replicas: int = 100) -> dict[str, Any]:
-    container = {"name": "ray", "image": "rayproject/ray:2.46.0",
-                 "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}}}
+    container = {
+        "name": "ray",
+        "image": "rayproject/ray:2.46.0",
+        "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}},
+    }
     spec: dict[str, Any] = {
         "rayVersion": "2.46.0",
         "headGroupSpec": {"rayStartParams": {}, "template": {"spec": {"containers": [container]}}},
         "workerGroupSpecs": [
-            {"groupName": "small", "replicas": replicas, "minReplicas": 0, "maxReplicas": max_replicas,
-             "rayStartParams": {}, "template": {"spec": {"containers": [container]}}},
-            {"groupName": "other", "replicas": 1, "minReplicas": 0, "maxReplicas": 5,
-             "rayStartParams": {}, "template": {"spec": {"containers": [container]}}},
+            {
+                "groupName": "small",
+                "replicas": replicas,
+                "minReplicas": 0,
+                "maxReplicas": max_replicas,
+                "rayStartParams": {},
+                "template": {"spec": {"containers": [container]}},
+            },
+            {
+                "groupName": "other",
+                "replicas": 1,
+                "minReplicas": 0,
+                "maxReplicas": 5,
+                "rayStartParams": {},
+                "template": {"spec": {"containers": [container]}},
+            },
         ],
     }
     if autoscaling:
@@ -112,15 +133,35 @@ def _small_cluster(name: str, replicas: int, *, autoscaling: bool = False, max_r
 def test_scaling_with_kubectl_patch(operator: OperatorProcess, kubeconfig: Path, ns: str) -> None:
     _apply(kubeconfig, ns, _small_cluster("scale", 2))
     eventually(lambda: len(_workers(kubeconfig, ns, "scale", "small")) == 2, what="2 workers")
-    kubectl(kubeconfig, "patch", "raycluster", "scale", "-n", ns, "--type=json",
-            "-p", '[{"op": "replace", "path": "/spec/workerGroupSpecs/0/replicas", "value": 5}]')
+    kubectl(
+        kubeconfig,
+        "patch",
+        "raycluster",
+        "scale",
+        "-n",
+        ns,
+        "--type=json",
+        "-p",
+        '[{"op": "replace", "path": "/spec/workerGroupSpecs/0/replicas", "value": 5}]',
+    )
     eventually(lambda: len(_workers(kubeconfig, ns, "scale", "small")) == 5, what="5 workers")
-    kubectl(kubeconfig, "patch", "raycluster", "scale", "-n", ns, "--type=json",
-            "-p", '[{"op": "replace", "path": "/spec/workerGroupSpecs/0/replicas", "value": 1}]')
+    kubectl(
+        kubeconfig,
+        "patch",
+        "raycluster",
+        "scale",
+        "-n",
+        ns,
+        "--type=json",
+        "-p",
+        '[{"op": "replace", "path": "/spec/workerGroupSpecs/0/replicas", "value": 1}]',
+    )
     eventually(lambda: len(_workers(kubeconfig, ns, "scale", "small")) == 1, what="1 worker")
     status = _wait_state(kubeconfig, ns, "scale", "ready")
-    eventually(lambda: _cluster(kubeconfig, ns, "scale")["status"].get("desiredWorkerReplicas") == 2,
-               what="desired 2 (1 small + 1 other)")
+    eventually(
+        lambda: _cluster(kubeconfig, ns, "scale")["status"].get("desiredWorkerReplicas") == 2,
+        what="desired 2 (1 small + 1 other)",
+    )
     assert status["spec"]["workerGroupSpecs"][1]["groupName"] == "other"
 
 
@@ -128,8 +169,9 @@ def test_autoscaler_patch_deletes_exactly_the_named_workers(
     operator: OperatorProcess, kubeconfig: Path, ns: str
 ) -> None:
     _apply(kubeconfig, ns, _small_cluster("auto", 4, autoscaling=True))
-    before = eventually(lambda: (w := _workers(kubeconfig, ns, "auto", "small")) and len(w) == 4 and w,
-                        what="4 workers")
+    before = eventually(
+        lambda: (w := _workers(kubeconfig, ns, "auto", "small")) and len(w) == 4 and w, what="4 workers"
+    )
     doomed = before[1:3]
     # What Ray's autoscaler sends: a JSON patch of replicas and scaleStrategy.workersToDelete for group 0.
     patch = [
@@ -137,8 +179,9 @@ def test_autoscaler_patch_deletes_exactly_the_named_workers(
         {"op": "replace", "path": "/spec/workerGroupSpecs/0/scaleStrategy", "value": {"workersToDelete": doomed}},
     ]
     kubectl(kubeconfig, "patch", "raycluster", "auto", "-n", ns, "--type=json", "-p", json.dumps(patch))
-    after = eventually(lambda: (w := _workers(kubeconfig, ns, "auto", "small")) and len(w) == 2 and w,
-                       what="2 workers left")
+    after = eventually(
+        lambda: (w := _workers(kubeconfig, ns, "auto", "small")) and len(w) == 2 and w, what="2 workers left"
+    )
     assert after == [before[0], before[3]]
     spec = _cluster(kubeconfig, ns, "auto")["spec"]
     assert spec["workerGroupSpecs"][0]["scaleStrategy"]["workersToDelete"] == doomed  # never cleared by us
@@ -156,6 +199,7 @@ def test_failed_worker_is_replaced_and_deleted_head_is_recreated(
     def replaced() -> bool:
         workers = _workers(kubeconfig, ns, "heal", "small")
         return victim not in workers and len(workers) == 2
+
     eventually(replaced, what="failed worker replaced")
 
     head = _pods(kubeconfig, ns, "ray.io/cluster=heal,ray.io/node-type=head")[0]["metadata"]["name"]
@@ -164,6 +208,7 @@ def test_failed_worker_is_replaced_and_deleted_head_is_recreated(
     def new_head() -> bool:
         heads = [p for p in _pods(kubeconfig, ns, "ray.io/cluster=heal,ray.io/node-type=head") if _running(p)]
         return len(heads) == 1 and heads[0]["metadata"]["name"] != head
+
     eventually(new_head, what="head recreated")
 
 
@@ -185,10 +230,14 @@ def test_suspend_removes_all_pods_and_resume_brings_them_back(
 @pytest.mark.parametrize(
     ("mutate", "message"),
     [
-        pytest.param(lambda s: s["workerGroupSpecs"][1].update(groupName="small"),
-                     "duplicate", id="duplicate-group-names"),
-        pytest.param(lambda s: s["workerGroupSpecs"][0].update(minReplicas=5, maxReplicas=2),
-                     "minReplicas", id="min-greater-than-max"),
+        pytest.param(
+            lambda s: s["workerGroupSpecs"][1].update(groupName="small"), "duplicate", id="duplicate-group-names"
+        ),
+        pytest.param(
+            lambda s: s["workerGroupSpecs"][0].update(minReplicas=5, maxReplicas=2),
+            "minReplicas",
+            id="min-greater-than-max",
+        ),
     ],
 )
 def test_invalid_spec_gets_a_warning_event_and_no_pods(
@@ -228,8 +277,10 @@ def test_a_pod_template_without_containers_is_rejected_by_the_schema(
     manifest["spec"]["headGroupSpec"]["template"]["spec"]["containers"] = []
     result = kubectl(kubeconfig, "apply", "-n", ns, "-f", "-", input=yaml.safe_dump(manifest), check=False)
     if result.returncode == 0:  # accepted by the schema: then the controller must say why it does nothing
+
         def warning() -> bool:
             return "InvalidRayClusterSpec" in kubectl(kubeconfig, "get", "events", "-n", ns).stdout
+
         eventually(warning, what="InvalidRayClusterSpec event")
     else:
         assert "containers" in result.stderr
@@ -238,8 +289,9 @@ def test_a_pod_template_without_containers_is_rejected_by_the_schema(
 def test_unknown_fields_are_rejected_with_strict_validation(ray_crds: None, kubeconfig: Path, ns: str) -> None:
     manifest = _small_cluster("typo", 1)
     manifest["spec"]["workerGroupSpecs"][0]["replica"] = 3
-    result = kubectl(kubeconfig, "apply", "--validate=strict", "-n", ns, "-f", "-",
-                     input=yaml.safe_dump(manifest), check=False)
+    result = kubectl(
+        kubeconfig, "apply", "--validate=strict", "-n", ns, "-f", "-", input=yaml.safe_dump(manifest), check=False
+    )
     assert result.returncode != 0
     assert 'unknown field "spec.workerGroupSpecs[0].replica"' in result.stderr
 
@@ -248,4 +300,3 @@ def test_operator_exposes_metrics(operator: OperatorProcess) -> None:
     text = operator.metrics()
     assert 'controller_runtime_reconcile_total{controller="raycluster"' in text
     assert "workqueue_depth" in text
-

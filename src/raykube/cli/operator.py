@@ -23,7 +23,7 @@ def operator(
     leader_election_namespace: Annotated[str | None, typer.Option(help="Namespace of the Lease.")] = None,
     metrics_addr: Annotated[str, typer.Option(help="Prometheus /metrics address.")] = ":8080",
     health_probe_bind_address: Annotated[str, typer.Option(help="/healthz and /readyz address.")] = ":8082",
-    reconcile_concurrency: Annotated[int, typer.Option(help="Concurrent RayCluster reconciles.")] = 4,
+    reconcile_concurrency: Annotated[int, typer.Option(help="Concurrent RayCluster reconciles.")] = 16,
     qps: Annotated[float, typer.Option(help="Client-side API requests per second.")] = 100.0,
     burst: Annotated[int, typer.Option(help="Client-side API request burst.")] = 200,
     log_json: Annotated[bool, typer.Option(help="Structured JSON logs.")] = False,

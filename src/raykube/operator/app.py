@@ -67,7 +67,7 @@ def build(config: OperatorConfig, client: KubeClient) -> Operator:
             ),
         )
     cache = ClusterCache(informers)
-    recorder = EventRecorder(client, controller="raycluster-controller")
+    recorder = EventRecorder(client.with_rate_limit(config.qps, config.burst), controller="raycluster-controller")
     reconciler = RayClusterReconciler(
         client,
         cache=cache,

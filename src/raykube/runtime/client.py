@@ -131,6 +131,16 @@ class KubeClient:
         assert config is not None
         return cls.from_config(config, **kwargs)
 
+    def with_rate_limit(self, qps: float, burst: int) -> KubeClient:
+        """A client sharing this one's connections but with its own token bucket.
+
+        client-go gives the event broadcaster its own limiter for the same reason: Events must neither
+        starve nor be starved by the controller's own requests.
+        """
+        twin = KubeClient(self._http, qps=qps, burst=burst, clock=self._clock, field_manager=self.field_manager,
+                          max_throttle_retries=self.max_throttle_retries, on_response=self.on_response)
+        return twin
+
     async def close(self) -> None:
         """Close the HTTP connection pool."""
         await self._http.aclose()

@@ -51,14 +51,14 @@ class PodActor:
             message = "; ".join(plan.errors)
             self._events.warning("DuplicateHeadPods", "Reconcile", message)
             return ReconcileFailure("DuplicateHeadPods", message)
-        for deletion in plan.deletions:
-            failure = await self._delete(key, deletion.group, deletion.pod, deletion.reason)
-            if failure:
-                return failure
+        # Deletions are independent of each other: send them together, then the creates.
+        failures = await asyncio.gather(*(self._delete(key, d.group, d.pod, d.reason) for d in plan.deletions))
+        if failure := next((f for f in failures if f), None):
+            return failure
+        # The head and every group scale independently (each group in its own slow-start batches).
+        creations = []
         if plan.create_head:
-            failure = await self._create_batch(key, HEAD, [children.head_pod(self._cluster, self._settings)])
-            if failure:
-                return failure
+            creations.append(self._create_batch(key, HEAD, [children.head_pod(self._cluster, self._settings)]))
         for group in self._cluster.spec.worker_group_specs or []:
             count = plan.creates.get(group.group_name, 0)
             if count:
@@ -69,10 +69,9 @@ class PodActor:
                     and podfacts.group(p) == group.group_name
                     and not podfacts.is_terminating(p)
                 ]
-                failure = await self._create_workers(key, group, count, members)
-                if failure:
-                    return failure
-        return None
+                creations.append(self._create_workers(key, group, count, members))
+        failures = await asyncio.gather(*creations)
+        return next((f for f in failures if f), None)
 
     async def _delete(self, key: ObjectKey, group: str, name: str, why: str) -> ReconcileFailure | None:
         head = group == HEAD
