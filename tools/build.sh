@@ -24,6 +24,8 @@ table() {
   echo "kwok $KWOK kwok sigs.k8s.io/kwok/cmd/kwok -s -w"
 }
 
+# A non-login shell (CI) may lack Go's default install location on PATH.
+command -v go >/dev/null || PATH="$PATH:/usr/local/go/bin"
 command -v go >/dev/null || { echo "tools: 'go' is not on PATH; install Go 1.26" >&2; exit 1; }
 wanted=" $* "
 total=$(table | wc -l); i=0; built=0

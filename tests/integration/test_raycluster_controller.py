@@ -226,6 +226,13 @@ def test_suspend_removes_all_pods_and_resume_brings_them_back(
     _wait_state(kubeconfig, ns, "nap", "ready")
     assert len(_workers(kubeconfig, ns, "nap", "small")) == 2
 
+    def reasons() -> set[str]:
+        return set(kubectl(kubeconfig, "get", "events", "-n", ns, "-o",
+                           "jsonpath={range .items[*]}{.reason}{'\\n'}{end}").stdout.split())
+
+    expected = {"RayClusterProvisioned", "RayClusterSuspending", "RayClusterSuspended", "RayClusterResumed"}
+    eventually(lambda: expected <= reasons(), what="suspend/resume events")
+
 
 @pytest.mark.parametrize(
     ("mutate", "message"),
@@ -296,7 +303,12 @@ def test_unknown_fields_are_rejected_with_strict_validation(ray_crds: None, kube
     assert 'unknown field "spec.workerGroupSpecs[0].replica"' in result.stderr
 
 
-def test_operator_exposes_metrics(operator: OperatorProcess) -> None:
+def test_operator_exposes_metrics(operator: OperatorProcess, kubeconfig: Path, ns: str) -> None:
+    _apply(kubeconfig, ns, _small_cluster("metered", 1))
+    _wait_state(kubeconfig, ns, "metered", "ready")
     text = operator.metrics()
     assert 'controller_runtime_reconcile_total{controller="raycluster"' in text
     assert "workqueue_depth" in text
+    assert "controller_runtime_reconcile_time_seconds_bucket" in text
+    ready = next(line for line in text.splitlines() if line.startswith('raykube_rayclusters{state="ready"}'))
+    assert float(ready.rsplit(" ", 1)[1]) >= 1

@@ -20,6 +20,7 @@ from raykube.controllers.raycluster.cache import BY_CLUSTER, ClusterCache, Names
 from raykube.controllers.raycluster.reconciler import RayClusterReconciler
 from raykube.operator.config import OperatorConfig
 from raykube.operator.http import Endpoints
+from raykube.operator.metrics import ClusterStateCollector
 from raykube.runtime import logs
 from raykube.runtime.client import KubeClient
 from raykube.runtime.controller import Controller
@@ -67,6 +68,7 @@ def build(config: OperatorConfig, client: KubeClient) -> Operator:
             ),
         )
     cache = ClusterCache(informers)
+    registry.register(ClusterStateCollector(cache.all_clusters))
     recorder = EventRecorder(client.with_rate_limit(config.qps, config.burst), controller="raycluster-controller")
     reconciler = RayClusterReconciler(
         client,

@@ -113,3 +113,18 @@ def test_only_last_update_time_changing_is_not_a_change() -> None:
     assert second["lastUpdateTime"] != first["lastUpdateTime"]
     assert not status_changed(first, second)
     assert status_changed(first, {**second, "readyWorkerReplicas": 3})
+
+
+def test_condition_flips_become_events_and_steady_state_is_silent() -> None:
+    from raykube.controllers.raycluster.status import transition_events
+
+    cluster = make_cluster().worker_group("g", replicas=1)
+    provisioning = compute_status(cluster.obj(), [make_pod("h")], head_service=HEAD_SVC, failure=None, now=NOW)
+    ready = compute_status(cluster.status(**provisioning).obj(), [make_pod("h"), make_pod("w", group="g")],
+                           head_service=HEAD_SVC, failure=None, now=LATER)
+    assert transition_events(provisioning, ready) == [
+        ("Normal", "RayClusterProvisioned", "All Ray pods are running and ready")]
+    assert transition_events(ready, ready) == []
+    head_down = compute_status(cluster.status(**ready).obj(), [make_pod("h", ready=False), make_pod("w", group="g")],
+                               head_service=HEAD_SVC, failure=None, now=LATER)
+    assert [e[1] for e in transition_events(ready, head_down)] == ["HeadPodNotReady"]

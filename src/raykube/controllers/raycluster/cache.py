@@ -46,6 +46,10 @@ class ClusterCache:
         informers = self._for(key.namespace)
         return informers.services.store.by_index(BY_CLUSTER, index_value(key.namespace, key.name)) if informers else []
 
+    def all_clusters(self) -> list[Obj]:
+        """Every cached RayCluster (for metrics)."""
+        return [obj for informers in self._informers.values() for obj in informers.clusters.store.list()]
+
     def get(self, key: ObjectKey) -> Obj | None:
         """A pod by key (the expectations' lookup)."""
         informers = self._for(key.namespace)

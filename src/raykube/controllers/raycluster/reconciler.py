@@ -30,7 +30,12 @@ from raykube.controllers.raycluster import children
 from raykube.controllers.raycluster.act import PodActor
 from raykube.controllers.raycluster.cache import ClusterCache
 from raykube.controllers.raycluster.plan import plan_pods
-from raykube.controllers.raycluster.status import ReconcileFailure, compute_status, status_changed
+from raykube.controllers.raycluster.status import (
+    ReconcileFailure,
+    compute_status,
+    status_changed,
+    transition_events,
+)
 from raykube.runtime.client import KubeClient
 from raykube.runtime.controller import Result
 from raykube.runtime.errors import ApiError, is_not_found
@@ -86,6 +91,9 @@ class RayClusterReconciler:
         head_service = children.find_head_service(self._cache.services(key), cluster)
         new_status = compute_status(cluster, observed, head_service=head_service, failure=failure, now=self._now())
         changed = await self._write_status(obj, new_status)
+        if changed:
+            for event_type, reason, note in transition_events(obj.get("status") or {}, new_status):
+                (events.normal if event_type == "Normal" else events.warning)(reason, "Reconcile", note)
         events.emit()
         return Result(requeue_after=REQUEUE_SOON if (failure or changed) else RESYNC)
 

@@ -248,3 +248,33 @@ def status_changed(old: dict[str, Any], new: dict[str, Any]) -> bool:
     return {k: v for k, v in old.items() if k != "lastUpdateTime"} != {
         k: v for k, v in new.items() if k != "lastUpdateTime"
     }
+
+
+#: Condition flips worth an Event: (condition type, new status) -> (event type, reason, note).
+_TRANSITION_EVENTS = {
+    (C.PROVISIONED, "True"): ("Normal", "RayClusterProvisioned", "All Ray pods are running and ready"),
+    (C.SUSPENDING, "True"): ("Normal", "RayClusterSuspending", "Suspending: deleting all Ray pods"),
+    (C.SUSPENDED, "True"): ("Normal", "RayClusterSuspended", "Suspended: all Ray pods are gone"),
+    (C.SUSPENDED, "False"): ("Normal", "RayClusterResumed", "Resumed: recreating the Ray pods"),
+    (C.HEAD_POD_READY, "False"): ("Warning", "HeadPodNotReady", "The head pod is not ready"),
+}
+
+
+def transition_events(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """Events for conditions that flipped between two statuses (type, reason, note); pure."""
+    before = {c["type"]: c.get("status") for c in old.get("conditions") or []}
+    events = []
+    for condition in new.get("conditions") or []:
+        kind, status = condition["type"], condition.get("status")
+        if before.get(kind) == status:
+            continue
+        if kind == C.HEAD_POD_READY and before.get(kind) != "True":
+            continue  # only a head that *was* ready and stopped being so is news
+        if kind == C.SUSPENDED and status == "False" and before.get(kind) is None:
+            continue
+        found = _TRANSITION_EVENTS.get((kind, status))
+        if found:
+            event_type, reason, note = found
+            detail = condition.get("reason") if kind == C.HEAD_POD_READY else None
+            events.append((event_type, reason, f"{note} ({detail})" if detail else note))
+    return events
