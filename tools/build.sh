@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Build raykube's pinned Go tools (Kubernetes, etcd, helm, kwok) from the Go module proxy.
+# Build raykube's pinned Go tools (Kubernetes, etcd, helm, kwok, CoreDNS, our pause) from the Go module proxy.
 #
 # Every binary lands in $RAYKUBE_CACHE/bin/<name>-<version>/<name> and is skipped when already there,
 # so a warm run costs a few stat() calls. Each Go module below pins its versions in go.mod/go.sum.
@@ -12,6 +12,7 @@ export CGO_ENABLED=0 GOFLAGS=-buildvcs=false GOTOOLCHAIN=local
 # shellcheck source=../src/raykube/local/versions.env
 . "$here/../src/raykube/local/versions.env"
 K8S=$K8S_VERSION ETCD=$ETCD_VERSION HELM=$HELM_VERSION KWOK=$KWOK_VERSION
+COREDNS=$COREDNS_VERSION PAUSE=$PAUSE_VERSION
 k8s_ldflags="-s -w -X k8s.io/component-base/version.gitVersion=$K8S -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=34 -X k8s.io/component-base/version.gitTreeState=clean"
 
 # name  version  module-dir  package  ldflags
@@ -22,6 +23,9 @@ table() {
   done
   echo "helm $HELM helm helm.sh/helm/v3/cmd/helm -s -w -X helm.sh/helm/v3/internal/version.version=$HELM"
   echo "kwok $KWOK kwok sigs.k8s.io/kwok/cmd/kwok -s -w"
+  # Real nodes: cluster DNS (CoreDNS with the plugins we use) and the pod sandbox binary.
+  echo "coredns $COREDNS coredns . -s -w"
+  echo "pause $PAUSE pause . -s -w"
 }
 
 # A non-login shell (CI) may lack Go's default install location on PATH.

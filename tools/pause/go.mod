@@ -1,0 +1,3 @@
+module raykube.dev/tools/pause
+
+go 1.24.0
