@@ -120,12 +120,19 @@ async def _has_default_sa(client: KubeClient, ns: str) -> bool:
     return True
 
 
+def _requests_by_method(metrics_text: str) -> dict[str, float]:
+    counts: dict[str, float] = {}
+    for line in metrics_text.splitlines():
+        if line.startswith("rest_client_requests_total{"):
+            method = line.split('method="', 1)[1].split('"', 1)[0]
+            code = line.split('code="', 1)[1].split('"', 1)[0]
+            method = f"{method} {code}"
+            counts[method] = counts.get(method, 0.0) + float(line.rsplit(" ", 1)[1])
+    return counts
+
+
 def _requests(metrics_text: str) -> float:
-    return sum(
-        float(line.rsplit(" ", 1)[1])
-        for line in metrics_text.splitlines()
-        if line.startswith("rest_client_requests_total{")
-    )
+    return sum(_requests_by_method(metrics_text).values())
 
 
 def _metric_sum(metrics_text: str, name: str) -> float:
@@ -148,7 +155,8 @@ async def raykube(client: KubeClient, op: OperatorProcess, clusters: int, worker
     ns = "bench-raykube"
     await client.create(NAMESPACE, {"metadata": {"name": ns}})
     await _wait(lambda: _has_default_sa(client, ns), 60)
-    before = _requests(op.metrics())
+    before_text = op.metrics()
+    before, before_by_method = _requests(before_text), _requests_by_method(before_text)
     cpu_before = _cpu_seconds(op.proc.pid)
     await _gather_limited(
         [client.create(RAYCLUSTER, raycluster(f"rc-{i:04d}", workers), namespace=ns) for i in range(clusters)], 32
@@ -170,6 +178,9 @@ async def raykube(client: KubeClient, op: OperatorProcess, clusters: int, worker
         "ready_seconds": ready,
         "pods_per_second": pods / ready,
         "requests_per_cluster": requests / clusters,
+        "requests_per_cluster_by_method": {
+            m: round((n - before_by_method.get(m, 0)) / clusters, 2) for m, n in _requests_by_method(text).items()
+        },
         "peak_rss_mib": _peak_rss_mib(op.proc.pid),
         "operator_cpu_seconds": _cpu_seconds(op.proc.pid) - cpu_before,
         "reconciles": reconciles,
@@ -242,6 +253,7 @@ def main() -> None:
     print(f"{'raykube: seconds until all ready':44} {r['ready_seconds']:12.1f}")
     print(f"{'raykube: pods Running/s':44} {r['pods_per_second']:12.1f}")
     print(f"{'raykube: API requests per cluster':44} {r['requests_per_cluster']:12.1f}")
+    print(f"{'  by method':24} {json.dumps(r['requests_per_cluster_by_method'])}")
     print(f"{'raykube: operator peak RSS (MiB)':44} {r['peak_rss_mib']:12.1f}")
     print(f"{'raykube: operator CPU seconds':44} {r['operator_cpu_seconds']:12.1f}")
     print(f"{'raykube: reconciles (mean ms)':44} {r['reconciles']:8.0f} ({r['mean_reconcile_ms']:.1f})")

@@ -2,9 +2,9 @@
 
 The wiring table (controller-runtime's builder, in words):
   RayCluster  For(RayCluster, generation|labels|annotations changed)  Owns(Pod)  Owns(Service)
-Pods are cached only when labelled `ray.io/node-type in (head,worker,redis-cleanup)` and Services only
-when labelled `ray.io/cluster` (KubeRay's manager cache does the same), so a busy cluster's other
-pods cost the operator nothing.
+Pods are cached only when labelled `ray.io/node-type in (head,worker,redis-cleanup)` (KubeRay's manager
+cache does the same), so a busy cluster's other pods cost the operator nothing. Services are all cached:
+the headless and serve Services carry no common label, and Services are few.
 """
 
 from __future__ import annotations
@@ -16,7 +16,13 @@ from dataclasses import dataclass
 from prometheus_client import CollectorRegistry
 
 from raykube.controllers.kinds import POD, RAYCLUSTER, SERVICE
-from raykube.controllers.raycluster.cache import BY_CLUSTER, ClusterCache, NamespaceInformers, by_cluster
+from raykube.controllers.raycluster.cache import (
+    BY_CLUSTER,
+    ClusterCache,
+    NamespaceInformers,
+    by_cluster,
+    by_owning_cluster,
+)
 from raykube.controllers.raycluster.reconciler import RayClusterReconciler
 from raykube.operator.config import OperatorConfig
 from raykube.operator.http import Endpoints
@@ -33,7 +39,6 @@ from raykube.runtime.predicates import ANNOTATIONS_CHANGED, GENERATION_CHANGED, 
 
 _log = logs.get_logger("raykube.operator")
 RAY_POD_SELECTOR = "ray.io/node-type in (head,worker,redis-cleanup)"
-RAY_SERVICE_SELECTOR = "ray.io/cluster"
 
 
 @dataclass
@@ -63,9 +68,7 @@ def build(config: OperatorConfig, client: KubeClient) -> Operator:
             pods=manager.informer(
                 POD, namespace=namespace, label_selector=RAY_POD_SELECTOR, indexers={BY_CLUSTER: by_cluster}
             ),
-            services=manager.informer(
-                SERVICE, namespace=namespace, label_selector=RAY_SERVICE_SELECTOR, indexers={BY_CLUSTER: by_cluster}
-            ),
+            services=manager.informer(SERVICE, namespace=namespace, indexers={BY_CLUSTER: by_owning_cluster}),
         )
     cache = ClusterCache(informers)
     registry.register(ClusterStateCollector(cache.all_clusters))

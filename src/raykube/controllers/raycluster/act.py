@@ -96,26 +96,40 @@ class PodActor:
         return await self._create_batch(key, group.group_name, pods)
 
     async def _create_batch(self, key: ObjectKey, group: str, pods: list[dict[str, Any]]) -> ReconcileFailure | None:
-        """Create `pods` in batches of 1, 2, 4, ...; stop at the first failed batch."""
-        batch, start = 1, 0
-        while start < len(pods):
+        """Create `pods` in batches of 1, 2, 4, ...; stop at the first failed batch.
+
+        One Event names every pod the call created (KubeRay writes one Event per pod; a 50-pod scale-up
+        would cost 50 extra API writes).
+        """
+        batch, start, created, failure = 1, 0, [], None
+        while start < len(pods) and failure is None:
             chunk = pods[start : start + batch]
             results = await asyncio.gather(*(self._create_one(key, group, p) for p in chunk), return_exceptions=True)
+            created += [r for r in results if isinstance(r, str)]
             errors = [r for r in results if isinstance(r, BaseException)]
             if errors:
-                return self._create_failed(key, group, errors[0])
+                failure = self._create_failed(key, group, errors[0])
             start += len(chunk)
             batch *= 2
-        return None
+        if created:
+            self._created_event(key, group, created)
+        return failure
 
-    async def _create_one(self, key: ObjectKey, group: str, pod: dict[str, Any]) -> None:
+    async def _create_one(self, key: ObjectKey, group: str, pod: dict[str, Any]) -> str:
         created = await self._client.create(POD, pod, namespace=key.namespace)
-        name = created["metadata"]["name"]
+        name = str(created["metadata"]["name"])
         self._expectations.expect_create(key, group, name)
+        return name
+
+    def _created_event(self, key: ObjectKey, group: str, names: list[str]) -> None:
         if group == HEAD:
-            self._events.normal(E.CREATED_HEAD_POD, "Create", f"Created head Pod {key.namespace}/{name}")
-        else:
-            self._events.normal(E.CREATED_WORKER_POD, "Create", f"Created worker Pod {key.namespace}/{name}")
+            self._events.normal(E.CREATED_HEAD_POD, "Create", f"Created head Pod {key.namespace}/{names[0]}")
+            return
+        shown = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+        noun = "worker Pod" if len(names) == 1 else f"{len(names)} worker Pods"
+        self._events.normal(
+            E.CREATED_WORKER_POD, "Create", f"Created {noun} of group {group} in {key.namespace}: {shown}"
+        )
 
     def _create_failed(self, key: ObjectKey, group: str, error: BaseException) -> ReconcileFailure:
         if not isinstance(error, ApiError):

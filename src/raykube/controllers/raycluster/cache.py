@@ -1,7 +1,8 @@
 """What the RayCluster reconciler reads: the cluster, its pods and its Services, from informer caches.
 
-One set of informers per watched namespace (or one set for all namespaces). Pods and Services are
-indexed by their `ray.io/cluster` label, so finding a cluster's children costs one dict lookup.
+One set of informers per watched namespace (or one set for all namespaces). Pods are indexed by their
+`ray.io/cluster` label; Services by their controlling RayCluster (the headless and serve Services carry no
+`ray.io/cluster` label), so finding a cluster's children costs one dict lookup.
 """
 
 from __future__ import annotations
@@ -10,12 +11,20 @@ from dataclasses import dataclass
 
 from raykube import reasons
 from raykube.runtime.informer import Informer
-from raykube.runtime.objects import Obj, ObjectKey, resource_version
+from raykube.runtime.objects import Obj, ObjectKey, controller_ref, resource_version
 from raykube.runtime.store import index_value, label_index
 
 #: Index name of pods and Services by their `ray.io/cluster` label.
 BY_CLUSTER = "by-cluster"
 by_cluster = label_index(reasons.LABEL_CLUSTER)
+
+
+def by_owning_cluster(obj: Obj) -> list[str]:
+    """Index value `<ns>/<cluster>` of an object whose controller is a RayCluster."""
+    ref = controller_ref(obj)
+    if ref is None or ref.get("kind") != "RayCluster":
+        return []
+    return [index_value(str(obj["metadata"].get("namespace", "")), str(ref.get("name", "")))]
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,7 @@ def desired_services(cluster: RayCluster, settings: OperatorSettings) -> list[di
     wanted = [service.build_head_service(ctx)]
     if service.needs_headless_service(ctx):
         wanted.append(service.build_headless_service(ctx))
-    serve = service.build_cluster_serve_service(ctx)
+    serve = service.build_cluster_serve_service(ctx) if service.wants_cluster_serve_service(ctx) else None
     if serve is not None:
         wanted.append(serve)
     return wanted
