@@ -53,9 +53,9 @@ def test_a_multi_host_replica_missing_a_host_gets_exactly_that_host_back() -> No
     members = [_labelled("h0", **replica, **{"ray.io/replica-host-index": "0"})]
     pods = pods_to_create({"metadata": {"labels": {}}}, group, members, 3, SETTINGS, suffix=lambda: "zzzzz")
     labels = [p["metadata"]["labels"] for p in pods]
-    assert [(l["ray.io/worker-group-replica-name"], l["ray.io/replica-host-index"]) for l in labels] == [
+    assert [(lab["ray.io/worker-group-replica-name"], lab["ray.io/replica-host-index"]) for lab in labels] == [
         ("g-abcde", "1"),
         ("g-zzzzz", "0"),
         ("g-zzzzz", "1"),
     ]
-    assert [l["ray.io/worker-group-replica-index"] for l in labels] == ["0", "1", "1"]
+    assert [lab["ray.io/worker-group-replica-index"] for lab in labels] == ["0", "1", "1"]
