@@ -171,3 +171,25 @@ def test_a_gracefully_stopped_leader_releases_the_lease(kubeconfig: Path, ns: st
         one.stop()
     lease = _lease(kubeconfig, ns)
     assert not lease.get("holderIdentity")  # released: a successor need not wait for expiry
+
+
+def test_watch_namespace_limits_the_operator_to_the_listed_namespaces(
+    kubeconfig: Path, ns: str, tmp_path: Path
+) -> None:
+    other = f"{ns}-other"
+    kubectl(kubeconfig, "create", "namespace", other)
+    try:
+        op = OperatorProcess(
+            kubeconfig, tmp_path, name="scoped", lease_namespace=ns, extra=(f"--watch-namespace={ns}",)
+        )
+        try:
+            op.wait_ready()
+            kubectl(kubeconfig, "apply", "-n", other, "-f", "-", input=_cluster("ignored", 1))
+            kubectl(kubeconfig, "apply", "-n", ns, "-f", "-", input=_cluster("watched", 1))
+            eventually(lambda: len(_live_workers(kubeconfig, ns)) == 1, what="watched cluster scaled")
+            time.sleep(2)  # the other namespace had the same time to be (wrongly) reconciled
+            assert _pods(kubeconfig, other) == []
+        finally:
+            op.stop()
+    finally:
+        kubectl(kubeconfig, "delete", "namespace", other, "--wait=false")
