@@ -9,12 +9,14 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from raykube.cli import charts
 from raykube.local.binaries import MissingBinaryError
 from raykube.local.cluster import ClusterConfig, LocalCluster, NodeMode, default_state_dir
 from raykube.local.processes import ComponentFailedError, is_alive
 
 app = typer.Typer(no_args_is_help=True, help="A local Kubernetes cluster on this machine.")
 console = Console(stderr=True)
+app.add_typer(charts.app, name="charts")
 
 StateDir = Annotated[
     Path, typer.Option("--state-dir", envvar="RAYKUBE_LOCAL_STATE", help="Directory holding the cluster's state.")

@@ -1,0 +1,136 @@
+{{- /* Names: the usual Helm rules (fullnameOverride; else the release name if it contains the name). */ -}}
+{{- define "kuberay-operator.name" -}}
+{{- .Values.nameOverride | default .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "kuberay-operator.fullname" -}}
+{{- $name := include "kuberay-operator.name" . -}}
+{{- $full := .Values.fullnameOverride | default (ternary .Release.Name (printf "%s-%s" .Release.Name $name) (contains $name .Release.Name)) -}}
+{{- $full | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "kuberay-operator.component" -}}
+{{- .Values.componentOverride | default "kuberay-operator" -}}
+{{- end -}}
+
+{{- define "kuberay-operator.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "kuberay-operator.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "kuberay-operator.labels" -}}
+{{ include "kuberay-operator.selectorLabels" . }}
+app.kubernetes.io/component: {{ include "kuberay-operator.component" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end -}}
+
+{{- define "kuberay-operator.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- .Values.serviceAccount.name | default (include "kuberay-operator.fullname" .) -}}
+{{- else -}}
+{{- .Values.serviceAccount.name | default "default" -}}
+{{- end -}}
+{{- end -}}
+
+{{- /*
+The namespaces the operator watches, comma-separated; empty means all namespaces. `watchNamespace` may be a
+list or a comma-separated string; `singleNamespaceInstall` alone means the release namespace.
+*/ -}}
+{{- define "kuberay-operator.watchNamespaces" -}}
+{{- $watch := .Values.watchNamespace -}}
+{{- if kindIs "string" $watch -}}
+{{- $watch = splitList "," $watch -}}
+{{- end -}}
+{{- $namespaces := list -}}
+{{- range ($watch | default list) -}}
+{{- if trim (toString .) -}}
+{{- $namespaces = append $namespaces (trim (toString .)) -}}
+{{- end -}}
+{{- end -}}
+{{- if and (not $namespaces) .Values.singleNamespaceInstall -}}
+{{- $namespaces = list .Release.Namespace -}}
+{{- end -}}
+{{- $namespaces | uniq | join "," -}}
+{{- end -}}
+
+{{- /*
+What the operator does with the API, and nothing more (README.md, "RBAC", explains each rule). The same
+rules go into the ClusterRole, or into a Role in every watched namespace.
+*/ -}}
+{{- define "kuberay-operator.rules" -}}
+# RayClusters: watched and status-written by the RayCluster controller; created and deleted by RayJob.
+- apiGroups: [ray.io]
+  resources: [rayclusters, rayjobs]
+  verbs: [get, list, watch, create, update, patch, delete]
+- apiGroups: [ray.io]
+  resources: [rayclusters/status, rayjobs/status]
+  verbs: [get, update, patch]
+- apiGroups: [ray.io]
+  resources: [rayclusters/finalizers, rayjobs/finalizers]
+  verbs: [update]
+# Ray pods: created, deleted, watched. `patch` on pods and pods/resize is also what the autoscaler Role the
+# operator creates grants (Kubernetes lets a Role be created only by someone holding its permissions).
+- apiGroups: [""]
+  resources: [pods]
+  verbs: [get, list, watch, create, delete, patch]
+- apiGroups: [""]
+  resources: [pods/resize]
+  verbs: [patch]
+# Head, headless and serve Services.
+- apiGroups: [""]
+  resources: [services]
+  verbs: [get, list, watch, create, delete]
+# The autoscaler's ServiceAccount, Role and RoleBinding (enableInTreeAutoscaling).
+- apiGroups: [""]
+  resources: [serviceaccounts]
+  verbs: [get, list, watch, create]
+- apiGroups: [rbac.authorization.k8s.io]
+  resources: [roles, rolebindings]
+  verbs: [get, list, watch, create]
+# Events on Ray objects (events.k8s.io, and the core API for tools that still write there).
+- apiGroups: [events.k8s.io]
+  resources: [events]
+  verbs: [create, patch]
+- apiGroups: [""]
+  resources: [events]
+  verbs: [create, patch]
+# The submitter Job of a RayJob.
+- apiGroups: [batch]
+  resources: [jobs]
+  verbs: [get, list, watch, create, delete]
+# The head Ingress (headGroupSpec.enableIngress).
+- apiGroups: [networking.k8s.io]
+  resources: [ingresses]
+  verbs: [get, list, watch, create, delete]
+{{- end -}}
+
+{{- /* Values raykube accepts but does not act on, as NOTES lines (empty when there are none). */ -}}
+{{- define "kuberay-operator.ignored" -}}
+{{- $v := .Values -}}
+{{- $notes := list -}}
+{{- $batch := $v.batchScheduler | default dict -}}
+{{- if or $batch.enabled $batch.name -}}
+{{- $notes = append $notes "batchScheduler: raykube has no batch-scheduler integration yet; pods use the default scheduler." -}}
+{{- end -}}
+{{- if ($v.configuration | default dict).enabled -}}
+{{- $notes = append $notes "configuration.enabled: raykube reads no Configuration file yet; set operator switches with `env`." -}}
+{{- end -}}
+{{- $logging := $v.logging | default dict -}}
+{{- if or $logging.baseDir $logging.fileName -}}
+{{- $notes = append $notes "logging.baseDir/fileName: raykube logs to stdout only." -}}
+{{- end -}}
+{{- if $v.useKubernetesProxy -}}
+{{- $notes = append $notes "useKubernetesProxy: raykube does not proxy to Ray head pods through the API server." -}}
+{{- end -}}
+{{- $fixed := dict "RayClusterStatusConditions" true "RayJobDeletionPolicy" true "RayMultiHostIndexing" true "RayServiceIncrementalUpgrade" true -}}
+{{- range ($v.featureGates | default list) -}}
+{{- if ne (toString .enabled) (toString (hasKey $fixed (toString .name))) -}}
+{{- $notes = append $notes (printf "featureGates: %s=%v is ignored; raykube behaves like KubeRay v1.7.0 with %s %s." .name .enabled .name (ternary "on" "off" (hasKey $fixed (toString .name)))) -}}
+{{- end -}}
+{{- end -}}
+{{- range $notes }}
+- {{ . }}
+{{- end -}}
+{{- end -}}
