@@ -13,6 +13,9 @@ submit unless a job with this submission id already exists (the Job may be retri
 
 In SidecarMode the same submitter runs as a container of the head pod against ``127.0.0.1``, without the
 status check and ``--no-wait``.
+
+While the job runs, the RayJob also owns ``<rayjob>-head-svc`` (:func:`build_rayjob_head_service`): the head
+Service of its cluster under a stable name, since the cluster's own name carries a random suffix.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from raykube.api.rayjob import RayJob, SubmissionMode
 from raykube.api.schema import K8sObject
 from raykube.builders import kube, names
 from raykube.builders.pod import ClusterContext
-from raykube.builders.service import dashboard_port
+from raykube.builders.service import build_head_service, dashboard_port
 from raykube.builders.settings import OperatorSettings
 
 SUBMITTER_CONTAINER: Final = "ray-job-submitter"
@@ -204,3 +207,18 @@ def build_job_cluster(job: RayJob, *, cluster_name: str, job_id: str, settings: 
         meta["annotations"] = annotations
     meta["ownerReferences"] = [kube.ray_owner_reference("RayJob", job.metadata)]
     return {"apiVersion": reasons.API_VERSION, "kind": "RayCluster", "metadata": meta, "spec": spec}
+
+
+def build_rayjob_head_service(job: RayJob, ctx: ClusterContext) -> K8sObject:
+    """``<rayjob>-head-svc``: the cluster's head Service, renamed, relabelled and owned by the RayJob."""
+    service = build_head_service(ctx)
+    meta = service["metadata"]
+    meta["name"] = names.head_service_name(job.name)
+    meta["namespace"] = job.namespace
+    meta["labels"] = {
+        **names.originated_from(job.name, "RayJob"),
+        reasons.LABEL_NODE_TYPE: reasons.NodeType.HEAD.value,
+        reasons.LABEL_IDENTIFIER: names.identifier(job.name, "head"),
+    }
+    meta["ownerReferences"] = [kube.ray_owner_reference("RayJob", job.metadata)]
+    return service

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from raykube.builders.settings import settings_from_environment
+from raykube.controllers.rayjob.settings import rayjob_settings_from_environment
 from raykube.operator import app as operator_app
 from raykube.operator.config import OperatorConfig
 from raykube.runtime import logs
@@ -23,13 +24,20 @@ def operator(
     leader_election_namespace: Annotated[str | None, typer.Option(help="Namespace of the Lease.")] = None,
     metrics_addr: Annotated[str, typer.Option(help="Prometheus /metrics address.")] = ":8080",
     health_probe_bind_address: Annotated[str, typer.Option(help="/healthz and /readyz address.")] = ":8082",
-    reconcile_concurrency: Annotated[int, typer.Option(help="Concurrent RayCluster reconciles.")] = 16,
+    reconcile_concurrency: Annotated[int, typer.Option(help="Concurrent reconciles per controller.")] = 16,
     qps: Annotated[float, typer.Option(help="Client-side API requests per second.")] = 100.0,
     burst: Annotated[int, typer.Option(help="Client-side API request burst.")] = 200,
     log_json: Annotated[bool, typer.Option(help="Structured JSON logs.")] = False,
     log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR.")] = "INFO",
+    dashboard_url_override: Annotated[
+        str | None,
+        typer.Option(
+            envvar="RAYKUBE_DASHBOARD_URL_OVERRIDE",
+            help="TEST/DEVELOPMENT ONLY: send every Ray dashboard call to this URL (a stand-in dashboard).",
+        ),
+    ] = None,
 ) -> None:
-    """Run the raykube operator (RayCluster controller) against a Kubernetes cluster."""
+    """Run the raykube operator (RayCluster and RayJob controllers) against a Kubernetes cluster."""
     logs.configure(log_level, json_output=log_json)
     config = OperatorConfig(
         kubeconfig=kubeconfig,
@@ -41,6 +49,7 @@ def operator(
         qps=qps,
         burst=burst,
         settings=settings_from_environment(os.environ),
+        rayjob=rayjob_settings_from_environment(os.environ, dashboard_url_override=dashboard_url_override),
         **({"leader_election_namespace": leader_election_namespace} if leader_election_namespace else {}),
     )
     asyncio.run(operator_app.run(config))

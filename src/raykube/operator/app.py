@@ -2,6 +2,7 @@
 
 The wiring table (controller-runtime's builder, in words):
   RayCluster  For(RayCluster, generation|labels|annotations changed)  Owns(Pod)  Owns(Service)
+  RayJob      see raykube.operator.rayjob
 Pods are cached only when labelled `ray.io/node-type in (head,worker,redis-cleanup)` (KubeRay's manager
 cache does the same), so a busy cluster's other pods cost the operator nothing. Services are all cached:
 the headless and serve Services carry no common label, and Services are few.
@@ -27,6 +28,7 @@ from raykube.controllers.raycluster.reconciler import RayClusterReconciler
 from raykube.operator.config import OperatorConfig
 from raykube.operator.http import Endpoints
 from raykube.operator.metrics import ClusterStateCollector
+from raykube.operator.rayjob import RayJobParts, build_rayjob
 from raykube.runtime import logs
 from raykube.runtime.client import KubeClient
 from raykube.runtime.controller import Controller
@@ -50,6 +52,7 @@ class Operator:
     registry: CollectorRegistry
     recorder: EventRecorder
     raycluster: Controller
+    rayjob: RayJobParts | None = None
 
 
 def build(config: OperatorConfig, client: KubeClient) -> Operator:
@@ -87,7 +90,10 @@ def build(config: OperatorConfig, client: KubeClient) -> Operator:
         controller.owns(ns_informers.services, owner_kind="RayCluster", owner_group="ray.io")
     manager.add_controller(controller)
     manager.add_runnable(recorder.run)
-    return Operator(client=client, manager=manager, registry=registry, recorder=recorder, raycluster=controller)
+    rayjob = build_rayjob(config, client, manager, informers, metrics)
+    return Operator(
+        client=client, manager=manager, registry=registry, recorder=recorder, raycluster=controller, rayjob=rayjob
+    )
 
 
 async def run(config: OperatorConfig) -> None:
@@ -114,4 +120,6 @@ async def run(config: OperatorConfig) -> None:
             task.cancel()
         await asyncio.gather(*servers, return_exceptions=True)
         await operator.recorder.flush()
+        if operator.rayjob is not None:
+            await operator.rayjob.close()
         await client.close()

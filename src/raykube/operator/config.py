@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass, field
 
 from raykube.builders.settings import OperatorSettings
+from raykube.controllers.rayjob.settings import RayJobSettings
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,7 @@ class OperatorConfig:
             reconcile mostly waits on the API server, not the CPU].
         qps / burst: client-side rate limit towards the API server [`--qps` 100, `--burst` 200 in KubeRay v1.7].
         settings: builder switches read from the environment (ENABLE_INIT_CONTAINER_INJECTION, ...).
+        rayjob: RayJob timings (RAYJOB_STATUS_CHECK_TIMEOUT_SECONDS, ...) and the dashboard test hook.
     """
 
     kubeconfig: str | None = None
@@ -37,3 +39,4 @@ class OperatorConfig:
     qps: float = 100.0
     burst: int = 200
     settings: OperatorSettings = field(default_factory=OperatorSettings)
+    rayjob: RayJobSettings = field(default_factory=RayJobSettings)

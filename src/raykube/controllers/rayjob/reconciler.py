@@ -1,0 +1,178 @@
+"""The RayJob reconciler: observe → decide → act → one status write → Events.
+
+Level-based like the RayCluster reconciler: ``reconcile(key)`` reads the RayJob and everything around it from
+informer caches and the latest dashboard answers from memory, asks the state function for the current
+``jobDeploymentStatus`` what to do (:func:`raykube.controllers.rayjob.states.decide`), carries out the
+actions, assembles the status in one place (:func:`raykube.controllers.rayjob.status.next_status`) and writes it
+through the status subresource only when it changed. Events gathered during the pass go out after the write.
+
+No reconcile ever waits on the Ray dashboard: calls run as background tasks
+(:mod:`raykube.controllers.rayjob.dashboard`) and their answers re-enqueue the key. Non-terminal states look
+again every 3 s (KubeRay's RayJobDefaultRequeueDuration) through the work queue's clock, never by sleeping.
+
+Order of checks, as KubeRay: gone → forget; ``spec.managedBy`` another controller → skip; being deleted → stop
+the Ray job and drop the finalizer; invalid → ValidationFailed (terminal, Warning ``InvalidRayJobSpec``);
+otherwise the state machine.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from typing import Any
+
+import pydantic
+
+from raykube import reasons
+from raykube.api.defaults import apply_crd_defaults, effective_submission_mode
+from raykube.api.rayjob import RayJob, SubmissionMode
+from raykube.api.validation import validate_rayjob
+from raykube.builders import names
+from raykube.builders.settings import OperatorSettings
+from raykube.controllers.events import ObjectEvents
+from raykube.controllers.kinds import RAYJOB
+from raykube.controllers.rayjob import states
+from raykube.controllers.rayjob.act import JobActor
+from raykube.controllers.rayjob.cache import JobCache
+from raykube.controllers.rayjob.dashboard import DashboardProbes, Probe, Target
+from raykube.controllers.rayjob.settings import RayJobSettings
+from raykube.controllers.rayjob.snapshot import Snapshot, Step
+from raykube.controllers.rayjob.status import next_status, status_changed, validation_failure
+from raykube.runtime.client import KubeClient
+from raykube.runtime.clock import Clock, RealClock
+from raykube.runtime.controller import Result
+from raykube.runtime.errors import ApiError, is_not_found
+from raykube.runtime.events import EventRecorder
+from raykube.runtime.objects import Obj, ObjectKey, is_being_deleted, meta, uid_of
+
+#: KubeRay's ``rand.String`` alphabet (k8s.io/apimachinery): no vowels, no look-alike digits.
+_SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+
+
+def random_suffix() -> str:
+    """Five random characters, as KubeRay's generated cluster names and submission ids end."""
+    return "".join(random.choice(_SUFFIX_ALPHABET) for _ in range(5))
+
+
+class RayJobReconciler:
+    """Reconciles one RayJob key; collaborators are injected (client, caches, dashboard probes, clock)."""
+
+    def __init__(
+        self,
+        client: KubeClient,
+        *,
+        cache: JobCache,
+        probes: DashboardProbes,
+        recorder: EventRecorder,
+        settings: RayJobSettings,
+        operator_settings: OperatorSettings,
+        clock: Clock | None = None,
+        suffix: Callable[[], str] = random_suffix,
+    ) -> None:
+        self._client = client
+        self._cache = cache
+        self._probes = probes
+        self._recorder = recorder
+        self._settings = settings
+        self._operator = operator_settings
+        self._clock = clock or RealClock()
+        self._suffix = suffix
+
+    async def reconcile(self, key: ObjectKey) -> Result:
+        obj = self._cache.rayjob(key)
+        if obj is None:
+            self._probes.forget(key)
+            return Result()
+        if (obj.get("spec") or {}).get("managedBy") not in (None, reasons.MANAGED_BY_KUBERAY):
+            return Result()  # another controller (MultiKueue) owns this RayJob
+        events = ObjectEvents.start(self._recorder, obj)
+        status: dict[str, Any] = dict(obj.get("status") or {})
+        if is_being_deleted(obj):
+            step = self._finalizing(key, obj, status)
+            await self._actor(key, obj, events).carry_out(step.actions)
+            events.emit()
+            return Result(requeue_after=step.requeue_after)
+        job, problems = _parse(obj)
+        if job is None or problems:
+            step = validation_failure(problems)
+            job = job or RayJob.model_construct(metadata=obj.get("metadata") or {})
+        else:
+            step = states.decide(self._observe(key, obj, job, status))
+        current = await self._actor(key, obj, events).carry_out(step.actions)
+        changed = False
+        if current is not None:
+            new_status = next_status(status, step, job=job, now=self._clock.now())
+            changed = await self._write_status(current, status, new_status)
+        if changed or not problems:
+            for event_type, reason, note in step.events:
+                (events.normal if event_type == "Normal" else events.warning)(reason, "Reconcile", note)
+        events.emit()
+        return Result(requeue_after=step.requeue_after)
+
+    # -- observe -----------------------------------------------------------------------------------
+
+    def _observe(self, key: ObjectKey, obj: Obj, job: RayJob, status: dict[str, Any]) -> Snapshot:
+        uid = uid_of(obj)
+        cluster_name = str(status.get("rayClusterName") or "")
+        mode = effective_submission_mode(job.spec)
+        target = self._target(status)
+        return Snapshot(
+            job=job,
+            status=status,
+            now=self._clock.now(),
+            settings=self._settings,
+            operator=self._operator,
+            finalizers=tuple(meta(obj).get("finalizers") or ()),
+            cluster=self._cache.cluster(key.namespace, cluster_name),
+            submitter=self._cache.submitter(key.namespace, names.submitter_job_name(key.name), owner_uid=uid),
+            head_pod=self._cache.head_pod(key.namespace, cluster_name) if mode == SubmissionMode.SIDECAR else None,
+            job_service=self._cache.job_service(key.namespace, names.head_service_name(key.name), owner_uid=uid),
+            target=target,
+            probe=self._probes.view(key, target) if target is not None else Probe.EMPTY,
+            suffixes=(self._suffix(), self._suffix()),
+        )
+
+    def _target(self, status: dict[str, Any]) -> Target | None:
+        url, job_id = status.get("dashboardURL"), status.get("jobId")
+        if not url or not job_id:
+            return None
+        address = self._settings.dashboard_address(str(url))
+        return Target(address, str(job_id), str(status.get("rayClusterName") or ""))
+
+    def _finalizing(self, key: ObjectKey, obj: Obj, status: dict[str, Any]) -> Step:
+        target = self._target(status)
+        return states.finalizing(
+            status,
+            finalizers=tuple(meta(obj).get("finalizers") or ()),
+            target=target,
+            probe=self._probes.view(key, target) if target is not None else Probe.EMPTY,
+            now=self._clock.now(),
+            settings=self._settings,
+        )
+
+    # -- act and write ------------------------------------------------------------------------------
+
+    def _actor(self, key: ObjectKey, obj: Obj, events: ObjectEvents) -> JobActor:
+        return JobActor(self._client, self._probes, key=key, rayjob=obj, events=events, settings=self._settings)
+
+    async def _write_status(self, obj: Obj, old: dict[str, Any], new: dict[str, Any]) -> bool:
+        """PUT the status if it changed; a 409 means the cache was stale: the rate-limited retry rereads."""
+        if not status_changed(old, new):
+            return False
+        try:
+            written = await self._client.replace_status(RAYJOB, {**obj, "status": new})
+        except ApiError as err:
+            if is_not_found(err):
+                return False
+            raise
+        self._cache.observe_rayjob(written)
+        return True
+
+
+def _parse(obj: Obj) -> tuple[RayJob | None, list[str]]:
+    """The typed RayJob (as the API server defaulted it) and KubeRay's validation problems."""
+    try:
+        job = apply_crd_defaults(RayJob.model_validate(obj))
+    except pydantic.ValidationError as err:
+        return None, [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in err.errors()]
+    return job, validate_rayjob(job)

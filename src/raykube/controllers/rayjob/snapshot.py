@@ -1,0 +1,116 @@
+"""The inputs and outputs of one decision: a frozen :class:`Snapshot` in, a :class:`Step` out.
+
+A state function sees the RayJob (typed, as the API server defaulted it), its current status as JSON, the
+cached RayCluster, submitter Job, head pod and ``<rayjob>-head-svc``, the latest dashboard answers, the
+time, the settings, and two random name suffixes drawn by the reconciler (so the functions stay pure and
+a test can pin them). It returns the status fields to change, the actions to take, when to look again,
+and Events to emit after the status write.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from raykube import reasons
+from raykube.api.defaults import effective_submission_mode
+from raykube.api.rayjob import RayJob
+from raykube.builders.settings import OperatorSettings
+from raykube.controllers.rayjob.actions import Action
+from raykube.controllers.rayjob.dashboard import Probe, Target
+from raykube.controllers.rayjob.settings import RayJobSettings
+from raykube.runtime.objects import Obj
+
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything one decision about one RayJob may look at."""
+
+    job: RayJob
+    status: Mapping[str, Any]
+    now: dt.datetime
+    settings: RayJobSettings
+    operator: OperatorSettings = field(default_factory=OperatorSettings)
+    finalizers: tuple[str, ...] = ()
+    cluster: Obj | None = None
+    submitter: Obj | None = None
+    head_pod: Obj | None = None
+    job_service: Obj | None = None
+    target: Target | None = None
+    probe: Probe = Probe.EMPTY
+    suffixes: tuple[str, str] = ("aaaaa", "bbbbb")
+
+    @property
+    def mode(self) -> str:
+        return effective_submission_mode(self.job.spec)
+
+    @property
+    def cluster_selected(self) -> bool:
+        """The job runs on an existing cluster (``clusterSelector``), which it never creates or deletes."""
+        return bool(self.job.spec.cluster_selector)
+
+    def get(self, field_name: str) -> Any:
+        return self.status.get(field_name)
+
+    @property
+    def job_status(self) -> str:
+        return str(self.status.get("jobStatus") or "")
+
+    @property
+    def deployment_status(self) -> str:
+        return str(self.status.get("jobDeploymentStatus") or "")
+
+
+Event = tuple[str, str, str]
+"""An Event to emit after the status write: (``Normal``/``Warning``, reason, note)."""
+
+
+@dataclass(frozen=True)
+class Step:
+    """A state function's decision.
+
+    Attributes:
+        changes: status fields to set (``None`` removes the field).
+        actions: what to do, in order, before the status write.
+        requeue_after: look again after this many seconds (``None``: only when something changes).
+        events: Events to emit once the status is written.
+    """
+
+    changes: Mapping[str, Any] = field(default_factory=dict)
+    actions: tuple[Action, ...] = ()
+    requeue_after: float | None = None
+    events: tuple[Event, ...] = ()
+
+    def but(self, **kwargs: Any) -> Step:
+        """A copy with fields replaced (``changes`` merged, ``actions`` and ``events`` appended)."""
+        changes = {**self.changes, **kwargs.pop("changes", {})}
+        actions = self.actions + tuple(kwargs.pop("actions", ()))
+        events = self.events + tuple(kwargs.pop("events", ()))
+        requeue = kwargs.pop("requeue_after", self.requeue_after)
+        if kwargs:
+            raise TypeError(f"unknown Step fields {sorted(kwargs)}")
+        return Step(changes, actions, requeue, events)
+
+
+def stamp(moment: dt.datetime) -> str:
+    """A status timestamp (RFC 3339, seconds, UTC)."""
+    return moment.astimezone(dt.UTC).strftime(TIME_FORMAT)
+
+
+def parse_time(value: Any) -> dt.datetime | None:
+    """A status timestamp back as an aware datetime (``None`` when missing or unreadable)."""
+    if not value:
+        return None
+    try:
+        return dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def is_job_terminal(job_status: str) -> bool:
+    """SUCCEEDED, FAILED and STOPPED are final for Ray (KubeRay's ``IsJobTerminal``)."""
+    return job_status in (reasons.JobStatus.SUCCEEDED, reasons.JobStatus.FAILED, reasons.JobStatus.STOPPED)

@@ -1,0 +1,83 @@
+"""Wiring of the RayJob controller (called by :func:`raykube.operator.app.build`).
+
+  RayJob  For(RayJob)  Owns(RayCluster)  Owns(batch Job, label app.kubernetes.io/created-by=kuberay-operator)
+          Owns(Service)  Watches(head Pod → its cluster's RayJob, for SidecarMode)
+
+``For(RayJob)`` has no predicate, as in KubeRay: a status write by anyone wakes the RayJob. The RayCluster,
+Ray pod and Service informers are the RayCluster controller's own (the manager shares one informer per
+kind and filter). Dashboard calls go through one :class:`~raykube.ray.client.DashboardClient` (one
+connection pool) and :class:`~raykube.controllers.rayjob.dashboard.DashboardProbes`, whose answers
+re-enqueue the RayJob on this controller's queue.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from raykube.controllers.kinds import JOB, RAYJOB
+from raykube.controllers.raycluster.cache import NamespaceInformers
+from raykube.controllers.rayjob.cache import SUBMITTER_SELECTOR, JobCache, JobInformers, rayjob_of_head_pod
+from raykube.controllers.rayjob.dashboard import DashboardProbes
+from raykube.controllers.rayjob.reconciler import RayJobReconciler
+from raykube.operator.config import OperatorConfig
+from raykube.ray.client import DashboardClient
+from raykube.runtime.client import KubeClient
+from raykube.runtime.controller import Controller
+from raykube.runtime.events import EventRecorder
+from raykube.runtime.manager import Manager
+from raykube.runtime.metrics import RuntimeMetrics
+
+
+@dataclass
+class RayJobParts:
+    """The RayJob controller and what must be closed with it."""
+
+    controller: Controller
+    cache: JobCache
+    probes: DashboardProbes
+    dashboard: DashboardClient
+    recorder: EventRecorder
+
+    async def close(self) -> None:
+        await self.probes.close()
+        await self.dashboard.close()
+        await self.recorder.flush()
+
+
+def build_rayjob(
+    config: OperatorConfig,
+    client: KubeClient,
+    manager: Manager,
+    cluster_informers: dict[str | None, NamespaceInformers],
+    metrics: RuntimeMetrics,
+) -> RayJobParts:
+    settings = config.rayjob
+    informers = {
+        namespace: JobInformers(
+            rayjobs=manager.informer(RAYJOB, namespace=namespace),
+            clusters=shared.clusters,
+            submitters=manager.informer(JOB, namespace=namespace, label_selector=SUBMITTER_SELECTOR),
+            services=shared.services,
+            pods=shared.pods,
+        )
+        for namespace, shared in cluster_informers.items()
+    }
+    cache = JobCache(informers)
+    dashboard = DashboardClient(timeout=settings.dashboard_timeout, max_connections=settings.dashboard_concurrency,
+                                user_agent="raykube-operator")
+    probes = DashboardProbes(dashboard, concurrency=settings.dashboard_concurrency)
+    recorder = EventRecorder(client.with_rate_limit(config.qps, config.burst), controller="rayjob-controller")
+    reconciler = RayJobReconciler(
+        client, cache=cache, probes=probes, recorder=recorder, settings=settings, operator_settings=config.settings
+    )
+    controller = Controller("rayjob", reconciler.reconcile, workers=config.reconcile_concurrency, metrics=metrics)
+    probes.on_answer = controller.queue.add
+    for ns_informers in informers.values():
+        controller.for_(ns_informers.rayjobs)
+        controller.owns(ns_informers.clusters, owner_kind="RayJob", owner_group="ray.io")
+        controller.owns(ns_informers.submitters, owner_kind="RayJob", owner_group="ray.io")
+        controller.owns(ns_informers.services, owner_kind="RayJob", owner_group="ray.io")
+        controller.watches(ns_informers.pods, lambda pod: rayjob_of_head_pod(cache, pod))
+    manager.add_controller(controller)
+    manager.add_runnable(recorder.run)
+    return RayJobParts(controller, cache, probes, dashboard, recorder)
