@@ -307,3 +307,28 @@ def test_operator_exposes_metrics(operator: OperatorProcess, kubeconfig: Path, n
     assert "controller_runtime_reconcile_time_seconds_bucket" in text
     ready = next(line for line in text.splitlines() if line.startswith('raykube_rayclusters{state="ready"}'))
     assert float(ready.rsplit(" ", 1)[1]) >= 1
+
+
+def test_a_pod_that_only_carries_our_labels_is_left_alone(operator: OperatorProcess, kubeconfig: Path, ns: str) -> None:
+    labels = {"ray.io/cluster": "mine", "ray.io/node-type": "worker", "ray.io/group": "small"}
+    kubectl(
+        kubeconfig,
+        "apply",
+        "-n",
+        ns,
+        "-f",
+        "-",
+        input=yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {"name": "bystander", "labels": labels},
+                "spec": {"containers": [{"name": "c", "image": "busybox"}]},
+            }
+        ),
+    )
+    _apply(kubeconfig, ns, _small_cluster("mine", 0))
+    _wait_state(kubeconfig, ns, "mine", "ready")  # 0 small workers + 1 other: the bystander is not counted
+    status = _cluster(kubeconfig, ns, "mine")["status"]
+    assert status["availableWorkerReplicas"] == 1
+    kubectl(kubeconfig, "get", "pod", "bystander", "-n", ns)  # still there

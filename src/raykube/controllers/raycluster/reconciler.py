@@ -41,7 +41,7 @@ from raykube.runtime.controller import Result
 from raykube.runtime.errors import ApiError, is_not_found
 from raykube.runtime.events import EventRecorder
 from raykube.runtime.expectations import ScaleExpectations
-from raykube.runtime.objects import ObjectKey
+from raykube.runtime.objects import ObjectKey, controller_ref
 
 #: Requeue after a change or an error (KubeRay's DefaultRequeueDuration).
 REQUEUE_SOON = 2.0
@@ -87,7 +87,7 @@ class RayClusterReconciler:
             return Result()
 
         failure = await self._reconcile_children(key, cluster, events)
-        observed = self._cache.pods(key)
+        observed = self._owned_pods(key, cluster)
         head_service = children.find_head_service(self._cache.services(key), cluster)
         new_status = compute_status(cluster, observed, head_service=head_service, failure=failure, now=self._now())
         changed = await self._write_status(obj, new_status)
@@ -121,10 +121,16 @@ class RayClusterReconciler:
             await self._rbac.ensure(self._client, cluster, self._settings, events)
         except ApiError as err:
             return ReconcileFailure("FailedCreateService", str(err))
-        observed = self._cache.pods(key)
+        observed = self._owned_pods(key, cluster)
         plan = plan_pods(cluster, observed, expectations_satisfied=lambda g: self._expectations.satisfied(key, g))
         actor = PodActor(self._client, cluster, self._settings, self._expectations, events)
         return await actor.carry_out(key, plan, observed)
+
+    def _owned_pods(self, key: ObjectKey, cluster: RayCluster) -> list[dict[str, Any]]:
+        """The pods this cluster controls: a pod that merely carries our labels is never counted, scaled
+        or deleted."""
+        uid = cluster.metadata.get("uid")
+        return [p for p in self._cache.pods(key) if (controller_ref(p) or {}).get("uid") == uid]
 
     async def _write_status(self, obj: dict[str, Any], new_status: dict[str, Any]) -> bool:
         """PUT the status if it changed; a conflict means our cache is stale: retry after backoff."""
