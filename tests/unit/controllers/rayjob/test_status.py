@@ -1,0 +1,72 @@
+"""The status is assembled in one place: counters, endTime, retries, and no write when nothing changed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from raykube.controllers.rayjob.snapshot import Step, stamp
+from raykube.controllers.rayjob.status import next_status, status_changed, validation_failure
+from tests.unit.controllers.rayjob.fixtures import NOW, make_job, running_status
+
+
+def fail(reason: str) -> Step:
+    return Step({"jobDeploymentStatus": "Failed", "reason": reason, "message": "m"})
+
+
+def test_completing_with_success_counts_and_stamps_the_end() -> None:
+    new = next_status(running_status(jobStatus="SUCCEEDED"), Step({"jobDeploymentStatus": "Complete"}),
+                      job=make_job(), now=NOW)
+    assert (new["jobDeploymentStatus"], new["succeeded"], new["failed"]) == ("Complete", 1, 0)
+    assert new["endTime"] == stamp(NOW)
+    assert new["observedGeneration"] == 1
+
+
+def test_failing_without_retries_left_counts_and_ends() -> None:
+    new = next_status(running_status(), fail("AppFailed"), job=make_job(), now=NOW)
+    assert (new["jobDeploymentStatus"], new["failed"], new["endTime"]) == ("Failed", 1, stamp(NOW))
+
+
+@pytest.mark.parametrize(
+    ("failed_before", "reason", "expected"),
+    [
+        pytest.param(0, "AppFailed", "Retrying", id="first-failure-retries"),
+        pytest.param(1, "AppFailed", "Failed", id="backoff-limit-reached"),
+        pytest.param(0, "SubmissionFailed", "Retrying", id="submission-retries"),
+        pytest.param(0, "DeadlineExceeded", "Failed", id="deadline-never-retried"),
+        pytest.param(0, "JobStatusCheckTimeoutExceeded", "Failed", id="status-check-timeout-never-retried"),
+    ],
+)
+def test_backoff_limit_retries_on_a_fresh_cluster(failed_before: int, reason: str, expected: str) -> None:
+    old = running_status(failed=failed_before)
+    new = next_status(old, fail(reason), job=make_job(backoffLimit=1), now=NOW)
+    assert new["jobDeploymentStatus"] == expected
+    assert new["failed"] == failed_before + 1
+    assert ("endTime" in new) == (expected == "Failed")
+
+
+def test_staying_in_a_state_counts_nothing() -> None:
+    old: dict[str, Any] = running_status(
+        jobDeploymentStatus="Failed", failed=1, endTime=stamp(NOW), observedGeneration=1
+    )
+    new = next_status(old, Step(), job=make_job(), now=NOW)
+    assert new["failed"] == 1
+    assert not status_changed(old, new)
+
+
+def test_empty_values_are_dropped_so_unchanged_statuses_compare_equal() -> None:
+    old = running_status(message="x")
+    new = next_status(old, Step({"message": None, "jobStatusCheckFailureStartTime": None}), job=make_job(), now=NOW)
+    assert "message" not in new and "jobStatusCheckFailureStartTime" not in new
+    assert status_changed(old, new)
+    assert not status_changed(new, next_status(new, Step({"reason": ""}), job=make_job(), now=NOW))
+
+
+def test_validation_failure_is_terminal_and_explains_itself() -> None:
+    step = validation_failure(["spec.suspend: not allowed", "spec.backoffLimit: negative"])
+    new = next_status({}, step, job=make_job(), now=NOW)
+    assert new["jobDeploymentStatus"] == "ValidationFailed"
+    assert new["reason"] == "ValidationFailed"
+    assert new["message"] == "spec.suspend: not allowed; spec.backoffLimit: negative"
+    assert [e[1] for e in step.events] == ["InvalidRayJobSpec"]
