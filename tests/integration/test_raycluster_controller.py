@@ -332,3 +332,25 @@ def test_a_pod_that_only_carries_our_labels_is_left_alone(operator: OperatorProc
     status = _cluster(kubeconfig, ns, "mine")["status"]
     assert status["availableWorkerReplicas"] == 1
     kubectl(kubeconfig, "get", "pod", "bystander", "-n", ns)  # still there
+
+
+def test_token_auth_gets_a_generated_secret_and_autoscaling_gets_its_rbac(
+    operator: OperatorProcess, kubeconfig: Path, ns: str
+) -> None:
+    manifest = _small_cluster("guarded", 1, autoscaling=True)
+    manifest["spec"]["rayVersion"] = "2.52.0"
+    manifest["spec"]["authOptions"] = {"mode": "token"}
+    _apply(kubeconfig, ns, manifest)
+    _wait_state(kubeconfig, ns, "guarded", "ready")
+    secret = json.loads(kubectl(kubeconfig, "get", "secret", "guarded", "-n", ns, "-o", "json").stdout)
+    assert len(secret["data"]["auth_token"]) >= 40  # base64 of 32 random bytes
+    assert secret["metadata"]["ownerReferences"][0]["name"] == "guarded"
+    head = _pods(kubeconfig, ns, "ray.io/cluster=guarded,ray.io/node-type=head")[0]
+    env = {e["name"]: e for e in head["spec"]["containers"][0]["env"]}
+    assert env["RAY_AUTH_TOKEN"]["valueFrom"]["secretKeyRef"] == {"name": "guarded", "key": "auth_token"}
+    role = json.loads(kubectl(kubeconfig, "get", "role", "guarded", "-n", ns, "-o", "json").stdout)
+    assert {"apiGroups": ["ray.io"], "resources": ["rayclusters"], "verbs": ["get", "patch"]} in role["rules"]
+    kubectl(kubeconfig, "get", "rolebinding", "guarded", "-n", ns)
+    kubectl(kubeconfig, "get", "serviceaccount", "guarded", "-n", ns)
+    assert head["spec"]["serviceAccountName"] == "guarded"
+    assert [c["name"] for c in head["spec"]["containers"]][-1] == "autoscaler"

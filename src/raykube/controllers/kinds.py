@@ -15,6 +15,7 @@ RAYSERVICE = ResourceKind(reasons.GROUP, reasons.VERSION, "RayService", RayServi
 RAYCRONJOB = ResourceKind(reasons.GROUP, reasons.VERSION, "RayCronJob", RayCronJob.CRD_INFO.plural)
 
 SERVICE_ACCOUNT = ResourceKind("", "v1", "ServiceAccount", "serviceaccounts")
+SECRET = ResourceKind("", "v1", "Secret", "secrets")
 ROLE = ResourceKind("rbac.authorization.k8s.io", "v1", "Role", "roles")
 ROLE_BINDING = ResourceKind("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings")
 INGRESS = ResourceKind("networking.k8s.io", "v1", "Ingress", "ingresses")

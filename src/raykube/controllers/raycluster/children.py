@@ -1,4 +1,4 @@
-"""The RayCluster's non-pod children: head (and headless/serve) Services and the autoscaler's RBAC.
+"""The RayCluster's non-pod children: Services, the autoscaler's RBAC and the auth token Secret.
 
 Like KubeRay, Services are created once and never updated (`reconcileHeadService`): a user may edit the
 head Service and the operator leaves it be. A Service is looked up in the informer cache (indexed by
@@ -9,19 +9,22 @@ steady-state passes free of API calls.
 
 from __future__ import annotations
 
+import base64
+import secrets
 from typing import Any
 
 from raykube import reasons
 from raykube.api.defaults import is_autoscaling_enabled
 from raykube.api.raycluster import RayCluster, WorkerGroupSpec
-from raykube.builders import names, rbac, service
+from raykube.builders import names, rbac, secret, service
 from raykube.builders import pod as podbuilder
 from raykube.builders.settings import OperatorSettings
 from raykube.controllers.events import ObjectEvents
-from raykube.controllers.kinds import ROLE, ROLE_BINDING, SERVICE, SERVICE_ACCOUNT
+from raykube.controllers.kinds import ROLE, ROLE_BINDING, SECRET, SERVICE, SERVICE_ACCOUNT
 from raykube.runtime.client import KubeClient
 from raykube.runtime.errors import ApiError, is_already_exists
 from raykube.runtime.kinds import ResourceKind
+from raykube.runtime.objects import ObjectKey
 
 E = reasons.EventReason
 
@@ -72,30 +75,46 @@ async def ensure_services(
         events.normal("CreatedService", "Create", f"Created service {cluster.namespace}/{name}")
 
 
-class RbacMemo:
-    """Cluster UIDs whose autoscaler RBAC objects exist (created by us, or found already there)."""
+class OnceMemo:
+    """Create-once children (autoscaler ServiceAccount/Role/RoleBinding, the auth token Secret).
+
+    They are not cached by an informer; each is created once per cluster (AlreadyExists counts as done,
+    so an existing token is never replaced) and the cluster's UID is remembered under its key; a
+    cluster re-created under the same name has a new UID and is handled afresh.
+    """
 
     def __init__(self) -> None:
-        self._done: set[str] = set()
+        self._done: dict[ObjectKey, str] = {}
 
     async def ensure(
-        self, client: KubeClient, cluster: RayCluster, settings: OperatorSettings, events: ObjectEvents
+        self,
+        client: KubeClient,
+        key: ObjectKey,
+        cluster: RayCluster,
+        settings: OperatorSettings,
+        events: ObjectEvents,
     ) -> None:
         uid = str(cluster.metadata.get("uid", ""))
-        if not is_autoscaling_enabled(cluster.spec) or uid in self._done:
+        if self._done.get(key) == uid:
             return
         ctx = context(cluster, settings)
-        wanted = [(ROLE, rbac.build_role(ctx)), (ROLE_BINDING, rbac.build_role_binding(ctx))]
-        if rbac.creates_service_account(ctx):
-            wanted.insert(0, (SERVICE_ACCOUNT, rbac.build_service_account(ctx)))
+        wanted: list[tuple[ResourceKind, dict[str, Any]]] = []
+        if secret.wants_auth_secret(ctx):
+            # 32 random bytes, base64: the shape of KubeRay's generated token.
+            token = base64.b64encode(secrets.token_bytes(32)).decode()
+            wanted.append((SECRET, secret.build_auth_secret(ctx, token)))
+        if is_autoscaling_enabled(cluster.spec):
+            if rbac.creates_service_account(ctx):
+                wanted.append((SERVICE_ACCOUNT, rbac.build_service_account(ctx)))
+            wanted += [(ROLE, rbac.build_role(ctx)), (ROLE_BINDING, rbac.build_role_binding(ctx))]
         for kind, obj in wanted:
             if await _create(client, kind, obj, cluster.namespace):
                 name = obj["metadata"]["name"]
                 events.normal(f"Created{kind.kind}", "Create", f"Created {kind.kind} {cluster.namespace}/{name}")
-        self._done.add(uid)
+        self._done[key] = uid
 
-    def forget(self, uid: str) -> None:
-        self._done.discard(uid)
+    def forget(self, key: ObjectKey) -> None:
+        self._done.pop(key, None)
 
 
 async def _create(client: KubeClient, kind: ResourceKind, obj: dict[str, Any], namespace: str) -> bool:

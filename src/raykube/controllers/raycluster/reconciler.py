@@ -64,7 +64,7 @@ class RayClusterReconciler:
     ) -> None:
         self._client = client
         self._cache = cache
-        self._rbac = children.RbacMemo()
+        self._once = children.OnceMemo()
         self._expectations = expectations
         self._recorder = recorder
         self._settings = settings
@@ -74,6 +74,7 @@ class RayClusterReconciler:
         obj = self._cache.cluster(key)
         if obj is None:
             self._expectations.forget_owner(key)
+            self._once.forget(key)
             return Result()
         managed_by = (obj.get("spec") or {}).get("managedBy")
         if managed_by not in (None, reasons.MANAGED_BY_KUBERAY):
@@ -118,7 +119,7 @@ class RayClusterReconciler:
         try:
             existing = self._cache.services(key)
             await children.ensure_services(self._client, cluster, existing, self._settings, events)
-            await self._rbac.ensure(self._client, cluster, self._settings, events)
+            await self._once.ensure(self._client, key, cluster, self._settings, events)
         except ApiError as err:
             return ReconcileFailure("FailedCreateService", str(err))
         observed = self._owned_pods(key, cluster)

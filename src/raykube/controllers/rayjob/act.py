@@ -64,16 +64,23 @@ class JobActor:
             case a.CreateCluster(body=body):
                 await self._create(RAYCLUSTER, body, E.CREATED_RAYCLUSTER, E.FAILED_TO_CREATE_RAYCLUSTER, "RayCluster")
             case a.DeleteCluster(name=cluster):
-                await self._delete(RAYCLUSTER, cluster, "RayCluster", E.DELETED_RAYCLUSTER,
-                                   E.FAILED_TO_DELETE_RAYCLUSTER)
+                await self._delete(
+                    RAYCLUSTER, cluster, "RayCluster", E.DELETED_RAYCLUSTER, E.FAILED_TO_DELETE_RAYCLUSTER
+                )
             case a.SuspendWorkers(name=cluster, groups=groups):
                 await self._suspend_workers(cluster, groups)
             case a.CreateSubmitter(body=body):
-                await self._create(JOB, body, E.CREATED_RAYJOB_SUBMITTER, E.FAILED_TO_CREATE_RAYJOB_SUBMITTER,
-                                   "Kubernetes Job")
+                await self._create(
+                    JOB, body, E.CREATED_RAYJOB_SUBMITTER, E.FAILED_TO_CREATE_RAYJOB_SUBMITTER, "Kubernetes Job"
+                )
             case a.DeleteSubmitter(name=job):
-                await self._delete(JOB, job, "submitter Kubernetes Job", E.DELETED_RAYJOB_SUBMITTER,
-                                   E.FAILED_TO_DELETE_RAYJOB_SUBMITTER)
+                await self._delete(
+                    JOB,
+                    job,
+                    "submitter Kubernetes Job",
+                    E.DELETED_RAYJOB_SUBMITTER,
+                    E.FAILED_TO_DELETE_RAYJOB_SUBMITTER,
+                )
             case a.ApplyJobService(body=body, existing=existing):
                 await self._apply_service(body, existing)
             case a.PollJob(target=target):
@@ -143,11 +150,17 @@ class JobActor:
         except ApiError as err:
             if is_not_found(err):
                 return
-            self._events.warning(E.FAILED_TO_UPDATE_RAYCLUSTER, "Update",
-                                 f"Failed to suspend worker groups in cluster {ns}/{cluster}: {err.message or err}")
+            self._events.warning(
+                E.FAILED_TO_UPDATE_RAYCLUSTER,
+                "Update",
+                f"Failed to suspend worker groups in cluster {ns}/{cluster}: {err.message or err}",
+            )
             raise
-        self._events.normal(E.UPDATED_RAYCLUSTER, "Update",
-                            f"Set the `suspend` field to true for all worker groups in cluster {ns}/{cluster}")
+        self._events.normal(
+            E.UPDATED_RAYCLUSTER,
+            "Update",
+            f"Set the `suspend` field to true for all worker groups in cluster {ns}/{cluster}",
+        )
 
     async def _apply_service(self, body: Obj, existing: Obj | None) -> None:
         ns, name = self._key.namespace, body["metadata"]["name"]

@@ -87,6 +87,17 @@ class ForgetDashboard:
 
 
 Action = (
-    AddFinalizer | RemoveFinalizer | CreateCluster | DeleteCluster | SuspendWorkers | CreateSubmitter
-    | DeleteSubmitter | ApplyJobService | DeleteSelf | PollJob | SubmitJob | StopJob | ForgetDashboard
+    AddFinalizer
+    | RemoveFinalizer
+    | CreateCluster
+    | DeleteCluster
+    | SuspendWorkers
+    | CreateSubmitter
+    | DeleteSubmitter
+    | ApplyJobService
+    | DeleteSelf
+    | PollJob
+    | SubmitJob
+    | StopJob
+    | ForgetDashboard
 )

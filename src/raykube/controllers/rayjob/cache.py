@@ -69,7 +69,8 @@ class JobCache:
             return None
         pods = informers.pods.store.by_index(BY_CLUSTER, index_value(namespace, cluster))
         heads = [
-            p for p in pods
+            p
+            for p in pods
             if labels_of(p).get(reasons.LABEL_NODE_TYPE) == reasons.NodeType.HEAD
             and not (p.get("metadata") or {}).get("deletionTimestamp")
         ]
@@ -108,4 +109,3 @@ def rayjob_of_head_pod(cache: JobCache, pod: Obj) -> list[ObjectKey]:
     if ref is None or ref.get("kind") != "RayJob":
         return []
     return [ObjectKey(namespace, str(ref.get("name", "")))]
-

@@ -73,7 +73,10 @@ class Answer:
         if mine is None or theirs is None:
             return mine is not theirs
         return (mine.status, mine.message, mine.start_time, mine.end_time) != (
-            theirs.status, theirs.message, theirs.start_time, theirs.end_time
+            theirs.status,
+            theirs.message,
+            theirs.start_time,
+            theirs.end_time,
         )
 
 

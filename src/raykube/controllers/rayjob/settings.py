@@ -57,8 +57,10 @@ class RayJobSettings:
 def rayjob_settings_from_environment(environ: Mapping[str, str], **overrides: object) -> RayJobSettings:
     """KubeRay's three RayJob environment variables, plus explicit ``overrides`` (field names)."""
     values: dict[str, object] = {}
-    for env, name in ((ENV_STATUS_CHECK_TIMEOUT, "status_check_timeout"),
-                      (ENV_TRANSITION_GRACE_PERIOD, "transition_grace_period")):
+    for env, name in (
+        (ENV_STATUS_CHECK_TIMEOUT, "status_check_timeout"),
+        (ENV_TRANSITION_GRACE_PERIOD, "transition_grace_period"),
+    ):
         raw = environ.get(env)
         if raw:
             try:

@@ -282,8 +282,7 @@ def _follow(s: Snapshot, step: Step, target: Target, outcome: SubmitterOutcome, 
     elif s.mode == SubmissionMode.K8S_JOB and not details.status.is_terminal and outcome.at is not None:
         late = (s.now - outcome.at).total_seconds()
         if late >= s.settings.submitter_finished_grace:
-            message = (f"The submitter Job finished {late:.0f}s ago, but the Ray job is still "
-                       f"{details.status.value}")
+            message = f"The submitter Job finished {late:.0f}s ago, but the Ray job is still {details.status.value}"
             return _fail(s, F.TRANSITION_GRACE_PERIOD_EXCEEDED, message, changes)
     if not ended:
         return step.but(changes=changes)
@@ -333,8 +332,9 @@ def _active_deadline(s: Snapshot) -> Step | None:
     start = parse_time(s.get("startTime"))
     if not seconds or start is None or s.now < start + dt.timedelta(seconds=seconds):
         return None
-    message = f"The RayJob has passed the activeDeadlineSeconds. StartTime: {stamp(start)}. " \
-              f"ActiveDeadlineSeconds: {seconds}"
+    message = (
+        f"The RayJob has passed the activeDeadlineSeconds. StartTime: {stamp(start)}. ActiveDeadlineSeconds: {seconds}"
+    )
     return _fail(s, F.DEADLINE_EXCEEDED, message)
 
 
@@ -343,8 +343,10 @@ def _pre_running_deadline(s: Snapshot) -> Step | None:
     start = parse_time(s.get("startTime"))
     if not seconds or start is None or s.now < start + dt.timedelta(seconds=seconds):
         return None
-    message = f"The RayJob did not reach Running within preRunningDeadlineSeconds. StartTime: {stamp(start)}. " \
-              f"PreRunningDeadlineSeconds: {seconds}"
+    message = (
+        f"The RayJob did not reach Running within preRunningDeadlineSeconds. StartTime: {stamp(start)}. "
+        f"PreRunningDeadlineSeconds: {seconds}"
+    )
     return _fail(s, F.PRE_RUNNING_DEADLINE_EXCEEDED, message)
 
 
@@ -370,8 +372,10 @@ def _status_checks_timed_out(s: Snapshot) -> Step | None:
     last = s.probe.info.error if s.probe.info is not None and s.probe.info.error is not None else None
     submit = s.probe.submit.error if s.probe.submit is not None else None
     detail = last or submit
-    message = (f"The Ray dashboard has failed to report the status of job {s.get('jobId')} since {stamp(since)} "
-               f"(more than {timeout:g}s)" + (f"; last error: {detail}" if detail else ""))
+    message = (
+        f"The Ray dashboard has failed to report the status of job {s.get('jobId')} since {stamp(since)} "
+        f"(more than {timeout:g}s)" + (f"; last error: {detail}" if detail else "")
+    )
     return _fail(s, F.STATUS_CHECK_TIMEOUT_EXCEEDED, message)
 
 
@@ -398,8 +402,9 @@ def _missing_cluster(s: Snapshot) -> dict[str, Any]:
 
 
 def _submitter(s: Snapshot, cluster: dict[str, Any], url: str) -> dict[str, Any]:
-    return children.submitter_body(s.job, cluster, dashboard_url=url, job_id=str(s.get("jobId") or ""),
-                                   settings=s.operator)
+    return children.submitter_body(
+        s.job, cluster, dashboard_url=url, job_id=str(s.get("jobId") or ""), settings=s.operator
+    )
 
 
 def _job_service(s: Snapshot, cluster: dict[str, Any]) -> list[ApplyJobService]:

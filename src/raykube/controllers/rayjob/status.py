@@ -60,6 +60,9 @@ def status_changed(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
 def validation_failure(problems: list[str]) -> Step:
     """ValidationFailed: terminal, with every problem in the message."""
     message = "; ".join(problems)
-    changes = {"jobDeploymentStatus": D.VALIDATION_FAILED, "reason": reasons.JobFailedReason.VALIDATION_FAILED,
-               "message": message}
+    changes = {
+        "jobDeploymentStatus": D.VALIDATION_FAILED,
+        "reason": reasons.JobFailedReason.VALIDATION_FAILED,
+        "message": message,
+    }
     return Step(changes, (), None, (("Warning", reasons.EventReason.INVALID_RAYJOB_SPEC, message),))
