@@ -129,7 +129,7 @@ class RayJobReconciler:
             job_service=self._cache.job_service(key.namespace, names.head_service_name(key.name), owner_uid=uid),
             target=target,
             probe=self._probes.view(key, target) if target is not None else Probe.EMPTY,
-            suffixes=(self._suffix(), self._suffix()),
+            suffixes=(self._suffix(), self._suffix()) if not status.get("jobDeploymentStatus") else ("", ""),
         )
 
     def _target(self, status: dict[str, Any]) -> Target | None:

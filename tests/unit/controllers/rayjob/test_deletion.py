@@ -69,8 +69,11 @@ def test_delete_workers_suspends_every_running_group_once() -> None:
 
 
 def test_deletion_rules_run_the_strongest_due_rule_and_wait_for_the_next() -> None:
-    rules = [rule("DeleteWorkers", 0, jobStatus="SUCCEEDED"), rule("DeleteCluster", 30, jobStatus="SUCCEEDED"),
-             rule("DeleteSelf", 100, jobStatus="SUCCEEDED")]
+    rules = [
+        rule("DeleteWorkers", 0, jobStatus="SUCCEEDED"),
+        rule("DeleteCluster", 30, jobStatus="SUCCEEDED"),
+        rule("DeleteSelf", 100, jobStatus="SUCCEEDED"),
+    ]
     job = make_job(deletionStrategy={"deletionRules": rules})
     first = deletion.decide(snap(job, finished(ended=10), cluster=make_cluster()))
     assert first.actions == (a.SuspendWorkers(CLUSTER, ("workers",)),)

@@ -46,8 +46,13 @@ def deployment(step: Step, s: Snapshot) -> str:
 def test_a_new_rayjob_is_named_once_and_starts_initializing() -> None:
     s = snap(finalizers=())
     step = states.decide(s)
-    assert step.changes == {"jobId": "rj-jjjjj", "rayClusterName": "rj-ccccc", "jobStatus": None,
-                            "jobDeploymentStatus": "Initializing", "startTime": stamp(NOW)}
+    assert step.changes == {
+        "jobId": "rj-jjjjj",
+        "rayClusterName": "rj-ccccc",
+        "jobStatus": None,
+        "jobDeploymentStatus": "Initializing",
+        "startTime": stamp(NOW),
+    }
     assert kinds(step) == ["AddFinalizer"]
     assert step.requeue_after == 3.0
 
@@ -57,8 +62,11 @@ def test_a_new_rayjob_is_named_once_and_starts_initializing() -> None:
     [
         pytest.param({"jobId": "my-id"}, {"jobId": "my-id", "rayClusterName": "rj-ccccc"}, id="spec-job-id"),
         pytest.param({"submissionMode": "InteractiveMode"}, {"rayClusterName": "rj-ccccc"}, id="interactive"),
-        pytest.param({"clusterSelector": {"ray.io/cluster": "shared"}, "rayClusterSpec": None},
-                     {"jobId": "rj-jjjjj", "rayClusterName": "shared"}, id="cluster-selector"),
+        pytest.param(
+            {"clusterSelector": {"ray.io/cluster": "shared"}, "rayClusterSpec": None},
+            {"jobId": "rj-jjjjj", "rayClusterName": "shared"},
+            id="cluster-selector",
+        ),
     ],
 )
 def test_new_names(spec: dict[str, Any], expected: dict[str, str]) -> None:
@@ -75,8 +83,7 @@ def test_a_rayjob_created_suspended_waits_suspended_without_a_cluster() -> None:
 
 # -- Initializing ---------------------------------------------------------------------------------------
 
-INIT = {"jobId": JOB_ID, "rayClusterName": CLUSTER, "jobDeploymentStatus": "Initializing",
-        "startTime": stamp(ago(10))}
+INIT = {"jobId": JOB_ID, "rayClusterName": CLUSTER, "jobDeploymentStatus": "Initializing", "startTime": stamp(ago(10))}
 
 
 def test_initializing_creates_the_cluster_named_in_the_status() -> None:
@@ -160,8 +167,12 @@ def test_suspend_moves_initializing_and_running_to_suspending(state: str) -> Non
 
 # -- Waiting (InteractiveMode) --------------------------------------------------------------------------
 
-WAITING = {"rayClusterName": CLUSTER, "dashboardURL": URL, "jobDeploymentStatus": "Waiting",
-           "startTime": stamp(ago(10))}
+WAITING = {
+    "rayClusterName": CLUSTER,
+    "dashboardURL": URL,
+    "jobDeploymentStatus": "Waiting",
+    "startTime": stamp(ago(10)),
+}
 
 
 def test_waiting_lasts_until_spec_job_id_is_set() -> None:
@@ -181,8 +192,15 @@ def test_waiting_fails_after_the_pre_running_deadline() -> None:
 # -- Running --------------------------------------------------------------------------------------------
 
 
-def run(answer: Answer | Probe | None = None, *, mode: str = "K8sJobMode", status: dict[str, Any] | None = None,
-        submitter: dict[str, Any] | None = None, job: Any = None, **kwargs: Any) -> tuple[Step, Snapshot]:
+def run(
+    answer: Answer | Probe | None = None,
+    *,
+    mode: str = "K8sJobMode",
+    status: dict[str, Any] | None = None,
+    submitter: dict[str, Any] | None = None,
+    job: Any = None,
+    **kwargs: Any,
+) -> tuple[Step, Snapshot]:
     kwargs.setdefault("cluster", make_cluster())
     if mode == "K8sJobMode":
         kwargs["submitter"] = submitter if submitter is not None else make_submitter()
@@ -225,8 +243,10 @@ def test_a_finished_ray_job_ends_the_rayjob_once_the_submitter_finished(
 
 
 def test_the_dashboard_message_explains_an_app_failure() -> None:
-    step, _ = run(info("FAILED", message="Job entrypoint command failed with exit code 1", end=ago(1)),
-                  submitter=make_submitter("Complete"))
+    step, _ = run(
+        info("FAILED", message="Job entrypoint command failed with exit code 1", end=ago(1)),
+        submitter=make_submitter("Complete"),
+    )
     assert step.changes["message"] == "Job entrypoint command failed with exit code 1"
 
 
@@ -277,14 +297,19 @@ def test_running_keeps_the_rayjob_head_service_pointed_at_the_cluster() -> None:
 
 
 def test_http_mode_submits_a_job_ray_does_not_know() -> None:
-    job = make_job(submissionMode="HTTPMode", runtimeEnvYAML="pip: [requests]\n", entrypointNumCpus=1.0,
-                   metadata={"team": "a"})
+    job = make_job(
+        submissionMode="HTTPMode", runtimeEnvYAML="pip: [requests]\n", entrypointNumCpus=1.0, metadata={"team": "a"}
+    )
     step, _ = run(NOT_FOUND, mode="HTTPMode", job=job)
     submit = next(x for x in step.actions if isinstance(x, a.SubmitJob))
     assert submit.target == TARGET
-    assert submit.request.to_json() == {"entrypoint": "python main.py", "submission_id": JOB_ID,
-                                        "runtime_env": {"pip": ["requests"]}, "metadata": {"team": "a"},
-                                        "entrypoint_num_cpus": 1.0}
+    assert submit.request.to_json() == {
+        "entrypoint": "python main.py",
+        "submission_id": JOB_ID,
+        "runtime_env": {"pip": ["requests"]},
+        "metadata": {"team": "a"},
+        "entrypoint_num_cpus": 1.0,
+    }
 
 
 def test_http_mode_submits_once_and_waits_for_the_next_answer() -> None:
@@ -427,10 +452,12 @@ def test_an_unknown_state_is_left_alone() -> None:
 # -- deletion of the RayJob (finalizer) ------------------------------------------------------------------
 
 
-def finalize(status: dict[str, Any], probe: Probe = Probe.EMPTY, finalizers: tuple[str, ...] = (
-        "ray.io/rayjob-finalizer",)) -> Step:
-    return states.finalizing(status, finalizers=finalizers, target=TARGET, probe=probe, now=NOW,
-                             settings=snap().settings)
+def finalize(
+    status: dict[str, Any], probe: Probe = Probe.EMPTY, finalizers: tuple[str, ...] = ("ray.io/rayjob-finalizer",)
+) -> Step:
+    return states.finalizing(
+        status, finalizers=finalizers, target=TARGET, probe=probe, now=NOW, settings=snap().settings
+    )
 
 
 def test_deleting_a_running_rayjob_stops_the_ray_job_before_releasing_it() -> None:

@@ -16,8 +16,9 @@ def fail(reason: str) -> Step:
 
 
 def test_completing_with_success_counts_and_stamps_the_end() -> None:
-    new = next_status(running_status(jobStatus="SUCCEEDED"), Step({"jobDeploymentStatus": "Complete"}),
-                      job=make_job(), now=NOW)
+    new = next_status(
+        running_status(jobStatus="SUCCEEDED"), Step({"jobDeploymentStatus": "Complete"}), job=make_job(), now=NOW
+    )
     assert (new["jobDeploymentStatus"], new["succeeded"], new["failed"]) == ("Complete", 1, 0)
     assert new["endTime"] == stamp(NOW)
     assert new["observedGeneration"] == 1
