@@ -13,6 +13,7 @@ from raykube.cli import charts
 from raykube.local.binaries import MissingBinaryError
 from raykube.local.cluster import ClusterConfig, LocalCluster, NodeMode, default_state_dir
 from raykube.local.processes import ComponentFailedError, is_alive
+from raykube.local.realnode import RealNodeError
 
 app = typer.Typer(no_args_is_help=True, help="A local Kubernetes cluster on this machine.")
 console = Console(stderr=True)
@@ -30,7 +31,9 @@ def _cluster(state_dir: Path | None, **kwargs: object) -> LocalCluster:
 @app.command()
 def up(
     state_dir: StateDir = None,  # type: ignore[assignment]
-    nodes: Annotated[str, typer.Option(help="Node kind: 'fake' (kwok) or 'real'.")] = "fake",
+    nodes: Annotated[
+        str, typer.Option(help="Node kind: 'fake' (kwok) or 'real' (containerd, kubelet, kube-proxy, CoreDNS).")
+    ] = "fake",
     fake_nodes: Annotated[int, typer.Option(help="How many fake nodes.")] = 2,
     node_cpu: Annotated[str, typer.Option(help="CPU capacity of each fake node.")] = "32",
     node_memory: Annotated[str, typer.Option(help="Memory capacity of each fake node.")] = "128Gi",
@@ -49,7 +52,7 @@ def up(
                 status.update(f"{message} ...")
 
             cluster.up(progress)
-    except (MissingBinaryError, ComponentFailedError, ValueError) as err:
+    except (MissingBinaryError, ComponentFailedError, RealNodeError, ValueError) as err:
         console.print(f"[red]raykube local up failed:[/red] {err}")
         raise typer.Exit(1) from None
     console.print(f"[green]local cluster up[/green] in {time.monotonic() - started:.1f}s")

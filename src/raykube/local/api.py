@@ -50,7 +50,12 @@ class LocalApi:
             existing = self.get(f"{path}/{body['metadata']['name']}")
             assert existing is not None
             return existing
-        response.raise_for_status()
+        if response.is_error:
+            raise httpx.HTTPStatusError(
+                f"POST {path}: {response.status_code} {response.text[:500]}",
+                request=response.request,
+                response=response,
+            )
         result: dict[str, Any] = response.json()
         return result
 

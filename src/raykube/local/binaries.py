@@ -24,6 +24,8 @@ _VERSION_KEY = {
     "etcd": "ETCD_VERSION",
     "helm": "HELM_VERSION",
     "kwok": "KWOK_VERSION",
+    "coredns": "COREDNS_VERSION",
+    "pause": "PAUSE_VERSION",
 }
 
 

@@ -1,4 +1,4 @@
-"""`raykube local`: a throwaway Kubernetes control plane on loopback, with fake (kwok) nodes.
+"""`raykube local`: a throwaway Kubernetes control plane on loopback, with fake (kwok) nodes or one real node.
 
 One directory holds all of a cluster's state: PKI, kubeconfigs, logs, kwok's config and `state.json`,
 which records every process we started (pid + start time) and the ports chosen. etcd keeps its data on
@@ -7,7 +7,9 @@ again); `down` stops every recorded process by pid and removes the tmpfs data. I
 become healthy, `up` stops what it started and raises ComponentFailedError naming the component and
 quoting the tail of its log.
 
-Start order: etcd → kube-apiserver → (kube-controller-manager, kube-scheduler) → kwok → Nodes.
+Start order: etcd → kube-apiserver → (kube-controller-manager, kube-scheduler) → kwok → Nodes; with
+`--nodes real` the node's host side (bridge, cgroups) comes first, because the API server listens on the
+bridge address for pods, and the node's daemons last (`raykube.local.realnode`).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from raykube.local import components, fakenodes, processes
+from raykube.local import components, fakenodes, processes, realnode
 from raykube.local.api import LocalApi, http_healthy, https_healthy
 from raykube.local.components import CLUSTER_DOMAIN, SERVICE_IP, Layout
 from raykube.local.kubeconfig import write_kubeconfig
@@ -54,6 +56,7 @@ class ClusterState:
     nodes: str
     processes: list[dict[str, Any]] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    node: dict[str, Any] | None = None  # the real node's NodePlan (names, ports, host values to restore)
 
 
 def default_state_dir() -> Path:
@@ -70,8 +73,8 @@ class LocalCluster:
     """Bring a local cluster up and down; see the module docstring."""
 
     def __init__(self, config: ClusterConfig) -> None:
-        if config.nodes != "fake":
-            raise ValueError("--nodes real is not available yet; use --nodes fake")
+        if config.nodes not in ("fake", "real"):
+            raise ValueError(f"unknown node mode {config.nodes!r}: use 'fake' or 'real'")
         self.config = config
         self.state_dir = config.state_dir.resolve()
         self._state_file = self.state_dir / "state.json"
@@ -102,6 +105,11 @@ class LocalCluster:
         data["etcd_data"] = Path(data["etcd_data"])
         return Layout(**data)
 
+    def node_plan(self) -> realnode.NodePlan | None:
+        """The real node's plan, if this cluster has (or had) one."""
+        state = self.load_state()
+        return realnode.NodePlan(**state.node) if state is not None and state.node else None
+
     def is_up(self) -> bool:
         """Every recorded process alive and the API server ready."""
         records, layout = self.records(), self.layout()
@@ -126,13 +134,29 @@ class LocalCluster:
             progress("found a stale cluster: stopping it first")
             self.down()
         started = time.monotonic()
-        layout = self._prepare(progress)
-        state = ClusterState(layout={k: str(v) for k, v in asdict(layout).items()}, nodes=self.config.nodes)
-        state.layout.update({k: int(v) for k, v in asdict(layout).items() if isinstance(v, int)})
+        real = self.config.nodes == "real"
+        if real:
+            realnode.acquire_machine(self.state_dir)
+        plan = None
         try:
+            layout, plan = self._prepare(progress)
+            state = ClusterState(layout={k: str(v) for k, v in asdict(layout).items()}, nodes=self.config.nodes)
+            state.layout.update({k: int(v) for k, v in asdict(layout).items() if isinstance(v, int)})
+            if plan is not None:
+                state.node = plan.to_json()
+                self._save(state)  # before the host changes, so that `down` can undo a half-made node
+                t0 = time.monotonic()
+                realnode.prepare_host(plan, progress)
+                state.node = plan.to_json()  # now with the host values to restore
+                self._save(state)
+                state.timings["node_host"] = round(time.monotonic() - t0, 2)
+            self._write_pki(layout, plan)
             self._start_control_plane(layout, state, progress)
             state.timings["api_ready"] = round(time.monotonic() - started, 2)
-            self._start_fake_nodes(layout, state, progress)
+            if plan is not None:
+                self._start_real_node(layout, plan, state, progress)
+            else:
+                self._start_fake_nodes(layout, state, progress)
         except BaseException:
             progress("start-up failed: stopping what was started")
             self.down()
@@ -141,11 +165,13 @@ class LocalCluster:
         self._save(state)
         return state
 
-    def _prepare(self, progress: Progress) -> Layout:
+    def _prepare(self, progress: Progress) -> tuple[Layout, realnode.NodePlan | None]:
         t0 = time.monotonic()
         if self.state_dir.exists():
             shutil.rmtree(self.state_dir)
-        ports = free_ports(6)
+        real = self.config.nodes == "real"
+        ports = free_ports(6 + (realnode.NodePlan.PORTS if real else 0))
+        plan = realnode.NodePlan.for_state_dir(self.state_dir, ports[6:]) if real else None
         layout = Layout(
             state_dir=self.state_dir,
             etcd_data=etcd_data_dir(self.state_dir),
@@ -155,17 +181,17 @@ class LocalCluster:
             controller_manager_port=ports[3],
             scheduler_port=ports[4],
             kwok_port=ports[5],
+            api_host=realnode.NODE_IP if real else "127.0.0.1",
         )
         for d in (layout.pki, layout.logs):
             d.mkdir(parents=True, exist_ok=True)
         shutil.rmtree(layout.etcd_data, ignore_errors=True)
         layout.etcd_data.mkdir(parents=True)
-        self._write_pki(layout)
-        progress(f"certificates and kubeconfigs written in {time.monotonic() - t0:.2f}s")
-        return layout
+        progress(f"state directory prepared in {time.monotonic() - t0:.2f}s")
+        return layout, plan
 
     @staticmethod
-    def _write_pki(layout: Layout) -> None:
+    def _write_pki(layout: Layout, plan: realnode.NodePlan | None) -> None:
         ca = CertificateAuthority(layout.pki)
         ca.issue(
             "apiserver",
@@ -174,7 +200,7 @@ class LocalCluster:
                 "localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc",
                 f"kubernetes.default.svc.{CLUSTER_DOMAIN}",
             ),
-            ip_addresses=("127.0.0.1", SERVICE_IP),
+            ip_addresses=tuple(dict.fromkeys(("127.0.0.1", SERVICE_IP, layout.api_host))),
             server=True,
         )
         ca.issue("apiserver-kubelet-client", common_name="kube-apiserver-kubelet-client",
@@ -189,9 +215,12 @@ class LocalCluster:
         for user, (cn, orgs) in users.items():
             pair = ca.issue(user, common_name=cn, organizations=orgs, client=True)
             write_kubeconfig(layout.kubeconfig(user), server=layout.server, ca=ca.pair.cert, user=user, client=pair)
+        if plan is not None:
+            realnode.issue_node_pki(ca, layout, plan)
 
-    def _launch(self, state: ClusterState, layout: Layout, name: str, argv: list[str | Path]) -> ProcessRecord:
-        record = processes.start(name, argv, log_dir=layout.logs)
+    def _launch(self, state: ClusterState, layout: Layout, name: str, argv: list[str | Path],
+                **options: Any) -> ProcessRecord:
+        record = processes.start(name, argv, log_dir=layout.logs, **options)
         state.processes.append(record.to_json())
         self._save(state)  # saved at once, so `down` finds the process even if start-up fails later
         return record
@@ -237,6 +266,21 @@ class LocalCluster:
         state.timings["nodes_ready"] = round(took, 2)
         progress(f"{len(names)} fake nodes Ready in {took:.2f}s")
 
+    def _start_real_node(self, layout: Layout, plan: realnode.NodePlan, state: ClusterState,
+                         progress: Progress) -> None:
+        t0 = time.monotonic()
+
+        def launch(name: str, argv: list[str | Path], **options: Any) -> ProcessRecord:
+            return self._launch(state, layout, name, argv, **options)
+
+        def wait(record: ProcessRecord, check: Callable[[], bool], *, what: str = "healthy") -> None:
+            self._wait(state, record, check, progress, what=what)
+
+        with self._api(layout) as api:
+            realnode.start(plan, layout, api, launch, wait, progress)
+        state.timings["node_ready"] = round(time.monotonic() - t0, 2)
+        progress(f"real node {realnode.NODE_NAME} up in {time.monotonic() - t0:.2f}s")
+
     def _api(self, layout: Layout) -> LocalApi:
         pki = layout.pki
         return LocalApi(layout.server, ca=pki / "ca.crt", cert=pki / "admin.crt", key=pki / "admin.key")
@@ -253,6 +297,9 @@ class LocalCluster:
         readable after a failure) except for `state.json`.
         """
         stopped = []
+        plan = self.node_plan()
+        if plan is not None:
+            stopped += realnode.stop(plan, self.records(), progress)
         for record in reversed(self.records()):
             if processes.is_alive(record):
                 processes.stop(record)
@@ -262,6 +309,8 @@ class LocalCluster:
         if layout is not None:
             shutil.rmtree(layout.etcd_data, ignore_errors=True)
         self._state_file.unlink(missing_ok=True)
+        if plan is not None:
+            realnode.release_machine(self.state_dir)
         return stopped
 
 

@@ -28,6 +28,8 @@ class Layout:
     controller_manager_port: int
     scheduler_port: int
     kwok_port: int
+    # Where the API server listens: loopback, or the real node's bridge address so that pods reach it too.
+    api_host: str = "127.0.0.1"
 
     @property
     def pki(self) -> Path:
@@ -39,7 +41,7 @@ class Layout:
 
     @property
     def server(self) -> str:
-        return f"https://127.0.0.1:{self.apiserver_port}"
+        return f"https://{self.api_host}:{self.apiserver_port}"
 
     def kubeconfig(self, user: str) -> Path:
         return self.state_dir / f"{user}.kubeconfig"
@@ -70,13 +72,16 @@ def apiserver(layout: Layout) -> list[str | Path]:
     return [
         binary("kube-apiserver"),
         f"--etcd-servers=http://127.0.0.1:{layout.etcd_port}",
-        "--bind-address=127.0.0.1",
+        f"--bind-address={layout.api_host}",
+        *([f"--advertise-address={layout.api_host}"] if layout.api_host != "127.0.0.1" else []),
         f"--secure-port={layout.apiserver_port}",
         f"--tls-cert-file={pki / 'apiserver.crt'}",
         f"--tls-private-key-file={pki / 'apiserver.key'}",
         f"--client-ca-file={pki / 'ca.crt'}",
         f"--kubelet-client-certificate={pki / 'apiserver-kubelet-client.crt'}",
         f"--kubelet-client-key={pki / 'apiserver-kubelet-client.key'}",
+        # Reach kubelets (logs, exec) by address: resolving node names would query the machine's resolver.
+        "--kubelet-preferred-address-types=InternalIP,Hostname",
         f"--service-account-issuer=https://kubernetes.default.svc.{CLUSTER_DOMAIN}",
         f"--service-account-key-file={pki / 'sa.pub'}",
         f"--service-account-signing-key-file={pki / 'sa.key'}",

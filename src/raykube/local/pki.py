@@ -49,7 +49,7 @@ class CertificateAuthority:
     """A self-signed CA that issues the cluster's certificates."""
 
     def __init__(self, directory: Path, common_name: str = "raykube-local-ca") -> None:
-        self._key = ec.generate_private_key(ec.SECP256R1())
+        self._key: ec.EllipticCurvePrivateKey = ec.generate_private_key(ec.SECP256R1())
         now = dt.datetime.now(dt.UTC)
         self._cert = (
             x509.CertificateBuilder()
@@ -74,6 +74,19 @@ class CertificateAuthority:
         self.pair = KeyPair(directory / "ca.crt", directory / "ca.key")
         self.pair.cert.write_bytes(self._cert.public_bytes(serialization.Encoding.PEM))
         _write_key(self._key, self.pair.key)
+
+    @classmethod
+    def load(cls, directory: Path) -> CertificateAuthority:
+        """The CA written earlier into `directory` (`ca.crt`, `ca.key`), to issue more certificates."""
+        ca = cls.__new__(cls)
+        ca.directory = directory
+        ca.pair = KeyPair(directory / "ca.crt", directory / "ca.key")
+        ca._cert = x509.load_pem_x509_certificate(ca.pair.cert.read_bytes())
+        key = serialization.load_pem_private_key(ca.pair.key.read_bytes(), password=None)
+        if not isinstance(key, ec.EllipticCurvePrivateKey):
+            raise ValueError(f"{ca.pair.key} is not an EC private key")
+        ca._key = key
+        return ca
 
     def issue(
         self,

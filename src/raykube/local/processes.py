@@ -72,8 +72,28 @@ def log_tail(path: str | Path, lines: int = 25) -> str:
         return "(no log)"
 
 
-def start(name: str, argv: Sequence[str | Path], *, log_dir: Path, env: dict[str, str] | None = None) -> ProcessRecord:
-    """Start `argv` in a new session with output appended to `<log_dir>/<name>.log`."""
+def _join_cgroup(procs_files: Sequence[Path]) -> Callable[[], None]:
+    def join() -> None:  # runs in the child between fork and exec
+        pid = str(os.getpid())
+        for procs in procs_files:
+            with open(procs, "w") as f:
+                f.write(pid)
+    return join
+
+
+def start(
+    name: str,
+    argv: Sequence[str | Path],
+    *,
+    log_dir: Path,
+    env: dict[str, str] | None = None,
+    cgroup: Sequence[Path] = (),
+) -> ProcessRecord:
+    """Start `argv` in a new session with output appended to `<log_dir>/<name>.log`.
+
+    `cgroup`: `cgroup.procs` files the child joins before it executes `argv` (so that nothing it
+    forks can escape them).
+    """
     log_path = log_dir / f"{name}.log"
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(
@@ -83,6 +103,7 @@ def start(name: str, argv: Sequence[str | Path], *, log_dir: Path, env: dict[str
             stderr=subprocess.STDOUT,
             start_new_session=True,
             env={**os.environ, **(env or {})},
+            preexec_fn=_join_cgroup(cgroup) if cgroup else None,
         )
     ticks = _start_ticks(proc.pid, zombie_ok=True)
     if ticks is None:  # cannot happen while we have not reaped it; kept as a guard

@@ -1,0 +1,590 @@
+"""A real node on this machine: containerd + runc + CNI, kubelet, kube-proxy and CoreDNS.
+
+Start order (after the control plane):
+  namespace holder (private mount namespace, kernel tunables covered; see `nodens`) → containerd (in that
+  namespace) → images imported → RBAC, kube-dns Service, guard rules → kubelet (in that namespace) → Node
+  Ready → kube-proxy (iptables mode) → CoreDNS.
+
+Everything runs in one cgroup subtree (`cgroups.NodeCgroup`), is recorded by pid in the cluster's state, and
+keeps its files under `<state>/node`. Only the image store (`$RAYKUBE_CACHE/containerd`) outlives the
+cluster, so images are imported once per machine.
+
+Networking: a bridge of ours whose address (`NODE_IP`) is the node's InternalIP, the pods' gateway and the
+address the API server listens on for pods; pods get routes to the pod and service ranges only. The
+cluster DNS Service `kube-system/kube-dns` (10.96.0.10) has a hand-made EndpointSlice pointing at CoreDNS
+on `NODE_IP:53`, so kube-proxy carries DNS like any other Service.
+
+Only one real node runs per machine: kube-proxy owns the KUBE-* iptables chains machine-wide. A lock file in
+/run names the state directory of the running one.
+
+`stop` undoes all of it: daemons by pid, pods and shims by cgroup, containers from containerd, then the
+iptables chains, the bridge (veths vanish with their pods' network namespaces), the cgroups, the namespace
+(with every mount in it), and `net.ipv4.ip_forward` goes back to its value before `up`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import shutil
+import subprocess
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+from raykube.local import cgroups, hostnet, images, nodens, processes
+from raykube.local.api import LocalApi
+from raykube.local.binaries import binary, cache_dir
+from raykube.local.components import CLUSTER_DOMAIN, SERVICE_CIDR, Layout
+from raykube.local.kubeconfig import write_kubeconfig
+from raykube.local.pki import CertificateAuthority
+from raykube.local.processes import ComponentFailedError, ProcessRecord
+
+NODE_NAME = "raykube-node"
+NODE_IP = "10.244.0.1"
+NODE_POD_CIDR = "10.244.0.0/24"
+CLUSTER_CIDR = "10.244.0.0/16"
+DNS_IP = "10.96.0.10"
+CNI_BIN_DIR = Path("/usr/lib/cni")
+LOCK_FILE = Path("/run/raykube/real-node")
+# What `scripts/install-node-deps` installs, by the command we need from each package.
+HOST_COMMANDS = {
+    "containerd": "containerd", "ctr": "containerd", "runc": "runc", "conntrack": "conntrack",
+    "iptables": "iptables", "ip6tables": "iptables", "ip": "iproute2", "nsenter": "util-linux",
+    "unshare": "util-linux", "mount": "mount",
+}
+CNI_PLUGINS = ("bridge", "host-local", "loopback", "portmap")
+
+Launch = Callable[..., ProcessRecord]
+Wait = Callable[..., None]
+Progress = Callable[[str], None]
+
+
+class RealNodeError(RuntimeError):
+    """The real node cannot start here (missing packages, another real cluster running, ...)."""
+
+
+def missing_host_dependencies() -> list[str]:
+    """Debian packages whose commands or files the real node needs and this machine lacks."""
+    missing = {pkg for cmd, pkg in HOST_COMMANDS.items() if shutil.which(cmd) is None}
+    if not all((CNI_BIN_DIR / p).exists() for p in CNI_PLUGINS):
+        missing.add("containernetworking-plugins")
+    return sorted(missing)
+
+
+@dataclass
+class NodePlan:
+    """Names, ports and pre-`up` host values of one real node; stored in state.json before anything is made."""
+
+    dir: str
+    bridge: str
+    cgroup: str
+    chain_suffix: str
+    kubelet_port: int
+    kubelet_healthz_port: int
+    proxy_healthz_port: int
+    proxy_metrics_port: int
+    dns_health_port: int
+    dns_ready_port: int
+    ip_forward_before: str = ""
+    tunables_before: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def for_state_dir(cls, state_dir: Path, ports: list[int]) -> NodePlan:
+        digest = hashlib.sha256(str(state_dir.resolve()).encode()).hexdigest()
+        return cls(
+            dir=str(state_dir / "node"),
+            bridge=f"rk-{digest[:10]}",
+            cgroup=f"raykube-{digest[:12]}",
+            chain_suffix=digest[:6].upper(),
+            kubelet_port=ports[0],
+            kubelet_healthz_port=ports[1],
+            proxy_healthz_port=ports[2],
+            proxy_metrics_port=ports[3],
+            dns_health_port=ports[4],
+            dns_ready_port=ports[5],
+        )
+
+    PORTS = 6
+
+    @property
+    def path(self) -> Path:
+        return Path(self.dir)
+
+    @property
+    def containerd_socket(self) -> Path:
+        return self.path / "containerd.sock"
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def containerd_root() -> Path:
+    """containerd's image and snapshot store, shared by every real-node cluster of this machine (in turn)."""
+    return cache_dir() / "containerd"
+
+
+# -- configuration files (pure) -----------------------------------------------------------------------
+
+
+def containerd_config(plan: NodePlan) -> str:
+    """containerd 1.6 config: CRI with our pause image, cgroupfs, overlayfs, CNI from Debian's plugins.
+
+    `restrict_oom_score_adj`: root on our VMs lacks CAP_SYS_RESOURCE, so no process may lower its
+    oom_score_adj; without this every sandbox fails to start.
+    """
+    d = plan.path
+    cri = 'plugins."io.containerd.grpc.v1.cri"'
+    return f"""\
+version = 2
+root = "{containerd_root()}"
+state = "{d / 'containerd-state'}"
+disabled_plugins = [
+  "io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs",
+  "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.zfs",
+  "io.containerd.tracing.processor.v1.otlp", "io.containerd.internal.v1.tracing",
+]
+
+[grpc]
+  address = "{plan.containerd_socket}"
+
+[ttrpc]
+  address = "{d / 'containerd-ttrpc.sock'}"
+
+[debug]
+  address = ""
+
+[metrics]
+  address = ""
+
+[plugins."io.containerd.internal.v1.opt"]
+  path = "{d / 'containerd-opt'}"
+
+[{cri}]
+  sandbox_image = "{images.pause_image()}"
+  restrict_oom_score_adj = true
+  netns_mounts_under_state_dir = true
+  enable_selinux = false
+  stream_server_address = "127.0.0.1"
+  stream_server_port = "0"
+  max_container_log_line_size = 16384
+
+  [{cri}.containerd]
+    snapshotter = "overlayfs"
+    default_runtime_name = "runc"
+
+    [{cri}.containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+
+      [{cri}.containerd.runtimes.runc.options]
+        SystemdCgroup = false
+        Root = "{d / 'runc'}"
+
+  [{cri}.cni]
+    bin_dir = "{CNI_BIN_DIR}"
+    conf_dir = "{d / 'cni'}"
+    max_conf_num = 1
+
+  [{cri}.registry.mirrors."docker.io"]
+    endpoint = ["http://127.0.0.1:9"]
+"""
+
+
+def cni_config(plan: NodePlan) -> dict[str, Any]:
+    """Bridge + host-local IPAM (routes to pod and service ranges, no default route) + portmap."""
+    return {
+        "cniVersion": "1.0.0",
+        "name": "raykube",
+        "plugins": [
+            {
+                "type": "bridge",
+                "bridge": plan.bridge,
+                "isGateway": True,
+                "ipMasq": False,
+                "hairpinMode": True,
+                "ipam": {
+                    "type": "host-local",
+                    "dataDir": str(plan.path / "cni-ipam"),
+                    "ranges": [[{"subnet": NODE_POD_CIDR, "gateway": NODE_IP}]],
+                    "routes": [{"dst": CLUSTER_CIDR}, {"dst": SERVICE_CIDR}],
+                },
+            },
+            {"type": "portmap", "capabilities": {"portMappings": True}},
+        ],
+    }
+
+
+def kubelet_config(plan: NodePlan, pki: Path) -> dict[str, Any]:
+    d = plan.path
+    return {
+        "apiVersion": "kubelet.config.k8s.io/v1beta1",
+        "kind": "KubeletConfiguration",
+        "address": NODE_IP,
+        "port": plan.kubelet_port,
+        "readOnlyPort": 0,
+        "healthzBindAddress": "127.0.0.1",
+        "healthzPort": plan.kubelet_healthz_port,
+        "tlsCertFile": str(pki / "kubelet-server.crt"),
+        "tlsPrivateKeyFile": str(pki / "kubelet-server.key"),
+        "authentication": {
+            "anonymous": {"enabled": False},
+            "webhook": {"enabled": True},
+            "x509": {"clientCAFile": str(pki / "ca.crt")},
+        },
+        "authorization": {"mode": "Webhook"},
+        "containerRuntimeEndpoint": f"unix://{plan.containerd_socket}",
+        "cgroupDriver": "cgroupfs",
+        "cgroupRoot": f"/{plan.cgroup}",
+        "cgroupsPerQOS": True,
+        # No CAP_SYS_RESOURCE: the kubelet may not give itself a negative oom_score_adj.
+        "oomScoreAdj": 0,
+        "failSwapOn": False,
+        "failCgroupV1": False,
+        "makeIPTablesUtilChains": False,
+        "clusterDomain": CLUSTER_DOMAIN,
+        "clusterDNS": [DNS_IP],
+        "resolvConf": str(d / "resolv.conf"),
+        "podCIDR": NODE_POD_CIDR,
+        "maxPods": 110,
+        "serializeImagePulls": False,
+        # Images are never pulled here, so image GC would only delete what `raykube local image build` made.
+        "imageGCHighThresholdPercent": 100,
+        "imageGCLowThresholdPercent": 99,
+        "evictionHard": {"memory.available": "100Mi", "nodefs.available": "1%", "imagefs.available": "1%",
+                         "nodefs.inodesFree": "1%"},
+        "syncFrequency": "10s",
+        "nodeStatusUpdateFrequency": "10s",
+        "shutdownGracePeriod": "0s",
+        "staticPodPath": "",
+        "registerNode": True,
+        "logging": {"format": "text"},
+    }
+
+
+def kube_proxy_config(plan: NodePlan) -> dict[str, Any]:
+    """iptables mode; leaves the machine's conntrack sysctls and route_localnet alone."""
+    return {
+        "apiVersion": "kubeproxy.config.k8s.io/v1alpha1",
+        "kind": "KubeProxyConfiguration",
+        "clientConnection": {"kubeconfig": str(plan.path / "kube-proxy.kubeconfig")},
+        "mode": "iptables",
+        "hostnameOverride": NODE_NAME,
+        "bindAddress": NODE_IP,
+        "clusterCIDR": CLUSTER_CIDR,
+        "healthzBindAddress": f"127.0.0.1:{plan.proxy_healthz_port}",
+        "metricsBindAddress": f"127.0.0.1:{plan.proxy_metrics_port}",
+        "nodePortAddresses": [f"{NODE_IP}/32"],
+        "iptables": {"localhostNodePorts": False, "masqueradeAll": False, "syncPeriod": "30s",
+                     "minSyncPeriod": "1s"},
+        "conntrack": {"maxPerCore": 0, "min": 0, "tcpEstablishedTimeout": "0s", "tcpCloseWaitTimeout": "0s"},
+    }
+
+
+def corefile(plan: NodePlan) -> str:
+    """CoreDNS: cluster.local and reverse zones from the API server; every other name is NXDOMAIN.
+
+    There is no `forward`: pods have no route off the machine, so there is nothing to forward to, and an
+    immediate NXDOMAIN keeps resolvers from waiting on names that cannot exist here.
+    """
+    zones = f"{CLUSTER_DOMAIN} in-addr.arpa ip6.arpa"
+    return f"""\
+{zones.replace(' ', ':53 ')}:53 {{
+    bind {NODE_IP}
+    errors
+    health 127.0.0.1:{plan.dns_health_port}
+    ready 127.0.0.1:{plan.dns_ready_port}
+    kubernetes {zones} {{
+        kubeconfig {plan.path / 'coredns.kubeconfig'} raykube-local
+        pods insecure
+        ttl 5
+    }}
+    cache 5
+    loadbalance
+}}
+
+.:53 {{
+    bind {NODE_IP}
+    errors
+    template ANY ANY {{
+        rcode NXDOMAIN
+    }}
+}}
+"""
+
+
+def cluster_objects() -> list[tuple[str, dict[str, Any]]]:
+    """(collection path, object) of what the node needs in the API: RBAC, the kube-dns Service and endpoints."""
+    return [
+        ("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", {
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+            "metadata": {"name": "raykube:kube-proxy"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "system:node-proxier"},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "system:kube-proxy"}],
+        }),
+        ("/apis/rbac.authorization.k8s.io/v1/clusterroles", {
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+            "metadata": {"name": "system:coredns"},
+            "rules": [
+                {"apiGroups": [""], "resources": ["endpoints", "services", "pods", "namespaces"],
+                 "verbs": ["list", "watch"]},
+                {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": ["list", "watch"]},
+            ],
+        }),
+        ("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", {
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+            "metadata": {"name": "system:coredns"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "system:coredns"},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "system:coredns"}],
+        }),
+        ("/api/v1/namespaces/kube-system/services", {
+            "apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": "kube-dns", "namespace": "kube-system",
+                         "labels": {"k8s-app": "kube-dns", "kubernetes.io/name": "CoreDNS"}},
+            "spec": {"clusterIP": DNS_IP, "ports": [
+                {"name": "dns", "port": 53, "protocol": "UDP", "targetPort": 53},
+                {"name": "dns-tcp", "port": 53, "protocol": "TCP", "targetPort": 53},
+            ]},
+        }),
+        ("/apis/discovery.k8s.io/v1/namespaces/kube-system/endpointslices", {
+            "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+            "metadata": {"name": "kube-dns-node", "namespace": "kube-system",
+                         "labels": {"kubernetes.io/service-name": "kube-dns",
+                                    "endpointslice.kubernetes.io/managed-by": "raykube-local"}},
+            "addressType": "IPv4",
+            "endpoints": [{"addresses": [NODE_IP], "conditions": {"ready": True}, "nodeName": NODE_NAME}],
+            "ports": [{"name": "dns", "port": 53, "protocol": "UDP"},
+                      {"name": "dns-tcp", "port": 53, "protocol": "TCP"}],
+        }),
+    ]
+
+
+# -- the machine-wide lock ----------------------------------------------------------------------------
+
+
+def lock_owner() -> Path | None:
+    """The state directory of the real-node cluster that holds this machine's lock, if any."""
+    try:
+        text = LOCK_FILE.read_text().strip()
+    except FileNotFoundError:
+        return None
+    return Path(text) if text else None
+
+
+def _owner_alive(owner: Path) -> bool:
+    try:
+        state = json.loads((owner / "state.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return any(processes.is_alive(ProcessRecord.from_json(p)) for p in state.get("processes", []))
+
+
+def acquire_machine(state_dir: Path) -> None:
+    """Claim the machine's one real-node slot for `state_dir`; RealNodeError if a live cluster has it."""
+    LOCK_FILE.parent.mkdir(parents=True, exist_ok=True)
+    with open(LOCK_FILE.with_suffix(".lock"), "w") as guard:
+        fcntl.flock(guard, fcntl.LOCK_EX)
+        owner = lock_owner()
+        if owner is not None and owner != state_dir and _owner_alive(owner):
+            raise RealNodeError(
+                f"a real-node cluster is already running on this machine (state dir {owner}); only one can: "
+                f"stop it with `raykube local down --state-dir {owner}`"
+            )
+        LOCK_FILE.write_text(str(state_dir))
+
+
+def release_machine(state_dir: Path) -> None:
+    with open(LOCK_FILE.with_suffix(".lock"), "w") as guard:
+        fcntl.flock(guard, fcntl.LOCK_EX)
+        if lock_owner() == state_dir:
+            LOCK_FILE.unlink(missing_ok=True)
+
+
+# -- start --------------------------------------------------------------------------------------------
+
+
+def issue_node_pki(ca: CertificateAuthority, layout: Layout, plan: NodePlan) -> None:
+    """Node certificates from the cluster CA and the node daemons' kubeconfigs."""
+    kubelet = ca.issue("kubelet-client", common_name=f"system:node:{NODE_NAME}", organizations=("system:nodes",),
+                       client=True)
+    ca.issue("kubelet-server", common_name=NODE_NAME, dns_names=(NODE_NAME, "localhost"),
+             ip_addresses=(NODE_IP, "127.0.0.1"), server=True)
+    proxy = ca.issue("kube-proxy", common_name="system:kube-proxy", client=True)
+    dns = ca.issue("coredns", common_name="system:coredns", client=True)
+    for user, pair in (("kubelet", kubelet), ("kube-proxy", proxy), ("coredns", dns)):
+        write_kubeconfig(plan.path / f"{user}.kubeconfig", server=layout.server, ca=ca.pair.cert, user=user,
+                         client=pair)
+
+
+def prepare_host(plan: NodePlan, progress: Progress) -> None:
+    """Create the node's directories, cgroup subtree and bridge; record the values we will restore."""
+    missing = missing_host_dependencies()
+    if missing:
+        raise RealNodeError(
+            f"--nodes real needs Debian packages that are not installed: {', '.join(missing)}; "
+            "run `scripts/install-node-deps` (or `make node-deps`)"
+        )
+    for name in ("kubelet", "kube-proxy", "coredns", "pause"):
+        binary(name)  # raises MissingBinaryError naming `make tools`
+    plan.ip_forward_before = hostnet.read_ip_forward()
+    plan.tunables_before = nodens.read_tunables()
+    for sub in ("", "cni", "cni-ipam", "sysctl", "kubelet", "containerd-state", "runc"):
+        (plan.path / sub).mkdir(parents=True, exist_ok=True)
+    containerd_root().mkdir(parents=True, exist_ok=True)
+    cgroups.NodeCgroup(plan.cgroup).create()
+    hostnet.create_bridge(plan.bridge, f"{NODE_IP}/24")
+    progress(f"host prepared: bridge {plan.bridge} ({NODE_IP}/24), cgroup /{plan.cgroup}")
+
+
+def write_configs(plan: NodePlan, pki: Path) -> None:
+    d = plan.path
+    (d / "containerd.toml").write_text(containerd_config(plan))
+    (d / "cni" / "10-raykube.conflist").write_text(json.dumps(cni_config(plan), indent=2))
+    (d / "kubelet.yaml").write_text(yaml.safe_dump(kubelet_config(plan, pki), sort_keys=False))
+    (d / "kube-proxy.yaml").write_text(yaml.safe_dump(kube_proxy_config(plan), sort_keys=False))
+    (d / "Corefile").write_text(corefile(plan))
+    # Pods with dnsPolicy Default get the node's resolv.conf: empty, since nothing outside answers them.
+    (d / "resolv.conf").write_text("")
+
+
+def _http_ok(url: str) -> bool:
+    return httpx.get(url, timeout=2.0).status_code == 200
+
+
+def _containerd_serving(plan: NodePlan) -> bool:
+    if not plan.containerd_socket.exists():
+        return False
+    images.ctr(plan.containerd_socket, "version", timeout=5)
+    return True
+
+
+def remove_all_containers(socket: Path) -> int:
+    """Delete every task and container of the CRI namespace (stale ones from an earlier run, or ours at stop)."""
+    removed = 0
+    for container in images.ctr(socket, "containers", "ls", "-q").stdout.split():
+        with contextlib.suppress(subprocess.CalledProcessError):
+            images.ctr(socket, "tasks", "delete", "--force", container, timeout=60)
+        with contextlib.suppress(subprocess.CalledProcessError):
+            images.ctr(socket, "containers", "delete", container, timeout=60)
+            removed += 1
+    return removed
+
+
+def start(plan: NodePlan, layout: Layout, api: LocalApi, launch: Launch, wait: Wait, progress: Progress) -> None:
+    """Start the node's daemons (the host is prepared and the control plane is up); see the module docstring."""
+    write_configs(plan, layout.pki)
+    cgroup = cgroups.NodeCgroup(plan.cgroup)
+    procs = cgroup.procs_files("node")
+
+    holder = launch("node-namespace", nodens.holder_argv(plan.path / "sysctl", binary("pause")), cgroup=procs)
+    wait(holder, lambda: len(nodens.covered(holder.pid)) == len(nodens.KUBELET_TUNABLES),
+         what="covering the kernel tunables")
+    inside = nodens.enter(holder.pid)
+
+    # No registry is reachable from here, by design: a pull fails at once instead of leaving the machine.
+    dead_proxy = {"HTTP_PROXY": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9", "NO_PROXY": ""}
+    containerd = launch("containerd", [*inside, "containerd", "--config", plan.path / "containerd.toml"],
+                        cgroup=procs, env=dead_proxy)
+    wait(containerd, lambda: _containerd_serving(plan))
+    stale = remove_all_containers(plan.containerd_socket)
+    if stale:
+        progress(f"removed {stale} stale containers left by an earlier run")
+
+    store = images.ImageStore()
+    images.ensure_pause(store)
+    imported = images.import_missing(plan.containerd_socket, store.images(), progress)
+    progress(f"images ready ({len(store.images())} known, {len(imported)} imported)")
+
+    for path, body in cluster_objects():
+        api.create(path, body)
+    hostnet.install_guard(plan.chain_suffix, plan.bridge, NODE_IP, [layout.apiserver_port])
+
+    kubelet = launch("kubelet", [
+        *inside, binary("kubelet"),
+        f"--config={plan.path / 'kubelet.yaml'}",
+        f"--kubeconfig={plan.path / 'kubelet.kubeconfig'}",
+        f"--root-dir={plan.path / 'kubelet'}",
+        f"--hostname-override={NODE_NAME}",
+        f"--node-ip={NODE_IP}",
+        f"--pod-infra-container-image={images.pause_image()}",
+        "--v=1",
+    ], cgroup=procs)
+    wait(kubelet, lambda: _node_ready(api.get(f"/api/v1/nodes/{NODE_NAME}")), what="Node Ready")
+    check_tunables(plan)
+
+    proxy = launch("kube-proxy", [binary("kube-proxy"), f"--config={plan.path / 'kube-proxy.yaml'}", "--v=1"],
+                   cgroup=procs)
+    wait(proxy, lambda: _http_ok(f"http://127.0.0.1:{plan.proxy_healthz_port}/healthz"))
+
+    dns = launch("coredns", [binary("coredns"), "-conf", plan.path / "Corefile"], cgroup=procs)
+    wait(dns, lambda: _http_ok(f"http://127.0.0.1:{plan.dns_ready_port}/ready"))
+
+
+def check_tunables(plan: NodePlan) -> None:
+    """Fail loudly if a kernel tunable of the machine changed since `up` began."""
+    now = nodens.read_tunables()
+    changed = {k: (v, now[k]) for k, v in plan.tunables_before.items() if now.get(k) != v}
+    if changed:
+        raise ComponentFailedError(f"kernel settings changed while the node started (before, now): {changed}")
+
+
+def _node_ready(node: dict[str, Any] | None) -> bool:
+    if node is None:
+        return False
+    conditions = node.get("status", {}).get("conditions", [])
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+
+
+# -- stop ---------------------------------------------------------------------------------------------
+
+
+def stop(plan: NodePlan, records: list[ProcessRecord], progress: Progress) -> list[str]:
+    """Stop the node and undo every host change; return the names of the daemons that were stopped.
+
+    Safe to call on a half-started node and to call twice.
+    """
+    by_name = {r.name: r for r in records}
+    stopped = []
+
+    def stop_daemon(name: str) -> None:
+        record = by_name.get(name)
+        if record is not None and processes.is_alive(record):
+            processes.stop(record)
+            stopped.append(name)
+            progress(f"stopped {name} (pid {record.pid})")
+
+    for name in ("coredns", "kube-proxy", "kubelet"):
+        stop_daemon(name)
+    cgroup = cgroups.NodeCgroup(plan.cgroup)
+    # Pods first (containers and pause processes), then their containerd records, then containerd.
+    pods = cgroups.NodeCgroup(f"{plan.cgroup}/kubepods")
+    if pods.exists():
+        killed = pods.kill_all()
+        if killed:
+            progress(f"killed {killed} pod processes")
+    containerd = by_name.get("containerd")
+    if containerd is not None and processes.is_alive(containerd):
+        with contextlib.suppress(subprocess.SubprocessError, OSError):
+            removed = remove_all_containers(plan.containerd_socket)
+            progress(f"removed {removed} containers from containerd")
+    stop_daemon("containerd")
+    stop_daemon("node-namespace")
+    if cgroup.exists():
+        leftovers = cgroup.kill_all()
+        if leftovers:
+            progress(f"killed {leftovers} leftover node processes (shims)")
+        cgroup.remove()
+    rules = hostnet.cleanup_iptables()
+    if rules:
+        progress(f"removed {rules} iptables rules and chains")
+    if hostnet.delete_link(plan.bridge):
+        progress(f"deleted bridge {plan.bridge}")
+    if plan.ip_forward_before and hostnet.read_ip_forward() != plan.ip_forward_before:
+        hostnet.write_ip_forward(plan.ip_forward_before)
+        progress(f"net.ipv4.ip_forward back to {plan.ip_forward_before}")
+    return stopped
