@@ -354,3 +354,47 @@ def test_token_auth_gets_a_generated_secret_and_autoscaling_gets_its_rbac(
     kubectl(kubeconfig, "get", "serviceaccount", "guarded", "-n", ns)
     assert head["spec"]["serviceAccountName"] == "guarded"
     assert [c["name"] for c in head["spec"]["containers"]][-1] == "autoscaler"
+
+
+def test_recreate_upgrade_strategy_replaces_all_pods_on_a_spec_change(
+    operator: OperatorProcess, kubeconfig: Path, ns: str
+) -> None:
+    manifest = _small_cluster("fresh", 1)
+    manifest["spec"]["upgradeStrategy"] = {"type": "Recreate"}
+    _apply(kubeconfig, ns, manifest)
+    _wait_state(kubeconfig, ns, "fresh", "ready")
+    before = {p["metadata"]["name"] for p in _pods(kubeconfig, ns, "ray.io/cluster=fresh")}
+    kubectl(
+        kubeconfig,
+        "patch",
+        "raycluster",
+        "fresh",
+        "-n",
+        ns,
+        "--type=json",
+        "-p",
+        '[{"op": "replace", "path": "/spec/workerGroupSpecs/0/replicas", "value": 2}]',
+    )
+    eventually(lambda: len(_workers(kubeconfig, ns, "fresh", "small")) == 2, what="scaled without recreate")
+    assert before <= {p["metadata"]["name"] for p in _pods(kubeconfig, ns, "ray.io/cluster=fresh")}
+    image = "rayproject/ray:2.47.0"
+    kubectl(
+        kubeconfig,
+        "patch",
+        "raycluster",
+        "fresh",
+        "-n",
+        ns,
+        "--type=json",
+        "-p",
+        json.dumps([{"op": "replace", "path": "/spec/headGroupSpec/template/spec/containers/0/image", "value": image}]),
+    )
+
+    def all_new() -> bool:
+        pods = [p for p in _pods(kubeconfig, ns, "ray.io/cluster=fresh") if _running(p)]
+        names = {p["metadata"]["name"] for p in pods}
+        return len(pods) == 4 and not (names & before)
+
+    eventually(all_new, what="every pod recreated")
+    head = _pods(kubeconfig, ns, "ray.io/cluster=fresh,ray.io/node-type=head")[0]
+    assert head["spec"]["containers"][0]["image"] == image

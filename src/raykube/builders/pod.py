@@ -125,7 +125,7 @@ def build_head_pod(ctx: ClusterContext) -> K8sObject:
     kube.containers(pod).extend(kube.clone(list(ctx.settings.head_sidecar_containers)))
     finish_ray_pod(pod, _inputs(ctx, "head", params, autoscaling))
     annotations = meta.setdefault("annotations", {})
-    annotations[reasons.ANNOTATION_UPGRADE_STRATEGY_RECREATE_HASH] = spec_hash.hash_without_replicas(ctx.spec)
+    annotations[reasons.ANNOTATION_UPGRADE_STRATEGY_RECREATE_HASH] = spec_hash.recreate_hash(ctx.spec)
     annotations[reasons.ANNOTATION_KUBERAY_VERSION] = ctx.settings.kuberay_version
     return _finish_metadata(ctx, pod)
 

@@ -36,3 +36,22 @@ def hash_without_replicas(spec: RayClusterSpec) -> str:
     """Base32hex SHA-1 of :func:`spec_without_replicas`."""
     payload = json.dumps(spec_without_replicas(spec), sort_keys=True, separators=(",", ":")).encode()
     return base64.b32hexencode(hashlib.sha1(payload, usedforsecurity=False).digest()).decode()
+
+
+def recreate_hash(spec: RayClusterSpec) -> str:
+    """The hash that `upgradeStrategy: Recreate` compares (``ray.io/upgrade-strategy-recreate-hash``).
+
+    Like KubeRay, it also ignores what may change without a restart being wanted: the upgrade strategy
+    itself and the pod templates' tolerations and scheduling gates (set by schedulers such as Kueue).
+    """
+    data = spec_without_replicas(spec)
+    data.pop("upgradeStrategy", None)
+    templates = [data.get("headGroupSpec", {}).get("template")]
+    templates += [group.get("template") for group in data.get("workerGroupSpecs") or []]
+    for template in templates:
+        pod_spec = (template or {}).get("spec")
+        if isinstance(pod_spec, dict):
+            pod_spec.pop("tolerations", None)
+            pod_spec.pop("schedulingGates", None)
+    payload = json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
+    return base64.b32hexencode(hashlib.sha1(payload, usedforsecurity=False).digest()).decode()

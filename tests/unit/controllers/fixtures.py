@@ -31,11 +31,27 @@ class ClusterBuilder:
             "spec": {"headGroupSpec": {"rayStartParams": {}, "template": _template()}, "workerGroupSpecs": []},
         }
 
-    def worker_group(self, name: str, *, replicas: int | None = 1, min_replicas: int = 0, max_replicas: int = 10,
-                     to_delete: list[str] | None = None, suspend: bool | None = None, hosts: int = 1,
-                     cpu: str = "1", memory: str = "2G") -> ClusterBuilder:
-        group: dict[str, Any] = {"groupName": name, "minReplicas": min_replicas, "maxReplicas": max_replicas,
-                                 "numOfHosts": hosts, "rayStartParams": {}, "template": _template(cpu, memory)}
+    def worker_group(
+        self,
+        name: str,
+        *,
+        replicas: int | None = 1,
+        min_replicas: int = 0,
+        max_replicas: int = 10,
+        to_delete: list[str] | None = None,
+        suspend: bool | None = None,
+        hosts: int = 1,
+        cpu: str = "1",
+        memory: str = "2G",
+    ) -> ClusterBuilder:
+        group: dict[str, Any] = {
+            "groupName": name,
+            "minReplicas": min_replicas,
+            "maxReplicas": max_replicas,
+            "numOfHosts": hosts,
+            "rayStartParams": {},
+            "template": _template(cpu, memory),
+        }
         if replicas is not None:
             group["replicas"] = replicas
         if to_delete is not None:
@@ -49,14 +65,23 @@ class ClusterBuilder:
         self._obj["spec"]["enableInTreeAutoscaling"] = True
         return self
 
+    def upgrade(self, strategy: str) -> ClusterBuilder:
+        self._obj["spec"]["upgradeStrategy"] = {"type": strategy}
+        return self
+
     def suspend(self, value: bool = True) -> ClusterBuilder:
         self._obj["spec"]["suspend"] = value
         return self
 
     def conditions(self, **states: bool) -> ClusterBuilder:
         self._obj.setdefault("status", {})["conditions"] = [
-            {"type": t, "status": "True" if v else "False", "reason": t, "message": "",
-             "lastTransitionTime": "2026-01-01T00:00:00Z"}
+            {
+                "type": t,
+                "status": "True" if v else "False",
+                "reason": t,
+                "message": "",
+                "lastTransitionTime": "2026-01-01T00:00:00Z",
+            }
             for t, v in states.items()
         ]
         return self
@@ -77,22 +102,38 @@ def make_cluster(name: str = "rc") -> ClusterBuilder:
     return ClusterBuilder(name)
 
 
-def make_pod(name: str, *, group: str = "headgroup", phase: str = "Running", ready: bool = True,
-             created: str = "2026-01-01T00:00:00Z", terminating: bool = False, restart_policy: str | None = None,
-             terminated: bool = False, ip: str = "10.244.0.9") -> dict[str, Any]:
+def make_pod(
+    name: str,
+    *,
+    group: str = "headgroup",
+    phase: str = "Running",
+    ready: bool = True,
+    created: str = "2026-01-01T00:00:00Z",
+    terminating: bool = False,
+    restart_policy: str | None = None,
+    terminated: bool = False,
+    ip: str = "10.244.0.9",
+) -> dict[str, Any]:
     node_type = "head" if group == "headgroup" else "worker"
     pod: dict[str, Any] = {
-        "metadata": {"name": name, "creationTimestamp": created,
-                     "labels": {"ray.io/cluster": "rc", "ray.io/node-type": node_type, "ray.io/group": group}},
+        "metadata": {
+            "name": name,
+            "creationTimestamp": created,
+            "labels": {"ray.io/cluster": "rc", "ray.io/node-type": node_type, "ray.io/group": group},
+        },
         "spec": {"containers": [{"name": "ray"}]},
-        "status": {"phase": phase, "podIP": ip,
-                   "conditions": [{"type": "Ready", "status": "True" if ready else "False"}]},
+        "status": {
+            "phase": phase,
+            "podIP": ip,
+            "conditions": [{"type": "Ready", "status": "True" if ready else "False"}],
+        },
     }
     if terminating:
         pod["metadata"]["deletionTimestamp"] = "2026-01-01T00:01:00Z"
     if restart_policy:
         pod["spec"]["restartPolicy"] = restart_policy
     if terminated:
-        pod["status"]["containerStatuses"] = [{"name": "ray", "ready": False,
-                                               "state": {"terminated": {"exitCode": 1, "reason": "Error"}}}]
+        pod["status"]["containerStatuses"] = [
+            {"name": "ray", "ready": False, "state": {"terminated": {"exitCode": 1, "reason": "Error"}}}
+        ]
     return pod

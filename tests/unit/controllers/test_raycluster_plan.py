@@ -27,8 +27,11 @@ def test_a_new_cluster_gets_a_head_and_its_workers() -> None:
 def test_group_size_is_replicas_within_min_and_max_times_hosts(
     replicas: int | None, min_replicas: int, max_replicas: int, hosts: int, expected: int
 ) -> None:
-    cluster = make_cluster().worker_group("g", replicas=replicas, min_replicas=min_replicas,
-                                          max_replicas=max_replicas, hosts=hosts).obj()
+    cluster = (
+        make_cluster()
+        .worker_group("g", replicas=replicas, min_replicas=min_replicas, max_replicas=max_replicas, hosts=hosts)
+        .obj()
+    )
     assert plan_pods(cluster, [make_pod("head")]).creates == {"g": expected}
 
 
@@ -74,8 +77,12 @@ def test_a_running_pod_whose_ray_container_ended_under_restart_policy_never_is_r
 
 def test_a_missing_head_is_created_but_not_when_restart_is_disabled_after_provisioning() -> None:
     assert plan_pods(make_cluster().obj(), []).create_head
-    disabled = (make_cluster().annotate("ray.io/disable-provisioned-head-restart", "true")
-                .conditions(RayClusterProvisioned=True).obj())
+    disabled = (
+        make_cluster()
+        .annotate("ray.io/disable-provisioned-head-restart", "true")
+        .conditions(RayClusterProvisioned=True)
+        .obj()
+    )
     assert not plan_pods(disabled, []).create_head
 
 
@@ -87,10 +94,12 @@ def test_two_head_pods_are_reported_not_guessed_at() -> None:
 
 def test_surplus_workers_go_unready_first_then_newest_when_autoscaling_is_off() -> None:
     cluster = make_cluster().worker_group("g", replicas=1).obj()
-    pods = [make_pod("head"),
-            make_pod("old", group="g", created="2026-01-01T00:00:00Z"),
-            make_pod("new", group="g", created="2026-01-02T00:00:00Z"),
-            make_pod("sick", group="g", created="2025-01-01T00:00:00Z", ready=False)]
+    pods = [
+        make_pod("head"),
+        make_pod("old", group="g", created="2026-01-01T00:00:00Z"),
+        make_pod("new", group="g", created="2026-01-02T00:00:00Z"),
+        make_pod("sick", group="g", created="2025-01-01T00:00:00Z", ready=False),
+    ]
     assert [d.pod for d in plan_pods(cluster, pods).deletions] == ["sick", "new"]
 
 
@@ -127,6 +136,34 @@ def test_suspend_deletes_all_pods_only_once_the_cluster_is_suspending() -> None:
     suspending = make_cluster().worker_group("g").suspend().conditions(RayClusterSuspending=True).obj()
     deletions = plan_pods(suspending, pods).deletions
     assert [(d.group, d.pod, d.reason) for d in deletions] == [
-        ("headgroup", "head", "the RayCluster is suspending"), ("g", "w1", "the RayCluster is suspending")]
+        ("headgroup", "head", "the RayCluster is suspending"),
+        ("g", "w1", "the RayCluster is suspending"),
+    ]
     suspended = make_cluster().worker_group("g").suspend().conditions(RayClusterSuspended=True).obj()
     assert plan_pods(suspended, []).empty
+
+
+def _stamped_head(cluster_spec_hash: str, version: str = "v1.7.0") -> dict[str, object]:
+    head = make_pod("head")
+    head["metadata"]["annotations"] = {  # type: ignore[index]
+        "ray.io/upgrade-strategy-recreate-hash": cluster_spec_hash,
+        "ray.io/kuberay-version": version,
+    }
+    return head
+
+
+def test_recreate_strategy_replaces_every_pod_after_a_spec_change_but_not_after_scaling() -> None:
+    from raykube.builders.spec_hash import recreate_hash
+
+    old_hash = recreate_hash(make_cluster().worker_group("g", replicas=1).obj().spec)
+    pods = [_stamped_head(old_hash), make_pod("w", group="g")]
+    scaled = make_cluster().upgrade("Recreate").worker_group("g", replicas=3).obj()  # scaling is no spec change
+    assert plan_pods(scaled, pods).creates == {"g": 2}
+
+    changed = make_cluster().upgrade("Recreate").worker_group("g", replicas=1, cpu="2").obj()
+    plan = plan_pods(changed, pods)
+    assert sorted(d.pod for d in plan.deletions) == ["head", "w"]
+    assert {d.reason for d in plan.deletions} == {"upgradeStrategy Recreate: the cluster spec changed"}
+    # Without the strategy nothing is recreated; nor is a head stamped by another operator version.
+    assert plan_pods(make_cluster().worker_group("g", replicas=1, cpu="2").obj(), pods).empty
+    assert plan_pods(changed, [_stamped_head(old_hash, "v1.6.0"), make_pod("w", group="g")]).deletions == []

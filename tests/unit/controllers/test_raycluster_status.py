@@ -10,9 +10,16 @@ from tests.unit.controllers.fixtures import make_cluster, make_pod
 
 NOW = dt.datetime(2026, 11, 26, 12, 0, 0, tzinfo=dt.UTC)
 LATER = NOW + dt.timedelta(minutes=5)
-HEAD_SVC = {"metadata": {"name": "rc-head-svc"},
-            "spec": {"clusterIP": "None", "ports": [{"name": "dashboard", "port": 8265, "targetPort": 8265},
-                                                    {"name": "gcs-server", "port": 6379, "targetPort": 6379}]}}
+HEAD_SVC = {
+    "metadata": {"name": "rc-head-svc"},
+    "spec": {
+        "clusterIP": "None",
+        "ports": [
+            {"name": "dashboard", "port": 8265, "targetPort": 8265},
+            {"name": "gcs-server", "port": 6379, "targetPort": 6379},
+        ],
+    },
+}
 
 
 def _cond(status: dict[str, Any], kind: str) -> dict[str, Any] | None:
@@ -22,8 +29,9 @@ def _cond(status: dict[str, Any], kind: str) -> dict[str, Any] | None:
 def test_the_walkthrough_cluster_shows_kuberays_columns() -> None:
     # ray-cluster chart with memory edited to 2G: 1 head + 1 worker, 1 CPU and 2G each.
     cluster = make_cluster().worker_group("workergroup", replicas=1).obj()
-    status = compute_status(cluster, [make_pod("h"), make_pod("w", group="workergroup")],
-                            head_service=HEAD_SVC, failure=None, now=NOW)
+    status = compute_status(
+        cluster, [make_pod("h"), make_pod("w", group="workergroup")], head_service=HEAD_SVC, failure=None, now=NOW
+    )
     assert (status["desiredWorkerReplicas"], status["availableWorkerReplicas"]) == (1, 1)
     assert (status["desiredCPU"], status["desiredMemory"], status["desiredGPU"]) == ("2", "4G", "0")
     assert status["state"] == "ready"
@@ -31,17 +39,29 @@ def test_the_walkthrough_cluster_shows_kuberays_columns() -> None:
 
 
 def test_desired_resources_sum_requests_and_use_go_quantity_formatting() -> None:
-    cluster = (make_cluster().worker_group("a", replicas=2, cpu="500m", memory="1Gi")
-               .worker_group("b", replicas=1, cpu="2", memory="512Mi").obj())
+    cluster = (
+        make_cluster()
+        .worker_group("a", replicas=2, cpu="500m", memory="1Gi")
+        .worker_group("b", replicas=1, cpu="2", memory="512Mi")
+        .obj()
+    )
     # head 1 CPU / 2G first: the sum keeps the first non-zero operand's (decimal) format
-    assert desired_resources(cluster) == {"desiredCPU": "4", "desiredMemory": "4684354560",
-                                          "desiredGPU": "0", "desiredTPU": "0"}
+    assert desired_resources(cluster) == {
+        "desiredCPU": "4",
+        "desiredMemory": "4684354560",
+        "desiredGPU": "0",
+        "desiredTPU": "0",
+    }
 
 
 def test_counts_ready_and_available_workers_separately() -> None:
     cluster = make_cluster().worker_group("g", replicas=3, min_replicas=1, max_replicas=5).obj()
-    pods = [make_pod("h"), make_pod("w1", group="g"), make_pod("w2", group="g", ready=False),
-            make_pod("w3", group="g", phase="Pending", ready=False)]
+    pods = [
+        make_pod("h"),
+        make_pod("w1", group="g"),
+        make_pod("w2", group="g", ready=False),
+        make_pod("w3", group="g", phase="Pending", ready=False),
+    ]
     status = compute_status(cluster, pods, head_service=HEAD_SVC, failure=None, now=NOW)
     assert (status["readyWorkerReplicas"], status["availableWorkerReplicas"]) == (1, 2)
     assert (status["minWorkerReplicas"], status["maxWorkerReplicas"], status["desiredWorkerReplicas"]) == (1, 5, 3)
@@ -51,17 +71,22 @@ def test_counts_ready_and_available_workers_separately() -> None:
 
 def test_ready_is_sticky_and_provisioned_stays_true() -> None:
     cluster = make_cluster().worker_group("g", replicas=1).obj()
-    first = compute_status(cluster, [make_pod("h"), make_pod("w", group="g")], head_service=HEAD_SVC,
-                           failure=None, now=NOW)
+    first = compute_status(
+        cluster, [make_pod("h"), make_pod("w", group="g")], head_service=HEAD_SVC, failure=None, now=NOW
+    )
     again = make_cluster().worker_group("g", replicas=1).status(**first).obj()
-    later = compute_status(again, [make_pod("h"), make_pod("w", group="g", ready=False)], head_service=HEAD_SVC,
-                           failure=None, now=LATER)
+    later = compute_status(
+        again, [make_pod("h"), make_pod("w", group="g", ready=False)], head_service=HEAD_SVC, failure=None, now=LATER
+    )
     assert later["state"] == "ready"
     provisioned = _cond(later, "RayClusterProvisioned")
-    assert provisioned == {"type": "RayClusterProvisioned", "status": "True",
-                           "reason": "AllPodRunningAndReadyFirstTime",
-                           "message": "All Ray Pods are ready for the first time",
-                           "lastTransitionTime": "2026-11-26T12:00:00Z"}
+    assert provisioned == {
+        "type": "RayClusterProvisioned",
+        "status": "True",
+        "reason": "AllPodRunningAndReadyFirstTime",
+        "message": "All Ray Pods are ready for the first time",
+        "lastTransitionTime": "2026-11-26T12:00:00Z",
+    }
 
 
 def test_head_pod_ready_mirrors_the_head_pod() -> None:
@@ -70,21 +95,34 @@ def test_head_pod_ready_mirrors_the_head_pod() -> None:
     assert _cond(missing, "HeadPodReady")["reason"] == "HeadPodNotFound"  # type: ignore[index]
     running = compute_status(cluster, [make_pod("h", ip="10.244.0.7")], head_service=HEAD_SVC, failure=None, now=NOW)
     assert _cond(running, "HeadPodReady")["reason"] == "HeadPodRunningAndReady"  # type: ignore[index]
-    assert running["head"] == {"podName": "h", "podIP": "10.244.0.7", "serviceName": "rc-head-svc",
-                               "serviceIP": "10.244.0.7"}  # headless: the service IP is the head pod's
+    assert running["head"] == {
+        "podName": "h",
+        "podIP": "10.244.0.7",
+        "serviceName": "rc-head-svc",
+        "serviceIP": "10.244.0.7",
+    }  # headless: the service IP is the head pod's
     assert running["endpoints"] == {"dashboard": "8265", "gcs-server": "6379"}
 
 
 def test_a_reconcile_failure_shows_as_replica_failure_and_clears_on_success() -> None:
     cluster = make_cluster().obj()
-    failed = compute_status(cluster, [], head_service=None, now=NOW,
-                            failure=ReconcileFailure("FailedCreateHeadPod", "pods is forbidden: exceeded quota"))
-    assert _cond(failed, "ReplicaFailure") == {"type": "ReplicaFailure", "status": "True",
-                                               "reason": "FailedCreateHeadPod",
-                                               "message": "pods is forbidden: exceeded quota",
-                                               "lastTransitionTime": "2026-11-26T12:00:00Z"}
-    recovered = compute_status(make_cluster().status(**failed).obj(), [make_pod("h")], head_service=HEAD_SVC,
-                               failure=None, now=LATER)
+    failed = compute_status(
+        cluster,
+        [],
+        head_service=None,
+        now=NOW,
+        failure=ReconcileFailure("FailedCreateHeadPod", "pods is forbidden: exceeded quota"),
+    )
+    assert _cond(failed, "ReplicaFailure") == {
+        "type": "ReplicaFailure",
+        "status": "True",
+        "reason": "FailedCreateHeadPod",
+        "message": "pods is forbidden: exceeded quota",
+        "lastTransitionTime": "2026-11-26T12:00:00Z",
+    }
+    recovered = compute_status(
+        make_cluster().status(**failed).obj(), [make_pod("h")], head_service=HEAD_SVC, failure=None, now=LATER
+    )
     assert _cond(recovered, "ReplicaFailure") is None
 
 
@@ -108,8 +146,9 @@ def test_suspend_goes_suspending_then_suspended_then_resumes() -> None:
 def test_only_last_update_time_changing_is_not_a_change() -> None:
     cluster = make_cluster().obj()
     first = compute_status(cluster, [make_pod("h")], head_service=HEAD_SVC, failure=None, now=NOW)
-    second = compute_status(make_cluster().status(**first).obj(), [make_pod("h")], head_service=HEAD_SVC,
-                            failure=None, now=LATER)
+    second = compute_status(
+        make_cluster().status(**first).obj(), [make_pod("h")], head_service=HEAD_SVC, failure=None, now=LATER
+    )
     assert second["lastUpdateTime"] != first["lastUpdateTime"]
     assert not status_changed(first, second)
     assert status_changed(first, {**second, "readyWorkerReplicas": 3})
@@ -120,11 +159,22 @@ def test_condition_flips_become_events_and_steady_state_is_silent() -> None:
 
     cluster = make_cluster().worker_group("g", replicas=1)
     provisioning = compute_status(cluster.obj(), [make_pod("h")], head_service=HEAD_SVC, failure=None, now=NOW)
-    ready = compute_status(cluster.status(**provisioning).obj(), [make_pod("h"), make_pod("w", group="g")],
-                           head_service=HEAD_SVC, failure=None, now=LATER)
+    ready = compute_status(
+        cluster.status(**provisioning).obj(),
+        [make_pod("h"), make_pod("w", group="g")],
+        head_service=HEAD_SVC,
+        failure=None,
+        now=LATER,
+    )
     assert transition_events(provisioning, ready) == [
-        ("Normal", "RayClusterProvisioned", "All Ray pods are running and ready")]
+        ("Normal", "RayClusterProvisioned", "All Ray pods are running and ready")
+    ]
     assert transition_events(ready, ready) == []
-    head_down = compute_status(cluster.status(**ready).obj(), [make_pod("h", ready=False), make_pod("w", group="g")],
-                               head_service=HEAD_SVC, failure=None, now=LATER)
+    head_down = compute_status(
+        cluster.status(**ready).obj(),
+        [make_pod("h", ready=False), make_pod("w", group="g")],
+        head_service=HEAD_SVC,
+        failure=None,
+        now=LATER,
+    )
     assert [e[1] for e in transition_events(ready, head_down)] == ["HeadPodNotReady"]

@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from raykube import reasons
 from raykube.api.defaults import effective_replicas, is_autoscaling_enabled
 from raykube.api.raycluster import RayCluster
+from raykube.builders import spec_hash
+from raykube.builders.settings import KUBERAY_VERSION
 from raykube.controllers.raycluster import pods as podfacts
 from raykube.controllers.raycluster.pods import Pod
 
@@ -66,6 +68,7 @@ def plan_pods(
     observed: list[Pod],
     *,
     expectations_satisfied: Callable[[str], bool] = lambda _group: True,
+    operator_version: str = KUBERAY_VERSION,
 ) -> Plan:
     """Compute the plan for `cluster` given its pods as the informer sees them."""
     plan = Plan()
@@ -82,6 +85,12 @@ def plan_pods(
         return plan  # the status step moves the cluster to Suspending first
 
     live = [p for p in observed if not podfacts.is_terminating(p)]
+    if _needs_recreate(cluster, live, operator_version):
+        plan.deletions += [
+            Deletion(HEAD if podfacts.is_head(p) else podfacts.group(p), podfacts.name(p), RECREATE_REASON)
+            for p in live
+        ]
+        return plan
     if expectations_satisfied(HEAD):
         _plan_head(cluster, [p for p in live if podfacts.is_head(p)], plan)
     else:
@@ -93,6 +102,28 @@ def plan_pods(
         members = [p for p in live if podfacts.is_worker(p) and podfacts.group(p) == group.group_name]
         _plan_group(cluster, group.group_name, members, plan)
     return plan
+
+
+RECREATE_REASON = "upgradeStrategy Recreate: the cluster spec changed"
+
+
+def _needs_recreate(cluster: RayCluster, live: list[Pod], operator_version: str) -> bool:
+    """`upgradeStrategy: Recreate` and the head pod was built from another spec (KubeRay v1.6+).
+
+    A head pod stamped by another operator version is not recreated: its hash may be computed
+    differently (KubeRay refreshes the annotation instead; we simply leave such pods alone).
+    """
+    strategy = cluster.spec.upgrade_strategy
+    if strategy is None or strategy.type != "Recreate":
+        return False
+    heads = [p for p in live if podfacts.is_head(p)]
+    if len(heads) != 1:
+        return False
+    annotations = heads[0]["metadata"].get("annotations") or {}
+    stamped = annotations.get(reasons.ANNOTATION_UPGRADE_STRATEGY_RECREATE_HASH)
+    if stamped is None or annotations.get(reasons.ANNOTATION_KUBERAY_VERSION) != operator_version:
+        return False
+    return bool(stamped != spec_hash.recreate_hash(cluster.spec))
 
 
 def _plan_head(cluster: RayCluster, heads: list[Pod], plan: Plan) -> None:

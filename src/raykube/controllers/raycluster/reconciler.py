@@ -123,7 +123,12 @@ class RayClusterReconciler:
         except ApiError as err:
             return ReconcileFailure("FailedCreateService", str(err))
         observed = self._owned_pods(key, cluster)
-        plan = plan_pods(cluster, observed, expectations_satisfied=lambda g: self._expectations.satisfied(key, g))
+        plan = plan_pods(
+            cluster,
+            observed,
+            expectations_satisfied=lambda g: self._expectations.satisfied(key, g),
+            operator_version=self._settings.kuberay_version,
+        )
         actor = PodActor(self._client, cluster, self._settings, self._expectations, events)
         return await actor.carry_out(key, plan, observed)
 
