@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 VENV_STAMP := .venv/.installed
 
-.PHONY: all venv tools test test-unit test-integration lint demo demo-down crds clean
+.PHONY: all venv tools test test-unit test-integration lint demo demo-down crds chart-crds charts clean
 
 all: test
 
@@ -37,6 +37,17 @@ demo: venv tools
 
 crds: venv
 	@$(PY) -m raykube.api.crdgen
+	@scripts/sync-chart-crds
+
+# The chart's copy of the CRDs (charts/kuberay-operator/crds), refreshed from config/crd/bases.
+chart-crds:
+	@scripts/sync-chart-crds
+
+# Package the charts into a Helm repository directory (CHARTS_DIR, default .charts); serve it with
+# `.venv/bin/raykube local charts serve`.
+CHARTS_DIR ?= .charts
+charts: venv tools
+	@.venv/bin/raykube local charts build --dir $(CHARTS_DIR)
 
 demo-down: venv
 	@.venv/bin/raykube local down

@@ -78,10 +78,14 @@ rules go into the ClusterRole, or into a Role in every watched namespace.
 - apiGroups: [""]
   resources: [pods/resize]
   verbs: [patch]
-# Head, headless and serve Services.
+# Head, headless and serve Services (RayJob points an existing Service at a new cluster: patch).
 - apiGroups: [""]
   resources: [services]
-  verbs: [get, list, watch, create, delete]
+  verbs: [get, list, watch, create, delete, patch]
+# The auth token Secret of `authOptions.mode: token`: created once, never read back.
+- apiGroups: [""]
+  resources: [secrets]
+  verbs: [create]
 # The autoscaler's ServiceAccount, Role and RoleBinding (enableInTreeAutoscaling).
 - apiGroups: [""]
   resources: [serviceaccounts]

@@ -32,12 +32,16 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 
 {{- /*
 rayStartParams of a group: `rayStartParams` merged with its old name `initArgs` (which wins on a clash), every
-value turned into a string as the RayCluster API wants. An empty map when neither is set.
+value turned into a string as the RayCluster API wants (whole numbers in full: 100000000, not 1e+08 as
+KubeRay's chart writes them). An empty map when neither is set.
 */ -}}
 {{- define "ray-cluster.rayStartParams" -}}
 {{- $params := dict -}}
 {{- range $source := list .rayStartParams .initArgs -}}
 {{- range $key, $value := ($source | default dict) -}}
+{{- if and (kindIs "float64" $value) (eq $value (float64 (int64 $value))) -}}
+{{- $value = int64 $value -}}
+{{- end -}}
 {{- $_ := set $params $key (toString $value) -}}
 {{- end -}}
 {{- end -}}

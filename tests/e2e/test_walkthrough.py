@@ -1,0 +1,172 @@
+"""The KubeRay walkthrough (the seed guide), command for command, with every output checked.
+
+`scripts/walkthrough` runs the guide's commands in order against the local cluster and raykube's chart
+repository (served on loopback); only the repository URL differs from the guide. The session's cluster has
+fake nodes, which run no containers: the chart's operator pod is Running there without a process inside,
+so the script also runs the operator the chart deployed as a local process (the Deployment's args and
+environment, authenticated as the chart's ServiceAccount with a TokenRequest token), which is what
+reconciles the RayCluster. With real nodes the same commands run the operator image as the chart's pod.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from raykube.local.chartrepo import ChartServer
+from tests.charts.helm import CLUSTER_CHART, helm
+from tests.integration.kube import kubectl
+
+pytestmark = pytest.mark.e2e
+
+REPO = Path(__file__).resolve().parents[2]
+NAMESPACE = "kuberay"
+RAY_TAG = "2.46.0-py310-aarch64"
+HELM_STATUS = ["NAMESPACE: kuberay", "STATUS: deployed", "REVISION: 1", "TEST SUITE: None"]
+
+
+@pytest.fixture(scope="module")
+def walkthrough(kubeconfig: Path, chart_repo: Path, tmp_path_factory: pytest.TempPathFactory
+                ) -> Iterator[tuple[dict[str, list[str]], Path]]:
+    """Run the walkthrough once; yield {command: output lines} and its working directory; clean up after."""
+    work = tmp_path_factory.mktemp("walkthrough")
+    with ChartServer(chart_repo) as server:
+        result = subprocess.run(
+            [str(REPO / "scripts" / "walkthrough"), "--kubeconfig", str(kubeconfig), "--repo-url", server.url,
+             "--operator-process", "--workdir", str(work / "work"), "--helm-home", str(work / "helm"),
+             "--timeout", "180"],
+            capture_output=True, text=True, timeout=600,
+        )
+    try:
+        log = work / "work" / "operator.log"
+        assert result.returncode == 0, (
+            f"walkthrough failed:\n{result.stdout}\n{result.stderr}\n"
+            f"operator log:\n{log.read_text() if log.exists() else '(none)'}")
+        assert result.stderr == "", f"the guide's commands printed warnings:\n{result.stderr}"
+        yield _steps(result.stdout), work / "work"
+    finally:
+        home = work / "helm"
+        for release in ("raycluster", "kuberay-operator"):
+            helm("uninstall", release, "-n", NAMESPACE, "--ignore-not-found", "--wait", home=home,
+                 kubeconfig=kubeconfig, check=False)
+        kubectl(kubeconfig, "delete", "namespace", NAMESPACE, "--ignore-not-found", "--wait=false")
+
+
+def _steps(output: str) -> dict[str, list[str]]:
+    """Split the script's output into `$ command` -> its output lines (the script's `#` notes dropped)."""
+    steps: dict[str, list[str]] = {}
+    current: list[str] = []
+    for line in output.splitlines():
+        if line.startswith("$ "):
+            current = steps.setdefault(line[2:], [])
+        elif line and not line.startswith("# "):
+            current.append(line)
+    return steps
+
+
+def _step(steps: dict[str, list[str]], prefix: str) -> list[str]:
+    found = [command for command in steps if command.startswith(prefix)]
+    assert len(found) == 1, f"expected one command starting with {prefix!r}, got {list(steps)}"
+    return steps[found[0]]
+
+
+def _table(lines: list[str]) -> list[list[str]]:
+    """Rows of a kubectl table, split on runs of 2+ spaces (header cells contain single spaces)."""
+    return [re.split(r"\s{2,}", line.strip()) for line in lines]
+
+
+def test_commands_run_in_the_guides_order(walkthrough: tuple[dict[str, list[str]], Path]) -> None:
+    steps, _ = walkthrough
+    assert [re.sub(r"http://127\.0\.0\.1:\d+/", "<repo>", c) for c in steps] == [
+        "helm repo add kuberay <repo>",
+        "helm repo update",
+        "kubectl create ns kuberay",
+        "helm install kuberay-operator kuberay/kuberay-operator --version 1.3.0 -n kuberay",
+        "kubectl get pods -n kuberay",
+        "helm show values kuberay/ray-cluster > values.yaml",
+        "nano values.yaml",
+        "helm install raycluster kuberay/ray-cluster --version 1.3.0"
+        f" --set 'image.tag={RAY_TAG}' -n kuberay -f values.yaml",
+        "kubectl get rayclusters -n kuberay",
+        "kubectl get pods --selector=ray.io/cluster=raycluster-kuberay -n kuberay",
+    ]
+
+
+def test_repository_commands(walkthrough: tuple[dict[str, list[str]], Path]) -> None:
+    steps, _ = walkthrough
+    assert _step(steps, "helm repo add") == ['"kuberay" has been added to your repositories']
+    assert _step(steps, "helm repo update") == [
+        "Hang tight while we grab the latest from your chart repositories...",
+        '...Successfully got an update from the "kuberay" chart repository',
+        "Update Complete. ⎈Happy Helming!⎈",
+    ]
+    assert _step(steps, "kubectl create ns") == ["namespace/kuberay created"]
+
+
+def test_operator_install_and_its_pod_running(walkthrough: tuple[dict[str, list[str]], Path]) -> None:
+    steps, _ = walkthrough
+    install = _step(steps, "helm install kuberay-operator")
+    assert install[0] == "NAME: kuberay-operator"
+    assert install[1].startswith("LAST DEPLOYED: ")
+    assert install[2:] == HELM_STATUS, "no NOTES: every default value is one raykube acts on"
+    rows = _table(_step(steps, "kubectl get pods -n kuberay"))
+    assert rows[0] == ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]
+    assert len(rows) == 2
+    assert re.fullmatch(r"kuberay-operator-[a-z0-9]{8,10}-[a-z0-9]{5}", rows[1][0]), rows[1]
+    assert rows[1][1:4] == ["1/1", "Running", "0"]
+
+
+def test_values_export_and_edit(walkthrough: tuple[dict[str, list[str]], Path]) -> None:
+    steps, work = walkthrough
+    assert _step(steps, "helm show values") == []
+    values = yaml.safe_load((work / "values.yaml").read_text())
+    chart_defaults = yaml.safe_load((CLUSTER_CHART / "values.yaml").read_text())
+    groups = ("head", "worker")
+    for group in groups:
+        chart_defaults[group]["resources"]["limits"]["memory"] = "2G"
+        chart_defaults[group]["resources"]["requests"]["memory"] = "2G"
+    small = chart_defaults["additionalWorkerGroups"]["smallGroup"]["resources"]
+    small["limits"]["memory"] = small["requests"]["memory"] = "2G"
+    assert values == chart_defaults, "the export is the latest chart's values, only memory edited"
+    assert _step(steps, "nano values.yaml").count('+      memory: "2G"') == 4
+
+
+def test_raycluster_install_and_columns(walkthrough: tuple[dict[str, list[str]], Path]) -> None:
+    steps, _ = walkthrough
+    install = _step(steps, "helm install raycluster")
+    assert install[0] == "NAME: raycluster" and install[2:] == HELM_STATUS
+    rows = _table(_step(steps, "kubectl get rayclusters -n kuberay"))
+    assert rows[0] == ["NAME", "DESIRED WORKERS", "AVAILABLE WORKERS", "CPUS", "MEMORY", "GPUS", "STATUS", "AGE"]
+    assert len(rows) == 2
+    # head 1 CPU / 2G + one worker 1 CPU / 2G, as the edited values.yaml asks
+    assert rows[1][:7] == ["raycluster-kuberay", "1", "1", "2", "4G", "0", "ready"]
+
+
+def test_ray_pods_running(walkthrough: tuple[dict[str, list[str]], Path], kubeconfig: Path) -> None:
+    steps, _ = walkthrough
+    rows = _table(_step(steps, "kubectl get pods --selector=ray.io/cluster=raycluster-kuberay"))
+    assert rows[0] == ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]
+    names = sorted(row[0] for row in rows[1:])
+    assert len(names) == 2
+    assert re.fullmatch(r"raycluster-kuberay-head-[a-z0-9]{5}", names[0]), names
+    assert re.fullmatch(r"raycluster-kuberay-workergroup-worker-[a-z0-9]{5}", names[1]), names
+    assert all(row[1:4] == ["1/1", "Running", "0"] for row in rows[1:])
+    pods = json.loads(kubectl(kubeconfig, "get", "pods", "-n", NAMESPACE, "-l", "ray.io/cluster=raycluster-kuberay",
+                              "-o", "json").stdout)["items"]
+    images = {c["image"] for p in pods for c in p["spec"]["containers"]}
+    assert images == {f"rayproject/ray:{RAY_TAG}"}, "--set image.tag reaches every Ray container"
+
+
+def test_operator_ran_as_the_charts_service_account(walkthrough: tuple[dict[str, list[str]], Path],
+                                                    kubeconfig: Path) -> None:
+    _, work = walkthrough
+    assert "raykube operator as kuberay/kuberay-operator" in " ".join((work / "operator.log").read_text().split())
+    lease = json.loads(kubectl(kubeconfig, "get", "lease", "ray-operator-leader", "-n", NAMESPACE, "-o", "json").stdout)
+    # Written (then released on exit) with the chart's leader-election Role in the release namespace.
+    assert lease["spec"].get("acquireTime"), lease
