@@ -1,0 +1,300 @@
+"""The RayJob controller against a real API server with fake nodes and a stand-in Ray dashboard.
+
+There is no Ray behind the clusters here: kwok makes every pod Running (and a submitter Job's pod Succeeded),
+and the operator is started with its test hook ``--dashboard-url-override`` pointing at a stand-in dashboard
+(:mod:`raykube.ray.standin`) that answers the Jobs API with scripted job states per RayJob name. What is
+real: the API server, the Job controller, the garbage collector, the operator process and HTTP.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from raykube.ray.models import RayJobState
+from raykube.ray.standin import JobScript, StandInDashboard
+from tests.integration.kube import eventually, kubectl
+from tests.integration.operator import OperatorProcess
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def standin() -> Iterator[StandInDashboard]:
+    server = StandInDashboard(JobScript(run_for=2.0))
+    server.start_in_thread()
+    try:
+        yield server
+    finally:
+        server.stop_thread()
+
+
+@pytest.fixture(scope="module")
+def operator(
+    kubeconfig: Path, ray_crds: None, standin: StandInDashboard, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[OperatorProcess]:
+    proc = OperatorProcess(
+        kubeconfig, tmp_path_factory.mktemp("rayjob-operator"), lease_namespace="kube-system",
+        extra=(f"--dashboard-url-override={standin.url}",),
+    )
+    try:
+        proc.wait_ready()
+        yield proc
+    finally:
+        proc.stop()
+
+
+@pytest.fixture
+def ns(kubeconfig: Path) -> Iterator[str]:
+    name = f"rj-{uuid.uuid4().hex[:6]}"
+    kubectl(kubeconfig, "create", "namespace", name)
+    yield name
+    kubectl(kubeconfig, "delete", "namespace", name, "--wait=false")
+
+
+def _apply(kubeconfig: Path, ns: str, manifest: dict[str, Any] | str) -> None:
+    text = manifest if isinstance(manifest, str) else yaml.safe_dump(manifest)
+    kubectl(kubeconfig, "apply", "-n", ns, "-f", "-", input=text)
+
+
+def _get(kubeconfig: Path, ns: str, kind: str, name: str) -> dict[str, Any] | None:
+    result = kubectl(kubeconfig, "get", kind, name, "-n", ns, "-o", "json", check=False)
+    return json.loads(result.stdout) if result.returncode == 0 else None
+
+
+def _status(kubeconfig: Path, ns: str, name: str) -> dict[str, Any]:
+    job = _get(kubeconfig, ns, "rayjob", name)
+    return dict((job or {}).get("status") or {})
+
+
+def _wait(kubeconfig: Path, ns: str, name: str, deployment: str, timeout: float = 60) -> dict[str, Any]:
+    return eventually(
+        lambda: (s := _status(kubeconfig, ns, name)).get("jobDeploymentStatus") == deployment and s,
+        timeout=timeout,
+        what=f"RayJob {name} {deployment}",
+    )
+
+
+def _names(kubeconfig: Path, ns: str, kind: str, selector: str = "") -> list[str]:
+    args = ["get", kind, "-n", ns, "-o", "json"] + (["-l", selector] if selector else [])
+    return sorted(o["metadata"]["name"] for o in json.loads(kubectl(kubeconfig, *args).stdout)["items"]
+                  if not o["metadata"].get("deletionTimestamp"))
+
+
+def _reasons(kubeconfig: Path, ns: str) -> list[str]:
+    out = kubectl(kubeconfig, "get", "events", "-n", ns, "-o", "jsonpath={range .items[*]}{.reason}{'\\n'}{end}")
+    return out.stdout.split()
+
+
+def _container(cpu: str = "100m") -> dict[str, Any]:
+    return {"name": "ray", "image": "rayproject/ray:2.46.0", "resources": {"requests": {"cpu": cpu, "memory": "128Mi"}}}
+
+
+def _rayjob(name: str, **spec: Any) -> dict[str, Any]:
+    cluster = {
+        "rayVersion": "2.46.0",
+        "headGroupSpec": {"rayStartParams": {}, "template": {"spec": {"containers": [_container()]}}},
+        "workerGroupSpecs": [{"groupName": "small", "replicas": 1, "minReplicas": 0, "maxReplicas": 2,
+                              "rayStartParams": {}, "template": {"spec": {"containers": [_container()]}}}],
+    }
+    body = {"entrypoint": "python -c 'print(42)'", "rayClusterSpec": cluster, **spec}
+    return {"apiVersion": "ray.io/v1", "kind": "RayJob", "metadata": {"name": name}, "spec": body}
+
+
+def test_the_sample_rayjob_completes_in_k8s_job_mode(
+    operator: OperatorProcess, kubeconfig: Path, ns: str, kuberay_reference: Path, standin: StandInDashboard
+) -> None:
+    _apply(kubeconfig, ns, (kuberay_reference / "v1.7.0" / "samples" / "ray-job.sample.yaml").read_text())
+    status = _wait(kubeconfig, ns, "rayjob-sample", "Complete", timeout=90)
+    assert status["jobStatus"] == "SUCCEEDED"
+    assert (status["succeeded"], status["failed"]) == (1, 0)
+    assert status["jobId"].startswith("rayjob-sample-") and status["rayClusterName"].startswith("rayjob-sample-")
+    assert status["dashboardURL"] == f"{status['rayClusterName']}-head-svc.{ns}.svc.cluster.local:8265"
+    assert status["startTime"] <= status["endTime"]
+    assert status["rayJobInfo"]["startTime"] and status["rayJobInfo"]["endTime"]
+    submitter = _get(kubeconfig, ns, "job", "rayjob-sample")
+    assert submitter is not None
+    args = submitter["spec"]["template"]["spec"]["containers"][0]["args"][0]
+    assert f"--submission-id {status['jobId']}" in args and "python /home/ray/samples/sample_code.py" in args
+    assert _get(kubeconfig, ns, "service", "rayjob-sample-head-svc") is not None
+    table = kubectl(kubeconfig, "get", "rayjobs", "-n", ns).stdout.splitlines()
+    assert table[0].split() == ["NAME", "JOB", "STATUS", "DEPLOYMENT", "STATUS", "RAY", "CLUSTER", "NAME", "START",
+                                "TIME", "END", "TIME", "AGE"]
+    assert table[1].split()[1:3] == ["SUCCEEDED", "Complete"]
+    assert standin.calls_for(status["jobId"])  # the operator asked the dashboard about this very job
+    eventually(lambda: {"CreatedRayCluster", "CreatedRayJobSubmitter"} <= set(_reasons(kubeconfig, ns)),
+               what="creation events")
+
+
+def test_a_failing_job_ends_failed_and_is_retried_once_on_a_fresh_cluster(
+    operator: OperatorProcess, kubeconfig: Path, ns: str, standin: StandInDashboard
+) -> None:
+    standin.script("failing-", JobScript(run_for=1.0, final=RayJobState.FAILED,
+                                         message="Job entrypoint command failed with exit code 1"))
+    _apply(kubeconfig, ns, _rayjob("failing", backoffLimit=1))
+    status = _wait(kubeconfig, ns, "failing", "Failed", timeout=120)
+    assert (status["reason"], status["failed"], status["succeeded"]) == ("AppFailed", 2, 0)
+    assert status["message"] == "Job entrypoint command failed with exit code 1"
+    asked = {job for job in standin.jobs if job.startswith("failing-")}
+    assert len(asked) == 2  # two attempts, two submission ids
+    assert status["jobId"] in asked
+    reasons = _reasons(kubeconfig, ns)
+    assert reasons.count("CreatedRayCluster") >= 1 and "DeletedRayCluster" in reasons
+    clusters = _names(kubeconfig, ns, "rayclusters")
+    assert clusters == [status["rayClusterName"]]  # the first attempt's cluster is gone
+
+
+def test_a_submitter_pod_that_fails_ends_the_job_with_submission_failed(
+    operator: OperatorProcess, kubeconfig: Path, ns: str
+) -> None:
+    template = {"metadata": {"annotations": {"local.raykube.dev/fake-pod-state": "Failed"}},
+                "spec": {"restartPolicy": "Never", "containers": [_container()]}}
+    _apply(kubeconfig, ns, _rayjob("subfail", submitterPodTemplate=template, submitterConfig={"backoffLimit": 0}))
+    status = _wait(kubeconfig, ns, "subfail", "Failed", timeout=90)
+    assert status["reason"] == "SubmissionFailed"
+    assert "submitter Job failed" in status["message"]
+
+
+def test_http_mode_submits_to_the_dashboard(
+    operator: OperatorProcess, kubeconfig: Path, ns: str, standin: StandInDashboard
+) -> None:
+    standin.script("viahttp-", JobScript(auto_create=False, run_for=1.0))
+    _apply(kubeconfig, ns, _rayjob("viahttp", submissionMode="HTTPMode", metadata={"team": "raykube"},
+                                   runtimeEnvYAML="env_vars:\n  A: b\n"))
+    status = _wait(kubeconfig, ns, "viahttp", "Complete", timeout=90)
+    job = standin.jobs[status["jobId"]]
+    assert job.submitted
+    assert job.request["entrypoint"] == "python -c 'print(42)'"
+    assert job.request["metadata"] == {"team": "raykube"}
+    assert job.request["runtime_env"] == {"env_vars": {"A": "b"}}
+    assert _get(kubeconfig, ns, "job", "viahttp") is None  # no submitter pod in HTTPMode
+
+
+def test_sidecar_mode_completes(operator: OperatorProcess, kubeconfig: Path, ns: str) -> None:
+    _apply(kubeconfig, ns, _rayjob("sidecar", submissionMode="SidecarMode"))
+    status = _wait(kubeconfig, ns, "sidecar", "Complete", timeout=90)
+    head = _names(kubeconfig, ns, "pods", f"ray.io/cluster={status['rayClusterName']},ray.io/node-type=head")
+    pod = _get(kubeconfig, ns, "pod", head[0])
+    assert pod is not None
+    assert [c["name"] for c in pod["spec"]["containers"]][-1] == "ray-job-submitter"
+    assert _get(kubeconfig, ns, "job", "sidecar") is None
+
+
+def test_interactive_mode_waits_until_the_user_sets_the_job_id(
+    operator: OperatorProcess, kubeconfig: Path, ns: str, standin: StandInDashboard
+) -> None:
+    _apply(kubeconfig, ns, _rayjob("interactive", submissionMode="InteractiveMode"))
+    waiting = _wait(kubeconfig, ns, "interactive", "Waiting", timeout=90)
+    assert "jobId" not in waiting and waiting["dashboardURL"]
+    assert _get(kubeconfig, ns, "job", "interactive") is None
+    kubectl(kubeconfig, "patch", "rayjob", "interactive", "-n", ns, "--type=merge",
+            "-p", '{"spec": {"jobId": "interactive-by-hand"}}')
+    status = _wait(kubeconfig, ns, "interactive", "Complete", timeout=60)
+    assert status["jobId"] == "interactive-by-hand"
+    assert standin.calls_for("interactive-by-hand")
+
+
+def test_shutdown_after_job_finishes_deletes_the_cluster_after_the_ttl(
+    operator: OperatorProcess, kubeconfig: Path, ns: str
+) -> None:
+    _apply(kubeconfig, ns, _rayjob("ttl", shutdownAfterJobFinishes=True, ttlSecondsAfterFinished=4))
+    status = _wait(kubeconfig, ns, "ttl", "Complete", timeout=90)
+    cluster = status["rayClusterName"]
+    assert _get(kubeconfig, ns, "raycluster", cluster) is not None  # not before the TTL
+    eventually(lambda: _get(kubeconfig, ns, "raycluster", cluster) is None, timeout=30, what="cluster deleted")
+    assert _get(kubeconfig, ns, "job", "ttl") is not None  # the submitter keeps the logs
+    assert "DeletedRayCluster" in _reasons(kubeconfig, ns)
+
+
+def test_deletion_rules_delete_workers_then_the_cluster_then_the_rayjob(
+    operator: OperatorProcess, kubeconfig: Path, ns: str
+) -> None:
+    rules = [
+        {"policy": "DeleteWorkers", "condition": {"jobStatus": "SUCCEEDED", "ttlSeconds": 0}},
+        {"policy": "DeleteCluster", "condition": {"jobStatus": "SUCCEEDED", "ttlSeconds": 6}},
+        {"policy": "DeleteSelf", "condition": {"jobStatus": "SUCCEEDED", "ttlSeconds": 12}},
+        {"policy": "DeleteNone", "condition": {"jobStatus": "FAILED", "ttlSeconds": 0}},
+    ]
+    _apply(kubeconfig, ns, _rayjob("rules", deletionStrategy={"deletionRules": rules}))
+    status = _wait(kubeconfig, ns, "rules", "Complete", timeout=90)
+    cluster = status["rayClusterName"]
+
+    def workers() -> list[str]:
+        return _names(kubeconfig, ns, "pods", f"ray.io/cluster={cluster},ray.io/node-type=worker")
+
+    eventually(lambda: not workers(), timeout=30, what="workers deleted")
+    rc = _get(kubeconfig, ns, "raycluster", cluster)
+    assert rc is not None and rc["spec"]["workerGroupSpecs"][0]["suspend"] is True
+    assert _names(kubeconfig, ns, "pods", f"ray.io/cluster={cluster},ray.io/node-type=head")  # head stays
+    eventually(lambda: _get(kubeconfig, ns, "raycluster", cluster) is None, timeout=30, what="cluster deleted")
+    assert _get(kubeconfig, ns, "rayjob", "rules") is not None
+    eventually(lambda: _get(kubeconfig, ns, "rayjob", "rules") is None, timeout=30, what="RayJob deleted")
+
+
+def test_delete_none_keeps_everything(operator: OperatorProcess, kubeconfig: Path, ns: str) -> None:
+    strategy = {"onSuccess": {"policy": "DeleteNone"}, "onFailure": {"policy": "DeleteCluster"}}
+    _apply(kubeconfig, ns, _rayjob("keep", deletionStrategy=strategy))
+    status = _wait(kubeconfig, ns, "keep", "Complete", timeout=90)
+    result = kubectl(kubeconfig, "wait", "--for=delete", f"raycluster/{status['rayClusterName']}", "-n", ns,
+                     "--timeout=5s", check=False)
+    assert result.returncode != 0  # still there after 5 s
+    assert _get(kubeconfig, ns, "rayjob", "keep") is not None
+
+
+def test_active_deadline_fails_a_long_job(
+    operator: OperatorProcess, kubeconfig: Path, ns: str, standin: StandInDashboard
+) -> None:
+    standin.script("slowjob-", JobScript(run_for=None))
+    _apply(kubeconfig, ns, _rayjob("slowjob", activeDeadlineSeconds=12, shutdownAfterJobFinishes=True))
+    status = _wait(kubeconfig, ns, "slowjob", "Failed", timeout=60)
+    assert status["reason"] == "DeadlineExceeded"
+    assert "activeDeadlineSeconds" in status["message"]
+    assert status["failed"] == 1
+
+
+def test_suspend_deletes_the_cluster_and_resume_starts_over(
+    operator: OperatorProcess, kubeconfig: Path, ns: str, standin: StandInDashboard
+) -> None:
+    standin.script("pausable-", JobScript(run_for=None))
+    _apply(kubeconfig, ns, _rayjob("pausable", shutdownAfterJobFinishes=True))
+    running = eventually(lambda: (s := _status(kubeconfig, ns, "pausable")).get("jobStatus") == "RUNNING" and s,
+                         timeout=90, what="Ray job RUNNING")
+    first_cluster = running["rayClusterName"]
+    kubectl(kubeconfig, "patch", "rayjob", "pausable", "-n", ns, "--type=merge", "-p", '{"spec": {"suspend": true}}')
+    suspended = _wait(kubeconfig, ns, "pausable", "Suspended", timeout=60)
+    assert "rayClusterName" not in suspended and "jobId" not in suspended
+    assert _get(kubeconfig, ns, "raycluster", first_cluster) is None
+    assert _get(kubeconfig, ns, "job", "pausable") is None
+    kubectl(kubeconfig, "patch", "rayjob", "pausable", "-n", ns, "--type=merge", "-p", '{"spec": {"suspend": false}}')
+    resumed = eventually(lambda: (s := _status(kubeconfig, ns, "pausable")).get("jobStatus") == "RUNNING" and s,
+                         timeout=90, what="running again")
+    assert resumed["rayClusterName"] != first_cluster
+    assert resumed["jobId"] != running["jobId"]
+
+
+def test_deleting_a_running_rayjob_stops_the_ray_job(
+    operator: OperatorProcess, kubeconfig: Path, ns: str, standin: StandInDashboard
+) -> None:
+    standin.script("doomed-", JobScript(run_for=None))
+    _apply(kubeconfig, ns, _rayjob("doomed"))
+    running = eventually(lambda: (s := _status(kubeconfig, ns, "doomed")).get("jobStatus") == "RUNNING" and s,
+                         timeout=90, what="Ray job RUNNING")
+    job = _get(kubeconfig, ns, "rayjob", "doomed")
+    assert job is not None and job["metadata"]["finalizers"] == ["ray.io/rayjob-finalizer"]
+    kubectl(kubeconfig, "delete", "rayjob", "doomed", "-n", ns, "--timeout=30s")
+    assert ("POST", f"/api/jobs/{running['jobId']}/stop") in standin.calls
+    assert standin.jobs[running["jobId"]].state(0)[0] is RayJobState.STOPPED
+
+
+def test_an_invalid_rayjob_is_marked_validation_failed(operator: OperatorProcess, kubeconfig: Path, ns: str) -> None:
+    _apply(kubeconfig, ns, _rayjob("invalid", suspend=True))
+    status = _wait(kubeconfig, ns, "invalid", "ValidationFailed", timeout=30)
+    assert status["reason"] == "ValidationFailed"
+    assert "shutdownAfterJobFinishes" in status["message"]
+    eventually(lambda: "InvalidRayJobSpec" in _reasons(kubeconfig, ns), what="InvalidRayJobSpec event")
