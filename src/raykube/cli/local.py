@@ -90,3 +90,87 @@ def status(state_dir: StateDir = None) -> None:  # type: ignore[assignment]
     typer.echo(f"api: {'ready' if ready else 'NOT ready'}")
     if not ready:
         raise typer.Exit(1)
+
+
+image_app = typer.Typer(no_args_is_help=True, help="Images for real nodes, built here without Docker or a registry.")
+build_app = typer.Typer(no_args_is_help=True, help="Build an image from its recipe in images/ and import it.")
+image_app.add_typer(build_app, name="build")
+app.add_typer(image_app, name="image")
+
+
+def _import_into_running(state_dir: Path | None, names: list[str]) -> None:
+    """Import freshly built images into the running real node, if there is one; else say when they will be."""
+    from raykube.local import images
+
+    cluster = _cluster(state_dir)
+    plan = cluster.node_plan()
+    if plan is None or not cluster.is_up():
+        console.print("no real-node cluster is running: `raykube local up --nodes real` imports the image")
+        return
+    store = images.ImageStore()
+    wanted = [image for image in store.images() if image.name in names]
+    imported = images.import_missing(plan.containerd_socket, wanted, console.log)
+    console.print(f"imported into {cluster.state_dir}" if imported else "already in the running node's containerd")
+
+
+def _report(built: object, started: float) -> None:
+    from raykube.local.images import short
+    from raykube.local.recipes import Built
+
+    assert isinstance(built, Built)
+    console.print(f"[green]built[/green] in {time.monotonic() - started:.1f}s "
+                  f"({built.cached_steps}/{built.steps} steps cached), {built.digest[:19]}")
+    for name in built.names:
+        typer.echo(short(name))
+
+
+@build_app.command("ray")
+def image_build_ray(
+    ray_version: Annotated[str | None, typer.Option(help="Ray release (default: the version raykube pins).")] = None,
+    python: Annotated[str | None, typer.Option(help="Python version; Debian bookworm has 3.11 only.")] = None,
+    tag: Annotated[list[str] | None, typer.Option(
+        help="A rayproject/ray tag to register too, e.g. 2.46.0-py310-aarch64 (mapped to what builds here).")] = None,
+    state_dir: StateDir = None,  # type: ignore[assignment]
+) -> None:
+    """Ray from PyPI on Debian (images/ray/Dockerfile), imported as rayproject/ray:<version> and aliases."""
+    from raykube.local import recipes
+    from raykube.local.imagebuild import BuildError
+
+    started = time.monotonic()
+    try:
+        plan = recipes.plan_ray(ray_version, python, tag or [])
+        console.print(f"building Ray {plan.ray_version} on Python {plan.python} for this machine")
+        for note in plan.notes:
+            console.print(f"[yellow]note:[/yellow] {note}")
+        built = recipes.build_ray(plan, console.log)
+    except (BuildError, MissingBinaryError) as err:
+        console.print(f"[red]image build failed:[/red] {err}")
+        raise typer.Exit(1) from None
+    _report(built, started)
+    _import_into_running(state_dir, built.names)
+
+
+@build_app.command("operator")
+def image_build_operator(state_dir: StateDir = None) -> None:  # type: ignore[assignment]
+    """The raykube operator (images/operator/Dockerfile, repository as context)."""
+    from raykube.local import recipes
+    from raykube.local.imagebuild import BuildError
+
+    started = time.monotonic()
+    try:
+        built = recipes.build_operator(console.log)
+    except BuildError as err:
+        console.print(f"[red]image build failed:[/red] {err}")
+        raise typer.Exit(1) from None
+    _report(built, started)
+    _import_into_running(state_dir, built.names)
+
+
+@image_app.command("list")
+def image_list() -> None:
+    """Images built here (imported into every real node at `up`)."""
+    from raykube.local import images
+
+    for image in images.ImageStore().images():
+        size = image.archive.stat().st_size / 2**20
+        typer.echo(f"{images.short(image.name):45} {image.digest[:19]}  {size:8.1f} MiB")

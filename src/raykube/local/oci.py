@@ -105,11 +105,19 @@ def _walk(root: Path) -> Iterator[Path]:
                     stack.append(path)
 
 
+def _overlay_opaque(path: Path) -> bool:
+    try:
+        return os.getxattr(path, "trusted.overlay.opaque", follow_symlinks=False) == b"y"
+    except OSError:
+        return False
+
+
 def layer_from_dir(out: Path, root: Path, *, progress: Any = None) -> Layer:
     """A layer holding everything under `root` (owners, modes, hard and symbolic links kept).
 
     The contents of proc/sys/dev/run/tmp are left out (their directories stay). overlayfs whiteouts
-    (character devices 0:0) become OCI whiteout files, so an overlay upper directory is a valid layer.
+    (character devices 0:0) and opaque directories become OCI whiteouts, so an overlay upper directory is
+    a valid layer.
     """
     count = 0
     with tarfile.open(out, "w", format=tarfile.PAX_FORMAT) as tar:
@@ -125,6 +133,13 @@ def layer_from_dir(out: Path, root: Path, *, progress: Any = None) -> Layer:
             if stat.S_ISSOCK(st.st_mode):
                 continue
             info = tar.gettarinfo(str(path), arcname=rel)
+            if info.isdir() and _overlay_opaque(path):
+                # A directory that replaced a lower one: OCI's marker hides everything below it.
+                tar.addfile(info)
+                marker = tarfile.TarInfo(f"{rel}/.wh..wh..opq")
+                tar.addfile(marker, io.BytesIO(b""))
+                count += 1
+                continue
             if info.isreg():
                 with open(path, "rb") as f:
                     tar.addfile(info, f)
