@@ -9,6 +9,9 @@ real: the API server, the Job controller, the garbage collector, the operator pr
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -298,3 +301,58 @@ def test_an_invalid_rayjob_is_marked_validation_failed(operator: OperatorProcess
     assert status["reason"] == "ValidationFailed"
     assert "shutdownAfterJobFinishes" in status["message"]
     eventually(lambda: "InvalidRayJobSpec" in _reasons(kubeconfig, ns), what="InvalidRayJobSpec event")
+
+
+# -- the `raykube job` command line ----------------------------------------------------------------------
+
+
+def _raykube(kubeconfig: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "raykube.cli.main", *args], capture_output=True, text=True,
+                          timeout=180, env={**os.environ, "COLUMNS": "200", "KUBECONFIG": str(kubeconfig)})
+
+
+def _workdir(tmp_path: Path) -> Path:
+    (tmp_path / "main.py").write_text("print('hello from raykube')\n")
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "helpers.py").write_text("ANSWER = 42\n")
+    return tmp_path
+
+
+def test_job_submit_runs_a_working_directory_on_a_new_cluster(
+    operator: OperatorProcess, kubeconfig: Path, ns: str, tmp_path: Path
+) -> None:
+    result = _raykube(kubeconfig, "job", "submit", "-n", ns, "--name", "clijob", "--working-dir",
+                      str(_workdir(tmp_path)), "--workers", "0", "--head-cpu", "100m", "--memory", "128Mi",
+                      "--ttl", "0", "--", "python", "main.py")
+    assert result.returncode == 0, result.stderr
+    for expected in ("created RayJob", "Initializing", "Running", "Complete", "SUCCEEDED"):
+        assert expected in result.stderr
+    job = _get(kubeconfig, ns, "rayjob", "clijob")
+    assert job is not None and job["spec"]["entrypoint"] == "cd /home/ray/workdir && python main.py"
+    configmap = _get(kubeconfig, ns, "configmap", "clijob-workdir")
+    assert configmap is not None and configmap["data"]["lib_helpers.py"] == "ANSWER = 42\n"
+    assert configmap["metadata"]["ownerReferences"][0]["uid"] == job["metadata"]["uid"]
+    listing = _raykube(kubeconfig, "job", "list", "-n", ns)
+    row = next(line for line in listing.stdout.splitlines() if line.startswith("clijob"))
+    assert row.split()[1:4] == ["K8sJobMode", "SUCCEEDED", "Complete"]
+
+
+def test_job_submit_to_an_existing_cluster_uploads_the_working_directory_and_sets_the_job_id(
+    operator: OperatorProcess, kubeconfig: Path, ns: str, tmp_path: Path, standin: StandInDashboard
+) -> None:
+    _apply(kubeconfig, ns, {"apiVersion": "ray.io/v1", "kind": "RayCluster", "metadata": {"name": "shared"},
+                            "spec": _rayjob("x")["spec"]["rayClusterSpec"]})
+    result = _raykube(kubeconfig, "job", "submit", "-n", ns, "--name", "attached", "--cluster", "shared",
+                      "--working-dir", str(_workdir(tmp_path)), "--dashboard-address", standin.url,
+                      "--", "python", "main.py")
+    assert result.returncode == 0, result.stderr
+    assert "Waiting" in result.stderr and "uploaded" in result.stderr and "Complete" in result.stderr
+    status = _status(kubeconfig, ns, "attached")
+    job = standin.jobs[status["jobId"]]
+    assert job.submitted and job.entrypoint == "python main.py"
+    assert job.request["runtime_env"]["working_dir"] in {f"gcs://{p.split('/', 1)[1]}" for p in standin.packages}
+    assert _get(kubeconfig, ns, "rayjob", "attached")["spec"]["jobId"] == status["jobId"]  # type: ignore[index]
+    assert _get(kubeconfig, ns, "raycluster", "shared") is not None  # an existing cluster is never deleted
+    logs = _raykube(kubeconfig, "job", "logs", "attached", "-n", ns, "--dashboard-address", standin.url)
+    assert logs.returncode == 0, logs.stderr
+    assert "hello from the stand-in dashboard" in logs.stdout

@@ -47,6 +47,12 @@ _SUBMISSION_ID_TAKEN: Final = "Please use a different submission_id"
 M = TypeVar("M", bound=pydantic.BaseModel)
 
 
+def _package_path(uri: str) -> str:
+    """``gcs://_ray_pkg_<hash>.zip`` -> ``/api/packages/gcs/_ray_pkg_<hash>.zip``."""
+    protocol, _, name = uri.partition("://")
+    return f"/api/packages/{protocol}/{name}"
+
+
 def base_url(address: str) -> str:
     """``host:port`` (as in ``status.dashboardURL``) or a full URL, as ``http://host:port`` without a trailing slash."""
     address = address.strip().rstrip("/")
@@ -117,6 +123,18 @@ class DashboardClient:
         body = await self._call("GET", address, f"/api/jobs/{job_id}/logs", timeout=timeout)
         return self._parse(address, JobLogsResponse, body).logs
 
+    async def package_exists(self, address: str, uri: str, *, timeout: float | None = None) -> bool:
+        """Whether the dashboard holds the runtime-env package ``gcs://<name>``."""
+        try:
+            await self._call("GET", address, _package_path(uri), timeout=timeout, expect_json=False)
+        except JobNotFound:
+            return False
+        return True
+
+    async def upload_package(self, address: str, uri: str, data: bytes, *, timeout: float | None = None) -> None:
+        """Upload a zipped working directory as the package ``gcs://<name>`` (what Ray's job SDK does)."""
+        await self._call("PUT", address, _package_path(uri), content=data, timeout=timeout, expect_json=False)
+
     async def list_jobs(self, address: str, *, timeout: float | None = None) -> list[JobDetails]:
         """Every job the dashboard knows."""
         body = await self._call("GET", address, "/api/jobs/", timeout=timeout)
@@ -131,14 +149,16 @@ class DashboardClient:
         path: str,
         *,
         payload: dict[str, Any] | None = None,
+        content: bytes | None = None,
         timeout: float | None = None,
+        expect_json: bool = True,
     ) -> Any:
         url = base_url(address)
         budget = self.timeout if timeout is None else timeout
         try:
             async with asyncio.timeout(budget):
                 response = await self._http.request(
-                    method, url + path, json=payload, timeout=httpx.Timeout(budget)
+                    method, url + path, json=payload, content=content, timeout=httpx.Timeout(budget)
                 )
         except TimeoutError as exc:
             raise DashboardUnreachable(url, f"no answer within {budget:g}s", timed_out=True) from exc
@@ -146,10 +166,10 @@ class DashboardClient:
             raise DashboardUnreachable(url, f"timed out: {exc!r}", timed_out=True) from exc
         except httpx.TransportError as exc:
             raise DashboardUnreachable(url, f"cannot connect: {exc!r}") from exc
-        return self._decode(url, method, path, response)
+        return self._decode(url, method, path, response, expect_json)
 
     @staticmethod
-    def _decode(url: str, method: str, path: str, response: httpx.Response) -> Any:
+    def _decode(url: str, method: str, path: str, response: httpx.Response, expect_json: bool = True) -> Any:
         text = response.text
         if response.status_code == 404:
             raise JobNotFound(url, f"{method} {path}: {text[:200] or 'not found'}")
@@ -157,6 +177,8 @@ class DashboardClient:
             cls = SubmissionIdTaken if _SUBMISSION_ID_TAKEN in text else DashboardServerError
             raise cls(url, f"{method} {path}: HTTP {response.status_code}: {text[:500]}",
                       status_code=response.status_code)
+        if not expect_json:
+            return text
         try:
             return json.loads(text)
         except ValueError as exc:

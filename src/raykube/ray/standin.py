@@ -13,7 +13,8 @@ submission-id prefix (RayJob submission ids are ``<rayjob>-<suffix>``, so a pref
   ``status_code`` answers every call about it with that HTTP error.
 
 Routes: ``GET /api/jobs/``, ``GET /api/jobs/<id>``, ``POST /api/jobs/``, ``POST /api/jobs/<id>/stop``,
-``GET /api/jobs/<id>/logs``, ``DELETE /api/jobs/<id>``, ``GET /api/version``, ``GET /api/gcs_healthz``.
+``GET /api/jobs/<id>/logs``, ``DELETE /api/jobs/<id>``, ``GET|PUT /api/packages/<protocol>/<name>``,
+``GET /api/version``, ``GET /api/gcs_healthz``.
 Every request is recorded in :attr:`StandInDashboard.calls`.
 
 Run it alone with ``python -m raykube.ray.standin --port 8265``.
@@ -102,6 +103,7 @@ class StandInDashboard:
         self._epoch_ms = epoch_ms
         self.jobs: dict[str, StandInJob] = {}
         self.calls: list[tuple[str, str]] = []
+        self.packages: dict[str, bytes] = {}
         self._server: asyncio.Server | None = None
         self._closing: asyncio.Event | None = None
         self._thread: threading.Thread | None = None
@@ -197,6 +199,8 @@ class StandInDashboard:
             return 200, {"version": "standin", "ray_version": "2.60.0", "ray_commit": "standin"}
         if route == "/api/gcs_healthz":
             return 200, "success"
+        if route.startswith("/api/packages/"):
+            return self._package(method, route, body)
         if parts[:3] != ["", "api", "jobs"]:
             return 404, "not found"
         if len(parts) == 3:
@@ -216,6 +220,15 @@ class StandInDashboard:
             return 404, f"Job {submission_id} does not exist"
         verb = parts[4] if len(parts) > 4 else ""
         return self._job_route(method, verb, job)
+
+    def _package(self, method: str, route: str, body: bytes) -> tuple[int, Any]:
+        name = route.removeprefix("/api/packages/")
+        if method == "PUT":
+            self.packages[name] = body
+            return 200, {"result": True}
+        if method == "GET":
+            return (200, {"result": True}) if name in self.packages else (404, f"package {name} not found")
+        return 405, "method not allowed"
 
     def _job_route(self, method: str, verb: str, job: StandInJob) -> tuple[int, Any]:
         if method == "GET" and verb == "":

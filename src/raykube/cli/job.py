@@ -1,0 +1,426 @@
+"""`raykube job ...`: run Ray jobs as RayJobs, follow them, read their logs, list them.
+
+* ``submit -- <entrypoint>`` creates a RayJob with a fresh cluster (``--mode`` K8sJobMode, HTTPMode or
+  SidecarMode; the operator submits). ``--working-dir`` ships a small directory as a ConfigMap mounted in the
+  head pod, where the entrypoint runs. With ``--cluster <name>`` (or ``--mode InteractiveMode``) the CLI submits
+  itself, as KubeRay's kubectl plugin does: it creates an InteractiveMode RayJob, waits for the cluster, uploads
+  the working directory as a Ray package and submits through the dashboard (the API server's Service proxy, or
+  ``--dashboard-address``), then sets ``spec.jobId`` so the operator follows the job.
+* ``logs <name> [-f]``: the submitter's output (K8sJobMode: the submitter pod; SidecarMode: the head pod's
+  submitter container) or the driver log from the dashboard (HTTPMode, InteractiveMode, or ``--dashboard``).
+* ``list``: RayJobs with their job and deployment status.
+
+Progress goes to stderr, one line per state change; the exit code is 0 for a job that completed and 1 for
+one that failed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import io
+import random
+import re
+import time
+import zipfile
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from raykube.cli.kubehttp import KubeAccess, KubeAccessError, load_access
+from raykube.controllers.kinds import POD, RAYJOB
+from raykube.ray.client import DashboardClient
+from raykube.ray.errors import DashboardError
+from raykube.ray.models import JobSubmitRequest
+from raykube.runtime.client import KubeClient
+from raykube.runtime.errors import ApiError, is_not_found
+from raykube.runtime.kinds import ResourceKind
+from raykube.runtime.objects import Obj
+
+app = typer.Typer(no_args_is_help=True, help="Run Ray jobs as RayJobs and follow them.")
+console = Console(stderr=True)
+
+WORKDIR_MOUNT = "/home/ray/workdir"
+WORKDIR_LIMIT = 900 * 1024  # ConfigMaps are capped at 1 MiB
+DEFAULT_IMAGE = "rayproject/ray:2.52.0"
+_SKIPPED = {".git", "__pycache__", ".venv", ".mypy_cache", ".pytest_cache", "node_modules"}
+_TERMINAL = {"Complete", "Failed", "ValidationFailed"}
+_MODES = ("K8sJobMode", "HTTPMode", "SidecarMode", "InteractiveMode")
+CONFIG_MAP = ResourceKind("", "v1", "ConfigMap", "configmaps")
+
+Kubeconfig = Annotated[str | None, typer.Option(envvar="KUBECONFIG", help="Kubeconfig file.")]
+Namespace = Annotated[str | None, typer.Option("--namespace", "-n", help="Namespace (default: the context's).")]
+
+
+# -- pure builders -----------------------------------------------------------------------------------------
+
+
+def _container(name: str, image: str, cpu: str, memory: str) -> dict[str, Any]:
+    return {"name": name, "image": image,
+            "resources": {"requests": {"cpu": cpu, "memory": memory}, "limits": {"cpu": cpu, "memory": memory}}}
+
+
+def rayjob_manifest(
+    name: str,
+    namespace: str,
+    entrypoint: str,
+    *,
+    mode: str = "K8sJobMode",
+    cluster: str | None = None,
+    image: str = DEFAULT_IMAGE,
+    ray_version: str = "2.52.0",
+    workers: int = 1,
+    head_cpu: str = "1",
+    worker_cpu: str = "1",
+    memory: str = "2Gi",
+    shutdown: bool = True,
+    ttl: int = 60,
+) -> dict[str, Any]:
+    """A RayJob for ``entrypoint``: on a new cluster, or (``cluster``) InteractiveMode on an existing one."""
+    spec: dict[str, Any] = {"entrypoint": entrypoint, "submissionMode": mode}
+    if cluster:
+        spec.update(submissionMode="InteractiveMode", clusterSelector={"ray.io/cluster": cluster})
+    else:
+        head = {"rayStartParams": {}, "template": {"spec": {"containers": [_container("ray-head", image, head_cpu,
+                                                                                        memory)]}}}
+        groups = [{"groupName": "workers", "replicas": workers, "minReplicas": 0, "maxReplicas": max(workers, 1),
+                   "rayStartParams": {}, "template": {"spec": {"containers": [
+                       _container("ray-worker", image, worker_cpu, memory)]}}}] if workers else []
+        spec["rayClusterSpec"] = {"rayVersion": ray_version, "headGroupSpec": head, "workerGroupSpecs": groups}
+        if shutdown:
+            spec.update(shutdownAfterJobFinishes=True, ttlSecondsAfterFinished=ttl)
+    labels = {"app.kubernetes.io/created-by": "raykube-cli"}
+    return {"apiVersion": "ray.io/v1", "kind": "RayJob",
+            "metadata": {"name": name, "namespace": namespace, "labels": labels}, "spec": spec}
+
+
+def _files(directory: Path) -> list[Path]:
+    found = []
+    for path in sorted(directory.rglob("*")):
+        relative = path.relative_to(directory)
+        if path.is_file() and not any(part in _SKIPPED for part in relative.parts):
+            found.append(path)
+    return found
+
+
+def workdir_configmap(name: str, namespace: str, directory: Path) -> tuple[dict[str, Any], list[dict[str, str]]]:
+    """The working directory as a ConfigMap ``<name>-workdir`` and the volume items that restore its layout."""
+    data: dict[str, str] = {}
+    binary: dict[str, str] = {}
+    items: list[dict[str, str]] = []
+    total = 0
+    for path in _files(directory):
+        relative = path.relative_to(directory).as_posix()
+        key = re.sub(r"[^-._a-zA-Z0-9]", "_", relative)
+        while key in data or key in binary:
+            key = f"_{key}"
+        content = path.read_bytes()
+        total += len(content)
+        if total > WORKDIR_LIMIT:
+            raise typer.BadParameter(f"{directory} is larger than {WORKDIR_LIMIT // 1024} KiB; use --cluster "
+                                     "(the working directory is uploaded to Ray) or bake it into the image",
+                                     param_hint="--working-dir")
+        try:
+            data[key] = content.decode()
+        except UnicodeDecodeError:
+            binary[key] = base64.b64encode(content).decode()
+        items.append({"key": key, "path": relative})
+    body: dict[str, Any] = {"apiVersion": "v1", "kind": "ConfigMap",
+                            "metadata": {"name": f"{name}-workdir", "namespace": namespace}, "data": data}
+    if binary:
+        body["binaryData"] = binary
+    return body, items
+
+
+def mount_workdir(manifest: dict[str, Any], configmap: str, items: list[dict[str, str]]) -> None:
+    """Mount the working-directory ConfigMap in the head pod and run the entrypoint from there."""
+    spec = manifest["spec"]
+    pod = spec["rayClusterSpec"]["headGroupSpec"]["template"]["spec"]
+    pod.setdefault("volumes", []).append({"name": "workdir", "configMap": {"name": configmap, "items": items}})
+    pod["containers"][0].setdefault("volumeMounts", []).append({"name": "workdir", "mountPath": WORKDIR_MOUNT})
+    spec["entrypoint"] = f"cd {WORKDIR_MOUNT} && {spec['entrypoint']}"
+
+
+def workdir_package(directory: Path) -> tuple[str, bytes]:
+    """The working directory zipped as a Ray package: its ``gcs://`` URI and the bytes to upload."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in _files(directory):
+            info = zipfile.ZipInfo(path.relative_to(directory).as_posix(), date_time=(1980, 1, 1, 0, 0, 0))
+            info.external_attr = (path.stat().st_mode & 0o777) << 16
+            archive.writestr(info, path.read_bytes())
+    data = buffer.getvalue()
+    return f"gcs://_ray_pkg_{hashlib.sha1(data).hexdigest()[:16]}.zip", data
+
+
+def _access(kubeconfig: str | None) -> KubeAccess:
+    try:
+        return load_access(kubeconfig)
+    except KubeAccessError as err:
+        raise typer.BadParameter(str(err), param_hint="--kubeconfig") from None
+
+
+def _suffix() -> str:
+    return "".join(random.choice("bcdfghjklmnpqrstvwxz2456789") for _ in range(5))
+
+
+# -- commands ----------------------------------------------------------------------------------------------
+
+
+@app.command()
+def submit(
+    entrypoint: Annotated[list[str], typer.Argument(help="The command to run, after `--`.")],
+    name: Annotated[str | None, typer.Option(help="RayJob name (default: job-<random>).")] = None,
+    namespace: Namespace = None,
+    kubeconfig: Kubeconfig = None,
+    working_dir: Annotated[Path | None, typer.Option(help="Directory to run the entrypoint in.")] = None,
+    cluster: Annotated[str | None, typer.Option(help="Existing RayCluster: submit in InteractiveMode.")] = None,
+    mode: Annotated[str, typer.Option(help="K8sJobMode, HTTPMode, SidecarMode or InteractiveMode.")] = "K8sJobMode",
+    image: Annotated[str, typer.Option(help="Ray image of the new cluster.")] = DEFAULT_IMAGE,
+    ray_version: Annotated[str, typer.Option(help="rayVersion of the new cluster.")] = "2.52.0",
+    workers: Annotated[int, typer.Option(help="Worker pods of the new cluster.")] = 1,
+    head_cpu: Annotated[str, typer.Option(help="CPU of the head pod.")] = "1",
+    worker_cpu: Annotated[str, typer.Option(help="CPU of each worker pod.")] = "1",
+    memory: Annotated[str, typer.Option(help="Memory of each pod.")] = "2Gi",
+    shutdown: Annotated[bool, typer.Option(help="Delete the new cluster when the job ends.")] = True,
+    ttl: Annotated[int, typer.Option(help="Seconds to keep the cluster after the job ends.")] = 60,
+    wait: Annotated[bool, typer.Option(help="Follow the RayJob until it ends.")] = True,
+    dashboard_address: Annotated[str | None, typer.Option(
+        help="Ray dashboard URL for InteractiveMode (default: through the API server's Service proxy).")] = None,
+    timeout: Annotated[float, typer.Option(help="Give up waiting after this many seconds.")] = 3600.0,
+) -> None:
+    """Run ENTRYPOINT as a RayJob and follow it to the end."""
+    if mode not in _MODES:
+        raise typer.BadParameter(f"must be one of {', '.join(_MODES)}", param_hint="--mode")
+    interactive = bool(cluster) or mode == "InteractiveMode"
+    access = _access(kubeconfig)
+    ns = namespace or access.namespace
+    job_name = name or f"job-{_suffix()}"
+    manifest = rayjob_manifest(job_name, ns, " ".join(entrypoint), mode=mode, cluster=cluster, image=image,
+                               ray_version=ray_version, workers=workers, head_cpu=head_cpu, worker_cpu=worker_cpu,
+                               memory=memory, shutdown=shutdown, ttl=ttl)
+    configmap = None
+    if working_dir is not None and not interactive:
+        configmap, items = workdir_configmap(job_name, ns, working_dir)
+        mount_workdir(manifest, configmap["metadata"]["name"], items)
+    code = asyncio.run(_submit(kubeconfig, access, manifest, configmap, working_dir if interactive else None,
+                               dashboard_address, wait=wait, timeout=timeout))
+    raise typer.Exit(code)
+
+
+async def _submit(kubeconfig: str | None, access: KubeAccess, manifest: dict[str, Any], configmap: Obj | None,
+                  package_dir: Path | None, dashboard_address: str | None, *, wait: bool, timeout: float) -> int:
+    client = KubeClient.from_kubeconfig(kubeconfig) if kubeconfig else KubeClient.from_kubeconfig()
+    ns, name = manifest["metadata"]["namespace"], manifest["metadata"]["name"]
+    progress = _Progress(f"{ns}/{name}")
+    try:
+        created = await client.create(RAYJOB, manifest, namespace=ns)
+        progress.note(f"created RayJob {ns}/{name} ({manifest['spec']['submissionMode']})")
+        if configmap is not None:
+            configmap["metadata"]["ownerReferences"] = [{"apiVersion": "ray.io/v1", "kind": "RayJob", "name": name,
+                                                        "uid": created["metadata"]["uid"], "controller": True}]
+            await client.create(CONFIG_MAP, configmap, namespace=ns)
+            progress.note(f"working directory in ConfigMap {configmap['metadata']['name']}, mounted at "
+                          f"{WORKDIR_MOUNT}")
+        if manifest["spec"]["submissionMode"] == "InteractiveMode":
+            status = await _follow(client, ns, name, progress, until={"Waiting", *_TERMINAL}, timeout=timeout)
+            if status.get("jobDeploymentStatus") != "Waiting":
+                return 1
+            address = dashboard_address or access.service_proxy(ns, f"{status['rayClusterName']}-head-svc")
+            job_id = await _submit_to_dashboard(access, address, manifest, package_dir, progress,
+                                                via_proxy=dashboard_address is None)
+            await client.patch(RAYJOB, name, {"spec": {"jobId": job_id}}, namespace=ns)
+        if not wait:
+            return 0
+        status = await _follow(client, ns, name, progress, until=_TERMINAL, timeout=timeout)
+        return 0 if status.get("jobDeploymentStatus") == "Complete" else 1
+    except ApiError as err:
+        console.print(f"[red]error:[/red] {err}")
+        return 1
+    finally:
+        await client.close()
+
+
+async def _submit_to_dashboard(access: KubeAccess, address: str, manifest: dict[str, Any], package_dir: Path | None,
+                               progress: _Progress, *, via_proxy: bool) -> str:
+    name = manifest["metadata"]["name"]
+    job_id = f"{name}-{_suffix()}"
+    runtime_env: dict[str, Any] = {}
+    transport = access.transport() if via_proxy else None
+    headers = access.headers if via_proxy else None
+    async with DashboardClient(transport=transport, headers=headers, timeout=60.0) as dashboard:
+        if package_dir is not None:
+            uri, data = workdir_package(package_dir)
+            if not await dashboard.package_exists(address, uri):
+                await dashboard.upload_package(address, uri, data)
+            runtime_env["working_dir"] = uri
+            progress.note(f"uploaded {package_dir} ({len(data) // 1024} KiB) as {uri}")
+        request = JobSubmitRequest(entrypoint=manifest["spec"]["entrypoint"], submission_id=job_id,
+                                   runtime_env=runtime_env or None)
+        await dashboard.submit_job(address, request)
+    progress.note(f"submitted Ray job {job_id}")
+    return job_id
+
+
+class _Progress:
+    """One line per change of (deployment status, job status, cluster), with the time since start."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        self.started = time.monotonic()
+        self.last: tuple[str, str, str] | None = None
+
+    def note(self, text: str) -> None:
+        console.print(f"[dim]{time.monotonic() - self.started:6.1f}s[/dim]  {text}")
+
+    def show(self, status: dict[str, Any]) -> None:
+        key = (str(status.get("jobDeploymentStatus") or "New"), str(status.get("jobStatus") or ""),
+               str(status.get("rayClusterName") or ""))
+        if key == self.last:
+            return
+        self.last = key
+        parts = [f"[bold]{key[0]}[/bold]"]
+        if key[1]:
+            colour = {"SUCCEEDED": "green", "FAILED": "red", "STOPPED": "yellow"}.get(key[1], "cyan")
+            parts.append(f"job [{colour}]{key[1]}[/{colour}]")
+        if key[2]:
+            parts.append(f"cluster {key[2]}")
+        if status.get("reason"):
+            parts.append(f"[red]{status['reason']}[/red]: {status.get('message', '')}")
+        self.note("  ·  ".join(parts))
+
+
+async def _follow(client: KubeClient, ns: str, name: str, progress: _Progress, *, until: set[str],
+                  timeout: float) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    with console.status(f"waiting for RayJob {ns}/{name} ..."):
+        while True:
+            try:
+                obj = await client.get(RAYJOB, name, namespace=ns)
+            except ApiError as err:
+                if is_not_found(err):
+                    progress.note("the RayJob is gone")
+                    return {}
+                raise
+            status = dict(obj.get("status") or {})
+            progress.show(status)
+            if status.get("jobDeploymentStatus") in until:
+                return status
+            if time.monotonic() > deadline:
+                progress.note(f"[yellow]still {status.get('jobDeploymentStatus')} after {timeout:g}s[/yellow]")
+                return status
+            await asyncio.sleep(1.0)
+
+
+@app.command()
+def logs(
+    name: Annotated[str, typer.Argument(help="RayJob name.")],
+    namespace: Namespace = None,
+    kubeconfig: Kubeconfig = None,
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing until the job ends.")] = False,
+    dashboard: Annotated[bool, typer.Option(help="Read the driver log from the Ray dashboard.")] = False,
+    dashboard_address: Annotated[str | None, typer.Option(help="Ray dashboard URL (default: Service proxy).")] = None,
+) -> None:
+    """Print a RayJob's output: the submitter's log, or the driver log from the dashboard."""
+    access = _access(kubeconfig)
+    ns = namespace or access.namespace
+    code = asyncio.run(_logs(kubeconfig, access, ns, name, follow=follow,
+                             dashboard=dashboard or dashboard_address is not None, address=dashboard_address))
+    raise typer.Exit(code)
+
+
+async def _logs(kubeconfig: str | None, access: KubeAccess, ns: str, name: str, *, follow: bool, dashboard: bool,
+                address: str | None) -> int:
+    client = KubeClient.from_kubeconfig(kubeconfig) if kubeconfig else KubeClient.from_kubeconfig()
+    try:
+        job = await client.get(RAYJOB, name, namespace=ns)
+        spec, status = job.get("spec") or {}, job.get("status") or {}
+        mode = spec.get("submissionMode") or "K8sJobMode"
+        if not dashboard and mode == "K8sJobMode":
+            pods = (await client.list(POD, namespace=ns, label_selector=f"batch.kubernetes.io/job-name={name}")).items
+            if not pods:
+                console.print("no submitter pod yet")
+                return 1
+            pod = max(pods, key=lambda p: str(p["metadata"].get("creationTimestamp", "")))
+            await _print_pod_log(access, ns, pod["metadata"]["name"], None, follow)
+            return 0
+        if not dashboard and mode == "SidecarMode":
+            cluster = status.get("rayClusterName", "")
+            heads = (await client.list(POD, namespace=ns,
+                                       label_selector=f"ray.io/cluster={cluster},ray.io/node-type=head")).items
+            if not heads:
+                console.print("no head pod yet")
+                return 1
+            await _print_pod_log(access, ns, heads[0]["metadata"]["name"], "ray-job-submitter", follow)
+            return 0
+        return await _dashboard_logs(client, access, ns, name, status, follow=follow, address=address)
+    except (ApiError, KubeAccessError, DashboardError) as err:
+        console.print(f"[red]error:[/red] {err}")
+        return 1
+    finally:
+        await client.close()
+
+
+async def _print_pod_log(access: KubeAccess, ns: str, pod: str, container: str | None, follow: bool) -> None:
+    async for line in access.stream_pod_log(ns, pod, container=container, follow=follow):
+        typer.echo(line)
+
+
+async def _dashboard_logs(client: KubeClient, access: KubeAccess, ns: str, name: str, status: dict[str, Any], *,
+                          follow: bool, address: str | None) -> int:
+    if not status.get("jobId") or not status.get("rayClusterName"):
+        console.print("the RayJob has no Ray job yet")
+        return 1
+    via_proxy = address is None
+    target = address or access.service_proxy(ns, f"{status['rayClusterName']}-head-svc")
+    printed = 0
+    async with DashboardClient(transport=access.transport() if via_proxy else None,
+                               headers=access.headers if via_proxy else None, timeout=30.0) as dashboard:
+        while True:
+            text = await dashboard.job_logs(target, status["jobId"])
+            if len(text) > printed:
+                typer.echo(text[printed:], nl=False)
+                printed = len(text)
+            if not follow:
+                return 0
+            details = await dashboard.get_job(target, status["jobId"])
+            if details.status.is_terminal:
+                final = await dashboard.job_logs(target, status["jobId"])
+                typer.echo(final[printed:], nl=False)
+                return 0
+            await asyncio.sleep(1.0)
+
+
+@app.command(name="list")
+def list_jobs(
+    namespace: Namespace = None,
+    all_namespaces: Annotated[bool, typer.Option("--all-namespaces", "-A", help="Every namespace.")] = False,
+    kubeconfig: Kubeconfig = None,
+) -> None:
+    """List RayJobs with their job and deployment status."""
+    access = _access(kubeconfig)
+    ns = None if all_namespaces else (namespace or access.namespace)
+    items = asyncio.run(_list(kubeconfig, ns))
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for column in (["NAMESPACE"] if all_namespaces else []) + ["NAME", "MODE", "JOB STATUS", "DEPLOYMENT STATUS",
+                                                               "RAY CLUSTER", "START", "END"]:
+        table.add_column(column)
+    for job in sorted(items, key=lambda j: (j["metadata"].get("namespace", ""), j["metadata"]["name"])):
+        status, spec = job.get("status") or {}, job.get("spec") or {}
+        row = [job["metadata"]["name"], spec.get("submissionMode") or "K8sJobMode", status.get("jobStatus", ""),
+               status.get("jobDeploymentStatus", ""), status.get("rayClusterName", ""), status.get("startTime", ""),
+               status.get("endTime", "")]
+        table.add_row(*([job["metadata"].get("namespace", "")] if all_namespaces else []), *row)
+    Console().print(table)
+
+
+async def _list(kubeconfig: str | None, namespace: str | None) -> list[Obj]:
+    client = KubeClient.from_kubeconfig(kubeconfig) if kubeconfig else KubeClient.from_kubeconfig()
+    try:
+        return (await client.list(RAYJOB, namespace=namespace)).items
+    finally:
+        await client.close()
