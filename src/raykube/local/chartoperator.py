@@ -102,8 +102,8 @@ def service_account_kubeconfig(
     return out
 
 
-def local_args(args: tuple[str, ...], *, kubeconfig: Path, metrics_port: int, probe_port: int) -> list[str]:
-    """The Deployment's args for a local process: own kubeconfig, metrics and probes on loopback."""
+def without_local_flags(args: tuple[str, ...] | list[str]) -> list[str]:
+    """`args` without the flags a local process sets itself (kubeconfig, metrics and probe addresses)."""
     kept: list[str] = []
     skip_value = False
     for arg in args:
@@ -115,11 +115,16 @@ def local_args(args: tuple[str, ...], *, kubeconfig: Path, metrics_port: int, pr
             skip_value = not has_value
             continue
         kept.append(arg)
+    return kept
+
+
+def local_args(args: tuple[str, ...], *, kubeconfig: Path, metrics_port: int, probe_port: int) -> list[str]:
+    """The Deployment's args for a local process: own kubeconfig, metrics and probes on loopback."""
     return [
         f"--kubeconfig={kubeconfig}",
         f"--metrics-addr=127.0.0.1:{metrics_port}",
         f"--health-probe-bind-address=127.0.0.1:{probe_port}",
-        *kept,
+        *without_local_flags(args),
     ]
 
 
