@@ -168,11 +168,22 @@ class DashboardProbes:
     # -- asking ------------------------------------------------------------------------------------
 
     def poll(self, key: ObjectKey, target: Target, *, max_age: float) -> None:
-        """Fetch the job's details unless a call is pending or the last answer is younger than ``max_age``."""
-        call = self._slot(key, target).calls["info"]
+        """Fetch the job's details unless a call is pending or the last one started less than ``max_age`` ago.
+
+        Age counts from when the last call *started*, with 10 % slack for timers that fire a little early,
+        so a RayJob requeued every ``max_age`` seconds is polled every ``max_age`` seconds (not every
+        second requeue) however long the dashboard takes to answer. A submission newer than the last
+        answer makes the details stale at once.
+        """
+        slot = self._slot(key, target)
+        call, submit = slot.calls["info"], slot.calls["submit"]
         if call.pending:
             return
-        if call.answer is not None and (self._clock.now() - call.answer.at).total_seconds() < max_age:
+        fresh = call.answer is not None and call.started is not None and (
+            (self._clock.now() - call.started).total_seconds() < 0.9 * max_age
+        )
+        submitted_since = submit.answer is not None and call.answer is not None and submit.answer.at > call.answer.at
+        if fresh and not submitted_since:
             return
         self._start(key, target, "info", self._fetch(target))
 

@@ -99,6 +99,8 @@ class RayJobReconciler:
         else:
             step = states.decide(self._observe(key, obj, job, status))
         current = await self._actor(key, obj, events).carry_out(step.actions)
+        if current is not None and current is not obj:
+            self._cache.observe_rayjob(current)  # our own finalizer write: never start the next pass stale
         changed = False
         if current is not None:
             new_status = next_status(status, step, job=job, now=self._clock.now())
