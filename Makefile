@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 VENV_STAMP := .venv/.installed
 
-.PHONY: all venv tools test test-unit test-integration lint demo demo-down crds chart-crds charts clean
+.PHONY: all venv tools test test-unit test-integration lint demo demo-down crds chart-crds charts clean node-deps test-e2e
 
 all: test
 
@@ -18,7 +18,11 @@ venv: $(VENV_STAMP)
 tools:
 	@tools/build.sh
 
-test: venv tools
+# Debian packages of the real node (containerd, runc, CNI plugins, iptables, conntrack) and of image builds.
+node-deps:
+	@scripts/install-node-deps
+
+test: venv tools node-deps
 	@scripts/run-tests
 
 test-unit: venv
@@ -27,12 +31,15 @@ test-unit: venv
 test-integration: venv tools
 	@$(PY) -m pytest tests/integration -q
 
+test-e2e: venv tools node-deps
+	@$(PY) -m pytest tests/e2e -q
+
 lint: venv
 	@.venv/bin/ruff check src tests bench
 	@.venv/bin/mypy
 	@.venv/bin/lint-imports
 
-demo: venv tools
+demo: venv tools node-deps
 	@scripts/demo
 
 crds: venv

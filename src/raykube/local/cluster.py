@@ -305,6 +305,8 @@ class LocalCluster:
                 processes.stop(record)
                 stopped.append(record.name)
                 progress(f"stopped {record.name} (pid {record.pid})")
+        if plan is not None:
+            realnode.undo_host(plan, progress)
         layout = self.layout()
         if layout is not None:
             shutil.rmtree(layout.etcd_data, ignore_errors=True)

@@ -544,9 +544,10 @@ def _node_ready(node: dict[str, Any] | None) -> bool:
 
 
 def stop(plan: NodePlan, records: list[ProcessRecord], progress: Progress) -> list[str]:
-    """Stop the node and undo every host change; return the names of the daemons that were stopped.
+    """Stop the node's daemons and pods; return the names of the daemons that were stopped.
 
-    Safe to call on a half-started node and to call twice.
+    The host side (bridge, rules, cgroups) stays until `undo_host`: the API server listens on the bridge
+    address and must be stopped before it goes. Both are safe on a half-started node and when called twice.
     """
     by_name = {r.name: r for r in records}
     stopped = []
@@ -560,7 +561,6 @@ def stop(plan: NodePlan, records: list[ProcessRecord], progress: Progress) -> li
 
     for name in ("coredns", "kube-proxy", "kubelet"):
         stop_daemon(name)
-    cgroup = cgroups.NodeCgroup(plan.cgroup)
     # Pods first (containers and pause processes), then their containerd records, then containerd.
     pods = cgroups.NodeCgroup(f"{plan.cgroup}/kubepods")
     if pods.exists():
@@ -574,6 +574,12 @@ def stop(plan: NodePlan, records: list[ProcessRecord], progress: Progress) -> li
             progress(f"removed {removed} containers from containerd")
     stop_daemon("containerd")
     stop_daemon("node-namespace")
+    return stopped
+
+
+def undo_host(plan: NodePlan, progress: Progress) -> None:
+    """Remove what `prepare_host` and the node made on the host; restore `net.ipv4.ip_forward`."""
+    cgroup = cgroups.NodeCgroup(plan.cgroup)
     if cgroup.exists():
         leftovers = cgroup.kill_all()
         if leftovers:
@@ -587,4 +593,3 @@ def stop(plan: NodePlan, records: list[ProcessRecord], progress: Progress) -> li
     if plan.ip_forward_before and hostnet.read_ip_forward() != plan.ip_forward_before:
         hostnet.write_ip_forward(plan.ip_forward_before)
         progress(f"net.ipv4.ip_forward back to {plan.ip_forward_before}")
-    return stopped
