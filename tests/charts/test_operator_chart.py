@@ -52,7 +52,7 @@ def test_default_deployment_runs_raykube_operator() -> None:
     container = _container(_render())
     assert container["image"] == f"raykube/operator:{__version__}"
     assert container["imagePullPolicy"] == "IfNotPresent"
-    assert container["command"] == ["raykube", "operator"]
+    assert "command" not in container, "the image's entrypoint is `raykube operator`"
     params = _parse_operator_args(container["args"])
     assert params["metrics_addr"] == ":8080" and params["health_probe_bind_address"] == ":8082"
     assert params["enable_leader_election"] is True and params["leader_election_namespace"] == NAMESPACE
@@ -80,7 +80,7 @@ def test_kuberay_values_file_renders_flags_raykube_accepts(version: str) -> None
     params = _parse_operator_args(container["args"])
     # KubeRay's own image stays what the file says (README: override image to run raykube).
     assert container["image"] == f"{values['image']['repository']}:{values['image']['tag']}"
-    assert container["command"] == ["raykube", "operator"], "KubeRay's /manager means raykube's default command"
+    assert "command" not in container, "KubeRay's /manager means the image's own `raykube operator`"
     assert params["enable_leader_election"] is values["leaderElectionEnabled"]
     if "reconcileConcurrency" in values:
         assert params["reconcile_concurrency"] == values["reconcileConcurrency"]

@@ -48,15 +48,12 @@ def _kubectl(kubeconfig: Path, *args: str) -> str:
 
 
 def read_deployment(kubeconfig: Path, namespace: str, name: str = "kuberay-operator") -> DeployedOperator:
-    """The operator container of Deployment `namespace/name` (the container running `... operator`)."""
+    """The operator container of Deployment `namespace/name` (the chart's `kuberay-operator` container)."""
     deployment: dict[str, Any] = json.loads(_kubectl(kubeconfig, "get", "deployment", name, "-n", namespace,
                                                      "-o", "json"))
     spec = deployment["spec"]["template"]["spec"]
-    for container in spec["containers"]:
-        if "operator" in container.get("command", [])[1:2]:
-            break
-    else:
-        raise ChartOperatorError(f"deployment {namespace}/{name} has no container running `raykube operator`")
+    containers = spec["containers"]
+    container = next((c for c in containers if c["name"] == "kuberay-operator"), containers[0])
     env = {}
     for var in container.get("env", []):
         if "value" in var:
