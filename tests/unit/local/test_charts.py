@@ -31,7 +31,7 @@ def test_published_versions_of_the_repository() -> None:
 
 def _source(tmp_path: Path, published: str) -> Path:
     (tmp_path / "published.yaml").write_text(published)
-    (tmp_path / "c").mkdir()
+    (tmp_path / "c").mkdir(exist_ok=True)
     (tmp_path / "c" / "Chart.yaml").write_text("apiVersion: v2\nname: c\nversion: 1.0.0\n")
     return tmp_path
 
