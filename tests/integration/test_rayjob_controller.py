@@ -212,7 +212,7 @@ def test_shutdown_after_job_finishes_deletes_the_cluster_after_the_ttl(
     assert _get(kubeconfig, ns, "raycluster", cluster) is not None  # not before the TTL
     eventually(lambda: _get(kubeconfig, ns, "raycluster", cluster) is None, timeout=30, what="cluster deleted")
     assert _get(kubeconfig, ns, "job", "ttl") is not None  # the submitter keeps the logs
-    assert "DeletedRayCluster" in _reasons(kubeconfig, ns)
+    eventually(lambda: "DeletedRayCluster" in _reasons(kubeconfig, ns), what="DeletedRayCluster event")
 
 
 def test_deletion_rules_delete_workers_then_the_cluster_then_the_rayjob(
@@ -325,8 +325,10 @@ def test_job_submit_runs_a_working_directory_on_a_new_cluster(
                       str(_workdir(tmp_path)), "--workers", "0", "--head-cpu", "100m", "--memory", "128Mi",
                       "--ttl", "0", "--", "python", "main.py")
     assert result.returncode == 0, result.stderr
-    for expected in ("created RayJob", "Initializing", "Running", "Complete", "SUCCEEDED"):
-        assert expected in result.stderr
+    shown = result.stderr
+    for expected in ("created RayJob", "Running", "job RUNNING", "Complete", "job SUCCEEDED"):
+        assert expected in shown  # every status write is shown (a watch), in order
+    assert shown.index("Running") < shown.index("Complete")
     job = _get(kubeconfig, ns, "rayjob", "clijob")
     assert job is not None and job["spec"]["entrypoint"] == "cd /home/ray/workdir && python main.py"
     configmap = _get(kubeconfig, ns, "configmap", "clijob-workdir")

@@ -37,7 +37,7 @@ from raykube.ray.client import DashboardClient
 from raykube.ray.errors import DashboardError
 from raykube.ray.models import JobSubmitRequest
 from raykube.runtime.client import KubeClient
-from raykube.runtime.errors import ApiError, is_not_found
+from raykube.runtime.errors import ApiError
 from raykube.runtime.kinds import ResourceKind
 from raykube.runtime.objects import Obj
 
@@ -296,24 +296,39 @@ class _Progress:
 
 async def _follow(client: KubeClient, ns: str, name: str, progress: _Progress, *, until: set[str],
                   timeout: float) -> dict[str, Any]:
+    """Show every status the RayJob goes through (a watch, so no state is skipped) until one of ``until``."""
     deadline = time.monotonic() + timeout
+    selector = f"metadata.name={name}"
+    status: dict[str, Any] = {}
     with console.status(f"waiting for RayJob {ns}/{name} ..."):
-        while True:
-            try:
-                obj = await client.get(RAYJOB, name, namespace=ns)
-            except ApiError as err:
-                if is_not_found(err):
-                    progress.note("the RayJob is gone")
-                    return {}
-                raise
-            status = dict(obj.get("status") or {})
+        while time.monotonic() < deadline:
+            listed = await client.list(RAYJOB, namespace=ns, field_selector=selector)
+            if not listed.items:
+                progress.note("the RayJob is gone")
+                return {}
+            status = dict(listed.items[0].get("status") or {})
             progress.show(status)
             if status.get("jobDeploymentStatus") in until:
                 return status
-            if time.monotonic() > deadline:
-                progress.note(f"[yellow]still {status.get('jobDeploymentStatus')} after {timeout:g}s[/yellow]")
-                return status
-            await asyncio.sleep(1.0)
+            try:
+                async with asyncio.timeout(max(deadline - time.monotonic(), 0.1)):
+                    async for event in client.watch(RAYJOB, namespace=ns, field_selector=selector,
+                                                    resource_version=listed.resource_version, timeout_seconds=60):
+                        if event.type == "DELETED":
+                            progress.note("the RayJob was deleted")
+                            return {}
+                        if event.type in ("ADDED", "MODIFIED"):
+                            status = dict(event.object.get("status") or {})
+                            progress.show(status)
+                            if status.get("jobDeploymentStatus") in until:
+                                return status
+            except TimeoutError:
+                break
+            except ApiError as err:
+                if err.code != 410:  # an expired watch is relisted; anything else is a real error
+                    raise
+    progress.note(f"[yellow]still {status.get('jobDeploymentStatus') or 'New'} after {timeout:g}s[/yellow]")
+    return status
 
 
 @app.command()
