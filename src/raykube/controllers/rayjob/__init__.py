@@ -8,7 +8,9 @@ Modules, in the order a pass uses them:
   memory and wake the RayJob; a reconcile only ever reads the latest answer.
 * :mod:`~raykube.controllers.rayjob.snapshot`: the frozen inputs of one decision.
 * :mod:`~raykube.controllers.rayjob.states`: one pure function per state, returning the next status
-  changes and the actions to take; :mod:`~raykube.controllers.rayjob.deletion` holds the cleanup policies.
+  changes and the actions to take, with :mod:`~raykube.controllers.rayjob.deadlines` (time limits),
+  :mod:`~raykube.controllers.rayjob.follow` (submitter and dashboard answers while Running) and
+  :mod:`~raykube.controllers.rayjob.deletion` (cleanup policies of a finished RayJob).
 * :mod:`~raykube.controllers.rayjob.act`: carries the actions out (and records Events).
 * :mod:`~raykube.controllers.rayjob.status`: the one place the new status is assembled.
 * :mod:`~raykube.controllers.rayjob.reconciler`: observe → decide → act → one status write → Events.

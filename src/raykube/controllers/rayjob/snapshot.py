@@ -114,3 +114,10 @@ def parse_time(value: Any) -> dt.datetime | None:
 def is_job_terminal(job_status: str) -> bool:
     """SUCCEEDED, FAILED and STOPPED are final for Ray (KubeRay's ``IsJobTerminal``)."""
     return job_status in (reasons.JobStatus.SUCCEEDED, reasons.JobStatus.FAILED, reasons.JobStatus.STOPPED)
+
+
+def fail(s: Snapshot, reason: str, message: str, changes: Mapping[str, Any] | None = None) -> Step:
+    """Enter Failed with ``reason`` and ``message`` (plus ``changes``), and say so in a Warning Event."""
+    status = {**(changes or {}), "jobDeploymentStatus": reasons.JobDeploymentStatus.FAILED, "reason": reason,
+              "message": message}
+    return Step(status, (), s.settings.requeue_seconds, (("Warning", reason, message),))

@@ -31,7 +31,7 @@ from typing import Any
 from raykube import reasons
 from raykube.api.rayjob import SubmissionMode
 from raykube.builders import names
-from raykube.controllers.rayjob import children, deletion
+from raykube.controllers.rayjob import children, deadlines, deletion, follow
 from raykube.controllers.rayjob.actions import (
     AddFinalizer,
     ApplyJobService,
@@ -43,17 +43,12 @@ from raykube.controllers.rayjob.actions import (
     PollJob,
     RemoveFinalizer,
     StopJob,
-    SubmitJob,
 )
-from raykube.controllers.rayjob.children import SubmitterOutcome
-from raykube.controllers.rayjob.dashboard import Answer, Probe, Target
+from raykube.controllers.rayjob.dashboard import Probe, Target
 from raykube.controllers.rayjob.settings import RayJobSettings
-from raykube.controllers.rayjob.snapshot import Snapshot, Step, is_job_terminal, parse_time, stamp
-from raykube.ray.errors import SubmissionIdTaken
+from raykube.controllers.rayjob.snapshot import Snapshot, Step, is_job_terminal, stamp
 
 D = reasons.JobDeploymentStatus
-J = reasons.JobStatus
-F = reasons.JobFailedReason
 E = reasons.EventReason
 
 #: Status fields a Suspending/Retrying RayJob clears before it starts over (KubeRay resets the same).
@@ -99,7 +94,7 @@ def initializing(s: Snapshot) -> Step:
     """Create (or find) the cluster, wait until it is ready, then hand over to the submission mode."""
     if s.job.spec.suspend:
         return _to(s, D.SUSPENDING)
-    if failed := _active_deadline(s) or _pre_running_deadline(s):
+    if failed := deadlines.active_deadline(s) or deadlines.pre_running_deadline(s):
         return failed
     wait = Step(requeue_after=s.settings.requeue_seconds)
     cluster = s.cluster
@@ -125,7 +120,7 @@ def initializing(s: Snapshot) -> Step:
 
 def waiting(s: Snapshot) -> Step:
     """InteractiveMode: the user submits, then sets ``spec.jobId``; that id is the job to follow."""
-    if failed := _pre_running_deadline(s):
+    if failed := deadlines.pre_running_deadline(s):
         return failed
     if not s.job.spec.job_id:
         return Step(requeue_after=s.settings.requeue_seconds)
@@ -136,21 +131,22 @@ def running(s: Snapshot) -> Step:
     """Follow the Ray job until it ends; fail on deadlines, a failed submitter or a silent dashboard."""
     if s.job.spec.suspend:
         return _to(s, D.SUSPENDING)
-    if failed := _active_deadline(s) or _grace_period_exceeded(s) or _status_checks_timed_out(s):
-        return failed
+    ended = deadlines.active_deadline(s) or deadlines.grace_period_exceeded(s) or deadlines.status_checks_timed_out(s)
+    if ended:
+        return ended
     step = Step(requeue_after=s.settings.requeue_seconds)
     cluster = s.cluster
     if cluster is None:  # deleted behind our back: KubeRay recreates it under the same name
         return step.but(**_missing_cluster(s))
     step = step.but(actions=_job_service(s, cluster))
-    outcome, failed = _submitter_outcome(s, cluster)
+    outcome, failed = follow.submitter_outcome(s, cluster)
     if failed is not None:
         return failed
     if outcome is None:  # the submitter Job is being recreated
         return step.but(actions=[CreateSubmitter(_submitter(s, cluster, str(s.get("dashboardURL") or "")))])
     if s.target is None:
         return step
-    return _follow(s, step.but(actions=[PollJob(s.target)]), s.target, outcome, cluster)
+    return follow.follow(s, step.but(actions=[PollJob(s.target)]), s.target, outcome, cluster)
 
 
 def suspending(s: Snapshot) -> Step:
@@ -206,7 +202,7 @@ def finalizing(
         pending = probe.stop_pending_since
         if pending is None:
             return Step(actions=(StopJob(target),), requeue_after=settings.dashboard_timeout + 1)
-        if (now - pending).total_seconds() < _call_deadline(settings):
+        if (now - pending).total_seconds() < follow.call_deadline(settings):
             return Step(requeue_after=settings.dashboard_timeout + 1)
     return Step(actions=(RemoveFinalizer(), ForgetDashboard()))
 
@@ -225,166 +221,7 @@ _STATES: dict[str, Callable[[Snapshot], Step]] = {
 }
 
 
-# -- Running: the submitter and the dashboard ------------------------------------------------------------
-
-
-def _submitter_outcome(s: Snapshot, cluster: dict[str, Any]) -> tuple[SubmitterOutcome | None, Step | None]:
-    """K8sJobMode: the submitter Job; SidecarMode: the submitter container. (None, None): recreate the Job."""
-    if s.mode == SubmissionMode.K8S_JOB:
-        if s.submitter is None:
-            return None, None
-        outcome = children.submitter_outcome(s.submitter)
-        if outcome.failed:
-            reason = F.APP_FAILED if s.job_status == J.FAILED else F.SUBMISSION_FAILED
-            return outcome, _fail(s, reason, f"The submitter Job failed: {outcome.detail}")
-        return outcome, None
-    if s.mode == SubmissionMode.SIDECAR:
-        if s.head_pod is None:
-            name = (cluster.get("metadata") or {}).get("name", "")
-            return None, _fail(s, F.SUBMISSION_FAILED, f"The head pod of RayCluster {name} is gone (SidecarMode)")
-        outcome = children.sidecar_outcome(s.head_pod)
-        if outcome.failed:
-            reason = F.APP_FAILED if s.job_status == J.FAILED else F.SUBMISSION_FAILED
-            return outcome, _fail(s, reason, f"SidecarMode: {outcome.detail}")
-        return outcome, None
-    return children.RUNNING, None
-
-
-def _follow(s: Snapshot, step: Step, target: Target, outcome: SubmitterOutcome, cluster: dict[str, Any]) -> Step:
-    """Read the latest dashboard answer (never wait for one)."""
-    info = s.probe.info
-    if info is None:
-        pending = s.probe.info_pending_since
-        if pending is not None and (s.now - pending).total_seconds() > _call_deadline(s.settings):
-            return step.but(changes=_failing_since(s, pending))
-        return step
-    if info.failed:
-        return step.but(changes=_failing_since(s, info.at))
-    if info.not_found:
-        if s.mode == SubmissionMode.HTTP:
-            return _submit(s, step.but(changes={"jobStatusCheckFailureStartTime": None}), target)
-        if outcome.finished:
-            return _fail(s, F.APP_FAILED, f"The submitter finished, but the Ray dashboard has no job {target.job_id}")
-        return step.but(changes={"jobStatusCheckFailureStartTime": None})
-    assert info.details is not None
-    details = info.details
-    job_info = {k: stamp(v) for k, v in (("startTime", details.started_at), ("endTime", details.ended_at)) if v}
-    changes: dict[str, Any] = {
-        "jobStatus": details.status.value,
-        "message": details.message or None,
-        "rayJobInfo": job_info or None,
-        "rayClusterStatus": cluster.get("status") or None,
-        "jobStatusCheckFailureStartTime": None,
-    }
-    ended = details.status.is_terminal
-    if s.mode == SubmissionMode.K8S_JOB and not outcome.finished:
-        ended = False  # KubeRay waits for the submitter too (kuberay#1919)
-    elif s.mode == SubmissionMode.K8S_JOB and not details.status.is_terminal and outcome.at is not None:
-        late = (s.now - outcome.at).total_seconds()
-        if late >= s.settings.submitter_finished_grace:
-            message = f"The submitter Job finished {late:.0f}s ago, but the Ray job is still {details.status.value}"
-            return _fail(s, F.TRANSITION_GRACE_PERIOD_EXCEEDED, message, changes)
-    if not ended:
-        return step.but(changes=changes)
-    if details.status.value == J.FAILED:
-        return _fail(s, F.APP_FAILED, details.message or "The Ray job failed", changes)
-    return step.but(changes={**changes, "jobDeploymentStatus": D.COMPLETE, "reason": None})
-
-
-def _submit(s: Snapshot, step: Step, target: Target) -> Step:
-    """HTTPMode: Ray does not know the job yet, so submit it (once; again only after a failure)."""
-    probe = s.probe
-    if probe.submit_pending:
-        return step
-    answer = probe.submit
-    if answer is None:
-        return step.but(actions=[SubmitJob(target, children.submit_request(s.job, target.job_id))])
-    age = (s.now - answer.at).total_seconds()
-    if answer.failed and not _taken(answer):
-        step = step.but(changes=_failing_since(s, answer.at))
-    elif probe.info is not None and probe.info.at <= answer.at:
-        return step  # submitted after the last "not found": the next poll will see the job
-    if age >= s.settings.requeue_seconds:
-        return step.but(actions=[SubmitJob(target, children.submit_request(s.job, target.job_id))])
-    return step
-
-
-def _taken(answer: Answer) -> bool:
-    """Ray already has a job with this id: our earlier submission got through."""
-    return isinstance(answer.error, SubmissionIdTaken)
-
-
-def _failing_since(s: Snapshot, since: dt.datetime) -> dict[str, Any]:
-    """Start the status-check failure timer, unless it runs already."""
-    return {"jobStatusCheckFailureStartTime": s.get("jobStatusCheckFailureStartTime") or stamp(since)}
-
-
-def _call_deadline(settings: RayJobSettings) -> float:
-    """How long one dashboard call may stay pending before it counts as a failure (waiting for a slot included)."""
-    return 2 * settings.dashboard_timeout + settings.requeue_seconds
-
-
-# -- deadlines -------------------------------------------------------------------------------------------
-
-
-def _active_deadline(s: Snapshot) -> Step | None:
-    seconds = s.job.spec.active_deadline_seconds
-    start = parse_time(s.get("startTime"))
-    if not seconds or start is None or s.now < start + dt.timedelta(seconds=seconds):
-        return None
-    message = (
-        f"The RayJob has passed the activeDeadlineSeconds. StartTime: {stamp(start)}. ActiveDeadlineSeconds: {seconds}"
-    )
-    return _fail(s, F.DEADLINE_EXCEEDED, message)
-
-
-def _pre_running_deadline(s: Snapshot) -> Step | None:
-    seconds = s.job.spec.pre_running_deadline_seconds
-    start = parse_time(s.get("startTime"))
-    if not seconds or start is None or s.now < start + dt.timedelta(seconds=seconds):
-        return None
-    message = (
-        f"The RayJob did not reach Running within preRunningDeadlineSeconds. StartTime: {stamp(start)}. "
-        f"PreRunningDeadlineSeconds: {seconds}"
-    )
-    return _fail(s, F.PRE_RUNNING_DEADLINE_EXCEEDED, message)
-
-
-def _grace_period_exceeded(s: Snapshot) -> Step | None:
-    """Ray reported the end long ago but the RayJob is still Running (its submitter never finished)."""
-    if not is_job_terminal(s.job_status):
-        return None
-    ended = parse_time((s.get("rayJobInfo") or {}).get("endTime"))
-    grace = s.settings.transition_grace_period
-    if ended is None or (s.now - ended).total_seconds() < grace:
-        return None
-    message = f"The Ray job ended ({s.job_status}) more than {grace:g}s ago, but the RayJob was still Running"
-    if s.job_status == J.FAILED:
-        return _fail(s, F.TRANSITION_GRACE_PERIOD_EXCEEDED, message)
-    return Step({"jobDeploymentStatus": D.COMPLETE, "reason": None, "message": message}, (), None)
-
-
-def _status_checks_timed_out(s: Snapshot) -> Step | None:
-    since = parse_time(s.get("jobStatusCheckFailureStartTime"))
-    timeout = s.settings.status_check_timeout
-    if since is None or (s.now - since).total_seconds() < timeout:
-        return None
-    last = s.probe.info.error if s.probe.info is not None and s.probe.info.error is not None else None
-    submit = s.probe.submit.error if s.probe.submit is not None else None
-    detail = last or submit
-    message = (
-        f"The Ray dashboard has failed to report the status of job {s.get('jobId')} since {stamp(since)} "
-        f"(more than {timeout:g}s)" + (f"; last error: {detail}" if detail else "")
-    )
-    return _fail(s, F.STATUS_CHECK_TIMEOUT_EXCEEDED, message)
-
-
 # -- helpers ---------------------------------------------------------------------------------------------
-
-
-def _fail(s: Snapshot, reason: str, message: str, changes: Mapping[str, Any] | None = None) -> Step:
-    status = {**(changes or {}), "jobDeploymentStatus": D.FAILED, "reason": reason, "message": message}
-    return Step(status, (), s.settings.requeue_seconds, (("Warning", reason, message),))
 
 
 def _to(s: Snapshot, state: str) -> Step:

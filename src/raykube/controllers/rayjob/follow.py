@@ -1,0 +1,121 @@
+"""Running: what the submitter did and what the dashboard last said, read without ever waiting.
+
+:func:`submitter_outcome` looks at the K8sJobMode submitter Job or the SidecarMode submitter container;
+:func:`follow` turns the latest dashboard answer into status changes (job status, message, Ray's start and
+end times, the status-check failure timer) and, in HTTPMode, into a submission. Both are pure.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from raykube import reasons
+from raykube.api.rayjob import SubmissionMode
+from raykube.controllers.rayjob import children
+from raykube.controllers.rayjob.actions import SubmitJob
+from raykube.controllers.rayjob.children import SubmitterOutcome
+from raykube.controllers.rayjob.dashboard import Answer, Target
+from raykube.controllers.rayjob.settings import RayJobSettings
+from raykube.controllers.rayjob.snapshot import Snapshot, Step, fail, stamp
+from raykube.ray.errors import SubmissionIdTaken
+
+D = reasons.JobDeploymentStatus
+J = reasons.JobStatus
+F = reasons.JobFailedReason
+
+
+def submitter_outcome(s: Snapshot, cluster: dict[str, Any]) -> tuple[SubmitterOutcome | None, Step | None]:
+    """K8sJobMode: the submitter Job; SidecarMode: the submitter container. (None, None): recreate the Job."""
+    if s.mode == SubmissionMode.K8S_JOB:
+        if s.submitter is None:
+            return None, None
+        outcome = children.submitter_outcome(s.submitter)
+        if outcome.failed:
+            reason = F.APP_FAILED if s.job_status == J.FAILED else F.SUBMISSION_FAILED
+            return outcome, fail(s, reason, f"The submitter Job failed: {outcome.detail}")
+        return outcome, None
+    if s.mode == SubmissionMode.SIDECAR:
+        if s.head_pod is None:
+            name = (cluster.get("metadata") or {}).get("name", "")
+            return None, fail(s, F.SUBMISSION_FAILED, f"The head pod of RayCluster {name} is gone (SidecarMode)")
+        outcome = children.sidecar_outcome(s.head_pod)
+        if outcome.failed:
+            reason = F.APP_FAILED if s.job_status == J.FAILED else F.SUBMISSION_FAILED
+            return outcome, fail(s, reason, f"SidecarMode: {outcome.detail}")
+        return outcome, None
+    return children.RUNNING, None
+
+
+def follow(s: Snapshot, step: Step, target: Target, outcome: SubmitterOutcome, cluster: dict[str, Any]) -> Step:
+    """Read the latest dashboard answer (never wait for one)."""
+    info = s.probe.info
+    if info is None:
+        pending = s.probe.info_pending_since
+        if pending is not None and (s.now - pending).total_seconds() > call_deadline(s.settings):
+            return step.but(changes=_failing_since(s, pending))
+        return step
+    if info.failed:
+        return step.but(changes=_failing_since(s, info.at))
+    if info.not_found:
+        if s.mode == SubmissionMode.HTTP:
+            return _submit(s, step.but(changes={"jobStatusCheckFailureStartTime": None}), target)
+        if outcome.finished:
+            return fail(s, F.APP_FAILED, f"The submitter finished, but the Ray dashboard has no job {target.job_id}")
+        return step.but(changes={"jobStatusCheckFailureStartTime": None})
+    assert info.details is not None
+    details = info.details
+    job_info = {k: stamp(v) for k, v in (("startTime", details.started_at), ("endTime", details.ended_at)) if v}
+    changes: dict[str, Any] = {
+        "jobStatus": details.status.value,
+        "message": details.message or None,
+        "rayJobInfo": job_info or None,
+        "rayClusterStatus": cluster.get("status") or None,
+        "jobStatusCheckFailureStartTime": None,
+    }
+    ended = details.status.is_terminal
+    if s.mode == SubmissionMode.K8S_JOB and not outcome.finished:
+        ended = False  # KubeRay waits for the submitter too (kuberay#1919)
+    elif s.mode == SubmissionMode.K8S_JOB and not details.status.is_terminal and outcome.at is not None:
+        late = (s.now - outcome.at).total_seconds()
+        if late >= s.settings.submitter_finished_grace:
+            message = f"The submitter Job finished {late:.0f}s ago, but the Ray job is still {details.status.value}"
+            return fail(s, F.TRANSITION_GRACE_PERIOD_EXCEEDED, message, changes)
+    if not ended:
+        return step.but(changes=changes)
+    if details.status.value == J.FAILED:
+        return fail(s, F.APP_FAILED, details.message or "The Ray job failed", changes)
+    return step.but(changes={**changes, "jobDeploymentStatus": D.COMPLETE, "reason": None})
+
+
+def _submit(s: Snapshot, step: Step, target: Target) -> Step:
+    """HTTPMode: Ray does not know the job yet, so submit it (once; again only after a failure)."""
+    probe = s.probe
+    if probe.submit_pending:
+        return step
+    answer = probe.submit
+    if answer is None:
+        return step.but(actions=[SubmitJob(target, children.submit_request(s.job, target.job_id))])
+    age = (s.now - answer.at).total_seconds()
+    if answer.failed and not _taken(answer):
+        step = step.but(changes=_failing_since(s, answer.at))
+    elif probe.info is not None and probe.info.at <= answer.at:
+        return step  # submitted after the last "not found": the next poll will see the job
+    if age >= s.settings.requeue_seconds:
+        return step.but(actions=[SubmitJob(target, children.submit_request(s.job, target.job_id))])
+    return step
+
+
+def _taken(answer: Answer) -> bool:
+    """Ray already has a job with this id: our earlier submission got through."""
+    return isinstance(answer.error, SubmissionIdTaken)
+
+
+def _failing_since(s: Snapshot, since: dt.datetime) -> dict[str, Any]:
+    """Start the status-check failure timer, unless it runs already."""
+    return {"jobStatusCheckFailureStartTime": s.get("jobStatusCheckFailureStartTime") or stamp(since)}
+
+
+def call_deadline(settings: RayJobSettings) -> float:
+    """How long one dashboard call may stay pending before it counts as a failure (waiting for a slot included)."""
+    return 2 * settings.dashboard_timeout + settings.requeue_seconds
