@@ -11,7 +11,7 @@ import typer
 
 from raykube.api.rayjob import RayJob
 from raykube.api.validation import validate_rayjob
-from raykube.cli import job
+from raykube.cli import jobspec as job
 
 
 @pytest.fixture
