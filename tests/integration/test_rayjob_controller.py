@@ -131,6 +131,10 @@ def test_the_sample_rayjob_completes_in_k8s_job_mode(
                                 "TIME", "END", "TIME", "AGE"]
     assert table[1].split()[1:3] == ["SUCCEEDED", "Complete"]
     assert standin.calls_for(status["jobId"])  # the operator asked the dashboard about this very job
+    metrics = operator.metrics()
+    assert 'raykube_rayjobs{deployment_status="Complete"}' in metrics
+    calls = next(line for line in metrics.splitlines() if line.startswith("raykube_rayjob_dashboard_calls_total"))
+    assert float(calls.rsplit(" ", 1)[1]) >= 1
     eventually(lambda: {"CreatedRayCluster", "CreatedRayJobSubmitter"} <= set(_reasons(kubeconfig, ns)),
                what="creation events")
 

@@ -90,7 +90,7 @@ def build(config: OperatorConfig, client: KubeClient) -> Operator:
         controller.owns(ns_informers.services, owner_kind="RayCluster", owner_group="ray.io")
     manager.add_controller(controller)
     manager.add_runnable(recorder.run)
-    rayjob = build_rayjob(config, client, manager, informers, metrics)
+    rayjob = build_rayjob(config, client, manager, informers, metrics, registry)
     return Operator(
         client=client, manager=manager, registry=registry, recorder=recorder, raycluster=controller, rayjob=rayjob
     )

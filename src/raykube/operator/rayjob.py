@@ -12,7 +12,13 @@ re-enqueue the RayJob on this controller's queue.
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
 
 from raykube.controllers.kinds import JOB, RAYJOB
 from raykube.controllers.raycluster.cache import NamespaceInformers
@@ -44,12 +50,34 @@ class RayJobParts:
         await self.recorder.flush()
 
 
+class RayJobCollector(Collector):
+    """``raykube_rayjobs{deployment_status}`` from the cache; dashboard calls made and in flight, at scrape time."""
+
+    def __init__(self, cache: JobCache, probes: DashboardProbes) -> None:
+        self._cache = cache
+        self._probes = probes
+
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+        counts = Counter(str((j.get("status") or {}).get("jobDeploymentStatus") or "New")
+                         for j in self._cache.all_rayjobs())
+        jobs = GaugeMetricFamily("raykube_rayjobs", "RayJobs by status.jobDeploymentStatus.",
+                                 labels=["deployment_status"])
+        for state in sorted(counts):
+            jobs.add_metric([state], counts[state])
+        yield jobs
+        yield CounterMetricFamily("raykube_rayjob_dashboard_calls", "Ray dashboard calls made by the RayJob "
+                                  "controller (background, never in a reconcile).", value=self._probes.calls_made)
+        yield GaugeMetricFamily("raykube_rayjob_dashboard_calls_in_flight", "Ray dashboard calls under way.",
+                                value=self._probes.in_flight)
+
+
 def build_rayjob(
     config: OperatorConfig,
     client: KubeClient,
     manager: Manager,
     cluster_informers: dict[str | None, NamespaceInformers],
     metrics: RuntimeMetrics,
+    registry: CollectorRegistry | None = None,
 ) -> RayJobParts:
     settings = config.rayjob
     informers = {
@@ -66,6 +94,8 @@ def build_rayjob(
     dashboard = DashboardClient(timeout=settings.dashboard_timeout, max_connections=settings.dashboard_concurrency,
                                 user_agent="raykube-operator")
     probes = DashboardProbes(dashboard, concurrency=settings.dashboard_concurrency)
+    if registry is not None:
+        registry.register(RayJobCollector(cache, probes))
     recorder = EventRecorder(client.with_rate_limit(config.qps, config.burst), controller="rayjob-controller")
     reconciler = RayJobReconciler(
         client, cache=cache, probes=probes, recorder=recorder, settings=settings, operator_settings=config.settings
