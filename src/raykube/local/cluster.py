@@ -29,7 +29,7 @@ from raykube.local.components import CLUSTER_DOMAIN, SERVICE_IP, Layout
 from raykube.local.kubeconfig import write_kubeconfig
 from raykube.local.pki import CertificateAuthority, service_account_keys
 from raykube.local.ports import free_ports
-from raykube.local.processes import ProcessRecord
+from raykube.local.processes import ComponentFailedError, ProcessRecord
 
 NodeMode = Literal["fake", "real"]
 Progress = Callable[[str], None]
@@ -46,6 +46,8 @@ class ClusterConfig:
     node_memory: str = "128Gi"
     node_pods: int = 250
     timeout: float = 90.0
+    # --nodes real: how long to wait while another real-node cluster holds this machine (0: fail at once).
+    machine_wait: float = 0.0
 
 
 @dataclass
@@ -136,7 +138,7 @@ class LocalCluster:
         started = time.monotonic()
         real = self.config.nodes == "real"
         if real:
-            realnode.acquire_machine(self.state_dir)
+            realnode.acquire_machine(self.state_dir, wait=self.config.machine_wait, progress=progress)
         plan = None
         try:
             layout, plan = self._prepare(progress)
@@ -223,6 +225,8 @@ class LocalCluster:
         record = processes.start(name, argv, log_dir=layout.logs, **options)
         state.processes.append(record.to_json())
         self._save(state)  # saved at once, so `down` finds the process even if start-up fails later
+        if state.nodes == "real":  # and in the machine record, which outlives the state directory
+            realnode.record_on_machine(self.state_dir, state.node, state.processes)
         return record
 
     def _wait(self, state: ClusterState, record: ProcessRecord, check: Callable[[], bool],
@@ -294,19 +298,27 @@ class LocalCluster:
         """Stop every recorded process (last started first) and remove etcd's tmpfs data.
 
         Returns the names of the processes that were stopped. The state directory is kept (logs stay
-        readable after a failure) except for `state.json`.
+        readable after a failure) except for `state.json`. With a real node every step is tried even
+        when an earlier one fails; then ComponentFailedError lists what failed and `state.json` stays,
+        so that `down` can be run again.
         """
-        stopped = []
+        stopped: list[str] = []
+        errors: list[str] = []
         plan = self.node_plan()
         if plan is not None:
-            stopped += realnode.stop(plan, self.records(), progress)
+            stopped += realnode.stop(plan, self.records(), progress, errors)
         for record in reversed(self.records()):
-            if processes.is_alive(record):
-                processes.stop(record)
-                stopped.append(record.name)
-                progress(f"stopped {record.name} (pid {record.pid})")
+            try:
+                if processes.is_alive(record):
+                    processes.stop(record)
+                    stopped.append(record.name)
+                    progress(f"stopped {record.name} (pid {record.pid})")
+            except ComponentFailedError as err:
+                errors.append(str(err))
         if plan is not None:
-            realnode.undo_host(plan, progress)
+            realnode.undo_host(plan, progress, errors)
+        if errors:
+            raise ComponentFailedError("raykube local down could not finish:\n" + "\n".join(errors))
         layout = self.layout()
         if layout is not None:
             shutil.rmtree(layout.etcd_data, ignore_errors=True)

@@ -105,8 +105,23 @@ def owned_rules() -> list[str]:
     return found
 
 
-def cleanup_iptables() -> int:
-    """Remove our chains and every rule jumping to them (IPv4 and IPv6); return how many rules went."""
+def cleanup_iptables(attempts: int = 5) -> int:
+    """Remove our chains and every rule jumping to them (IPv4 and IPv6); return how many rules went.
+
+    Repeated until `owned_rules` is empty: a single iptables call can lose a race with another writer.
+    """
+    removed = 0
+    for attempt in range(attempts):
+        removed += _cleanup_once()
+        left = owned_rules()
+        if not left:
+            return removed
+        if attempt == attempts - 1:
+            raise RuntimeError("iptables rules survived the clean-up:\n" + "\n".join(left))
+    return removed
+
+
+def _cleanup_once() -> int:
     removed = 0
     for tool, save in _iptables_tools():
         for table in _TABLES:
@@ -118,14 +133,14 @@ def cleanup_iptables() -> int:
                 args = shlex.split(line)
                 chain = args[1]
                 target = args[args.index("-j") + 1] if "-j" in args else ""
-                deleted = chain in _BUILTIN and _owned(target) and _run(tool, "-t", table, "-D", *args[1:],
-                                                                       check=False).returncode == 0
+                deleted = chain in _BUILTIN and _owned(target) and _run(tool, "-w", "5", "-t", table, "-D",
+                                                                       *args[1:], check=False).returncode == 0
                 removed += int(deleted)
             owned = [c for c in chains if _owned(c)]
             for chain in owned:  # flush all first: owned chains jump to each other
-                _run(tool, "-t", table, "-F", chain, check=False)
+                _run(tool, "-w", "5", "-t", table, "-F", chain, check=False)
             for chain in owned:
-                _run(tool, "-t", table, "-X", chain, check=False)
+                _run(tool, "-w", "5", "-t", table, "-X", chain, check=False)
                 removed += 1
     return removed
 

@@ -28,9 +28,11 @@ import contextlib
 import fcntl
 import hashlib
 import json
+import os
 import shutil
 import subprocess
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,7 +54,7 @@ NODE_POD_CIDR = "10.244.0.0/24"
 CLUSTER_CIDR = "10.244.0.0/16"
 DNS_IP = "10.96.0.10"
 CNI_BIN_DIR = Path("/usr/lib/cni")
-LOCK_FILE = Path("/run/raykube/real-node")
+MACHINE_RECORD = Path("/run/raykube/real-node.json")
 # What `scripts/install-node-deps` installs, by the command we need from each package.
 HOST_COMMANDS = {
     "containerd": "containerd", "ctr": "containerd", "runc": "runc", "conntrack": "conntrack",
@@ -364,45 +366,128 @@ def cluster_objects() -> list[tuple[str, dict[str, Any]]]:
     ]
 
 
-# -- the machine-wide lock ----------------------------------------------------------------------------
+# -- the machine's one real-node slot -----------------------------------------------------------------
+#
+# `/run/raykube/real-node.json` names the state directory of the cluster holding the slot, its NodePlan and
+# every process it started (pid + start time), kept current as they start. It outlives the state directory:
+# when that is deleted under a running cluster (a test run killed before its clean-up, whose temporary
+# directory was then removed), the next `up` still finds the processes and stops them by their records.
+
+CLAIM_GRACE = 120.0  # seconds a fresh claim counts as live before its first process is recorded
+
+
+def _read_machine() -> dict[str, Any]:
+    try:
+        data: dict[str, Any] = json.loads(MACHINE_RECORD.read_text())
+        return data
+    except (OSError, ValueError):
+        return {}
+
+
+def _write_machine(data: dict[str, Any]) -> None:
+    MACHINE_RECORD.parent.mkdir(parents=True, exist_ok=True)
+    tmp = MACHINE_RECORD.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=1))
+    tmp.replace(MACHINE_RECORD)
+
+
+@contextlib.contextmanager
+def _machine_lock() -> Iterator[None]:
+    MACHINE_RECORD.parent.mkdir(parents=True, exist_ok=True)
+    with open(MACHINE_RECORD.with_suffix(".lock"), "w") as guard:
+        fcntl.flock(guard, fcntl.LOCK_EX)
+        yield
+
+
+def _records(data: dict[str, Any]) -> list[ProcessRecord]:
+    return [ProcessRecord.from_json(p) for p in data.get("processes", [])]
+
+
+def _live(data: dict[str, Any]) -> bool:
+    """The recorded cluster still runs (or has just claimed the slot and starts its first process)."""
+    if any(processes.is_alive(r) for r in _records(data)):
+        return Path(data["state_dir"], "state.json").exists()
+    return not data.get("processes") and time.time() - float(data.get("claimed", 0)) < CLAIM_GRACE
+
+
+# The plain-text slot file of earlier raykube versions: honoured so that runs of both never overlap.
+_LEGACY_SLOT = MACHINE_RECORD.with_suffix("")
+
+
+def _legacy_owner() -> Path | None:
+    try:
+        owner = Path(_LEGACY_SLOT.read_text().strip())
+        state = json.loads((owner / "state.json").read_text())
+    except (OSError, ValueError):
+        return None
+    alive = any(processes.is_alive(ProcessRecord.from_json(p)) for p in state.get("processes", []))
+    return owner if alive else None
 
 
 def lock_owner() -> Path | None:
-    """The state directory of the real-node cluster that holds this machine's lock, if any."""
-    try:
-        text = LOCK_FILE.read_text().strip()
-    except FileNotFoundError:
-        return None
-    return Path(text) if text else None
+    """The state directory of the real-node cluster running on this machine, if there is one."""
+    data = _read_machine()
+    return Path(data["state_dir"]) if data and _live(data) else _legacy_owner()
 
 
-def _owner_alive(owner: Path) -> bool:
-    try:
-        state = json.loads((owner / "state.json").read_text())
-    except (OSError, ValueError):
-        return False
-    return any(processes.is_alive(ProcessRecord.from_json(p)) for p in state.get("processes", []))
+machine_owner = lock_owner
 
 
-def acquire_machine(state_dir: Path) -> None:
-    """Claim the machine's one real-node slot for `state_dir`; RealNodeError if a live cluster has it."""
-    LOCK_FILE.parent.mkdir(parents=True, exist_ok=True)
-    with open(LOCK_FILE.with_suffix(".lock"), "w") as guard:
-        fcntl.flock(guard, fcntl.LOCK_EX)
-        owner = lock_owner()
-        if owner is not None and owner != state_dir and _owner_alive(owner):
+def acquire_machine(state_dir: Path, *, wait: float = 0.0, progress: Progress = lambda _: None) -> None:
+    """Claim the machine's real-node slot for `state_dir`, waiting up to `wait` seconds for a running one.
+
+    A cluster that was abandoned (its state directory is gone, or it is dead but left host changes) is
+    stopped and cleaned up from the machine record first. RealNodeError if a live cluster keeps the slot.
+    """
+    deadline = time.monotonic() + wait
+    while True:
+        with _machine_lock():
+            data = _read_machine()
+            owner = Path(data["state_dir"]) if data else _legacy_owner()
+            if owner is None or owner == state_dir or (data and not _live(data)):
+                if data and owner != state_dir:
+                    _reap(data, progress)
+                _write_machine({"state_dir": str(state_dir), "claimed": time.time(), "node": None, "processes": []})
+                return
+        if time.monotonic() > deadline:
             raise RealNodeError(
                 f"a real-node cluster is already running on this machine (state dir {owner}); only one can: "
                 f"stop it with `raykube local down --state-dir {owner}`"
             )
-        LOCK_FILE.write_text(str(state_dir))
+        time.sleep(2)
+
+
+def record_on_machine(state_dir: Path, node: dict[str, Any] | None, records: list[dict[str, Any]]) -> None:
+    """Keep the machine record current: the plan and every process started so far."""
+    with _machine_lock():
+        data = _read_machine()
+        if data.get("state_dir") == str(state_dir):
+            data.update(node=node, processes=records)
+            _write_machine(data)
 
 
 def release_machine(state_dir: Path) -> None:
-    with open(LOCK_FILE.with_suffix(".lock"), "w") as guard:
-        fcntl.flock(guard, fcntl.LOCK_EX)
-        if lock_owner() == state_dir:
-            LOCK_FILE.unlink(missing_ok=True)
+    with _machine_lock():
+        if _read_machine().get("state_dir") == str(state_dir):
+            MACHINE_RECORD.unlink(missing_ok=True)
+
+
+def _reap(data: dict[str, Any], progress: Progress) -> None:
+    """Stop an abandoned cluster from its machine record: node, control plane, host changes."""
+    records = _records(data)
+    alive = [r.name for r in records if processes.is_alive(r)]
+    if alive:
+        progress(f"stopping an abandoned real-node cluster ({data['state_dir']}): {', '.join(alive)}")
+    plan = NodePlan(**data["node"]) if data.get("node") else None
+    errors: list[str] = []
+    if plan is not None:
+        stop(plan, records, progress, errors)
+    for record in reversed(records):
+        _attempt(errors, f"stopping {record.name}", lambda r=record: processes.stop(r))  # type: ignore[misc]
+    if plan is not None:
+        undo_host(plan, progress, errors)
+    if errors:
+        raise RealNodeError("could not clean up an abandoned real-node cluster:\n" + "\n".join(errors))
 
 
 # -- start --------------------------------------------------------------------------------------------
@@ -463,6 +548,29 @@ def _containerd_serving(plan: NodePlan) -> bool:
     return True
 
 
+def image_store_holders() -> list[str]:
+    """`pid command` of processes holding the shared image store's database (a containerd still running)."""
+    db = containerd_root() / "io.containerd.metadata.v1.bolt" / "meta.db"
+    if not db.exists():
+        return []
+    with open(db, "rb") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(f, fcntl.LOCK_UN)
+            return []
+        except BlockingIOError:
+            pass
+    holders = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            if any(os.readlink(fd) == str(db) for fd in (proc / "fd").iterdir()):
+                command = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                holders.append(f"{proc.name} {command[:200]}")
+    return holders or ["(a process this user cannot see)"]
+
+
 def remove_all_containers(socket: Path) -> int:
     """Delete every task and container of the CRI namespace (stale ones from an earlier run, or ours at stop)."""
     removed = 0
@@ -486,6 +594,12 @@ def start(plan: NodePlan, layout: Layout, api: LocalApi, launch: Launch, wait: W
          what="covering the kernel tunables")
     inside = nodens.enter(holder.pid)
 
+    holders = image_store_holders()
+    if holders:
+        raise RealNodeError(
+            f"the image store {containerd_root()} is in use by another containerd (a real node that was not "
+            f"stopped?): {'; '.join(holders)}"
+        )
     # No registry is reachable from here, by design: a pull fails at once instead of leaving the machine.
     dead_proxy = {"HTTP_PROXY": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9", "NO_PROXY": ""}
     containerd = launch("containerd", [*inside, "containerd", "--config", plan.path / "containerd.toml"],
@@ -543,11 +657,20 @@ def _node_ready(node: dict[str, Any] | None) -> bool:
 # -- stop ---------------------------------------------------------------------------------------------
 
 
-def stop(plan: NodePlan, records: list[ProcessRecord], progress: Progress) -> list[str]:
+def _attempt(errors: list[str], what: str, action: Callable[[], object]) -> None:
+    """Run one clean-up action; on failure note it and go on (a clean-up stops at nothing)."""
+    try:
+        action()
+    except Exception as err:
+        errors.append(f"{what}: {err}")
+
+
+def stop(plan: NodePlan, records: list[ProcessRecord], progress: Progress, errors: list[str]) -> list[str]:
     """Stop the node's daemons and pods; return the names of the daemons that were stopped.
 
     The host side (bridge, rules, cgroups) stays until `undo_host`: the API server listens on the bridge
-    address and must be stopped before it goes. Both are safe on a half-started node and when called twice.
+    address and must be stopped before it goes. Both are safe on a half-started node and when called twice;
+    a step that fails is added to `errors` and the others still run.
     """
     by_name = {r.name: r for r in records}
     stopped = []
@@ -560,36 +683,49 @@ def stop(plan: NodePlan, records: list[ProcessRecord], progress: Progress) -> li
             progress(f"stopped {name} (pid {record.pid})")
 
     for name in ("coredns", "kube-proxy", "kubelet"):
-        stop_daemon(name)
+        _attempt(errors, f"stopping {name}", lambda n=name: stop_daemon(n))  # type: ignore[misc]
+
     # Pods first (containers and pause processes), then their containerd records, then containerd.
-    pods = cgroups.NodeCgroup(f"{plan.cgroup}/kubepods")
-    if pods.exists():
-        killed = pods.kill_all()
-        if killed:
+    def kill_pods() -> None:
+        pods = cgroups.NodeCgroup(f"{plan.cgroup}/kubepods")
+        if pods.exists() and (killed := pods.kill_all()):
             progress(f"killed {killed} pod processes")
-    containerd = by_name.get("containerd")
-    if containerd is not None and processes.is_alive(containerd):
-        with contextlib.suppress(subprocess.SubprocessError, OSError):
-            removed = remove_all_containers(plan.containerd_socket)
-            progress(f"removed {removed} containers from containerd")
-    stop_daemon("containerd")
-    stop_daemon("node-namespace")
+
+    def remove_containers() -> None:
+        containerd = by_name.get("containerd")
+        if containerd is not None and processes.is_alive(containerd):
+            progress(f"removed {remove_all_containers(plan.containerd_socket)} containers from containerd")
+
+    _attempt(errors, "killing the pods", kill_pods)
+    _attempt(errors, "removing containers from containerd", remove_containers)
+    _attempt(errors, "stopping containerd", lambda: stop_daemon("containerd"))
+    _attempt(errors, "stopping the node namespace", lambda: stop_daemon("node-namespace"))
     return stopped
 
 
-def undo_host(plan: NodePlan, progress: Progress) -> None:
+def undo_host(plan: NodePlan, progress: Progress, errors: list[str]) -> None:
     """Remove what `prepare_host` and the node made on the host; restore `net.ipv4.ip_forward`."""
-    cgroup = cgroups.NodeCgroup(plan.cgroup)
-    if cgroup.exists():
-        leftovers = cgroup.kill_all()
-        if leftovers:
-            progress(f"killed {leftovers} leftover node processes (shims)")
-        cgroup.remove()
-    rules = hostnet.cleanup_iptables()
-    if rules:
-        progress(f"removed {rules} iptables rules and chains")
-    if hostnet.delete_link(plan.bridge):
-        progress(f"deleted bridge {plan.bridge}")
-    if plan.ip_forward_before and hostnet.read_ip_forward() != plan.ip_forward_before:
-        hostnet.write_ip_forward(plan.ip_forward_before)
-        progress(f"net.ipv4.ip_forward back to {plan.ip_forward_before}")
+    def sweep_cgroups() -> None:
+        cgroup = cgroups.NodeCgroup(plan.cgroup)
+        if cgroup.exists():
+            if leftovers := cgroup.kill_all():
+                progress(f"killed {leftovers} leftover node processes (shims)")
+            cgroup.remove()
+
+    def rules() -> None:
+        if removed := hostnet.cleanup_iptables():
+            progress(f"removed {removed} iptables rules and chains")
+
+    def bridge() -> None:
+        if hostnet.delete_link(plan.bridge):
+            progress(f"deleted bridge {plan.bridge}")
+
+    def forwarding() -> None:
+        if plan.ip_forward_before and hostnet.read_ip_forward() != plan.ip_forward_before:
+            hostnet.write_ip_forward(plan.ip_forward_before)
+            progress(f"net.ipv4.ip_forward back to {plan.ip_forward_before}")
+
+    _attempt(errors, "removing the node's cgroups", sweep_cgroups)
+    _attempt(errors, "removing iptables rules", rules)
+    _attempt(errors, "deleting the bridge", bridge)
+    _attempt(errors, "restoring net.ipv4.ip_forward", forwarding)

@@ -1,0 +1,70 @@
+"""What a real node may change on the machine, and what must be gone after `raykube local down`."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from raykube.local import cgroups, hostnet, nodens, realnode
+from raykube.local.cluster import LocalCluster
+
+
+@dataclass(frozen=True)
+class HostSnapshot:
+    tunables: dict[str, str]
+    ip_forward: str
+    owned_rules: tuple[str, ...]
+
+
+def snapshot() -> HostSnapshot:
+    return HostSnapshot(nodens.read_tunables(), hostnet.read_ip_forward(), tuple(hostnet.owned_rules()))
+
+
+def processes_mentioning(text: str) -> list[str]:
+    """`pid cmdline` of every process whose command line contains `text` (e.g. a state directory)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if text in cmdline:
+            found.append(f"{proc.name} {cmdline[:160]}")
+    return found
+
+
+def leftovers(state_dir: Path, plan: realnode.NodePlan) -> list[str]:
+    """Everything of the cluster still on the machine: processes, mounts, devices, cgroups, rules, the lock."""
+    left = [f"process: {p}" for p in processes_mentioning(str(state_dir))]
+    left += [f"mount: {line}" for line in Path("/proc/self/mountinfo").read_text().splitlines()
+             if str(state_dir) in line]
+    if hostnet.link_exists(plan.bridge):
+        left.append(f"bridge {plan.bridge} with ports {hostnet.bridge_ports(plan.bridge)}")
+    left += [f"cgroup: {d}" for d in cgroups.NodeCgroup(plan.cgroup).dirs() if d.exists()]
+    left += [f"iptables: {rule}" for rule in hostnet.owned_rules()]
+    if realnode.lock_owner() == state_dir:
+        left.append(f"the machine record {realnode.MACHINE_RECORD} still names {state_dir}")
+    return left
+
+
+def wait_for_machine(timeout: float = 1800) -> None:
+    """Wait while another real-node cluster (another test run, a demo) holds this machine's one slot."""
+    deadline = time.monotonic() + timeout
+    while (owner := realnode.lock_owner()) is not None:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"a real-node cluster at {owner} kept this machine busy for {timeout:.0f}s; "
+                                 "stop it with `raykube local down --state-dir ...`")
+        time.sleep(2)
+
+
+def assert_down_clean(cluster: LocalCluster, plan: realnode.NodePlan, before: HostSnapshot) -> None:
+    left = leftovers(cluster.state_dir, plan)
+    assert not left, "left behind by down:\n" + "\n".join(left)
+    after = snapshot()
+    assert after.tunables == before.tunables, f"kernel settings changed: {before.tunables} -> {after.tunables}"
+    assert after.ip_forward == before.ip_forward
+    assert after.owned_rules == before.owned_rules
