@@ -19,7 +19,6 @@ mount vanishes with it) and are logged to `<cache>/images/logs/`.
 
 from __future__ import annotations
 
-import fnmatch
 import hashlib
 import json
 import os
@@ -165,15 +164,32 @@ def ignore_patterns(dockerfile: Path, context: Path) -> list[str]:
     return []
 
 
+def _pattern_regex(pattern: str) -> re.Pattern[str]:
+    """A .dockerignore pattern as a regex: `**/` any leading directories, `**` anything, `*` and `?` in a name."""
+    out, i = "", 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out, i = out + "(?:.*/)?", i + 3
+        elif pattern.startswith("**", i):
+            out, i = out + ".*", i + 2
+        elif pattern[i] == "*":
+            out, i = out + "[^/]*", i + 1
+        elif pattern[i] == "?":
+            out, i = out + "[^/]", i + 1
+        else:
+            out, i = out + re.escape(pattern[i]), i + 1
+    return re.compile(out + r"\Z")
+
+
 def ignored(rel: str, patterns: Sequence[str]) -> bool:
-    """Whether a context-relative path is excluded (`**` spans directories, `!` re-includes)."""
+    """Whether a context-relative path is excluded: it or a directory above it matches; `!` re-includes."""
+    parts = rel.split("/")
+    prefixes = ["/".join(parts[: n + 1]) for n in range(len(parts))]
     result = False
     for pattern in patterns:
         negate = pattern.startswith("!")
-        pattern = pattern.lstrip("!").strip("/")
-        regex = fnmatch.translate(pattern).replace(".*", "[^/]*").replace("[^/]*[^/]*", ".*")
-        if re.match(regex, rel) or any(re.match(regex, "/".join(rel.split("/")[: i + 1]))
-                                       for i in range(rel.count("/"))):
+        regex = _pattern_regex(pattern.lstrip("!").strip("/"))
+        if any(regex.match(prefix) for prefix in prefixes):
             result = not negate
     return result
 

@@ -91,18 +91,14 @@ def layer_from_files(
 
 
 def _walk(root: Path) -> Iterator[Path]:
-    """Every path under `root` in sorted order (directories before their contents), not following links."""
-    stack = [root]
-    while stack:
-        current = stack.pop()
-        entries = sorted(os.scandir(current), key=lambda e: e.name, reverse=True)
-        for entry in entries:
+    """Every path under `root`, depth first in name order (a directory before its contents), links not followed."""
+    def visit(directory: Path, top: bool) -> Iterator[Path]:
+        for entry in sorted(os.scandir(directory), key=lambda e: e.name):
             path = Path(entry.path)
             yield path
-            if entry.is_dir(follow_symlinks=False):
-                rel = path.relative_to(root)
-                if not (len(rel.parts) == 1 and rel.parts[0] in _SKIP_CONTENTS):
-                    stack.append(path)
+            if entry.is_dir(follow_symlinks=False) and not (top and entry.name in _SKIP_CONTENTS):
+                yield from visit(path, False)
+    yield from visit(root, True)
 
 
 def _overlay_opaque(path: Path) -> bool:
