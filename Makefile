@@ -57,7 +57,7 @@ charts: venv tools
 	@.venv/bin/raykube local charts build --dir $(CHARTS_DIR)
 
 demo-down: venv
-	@.venv/bin/raykube local down
+	@scripts/demo --down
 
 clean:
 	rm -rf .venv .pytest_cache .mypy_cache .ruff_cache
