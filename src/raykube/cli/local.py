@@ -119,7 +119,7 @@ def _report(built: object, started: float) -> None:
 
     assert isinstance(built, Built)
     console.print(f"[green]built[/green] in {time.monotonic() - started:.1f}s "
-                  f"({built.cached_steps}/{built.steps} steps cached), {built.digest[:19]}")
+                  f"({built.cached_steps}/{built.steps} filesystem steps cached), {built.digest[:19]}")
     for name in built.names:
         typer.echo(short(name))
 

@@ -357,6 +357,9 @@ def debian_base(suite: str, progress: Progress, logs: Path) -> StepLayer:
 # -- the builder --------------------------------------------------------------------------------------
 
 
+_FILESYSTEM_STEPS = frozenset({"FROM", "RUN", "COPY", "WORKDIR"})
+
+
 @dataclass
 class BuildResult:
     config: oci.ImageConfig
@@ -383,16 +386,18 @@ class Builder:
         if not instructions or instructions[0].keyword not in ("FROM", "ARG"):
             raise BuildError(f"{self.dockerfile}: must start with FROM")
         state = BuildState(key=_digest(BUILDER_VERSION))
-        cached = 0
+        cached = steps = 0
         for number, ins in enumerate(instructions, start=1):
             started = time.monotonic()
             label = f"[{number}/{len(instructions)}] {ins.text[:90]}"
             hit = self._step(state, ins, label)
-            cached += int(hit)
+            if ins.keyword in _FILESYSTEM_STEPS:  # the others only change the config
+                steps += 1
+                cached += int(hit)
             took = time.monotonic() - started
             self.progress(f"{label}  {'cached' if hit else f'{took:.1f}s'}")
         layers = [layer.oci_layer() for layer in state.layers]
-        return BuildResult(state.config(), layers, state.key, cached, len(instructions))
+        return BuildResult(state.config(), layers, state.key, cached, steps)
 
     # Each handler returns True when the step was served from the cache.
     def _step(self, state: BuildState, ins: Instruction, label: str) -> bool:
