@@ -161,7 +161,9 @@ class LocalCluster:
                 self._start_fake_nodes(layout, state, progress)
         except BaseException:
             progress("start-up failed: stopping what was started")
-            self.down()
+            self.down()  # releases the machine when it had a node plan; raises (keeping the record) if it fails
+            if real:
+                realnode.release_machine(self.state_dir)
             raise
         state.timings["total"] = round(time.monotonic() - started, 2)
         self._save(state)
