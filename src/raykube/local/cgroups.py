@@ -135,21 +135,19 @@ class NodeCgroup:
             if not d.is_dir():
                 continue
             for sub in sorted((p for p in d.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
-                with contextlib.suppress(FileNotFoundError):
-                    _rmdir_retry(sub)
-            with contextlib.suppress(FileNotFoundError):
-                _rmdir_retry(d)
+                _rmdir_retry(sub)
+            _rmdir_retry(d)
 
 
 def _rmdir_retry(path: Path, attempts: int = 50) -> None:
-    """rmdir a cgroup; the kernel may report it busy for a moment after its last task exited."""
-    for i in range(attempts):
+    """rmdir a cgroup; the kernel may call it busy for a moment after its last task exited."""
+    for attempt in range(attempts):
         try:
             path.rmdir()
             return
-        except OSError as err:
-            if err.errno == 2 or i == attempts - 1:  # ENOENT: gone already
-                if err.errno == 2:
-                    return
+        except FileNotFoundError:
+            return
+        except OSError:
+            if attempt == attempts - 1:
                 raise
             time.sleep(0.1)
