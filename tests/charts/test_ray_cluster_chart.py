@@ -40,7 +40,7 @@ WALKTHROUGH_TAG = "2.46.0-py310-aarch64"
 def _published_values(version: str) -> dict[str, Any]:
     """The default values of the ray-cluster chart we publish as `version` (e.g. "1.3.0")."""
     pub = next(p for p in publications() if p.chart == "ray-cluster" and p.version == version)
-    return yaml.safe_load((pub.values or CLUSTER_CHART / "values.yaml").read_text())
+    return dict(yaml.safe_load((pub.values or CLUSTER_CHART / "values.yaml").read_text()))
 
 
 def _cluster(docs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -53,7 +53,7 @@ def _groups(cluster: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def _ray_container(template: dict[str, Any]) -> dict[str, Any]:
-    return template["spec"]["containers"][0]
+    return dict(template["spec"]["containers"][0])
 
 
 @pytest.mark.parametrize("version", KUBERAY_VERSIONS)
