@@ -34,7 +34,7 @@ from raykube.cli.jobspec import (
     workdir_configmap,
     workdir_package,
 )
-from raykube.cli.kubehttp import KubeAccess, KubeAccessError, load_access
+from raykube.cli.kubehttp import KubeAccess, KubeAccessError, load_access, stream_pod_log
 from raykube.controllers.kinds import POD, RAYJOB
 from raykube.ray.client import DashboardClient
 from raykube.ray.errors import DashboardError
@@ -279,7 +279,7 @@ async def _logs(kubeconfig: str | None, access: KubeAccess, ns: str, name: str, 
 
 
 async def _print_pod_log(access: KubeAccess, ns: str, pod: str, container: str | None, follow: bool) -> None:
-    async for line in access.stream_pod_log(ns, pod, container=container, follow=follow):
+    async for line in stream_pod_log(access, ns, pod, container=container, follow=follow):
         typer.echo(line)
 
 

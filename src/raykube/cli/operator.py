@@ -29,6 +29,9 @@ def operator(
     burst: Annotated[int, typer.Option(help="Client-side API request burst.")] = 200,
     log_json: Annotated[bool, typer.Option(help="Structured JSON logs.")] = False,
     log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR.")] = "INFO",
+    use_kubernetes_proxy: Annotated[
+        bool, typer.Option(help="Reach Ray dashboards through the API server's Service proxy.")
+    ] = False,
     dashboard_url_override: Annotated[
         str | None,
         typer.Option(
@@ -49,7 +52,9 @@ def operator(
         qps=qps,
         burst=burst,
         settings=settings_from_environment(os.environ),
-        rayjob=rayjob_settings_from_environment(os.environ, dashboard_url_override=dashboard_url_override),
+        rayjob=rayjob_settings_from_environment(
+            os.environ, dashboard_url_override=dashboard_url_override, use_kubernetes_proxy=use_kubernetes_proxy
+        ),
         **({"leader_election_namespace": leader_election_namespace} if leader_election_namespace else {}),
     )
     asyncio.run(operator_app.run(config))

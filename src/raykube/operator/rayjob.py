@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
@@ -27,11 +27,15 @@ from raykube.controllers.rayjob.dashboard import DashboardProbes
 from raykube.controllers.rayjob.reconciler import RayJobReconciler
 from raykube.operator.config import OperatorConfig
 from raykube.ray.client import DashboardClient
+from raykube.runtime.apiaccess import load_access
 from raykube.runtime.client import KubeClient
 from raykube.runtime.controller import Controller
 from raykube.runtime.events import EventRecorder
 from raykube.runtime.manager import Manager
 from raykube.runtime.metrics import RuntimeMetrics
+
+#: KubeRay's RayHTTPClientProxyTimeoutSeconds: calls through the API server's proxy get more time.
+PROXY_TIMEOUT = 10.0
 
 
 @dataclass
@@ -80,6 +84,11 @@ def build_rayjob(
     registry: CollectorRegistry | None = None,
 ) -> RayJobParts:
     settings = config.rayjob
+    transport, headers, timeout = None, None, settings.dashboard_timeout
+    if settings.use_kubernetes_proxy and not settings.dashboard_url_override:
+        access = load_access(config.kubeconfig, in_cluster=not config.kubeconfig)
+        settings = replace(settings, kubernetes_proxy_base=access.server)
+        transport, headers, timeout = access.transport(), access.headers, PROXY_TIMEOUT
     informers = {
         namespace: JobInformers(
             rayjobs=manager.informer(RAYJOB, namespace=namespace),
@@ -91,8 +100,8 @@ def build_rayjob(
         for namespace, shared in cluster_informers.items()
     }
     cache = JobCache(informers)
-    dashboard = DashboardClient(timeout=settings.dashboard_timeout, max_connections=settings.dashboard_concurrency,
-                                user_agent="raykube-operator")
+    dashboard = DashboardClient(transport=transport, headers=headers, timeout=timeout,
+                                max_connections=settings.dashboard_concurrency, user_agent="raykube-operator")
     probes = DashboardProbes(dashboard, concurrency=settings.dashboard_concurrency)
     if registry is not None:
         registry.register(RayJobCollector(cache, probes))

@@ -36,6 +36,10 @@ class RayJobSettings:
         dashboard_url_override: TEST/DEVELOPMENT HOOK, off by default: send every dashboard call to this base
             URL (a stand-in dashboard) instead of ``http://<status.dashboardURL>``. The status still shows the
             real ``dashboardURL``. Never set it in production.
+        use_kubernetes_proxy: reach dashboards through the API server's Service proxy, for an operator that
+            runs outside the cluster network [``--use-kubernetes-proxy``, off; its calls get KubeRay's proxy
+            timeout, 10 s].
+        kubernetes_proxy_base: the API server URL the proxy paths hang off (set by the operator wiring).
     """
 
     requeue_seconds: float = 3.0
@@ -46,11 +50,22 @@ class RayJobSettings:
     dashboard_timeout: float = 2.0
     dashboard_concurrency: int = 64
     dashboard_url_override: str | None = None
+    use_kubernetes_proxy: bool = False
+    kubernetes_proxy_base: str | None = None
 
     def dashboard_address(self, dashboard_url: str) -> str:
-        """Where calls about a job whose ``status.dashboardURL`` is ``dashboard_url`` go."""
+        """Where calls about a job whose ``status.dashboardURL`` is ``dashboard_url`` go.
+
+        ``<svc>.<ns>.svc.<domain>:<port>`` becomes ``http://<svc>.<ns>.svc.<domain>:<port>``, or, through the
+        Kubernetes proxy, ``<api server>/api/v1/namespaces/<ns>/services/<svc>:dashboard/proxy``.
+        """
         if self.dashboard_url_override:
             return self.dashboard_url_override.rstrip("/")
+        if self.use_kubernetes_proxy and self.kubernetes_proxy_base and "://" not in dashboard_url:
+            labels = dashboard_url.rpartition(":")[0].split(".")
+            if len(labels) >= 2:
+                service, namespace = labels[0], labels[1]
+                return f"{self.kubernetes_proxy_base}/api/v1/namespaces/{namespace}/services/{service}:dashboard/proxy"
         return dashboard_url if "://" in dashboard_url else f"http://{dashboard_url}"
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from raykube.controllers.rayjob.settings import RayJobSettings
 from raykube.controllers.rayjob.snapshot import Step, stamp
 from raykube.controllers.rayjob.status import next_status, status_changed, validation_failure
 from tests.unit.controllers.rayjob.fixtures import NOW, make_job, running_status
@@ -71,3 +72,17 @@ def test_validation_failure_is_terminal_and_explains_itself() -> None:
     assert new["reason"] == "ValidationFailed"
     assert new["message"] == "spec.suspend: not allowed; spec.backoffLimit: negative"
     assert [e[1] for e in step.events] == ["InvalidRayJobSpec"]
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        pytest.param(RayJobSettings(), "http://rj-c-head-svc.ns.svc.cluster.local:8265", id="direct"),
+        pytest.param(RayJobSettings(use_kubernetes_proxy=True, kubernetes_proxy_base="https://api:6443"),
+                     "https://api:6443/api/v1/namespaces/ns/services/rj-c-head-svc:dashboard/proxy", id="proxy"),
+        pytest.param(RayJobSettings(dashboard_url_override="http://127.0.0.1:9/"), "http://127.0.0.1:9",
+                     id="test-hook"),
+    ],
+)
+def test_where_dashboard_calls_go(settings: RayJobSettings, expected: str) -> None:
+    assert settings.dashboard_address("rj-c-head-svc.ns.svc.cluster.local:8265") == expected
