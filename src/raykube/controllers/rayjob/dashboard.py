@@ -236,10 +236,10 @@ class DashboardProbes:
         except asyncio.CancelledError:
             call.close()
             raise
-        except Exception as exc:  # a bug, not a dashboard failure: keep the probe alive, say so
+        except Exception as exc:  # not a dashboard answer (a bad URL, a bug): count it as a failed call
             call.close()
             _log.error("Dashboard call crashed", key=str(key), kind=kind, exc_info=exc)
-            return
+            answer = Answer(slot.target, self._clock.now(), error=DashboardError(slot.target.address, repr(exc)))
         if self._slots.get(key) is not slot:
             return  # forgotten or retargeted meanwhile
         previous = slot.calls[kind].answer

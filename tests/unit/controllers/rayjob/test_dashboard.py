@@ -27,9 +27,12 @@ class Dashboard:
         self.gets = 0
         self.gate = asyncio.Event()
         self.gate.set()
+        self.crash = False
 
     async def handler(self, request: httpx.Request) -> httpx.Response:
         await self.gate.wait()
+        if self.crash:
+            raise RuntimeError("not an HTTP failure")
         if request.method == "POST":
             return httpx.Response(200, json={"submission_id": "rj-1"})
         self.gets += 1
@@ -112,3 +115,13 @@ async def test_a_submission_makes_the_next_poll_due_at_once(setup: Setup) -> Non
     probes.poll(KEY, TARGET, max_age=3)
     await settle(probes)
     assert dashboard.gets == 2
+
+
+async def test_a_call_that_crashes_counts_as_a_failed_answer(setup: Setup) -> None:
+    probes, dashboard, _, woken = setup
+    dashboard.crash = True
+    probes.poll(KEY, TARGET, max_age=3)
+    await settle(probes)
+    view = probes.view(KEY, TARGET)
+    assert view.info is not None and view.info.failed
+    assert woken == [KEY]
