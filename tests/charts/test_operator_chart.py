@@ -101,6 +101,8 @@ def test_kuberay_values_file_renders_flags_raykube_accepts(version: str) -> None
         (["reconcileConcurrency=3", "kubeClient.qps=5.5", "kubeClient.burst=7"],
          {"reconcile_concurrency": 3, "qps": 5.5, "burst": 7}),
         (["logging.stdoutEncoder=console"], {"log_json": False}),
+        ([], {"use_kubernetes_proxy": False}),
+        (["useKubernetesProxy=true"], {"use_kubernetes_proxy": True}),
     ],
 )
 def test_values_become_operator_flags(sets: list[str], expected: dict[str, Any]) -> None:
@@ -205,6 +207,14 @@ def test_rules_are_least_privilege() -> None:
             for resource in rule["resources"]:
                 for verb in rule["verbs"]:
                     assert _allows(rules, group, resource, verb), (group, resource, verb)
+
+
+def test_kubernetes_proxy_adds_only_services_proxy() -> None:
+    plain = only(_render(), "ClusterRole")["rules"]
+    proxied = only(_render("useKubernetesProxy=true"), "ClusterRole")["rules"]
+    assert [r for r in proxied if r not in plain] == [
+        {"apiGroups": [""], "resources": ["services/proxy"], "verbs": ["get", "create"]}]
+    assert not _allows(plain, "", "services/proxy", "get")
 
 
 def test_metrics_service_and_service_monitor() -> None:

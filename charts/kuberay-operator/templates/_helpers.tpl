@@ -82,6 +82,12 @@ rules go into the ClusterRole, or into a Role in every watched namespace.
 - apiGroups: [""]
   resources: [services]
   verbs: [get, list, watch, create, delete, patch]
+{{- if .Values.useKubernetesProxy }}
+# Ray dashboards through the API server's Service proxy (useKubernetesProxy): GET and POST.
+- apiGroups: [""]
+  resources: [services/proxy]
+  verbs: [get, create]
+{{- end }}
 # The auth token Secret of `authOptions.mode: token`: created once, never read back.
 - apiGroups: [""]
   resources: [secrets]
@@ -124,9 +130,6 @@ rules go into the ClusterRole, or into a Role in every watched namespace.
 {{- $logging := $v.logging | default dict -}}
 {{- if or $logging.baseDir $logging.fileName -}}
 {{- $notes = append $notes "logging.baseDir/fileName: raykube logs to stdout only." -}}
-{{- end -}}
-{{- if $v.useKubernetesProxy -}}
-{{- $notes = append $notes "useKubernetesProxy: raykube does not proxy to Ray head pods through the API server." -}}
 {{- end -}}
 {{- $fixed := dict "RayClusterStatusConditions" true "RayJobDeletionPolicy" true "RayMultiHostIndexing" true "RayServiceIncrementalUpgrade" true -}}
 {{- range ($v.featureGates | default list) -}}
