@@ -6,6 +6,7 @@ node runs per machine, so a module waits while another run (or a demo) holds the
 
 from __future__ import annotations
 
+import shutil
 import time
 import uuid
 from collections.abc import Iterator
@@ -30,11 +31,11 @@ def ray_image() -> str:
 
 
 @pytest.fixture(scope="module")
-def real_cluster(ray_image: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
+def real_cluster(ray_image: str) -> Iterator[LocalCluster]:
     host.wait_for_machine()
     before = host.snapshot()
-    cluster = LocalCluster(ClusterConfig(state_dir=tmp_path_factory.mktemp("real"), nodes="real", timeout=120,
-                                         machine_wait=1800))
+    state = host.state_dir("e2e-real")
+    cluster = LocalCluster(ClusterConfig(state_dir=state, nodes="real", timeout=120, machine_wait=1800))
     started = time.monotonic()
     cluster.up(lambda message: print(message, flush=True))
     print(f"real-node cluster up in {time.monotonic() - started:.1f}s")
@@ -45,6 +46,7 @@ def real_cluster(ray_image: str, tmp_path_factory: pytest.TempPathFactory) -> It
     finally:
         cluster.down()
         host.assert_down_clean(cluster, plan, before)
+        shutil.rmtree(state)  # kept (with the logs) when something was left behind
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +50,16 @@ def leftovers(state_dir: Path, plan: realnode.NodePlan) -> list[str]:
     if realnode.lock_owner() == state_dir:
         left.append(f"the machine record {realnode.MACHINE_RECORD} still names {state_dir}")
     return left
+
+
+def state_dir(prefix: str) -> Path:
+    """A fresh state directory for a real-node cluster, outside pytest's numbered temporary directories.
+
+    pytest keeps only the newest three of those and removes older ones when a session starts; on a machine
+    where several sessions run, that would delete a running node's files (containerd's and the kubelet's)
+    under it. The caller removes the directory once the cluster is down and nothing was left behind.
+    """
+    return Path(tempfile.mkdtemp(prefix=f"raykube-{prefix}-")).resolve()
 
 
 def wait_for_machine(timeout: float = 1800) -> None:

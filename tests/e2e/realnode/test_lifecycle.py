@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -27,10 +28,10 @@ def _raykube(*args: str) -> subprocess.CompletedProcess[str]:
                           timeout=600, env={**os.environ, "COLUMNS": "200"})
 
 
-def test_up_and_down_leave_the_machine_as_it_was(tmp_path: Path, ray_image: str) -> None:
+def test_up_and_down_leave_the_machine_as_it_was(ray_image: str) -> None:
     host.wait_for_machine()
     before = host.snapshot()
-    state = tmp_path / "state"
+    state = host.state_dir("e2e-lifecycle")
     started = time.monotonic()
     up = _raykube("local", "up", "--nodes", "real", "--state-dir", str(state))
     assert up.returncode == 0, up.stderr
@@ -54,7 +55,7 @@ def test_up_and_down_leave_the_machine_as_it_was(tmp_path: Path, ray_image: str)
     assert hostnet.bridge_ports(plan.bridge) == []  # no pod yet
 
     # A second real-node cluster is refused while this one runs.
-    other = _raykube("local", "up", "--nodes", "real", "--state-dir", str(tmp_path / "other"))
+    other = _raykube("local", "up", "--nodes", "real", "--state-dir", str(state.parent / f"{state.name}-other"))
     assert other.returncode == 1
     assert "already running on this machine" in other.stderr
 
@@ -63,3 +64,4 @@ def test_up_and_down_leave_the_machine_as_it_was(tmp_path: Path, ray_image: str)
     assert [r.name for r in records if is_alive(r)] == []
     assert "deleted bridge" in down.stderr
     host.assert_down_clean(LocalCluster(ClusterConfig(state_dir=state)), plan, before)
+    shutil.rmtree(state)
