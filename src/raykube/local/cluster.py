@@ -308,6 +308,7 @@ class LocalCluster:
         errors: list[str] = []
         plan = self.node_plan()
         if plan is not None:
+            realnode.mark_stopping(self.state_dir)
             stopped += realnode.stop(plan, self.records(), progress, errors)
         for record in reversed(self.records()):
             try:

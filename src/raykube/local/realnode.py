@@ -374,6 +374,7 @@ def cluster_objects() -> list[tuple[str, dict[str, Any]]]:
 # directory was then removed), the next `up` still finds the processes and stops them by their records.
 
 CLAIM_GRACE = 120.0  # seconds a fresh claim counts as live before its first process is recorded
+STOP_GRACE = 300.0  # seconds a cluster in `down` counts as live (its processes are gone before its rules)
 
 
 def _read_machine() -> dict[str, Any]:
@@ -404,7 +405,9 @@ def _records(data: dict[str, Any]) -> list[ProcessRecord]:
 
 
 def _live(data: dict[str, Any]) -> bool:
-    """The recorded cluster still runs (or has just claimed the slot and starts its first process)."""
+    """The recorded cluster still runs, is being stopped, or has just claimed the slot."""
+    if time.time() - float(data.get("stopping") or 0) < STOP_GRACE:
+        return True  # `down` is undoing its host changes: not ours to reap yet
     if any(processes.is_alive(r) for r in _records(data)):
         return Path(data["state_dir"], "state.json").exists()
     return not data.get("processes") and time.time() - float(data.get("claimed", 0)) < CLAIM_GRACE
@@ -463,6 +466,15 @@ def record_on_machine(state_dir: Path, node: dict[str, Any] | None, records: lis
         data = _read_machine()
         if data.get("state_dir") == str(state_dir):
             data.update(node=node, processes=records)
+            _write_machine(data)
+
+
+def mark_stopping(state_dir: Path) -> None:
+    """`down` has begun: the slot stays taken until `release_machine`, even once no process is left."""
+    with _machine_lock():
+        data = _read_machine()
+        if data.get("state_dir") == str(state_dir):
+            data["stopping"] = time.time()
             _write_machine(data)
 
 
