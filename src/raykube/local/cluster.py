@@ -128,9 +128,12 @@ class LocalCluster:
     def up(self, progress: Progress = lambda _: None) -> ClusterState:
         """Start the cluster (or keep the running one); return its state with per-phase timings."""
         if self.is_up():
-            progress("already up")
             state = self.load_state()
             assert state is not None
+            if state.nodes != self.config.nodes:
+                raise ValueError(f"a cluster with --nodes {state.nodes} is running in {self.state_dir}: "
+                                 "stop it first (raykube local down) or use another --state-dir")
+            progress("already up")
             return state
         if self._state_file.exists():
             progress("found a stale cluster: stopping it first")
