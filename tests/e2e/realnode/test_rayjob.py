@@ -12,6 +12,7 @@ requesting 300m, and the tests run one RayJob at a time.
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -118,6 +119,15 @@ def test_the_sample_rayjob_succeeds_and_its_output_is_in_the_submitter_log(
                timeout=120, what="cluster deleted after the TTL")
 
 
+# Not yet verified on a real node (issue 6 stays open until they pass): the session that wrote them never
+# had the real node to itself. They run when RAYKUBE_E2E_RAYJOB=1; the sample-job test above always runs.
+unverified = pytest.mark.skipif(
+    os.environ.get("RAYKUBE_E2E_RAYJOB") != "1",
+    reason="real-Ray RayJob test not yet verified (issue 6): set RAYKUBE_E2E_RAYJOB=1 to run",
+)
+
+
+@unverified
 def test_an_entrypoint_that_exits_1_fails_and_is_retried_once_on_a_fresh_cluster(
     real: Path, operator: OperatorProcess, ns: str, ray_image: str
 ) -> None:
@@ -132,6 +142,7 @@ def test_an_entrypoint_that_exits_1_fails_and_is_retried_once_on_a_fresh_cluster
     assert created.count("Created RayCluster") == 2, created
 
 
+@unverified
 @pytest.mark.parametrize("mode", ["HTTPMode", "SidecarMode"])
 def test_http_and_sidecar_modes_succeed(
     real: Path, operator: OperatorProcess, ns: str, ray_image: str, mode: str
@@ -142,6 +153,7 @@ def test_http_and_sidecar_modes_succeed(
     assert (status["jobDeploymentStatus"], status["jobStatus"]) == ("Complete", "SUCCEEDED"), status
 
 
+@unverified
 def test_interactive_mode_waits_for_the_users_job_id(
     real: Path, operator: OperatorProcess, ns: str, ray_image: str
 ) -> None:
@@ -160,6 +172,7 @@ def test_interactive_mode_waits_for_the_users_job_id(
         "Complete", "SUCCEEDED", "by-hand-1")
 
 
+@unverified
 def test_active_deadline_fails_a_long_job(real: Path, operator: OperatorProcess, ns: str, ray_image: str) -> None:
     _apply(real, ns, _rayjob("long", ray_image, "sleep 3600", submissionMode="HTTPMode",
                              activeDeadlineSeconds=240, shutdownAfterJobFinishes=True))
