@@ -9,9 +9,10 @@ parametrized by the kind of node:
   there with no process inside, so the script also runs the operator that Deployment describes as a local
   process (its args and environment, authenticated as the chart's ServiceAccount with a TokenRequest
   token); that is what reconciles the RayCluster.
-* real-node (`real_node_kubeconfig` in conftest.py): a real-node cluster with the operator image and a Ray
-  image for the guide's tag built here; the chart's operator pod runs the raykube image and Ray runs in real
-  containers. Not in the parameter list until it has passed on this machine (see the issue's report).
+* real-node (`real_node_kubeconfig` in conftest.py): a real-node cluster (`raykube local up --nodes real`)
+  with the operator image and a Ray image for the guide's tag built here (`raykube local image build
+  operator|ray`). The chart's operator pod runs the raykube image and Ray runs in real containers; nothing
+  runs outside the cluster.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ class Walkthrough:
     work: Path  # the script's working directory (values.yaml, operator.log)
 
 
-@pytest.fixture(scope="module", params=["fake-nodes"])
+@pytest.fixture(scope="module", params=["fake-nodes", "real-node"])
 def walkthrough(request: pytest.FixtureRequest, chart_repo: Path, tmp_path_factory: pytest.TempPathFactory,
                 ) -> Iterator[Walkthrough]:
     """Run the walkthrough once per kind of node; clean up after."""
