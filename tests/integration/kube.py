@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import subprocess
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
+import yaml
 from lightkube import Client, KubeConfig
 
 from raykube.local.binaries import binary
@@ -39,3 +41,17 @@ def eventually(probe: Callable[[], T | None], *, timeout: float = 60.0, what: st
             return last
         time.sleep(0.2)
     raise AssertionError(f"timed out waiting for {what}; last value: {last!r}")
+
+
+def apply(kubeconfig: Path, namespace: str, manifest: dict[str, Any] | str) -> None:
+    """`kubectl apply` a manifest (a dict or YAML text) into `namespace`."""
+    text = manifest if isinstance(manifest, str) else yaml.safe_dump(manifest)
+    kubectl(kubeconfig, "apply", "-n", namespace, "-f", "-", input=text)
+
+
+def scratch_namespace(kubeconfig: Path, prefix: str) -> Iterator[str]:
+    """A fresh namespace for one test (use as a generator fixture body); deleted without waiting."""
+    name = f"{prefix}-{uuid.uuid4().hex[:6]}"
+    kubectl(kubeconfig, "create", "namespace", name)
+    yield name
+    kubectl(kubeconfig, "delete", "namespace", name, "--wait=false")

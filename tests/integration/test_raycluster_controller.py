@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.integration.kube import eventually, kubectl
+from tests.integration.kube import apply, eventually, kubectl, scratch_namespace
 from tests.integration.operator import OperatorProcess
 
 pytestmark = pytest.mark.integration
@@ -29,15 +28,10 @@ def operator(kubeconfig: Path, ray_crds: None, tmp_path_factory: pytest.TempPath
 
 @pytest.fixture
 def ns(kubeconfig: Path) -> Iterator[str]:
-    name = f"rc-{uuid.uuid4().hex[:6]}"
-    kubectl(kubeconfig, "create", "namespace", name)
-    yield name
-    kubectl(kubeconfig, "delete", "namespace", name, "--wait=false")
+    yield from scratch_namespace(kubeconfig, "rc")
 
 
-def _apply(kubeconfig: Path, ns: str, manifest: dict[str, Any] | str) -> None:
-    text = manifest if isinstance(manifest, str) else yaml.safe_dump(manifest)
-    kubectl(kubeconfig, "apply", "-n", ns, "-f", "-", input=text)
+_apply = apply
 
 
 def _cluster(kubeconfig: Path, ns: str, name: str) -> dict[str, Any]:

@@ -12,17 +12,15 @@ import json
 import os
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from raykube.ray.models import RayJobState
 from raykube.ray.standin import JobScript, StandInDashboard
-from tests.integration.kube import eventually, kubectl
+from tests.integration.kube import apply, eventually, kubectl, scratch_namespace
 from tests.integration.operator import OperatorProcess
 
 pytestmark = pytest.mark.integration
@@ -55,15 +53,10 @@ def operator(
 
 @pytest.fixture
 def ns(kubeconfig: Path) -> Iterator[str]:
-    name = f"rj-{uuid.uuid4().hex[:6]}"
-    kubectl(kubeconfig, "create", "namespace", name)
-    yield name
-    kubectl(kubeconfig, "delete", "namespace", name, "--wait=false")
+    yield from scratch_namespace(kubeconfig, "rj")
 
 
-def _apply(kubeconfig: Path, ns: str, manifest: dict[str, Any] | str) -> None:
-    text = manifest if isinstance(manifest, str) else yaml.safe_dump(manifest)
-    kubectl(kubeconfig, "apply", "-n", ns, "-f", "-", input=text)
+_apply = apply
 
 
 def _get(kubeconfig: Path, ns: str, kind: str, name: str) -> dict[str, Any] | None:
