@@ -5,15 +5,16 @@
 
 from __future__ import annotations
 
-import time
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from raykube.local import realnode, recipes
+from raykube.local import recipes
 from raykube.local.cluster import ClusterConfig, LocalCluster
 from tests.charts.conftest import chart_repo, helm_home
+from tests.e2e.realnode import host
 
 __all__ = ["RAY_TAG", "chart_repo", "helm_home", "real_node_kubeconfig"]
 
@@ -21,25 +22,23 @@ __all__ = ["RAY_TAG", "chart_repo", "helm_home", "real_node_kubeconfig"]
 RAY_TAG = "2.46.0-py310-aarch64"
 
 
-def _wait_for_the_machine(timeout: float = 1800) -> None:
-    """Only one real node runs per machine: wait while another run (or a demo) holds it."""
-    deadline = time.monotonic() + timeout
-    while (owner := realnode.lock_owner()) is not None:
-        assert time.monotonic() < deadline, f"the machine's real node is still held by {owner}"
-        time.sleep(5)
-
-
 @pytest.fixture(scope="module")
-def real_node_kubeconfig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def real_node_kubeconfig() -> Iterator[Path]:
     """A real-node cluster (`raykube local up --nodes real`) holding the operator image and a Ray image
-    registered under the guide's tag, both built here (seconds when nothing changed)."""
+    registered under the guide's tag, both built here (seconds when nothing changed). Only one real node
+    runs per machine: this waits while another run holds it, and checks that `down` left nothing behind."""
     recipes.build_operator(lambda message: print(message, flush=True))
     recipes.build_ray(recipes.plan_ray(tags=[RAY_TAG]), lambda message: print(message, flush=True))
-    _wait_for_the_machine()
-    cluster = LocalCluster(ClusterConfig(state_dir=tmp_path_factory.mktemp("walkthrough-real"), nodes="real",
-                                         timeout=120))
+    host.wait_for_machine()
+    before = host.snapshot()
+    state = host.state_dir("walkthrough")
+    cluster = LocalCluster(ClusterConfig(state_dir=state, nodes="real", timeout=120, machine_wait=1800))
     cluster.up(lambda message: print(message, flush=True))
+    plan = cluster.node_plan()
+    assert plan is not None
     try:
         yield cluster.kubeconfig
     finally:
         cluster.down()
+        host.assert_down_clean(cluster, plan, before)
+        shutil.rmtree(state)  # kept (with the logs) when something was left behind
