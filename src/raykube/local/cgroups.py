@@ -15,6 +15,7 @@ import contextlib
 import os
 import signal
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 CGROUP_FS = Path("/sys/fs/cgroup")
@@ -82,14 +83,12 @@ class NodeCgroup:
         return [d / "cgroup.procs" for d in self.dirs(sub) if (d / "cgroup.procs").exists()]
 
     def pids(self) -> set[int]:
-        """Every process anywhere in the subtree."""
+        """Every process anywhere in the subtree (cgroups may vanish meanwhile: the kubelet removes pods')."""
         found: set[int] = set()
         for d in self.dirs():
-            if not d.is_dir():
-                continue
-            for procs in d.rglob("cgroup.procs"):
+            for cgroup in _subtree(d):
                 with contextlib.suppress(OSError):
-                    found.update(int(p) for p in procs.read_text().split())
+                    found.update(int(p) for p in (cgroup / "cgroup.procs").read_text().split())
         return found
 
     def _freezer(self) -> Path | None:
@@ -134,9 +133,21 @@ class NodeCgroup:
         for d in self.dirs():
             if not d.is_dir():
                 continue
-            for sub in sorted((p for p in d.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
+            for sub in reversed(list(_subtree(d))):  # children before their parents
                 _rmdir_retry(sub)
-            _rmdir_retry(d)
+
+
+def _subtree(top: Path) -> Iterator[Path]:
+    """`top` and every cgroup below it, parents first; directories that vanish while walking are skipped."""
+    pending = [top]
+    while pending:
+        current = pending.pop(0)
+        try:
+            children = [Path(e.path) for e in os.scandir(current) if e.is_dir(follow_symlinks=False)]
+        except OSError:  # removed meanwhile, or never existed in this hierarchy
+            continue
+        yield current
+        pending.extend(sorted(children))
 
 
 def _rmdir_retry(path: Path, attempts: int = 50) -> None:

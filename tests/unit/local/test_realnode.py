@@ -65,3 +65,14 @@ def test_the_namespace_holder_covers_every_tunable_before_it_sleeps(tmp_path: Pa
         assert f"mount --bind {nodens.decoy_path(tmp_path, name)} /proc/sys/{name}" in script
     assert script.index("mount --bind") < script.index("exec /bin/pause")
     assert script.startswith("set -eu")  # a failed bind mount stops the holder: the kubelet never starts
+
+
+def test_a_cgroup_subtree_is_walked_parents_first_and_vanished_parts_are_skipped(tmp_path: Path) -> None:
+    from raykube.local.cgroups import _subtree
+
+    for sub in ("a/b/c", "a/d", "e"):
+        (tmp_path / sub).mkdir(parents=True)
+    (tmp_path / "a" / "cgroup.procs").write_text("1\n")
+    walked = [p.relative_to(tmp_path).as_posix() for p in _subtree(tmp_path)]
+    assert walked == [".", "a", "e", "a/b", "a/d", "a/b/c"]
+    assert list(_subtree(tmp_path / "gone")) == []
