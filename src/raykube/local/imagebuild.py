@@ -19,6 +19,8 @@ mount vanishes with it) and are logged to `<cache>/images/logs/`.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -357,6 +359,19 @@ def debian_base(suite: str, progress: Progress, logs: Path) -> StepLayer:
 # -- the builder --------------------------------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def build_lock(progress: Progress) -> Iterator[None]:
+    """Image builds on this machine take turns: two builds may share cache entries and archives."""
+    build_root().mkdir(parents=True, exist_ok=True)
+    with open(build_root() / ".build.lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            progress("waiting for another image build on this machine")
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 _FILESYSTEM_STEPS = frozenset({"FROM", "RUN", "COPY", "WORKDIR"})
 
 
@@ -382,6 +397,7 @@ class Builder:
         self.ignore = ignore_patterns(dockerfile, context)
 
     def build(self) -> BuildResult:
+        """Run the steps (hold `build_lock` around this and whatever writes the result)."""
         instructions = parse(self.dockerfile.read_text())
         if not instructions or instructions[0].keyword not in ("FROM", "ARG"):
             raise BuildError(f"{self.dockerfile}: must start with FROM")

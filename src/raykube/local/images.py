@@ -119,11 +119,19 @@ def ensure_pause(store: ImageStore) -> StoredImage:
 # -- containerd ---------------------------------------------------------------------------------------
 
 
+class CtrError(subprocess.CalledProcessError):
+    """A `ctr` command failed; the message carries its output."""
+
+    def __str__(self) -> str:
+        return f"{' '.join(map(str, self.cmd))} failed (exit {self.returncode}): {(self.stderr or self.output).strip()}"
+
+
 def ctr(address: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["ctr", "--address", str(address), "--namespace", CRI_NAMESPACE, *args],
-        capture_output=True, text=True, check=True, timeout=timeout,
-    )
+    argv = ["ctr", "--address", str(address), "--namespace", CRI_NAMESPACE, *args]
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+    if result.returncode != 0:
+        raise CtrError(result.returncode, argv, result.stdout, result.stderr)
+    return result
 
 
 def containerd_images(address: Path) -> dict[str, str]:
@@ -136,8 +144,17 @@ def containerd_images(address: Path) -> dict[str, str]:
     return found
 
 
-def import_archive(address: Path, archive: Path) -> None:
-    ctr(address, "images", "import", "--no-unpack=false", str(archive))
+def import_archive(address: Path, archive: Path, attempts: int = 2) -> None:
+    """`ctr images import` (unpacked for the CRI's snapshotter); one retry: an unpack can lose a race with
+    another client of the shared store."""
+    for attempt in range(attempts):
+        try:
+            ctr(address, "images", "import", "--no-unpack=false", str(archive))
+            return
+        except CtrError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(2)
 
 
 def import_missing(address: Path, wanted: Sequence[StoredImage], progress: Progress = lambda _: None) -> list[str]:

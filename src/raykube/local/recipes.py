@@ -19,7 +19,7 @@ from pathlib import Path
 
 from raykube.local import images, oci
 from raykube.local.binaries import versions
-from raykube.local.imagebuild import Builder, BuildError
+from raykube.local.imagebuild import Builder, BuildError, build_lock
 
 Progress = Callable[[str], None]
 
@@ -105,6 +105,12 @@ class Built:
 
 
 def _write(store: images.ImageStore, stem: str, builder: Builder, names: Sequence[str], progress: Progress) -> Built:
+    with build_lock(progress):
+        return _build_and_write(store, stem, builder, names, progress)
+
+
+def _build_and_write(store: images.ImageStore, stem: str, builder: Builder, names: Sequence[str],
+                     progress: Progress) -> Built:
     result = builder.build()
     full = [images.normalize(n) for n in names]
     names_key = hashlib.sha256("\n".join(sorted(full)).encode()).hexdigest()[:8]
