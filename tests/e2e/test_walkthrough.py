@@ -30,6 +30,7 @@ import yaml
 from raykube import __version__
 from raykube.local.chartrepo import ChartServer
 from tests.charts.helm import CLUSTER_CHART, helm
+from tests.e2e import transcript
 from tests.e2e.conftest import RAY_TAG
 from tests.integration.kube import kubectl
 
@@ -69,36 +70,13 @@ def walkthrough(request: pytest.FixtureRequest, chart_repo: Path, tmp_path_facto
         assert result.returncode == 0, (
             f"walkthrough failed:\n{result.stdout}\n{result.stderr}\noperator log:\n{operator_log}")
         assert result.stderr == "", f"the guide's commands printed warnings:\n{result.stderr}"
-        yield Walkthrough(request.param, kubeconfig, _steps(result.stdout), work / "work")
+        yield Walkthrough(request.param, kubeconfig, transcript.steps(result.stdout), work / "work")
     finally:
         home = work / "helm"
         for release in ("raycluster", "kuberay-operator"):
             helm("uninstall", release, "-n", NAMESPACE, "--ignore-not-found", "--wait", home=home,
                  kubeconfig=kubeconfig, check=False)
         kubectl(kubeconfig, "delete", "namespace", NAMESPACE, "--ignore-not-found", "--wait=false")
-
-
-def _steps(output: str) -> dict[str, list[str]]:
-    """Split the script's output into `$ command` -> its output lines (the script's `#` notes dropped)."""
-    steps: dict[str, list[str]] = {}
-    current: list[str] = []
-    for line in output.splitlines():
-        if line.startswith("$ "):
-            current = steps.setdefault(line[2:], [])
-        elif line and not line.startswith("# "):
-            current.append(line)
-    return steps
-
-
-def _step(steps: dict[str, list[str]], prefix: str) -> list[str]:
-    found = [command for command in steps if command.startswith(prefix)]
-    assert len(found) == 1, f"expected one command starting with {prefix!r}, got {list(steps)}"
-    return steps[found[0]]
-
-
-def _table(lines: list[str]) -> list[list[str]]:
-    """Rows of a kubectl table, split on runs of 2+ spaces (header cells contain single spaces)."""
-    return [re.split(r"\s{2,}", line.strip()) for line in lines]
 
 
 def test_commands_run_in_the_guides_order(walkthrough: Walkthrough) -> None:
@@ -120,22 +98,22 @@ def test_commands_run_in_the_guides_order(walkthrough: Walkthrough) -> None:
 
 def test_repository_commands(walkthrough: Walkthrough) -> None:
     steps = walkthrough.steps
-    assert _step(steps, "helm repo add") == ['"kuberay" has been added to your repositories']
-    assert _step(steps, "helm repo update") == [
+    assert transcript.step(steps, "helm repo add") == ['"kuberay" has been added to your repositories']
+    assert transcript.step(steps, "helm repo update") == [
         "Hang tight while we grab the latest from your chart repositories...",
         '...Successfully got an update from the "kuberay" chart repository',
         "Update Complete. ⎈Happy Helming!⎈",
     ]
-    assert _step(steps, "kubectl create ns") == ["namespace/kuberay created"]
+    assert transcript.step(steps, "kubectl create ns") == ["namespace/kuberay created"]
 
 
 def test_operator_install_and_its_pod_running(walkthrough: Walkthrough) -> None:
     steps = walkthrough.steps
-    install = _step(steps, "helm install kuberay-operator")
+    install = transcript.step(steps, "helm install kuberay-operator")
     assert install[0] == "NAME: kuberay-operator"
     assert install[1].startswith("LAST DEPLOYED: ")
     assert install[2:] == HELM_STATUS, "no NOTES: every default value is one raykube acts on"
-    rows = _table(_step(steps, "kubectl get pods -n kuberay"))
+    rows = transcript.table(transcript.step(steps, "kubectl get pods -n kuberay"))
     assert rows[0] == ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]
     assert len(rows) == 2
     assert re.fullmatch(r"kuberay-operator-[a-z0-9]{8,10}-[a-z0-9]{5}", rows[1][0]), rows[1]
@@ -144,7 +122,7 @@ def test_operator_install_and_its_pod_running(walkthrough: Walkthrough) -> None:
 
 def test_values_export_and_edit(walkthrough: Walkthrough) -> None:
     steps, work = walkthrough.steps, walkthrough.work
-    assert _step(steps, "helm show values") == []
+    assert transcript.step(steps, "helm show values") == []
     values = yaml.safe_load((work / "values.yaml").read_text())
     chart_defaults = yaml.safe_load((CLUSTER_CHART / "values.yaml").read_text())
     groups = ("head", "worker")
@@ -154,14 +132,14 @@ def test_values_export_and_edit(walkthrough: Walkthrough) -> None:
     small = chart_defaults["additionalWorkerGroups"]["smallGroup"]["resources"]
     small["limits"]["memory"] = small["requests"]["memory"] = "2G"
     assert values == chart_defaults, "the export is the latest chart's values, only memory edited"
-    assert _step(steps, "nano values.yaml").count('+      memory: "2G"') == 4
+    assert transcript.step(steps, "nano values.yaml").count('+      memory: "2G"') == 4
 
 
 def test_raycluster_install_and_columns(walkthrough: Walkthrough) -> None:
     steps = walkthrough.steps
-    install = _step(steps, "helm install raycluster")
+    install = transcript.step(steps, "helm install raycluster")
     assert install[0] == "NAME: raycluster" and install[2:] == HELM_STATUS
-    rows = _table(_step(steps, "kubectl get rayclusters -n kuberay"))
+    rows = transcript.table(transcript.step(steps, "kubectl get rayclusters -n kuberay"))
     assert rows[0] == ["NAME", "DESIRED WORKERS", "AVAILABLE WORKERS", "CPUS", "MEMORY", "GPUS", "STATUS", "AGE"]
     assert len(rows) == 2
     # head 1 CPU / 2G + one worker 1 CPU / 2G, as the edited values.yaml asks
@@ -170,7 +148,7 @@ def test_raycluster_install_and_columns(walkthrough: Walkthrough) -> None:
 
 def test_ray_pods_running(walkthrough: Walkthrough) -> None:
     steps = walkthrough.steps
-    rows = _table(_step(steps, "kubectl get pods --selector=ray.io/cluster=raycluster-kuberay"))
+    rows = transcript.table(transcript.step(steps, "kubectl get pods --selector=ray.io/cluster=raycluster-kuberay"))
     assert rows[0] == ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]
     names = sorted(row[0] for row in rows[1:])
     assert len(names) == 2
