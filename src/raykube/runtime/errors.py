@@ -66,6 +66,14 @@ def is_gone(exc: BaseException) -> bool:
     return _code(exc) == 410
 
 
+def is_namespace_terminating(exc: BaseException) -> bool:
+    """403 with cause ``NamespaceTerminating``: nothing new can be created in a namespace being deleted."""
+    if _code(exc) != 403:
+        return False
+    causes = ((getattr(exc, "status", None) or {}).get("details") or {}).get("causes") or []
+    return any(isinstance(c, dict) and c.get("type") == "NamespaceTerminating" for c in causes)
+
+
 def is_too_many_requests(exc: BaseException) -> bool:
     """429: the server asked the client to slow down."""
     return _code(exc) == 429

@@ -27,6 +27,7 @@ from typing import Any, Protocol
 
 from raykube.runtime import logs
 from raykube.runtime.clock import Clock, RealClock, micro_time
+from raykube.runtime.errors import is_namespace_terminating
 from raykube.runtime.kinds import EVENT, KindLike
 from raykube.runtime.objects import Obj, meta
 
@@ -151,6 +152,10 @@ class EventRecorder:
             try:
                 await self._write(key, record)
             except Exception as exc:
+                if is_namespace_terminating(exc):  # as client-go's recorder: never retried, not worth a warning
+                    _log.debug("Event dropped: its namespace is being deleted", reason=key.reason)
+                    del self._records[key]
+                    continue
                 record.failures += 1
                 _log.warning("Could not write event", reason=key.reason, error=str(exc), failures=record.failures)
                 if record.failures >= 3:

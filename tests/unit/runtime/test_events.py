@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from raykube.runtime.clock import FakeClock
+from raykube.runtime.errors import ApiError
 from raykube.runtime.events import WARNING, EventRecorder
 from raykube.runtime.kinds import KindLike
 from raykube.runtime.objects import Obj
@@ -17,10 +18,11 @@ class Sink:
         self.created: list[Obj] = []
         self.patches: list[tuple[str, Any]] = []
         self.fail = False
+        self.error: Exception = ConnectionError("down")
 
     async def create(self, kind: KindLike, obj: Any, *, namespace: str | None = None) -> Obj:
         if self.fail:
-            raise ConnectionError("down")
+            raise self.error
         self.created.append(obj)
         return obj  # type: ignore[no-any-return]
 
@@ -124,3 +126,26 @@ async def test_failed_write_is_retried_then_dropped() -> None:
     sink.fail = False
     await rec.flush()
     assert sink.created == []
+
+
+async def test_a_write_refused_because_the_namespace_is_being_deleted_is_dropped_at_once() -> None:
+    sink, _, rec = make()
+    sink.fail = True
+    message = "unable to create new content in namespace ns because it is being terminated"
+    sink.error = ApiError(403, "Forbidden", message, {"details": {"causes": [{"type": "NamespaceTerminating"}]}})
+    rec.event(CLUSTER, WARNING, "Failed", "n")
+    await rec.flush()
+    sink.fail = False
+    await rec.flush()
+    assert sink.created == [], "not retried"
+
+
+async def test_other_forbidden_writes_are_retried() -> None:
+    sink, _, rec = make()
+    sink.fail = True
+    sink.error = ApiError(403, "Forbidden", "events is forbidden: User cannot create resource")
+    rec.event(CLUSTER, WARNING, "Failed", "n")
+    await rec.flush()
+    sink.fail = False
+    await rec.flush()
+    assert len(sink.created) == 1

@@ -106,7 +106,7 @@ def initializing(s: Snapshot) -> Step:
     url = s.get("dashboardURL")
     if not url:
         changes["rayClusterStatus"] = cluster.get("status") or None
-        if not children.is_ready(cluster):
+        if not children.is_ready(cluster) and not _sidecar_finished(s):
             return wait.but(changes=changes)
         url = children.dashboard_url(cluster, s.operator)
         changes["dashboardURL"] = url
@@ -222,6 +222,16 @@ _STATES: dict[str, Callable[[Snapshot], Step]] = {
 
 
 # -- helpers ---------------------------------------------------------------------------------------------
+
+
+def _sidecar_finished(s: Snapshot) -> bool:
+    """SidecarMode: the head pod's submitter has already terminated.
+
+    A terminated container keeps the head pod unready, so the cluster never turns `ready`. KubeRay then waits
+    in Initializing for ever (kuberay#4199, #4945); raykube moves on to Running, where the submitter's exit
+    code and Ray's answer decide between Complete and Failed.
+    """
+    return s.mode == SubmissionMode.SIDECAR and s.head_pod is not None and children.sidecar_outcome(s.head_pod).finished
 
 
 def _to(s: Snapshot, state: str) -> Step:

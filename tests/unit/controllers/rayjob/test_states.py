@@ -129,6 +129,20 @@ def test_a_ready_cluster_hands_over_to_the_submission_mode(
     assert kinds(step) == actions
 
 
+@pytest.mark.parametrize("exit_code", [0, 1])
+def test_a_sidecar_submitter_that_finished_before_the_cluster_was_ready_moves_on_to_running(exit_code: int) -> None:
+    # Its terminated container keeps the head pod (and so the cluster) unready for good.
+    s = snap(make_job(submissionMode="SidecarMode"), INIT, cluster=make_cluster(ready=False),
+             head_pod=make_head_pod(submitter_exit=exit_code))
+    step = states.decide(s)
+    assert (step.changes["jobDeploymentStatus"], step.changes["dashboardURL"]) == ("Running", URL)
+
+
+def test_a_running_sidecar_submitter_keeps_initializing_waiting_for_the_cluster() -> None:
+    s = snap(make_job(submissionMode="SidecarMode"), INIT, cluster=make_cluster(ready=False), head_pod=make_head_pod())
+    assert "jobDeploymentStatus" not in states.decide(s).changes
+
+
 def test_the_submitter_job_runs_ray_job_submit_against_the_dashboard() -> None:
     step = states.decide(snap(status=INIT, cluster=make_cluster()))
     job = step.actions[0].body  # type: ignore[union-attr]
