@@ -282,6 +282,11 @@ class EventReason(StrEnum):
     FAILED_TO_DELETE_RAYCLUSTER = "FailedToDeleteRayCluster"
     FAILED_TO_UPDATE_RAYCLUSTER = "FailedToUpdateRayCluster"
     RAYCLUSTER_NOT_FOUND = "RayClusterNotFound"
+    # RayCronJob
+    INVALID_RAYCRONJOB_SPEC = "InvalidRayCronJobSpec"
+    SUSPENDED_RAYCRONJOB = "SuspendedRayCronJob"
+    CREATED_RAYJOB = "CreatedRayJob"
+    FAILED_TO_CREATE_RAYJOB = "FailedToCreateRayJob"
     # RayService
     INVALID_RAYSERVICE_SPEC = "InvalidRayServiceSpec"
     INVALID_RAYSERVICE_METADATA = "InvalidRayServiceMetadata"

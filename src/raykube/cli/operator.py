@@ -11,8 +11,10 @@ import typer
 from raykube.builders.settings import settings_from_environment
 from raykube.controllers.rayjob.settings import rayjob_settings_from_environment
 from raykube.operator import app as operator_app
-from raykube.operator.config import OperatorConfig
+from raykube.operator.config import OperatorConfig, parse_feature_gates
 from raykube.runtime import logs
+
+_log = logs.get_logger("raykube.operator")
 
 
 def operator(
@@ -32,6 +34,9 @@ def operator(
     use_kubernetes_proxy: Annotated[
         bool, typer.Option(help="Reach Ray dashboards through the API server's Service proxy.")
     ] = False,
+    feature_gates: Annotated[
+        str, typer.Option(help="KubeRay's gates, e.g. RayCronJob=true (the only one raykube switches).")
+    ] = "",
     dashboard_url_override: Annotated[
         str | None,
         typer.Option(
@@ -42,7 +47,12 @@ def operator(
 ) -> None:
     """Run the raykube operator (RayCluster and RayJob controllers) against a Kubernetes cluster."""
     logs.configure(log_level, json_output=log_json)
+    try:
+        gates = parse_feature_gates(feature_gates, warn=lambda message: _log.warning(message))
+    except ValueError as err:
+        raise typer.BadParameter(str(err), param_hint="--feature-gates") from None
     config = OperatorConfig(
+        feature_gates=gates,
         kubeconfig=kubeconfig,
         watch_namespaces=tuple(ns for ns in watch_namespace.split(",") if ns),
         leader_election=enable_leader_election,

@@ -3,6 +3,7 @@
 The wiring table (controller-runtime's builder, in words):
   RayCluster  For(RayCluster, generation|labels|annotations changed)  Owns(Pod)  Owns(Service)
   RayJob      see raykube.operator.rayjob
+  RayCronJob  see raykube.operator.raycronjob (only with --feature-gates RayCronJob=true)
 Pods are cached only when labelled `ray.io/node-type in (head,worker,redis-cleanup)` (KubeRay's manager
 cache does the same), so a busy cluster's other pods cost the operator nothing. Services are all cached:
 the headless and serve Services carry no common label, and Services are few.
@@ -28,6 +29,7 @@ from raykube.controllers.raycluster.reconciler import RayClusterReconciler
 from raykube.operator.config import OperatorConfig
 from raykube.operator.http import Endpoints
 from raykube.operator.metrics import ClusterStateCollector
+from raykube.operator.raycronjob import build_raycronjob
 from raykube.operator.rayjob import RayJobParts, build_rayjob
 from raykube.runtime import logs
 from raykube.runtime.client import KubeClient
@@ -53,6 +55,7 @@ class Operator:
     recorder: EventRecorder
     raycluster: Controller
     rayjob: RayJobParts | None = None
+    raycronjob: Controller | None = None
 
 
 def build(config: OperatorConfig, client: KubeClient) -> Operator:
@@ -91,8 +94,10 @@ def build(config: OperatorConfig, client: KubeClient) -> Operator:
     manager.add_controller(controller)
     manager.add_runnable(recorder.run)
     rayjob = build_rayjob(config, client, manager, informers, metrics, registry)
+    raycronjob = build_raycronjob(config, client, manager, metrics) if config.gate("RayCronJob") else None
     return Operator(
-        client=client, manager=manager, registry=registry, recorder=recorder, raycluster=controller, rayjob=rayjob
+        client=client, manager=manager, registry=registry, recorder=recorder, raycluster=controller, rayjob=rayjob,
+        raycronjob=raycronjob,
     )
 
 

@@ -1,0 +1,1 @@
+"""RayCronJob controller: RayJobs on a cron schedule (KubeRay feature gate RayCronJob)."""

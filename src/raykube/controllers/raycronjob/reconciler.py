@@ -1,0 +1,146 @@
+"""The RayCronJob reconciler: a RayJob from ``spec.jobTemplate`` each time the schedule fires.
+
+A pass reads the RayCronJob from the informer cache and decides with :func:`plan` (pure): nothing yet (look
+again when the next run is due), or create the RayJob of the run that is due and record its time in
+``status.lastScheduleTime``. The RayJob's name is derived from the scheduled time
+(:mod:`raykube.builders.cronjob`), so repeating a pass never starts a run twice. As in KubeRay (v1.7.0,
+feature gate ``RayCronJob``): ``suspend`` only stops new runs; an invalid spec gets a Warning Event
+``InvalidRayCronJobSpec`` and no retry; RayJobs already created are never touched.
+
+Where raykube differs: after downtime with several missed runs, KubeRay starts the earliest missed one and
+stamps ``lastScheduleTime`` with the current time; raykube starts the latest missed one (as a Kubernetes
+CronJob does) and stamps the time it was scheduled for, so the RayJob's annotation and the status agree.
+Either way one RayJob is created, not one per missed run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pydantic
+
+from raykube import reasons
+from raykube.api.raycronjob import RayCronJob
+from raykube.api.validation import validate_raycronjob
+from raykube.builders.cronjob import build_scheduled_rayjob, rfc3339
+from raykube.controllers.events import ObjectEvents
+from raykube.controllers.kinds import RAYCRONJOB, RAYJOB
+from raykube.controllers.raycronjob.schedule import Schedule, ScheduleError, parse
+from raykube.runtime import logs
+from raykube.runtime.client import KubeClient
+from raykube.runtime.clock import Clock, RealClock
+from raykube.runtime.controller import Result
+from raykube.runtime.errors import ApiError, is_already_exists, is_not_found
+from raykube.runtime.events import EventRecorder
+from raykube.runtime.informer import Informer
+from raykube.runtime.objects import Obj, ObjectKey, is_being_deleted
+
+E = reasons.EventReason
+_log = logs.get_logger("raykube.raycronjob")
+#: Missed runs looked at when catching up (a per-minute schedule after a week down is about 10,000).
+_MAX_MISSED = 100_000
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What one pass does: create the run scheduled at ``run`` (if any), then look again after ``requeue_after``."""
+
+    run: dt.datetime | None
+    requeue_after: float | None
+
+
+def plan(schedule: Schedule, *, created: dt.datetime, last_scheduled: dt.datetime | None, now: dt.datetime) -> Plan:
+    """The run that is due (the latest one not later than ``now``) and when the next one will be."""
+    due = schedule.next_after(last_scheduled or created)
+    if due is None:
+        return Plan(None, None)  # never fires (e.g. "0 0 30 2 *")
+    if due > now:
+        return Plan(None, (due - now).total_seconds())
+    for _ in range(_MAX_MISSED):
+        later = schedule.next_after(due)
+        if later is None or later > now:
+            break
+        due = later
+    following = schedule.next_after(now)
+    return Plan(due, (following - now).total_seconds() if following is not None else None)
+
+
+class RayCronJobReconciler:
+    def __init__(
+        self, client: KubeClient, *, informers: dict[str | None, Informer], recorder: EventRecorder,
+        clock: Clock | None = None,
+    ) -> None:
+        self._client = client
+        self._informers = informers  # key None: all namespaces
+        self._recorder = recorder
+        self._clock = clock or RealClock()
+
+    def _get(self, key: ObjectKey) -> Obj | None:
+        informer = self._informers.get(key.namespace) or self._informers.get(None)
+        return informer.store.get(key) if informer is not None else None
+
+    async def reconcile(self, key: ObjectKey) -> Result:
+        obj = self._get(key)
+        if obj is None or is_being_deleted(obj):
+            return Result()
+        events = ObjectEvents.start(self._recorder, obj)
+        try:
+            cron, schedule = _parse(obj)
+        except _Invalid as invalid:
+            events.warning(E.INVALID_RAYCRONJOB_SPEC, "Validate", f"{key.namespace}/{key.name}: {invalid}")
+            events.emit()
+            return Result()
+        if cron.spec.suspend:
+            events.normal(E.SUSPENDED_RAYCRONJOB, "Suspend", "RayCronJob suspended, no new RayJobs will be created")
+            events.emit()
+            return Result()
+        status = obj.get("status") or {}
+        now = self._clock.now()
+        step = plan(schedule, created=_time(obj["metadata"]["creationTimestamp"]),
+                    last_scheduled=_time(status["lastScheduleTime"]) if status.get("lastScheduleTime") else None,
+                    now=now)
+        if step.run is not None:
+            await self._start(obj, step.run, events)
+            await self._client.replace_status(RAYCRONJOB, {**obj, "status": {**status,
+                                                                              "lastScheduleTime": rfc3339(step.run)}})
+        events.emit()
+        return Result(requeue_after=step.requeue_after)
+
+    async def _start(self, obj: Obj, run: dt.datetime, events: ObjectEvents) -> None:
+        rayjob = build_scheduled_rayjob(obj, run)
+        name, namespace = rayjob["metadata"]["name"], rayjob["metadata"]["namespace"]
+        try:
+            await self._client.create(RAYJOB, rayjob, namespace=namespace)
+        except ApiError as err:
+            if is_already_exists(err):
+                return  # this run was started by an earlier pass
+            if not is_not_found(err):
+                events.warning(E.FAILED_TO_CREATE_RAYJOB, "Create",
+                               f"Failed to create RayJob {namespace}/{name}: {err.message or err}")
+            raise
+        _log.info("Created RayJob", rayjob=f"{namespace}/{name}", scheduled=rfc3339(run))
+        events.normal(E.CREATED_RAYJOB, "Create", f"Created RayJob {namespace}/{name} for the run scheduled at "
+                                                  f"{rfc3339(run)}")
+
+
+class _Invalid(Exception):
+    pass
+
+
+def _parse(obj: Obj) -> tuple[RayCronJob, Schedule]:
+    try:
+        cron = RayCronJob.model_validate(obj)
+    except pydantic.ValidationError as err:
+        raise _Invalid("; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in err.errors())) from None
+    problems = validate_raycronjob(cron)
+    if problems:
+        raise _Invalid("; ".join(problems))
+    try:
+        return cron, parse(cron.spec.schedule, cron.spec.time_zone)
+    except ScheduleError as err:
+        raise _Invalid(f"spec.schedule: {err}") from None
+
+
+def _time(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
