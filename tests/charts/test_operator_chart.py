@@ -226,3 +226,20 @@ def test_metrics_service_and_service_monitor() -> None:
                    "ServiceMonitor")
     assert monitor["metadata"]["namespace"] == "monitoring"
     assert monitor["spec"]["endpoints"][0]["port"] == "http"
+
+
+def test_the_raycronjob_gate_runs_its_controller_with_its_rbac(tmp_path: Path) -> None:
+    values = tmp_path / "gates.yaml"
+    values.write_text(yaml.safe_dump({"featureGates": [{"name": "RayClusterStatusConditions", "enabled": True},
+                                                       {"name": "RayCronJob", "enabled": True}]}))
+    plain, gated = _render(), _render(values=(values,))
+    assert "--feature-gates=RayCronJob=true" not in _container(plain)["args"]
+    args = _container(gated)["args"]
+    assert "--feature-gates=RayCronJob=true" in args
+    assert _parse_operator_args(args)["feature_gates"] == "RayCronJob=true"
+    plain_rules, rules = only(plain, "ClusterRole")["rules"], only(gated, "ClusterRole")["rules"]
+    assert [r for r in rules if r not in plain_rules] == [
+        {"apiGroups": ["ray.io"], "resources": ["raycronjobs"], "verbs": ["get", "list", "watch"]},
+        {"apiGroups": ["ray.io"], "resources": ["raycronjobs/status"], "verbs": ["get", "update", "patch"]}]
+    assert _allows(rules, "ray.io", "rayjobs", "create"), "its runs are RayJobs"
+    assert not _allows(plain_rules, "ray.io", "raycronjobs", "list")

@@ -59,6 +59,13 @@ list or a comma-separated string; `singleNamespaceInstall` alone means the relea
 What the operator does with the API, and nothing more (README.md, "RBAC", explains each rule). The same
 rules go into the ClusterRole, or into a Role in every watched namespace.
 */ -}}
+{{- /* "true" when featureGates switches RayCronJob on (the one gate raykube toggles; off by default). */ -}}
+{{- define "kuberay-operator.raycronjob" -}}
+{{- range (.Values.featureGates | default list) -}}
+{{- if and (eq (toString .name) "RayCronJob") (eq (toString .enabled) "true") -}}true{{- end -}}
+{{- end -}}
+{{- end -}}
+
 {{- define "kuberay-operator.rules" -}}
 # RayClusters: watched and status-written by the RayCluster controller; created and deleted by RayJob.
 - apiGroups: [ray.io]
@@ -70,6 +77,15 @@ rules go into the ClusterRole, or into a Role in every watched namespace.
 - apiGroups: [ray.io]
   resources: [rayclusters/finalizers, rayjobs/finalizers]
   verbs: [update]
+{{- if include "kuberay-operator.raycronjob" . }}
+# RayCronJobs (feature gate RayCronJob): read, and lastScheduleTime written; their runs are RayJobs (above).
+- apiGroups: [ray.io]
+  resources: [raycronjobs]
+  verbs: [get, list, watch]
+- apiGroups: [ray.io]
+  resources: [raycronjobs/status]
+  verbs: [get, update, patch]
+{{- end }}
 # Ray pods: created, deleted, watched. `patch` on pods and pods/resize is also what the autoscaler Role the
 # operator creates grants (Kubernetes lets a Role be created only by someone holding its permissions).
 - apiGroups: [""]
@@ -133,7 +149,7 @@ rules go into the ClusterRole, or into a Role in every watched namespace.
 {{- end -}}
 {{- $fixed := dict "RayClusterStatusConditions" true "RayJobDeletionPolicy" true "RayMultiHostIndexing" true "RayServiceIncrementalUpgrade" true -}}
 {{- range ($v.featureGates | default list) -}}
-{{- if ne (toString .enabled) (toString (hasKey $fixed (toString .name))) -}}
+{{- if and (ne (toString .name) "RayCronJob") (ne (toString .enabled) (toString (hasKey $fixed (toString .name)))) -}}
 {{- $notes = append $notes (printf "featureGates: %s=%v is ignored; raykube behaves like KubeRay v1.7.0 with %s %s." .name .enabled .name (ternary "on" "off" (hasKey $fixed (toString .name)))) -}}
 {{- end -}}
 {{- end -}}

@@ -155,9 +155,12 @@ def submitter_job_name(rayjob: str) -> str:
     return check_label(rayjob)
 
 
-def cron_rayjob_name(cronjob: str, unix_minutes: int) -> str:
-    """RayJob created by a RayCronJob tick: ``<cronjob>-<minutes since the epoch>``."""
-    return f"{cronjob}-{unix_minutes}"
+def cron_rayjob_name(cronjob: str, unix_seconds: int) -> str:
+    """RayJob created by a RayCronJob tick: ``<cronjob>-<minutes since the epoch>`` (KubeRay's name). A tick off
+    the whole minute (``@every 20s``) counts in seconds, so two ticks within one minute never share a name. The
+    same tick always gets the same name: a repeated pass finds its RayJob instead of starting the run twice.
+    At most 36 + 1 + 10 characters: within the 47 a RayJob name may have."""
+    return f"{cronjob}-{unix_seconds // 60 if unix_seconds % 60 == 0 else unix_seconds}"
 
 
 # --- label sets and selectors ----------------------------------------------------------------------------------

@@ -45,9 +45,8 @@ def build_service_cluster(svc: RayService, *, cluster_name: str, settings: Opera
 def build_cron_rayjob(cron: RayCronJob, *, scheduled: datetime) -> K8sObject:
     """The RayJob a RayCronJob creates for the tick at ``scheduled`` (timezone-aware)."""
     when = scheduled.astimezone(UTC)
-    minutes = int(when.timestamp()) // 60
     meta: K8sObject = {
-        "name": names.cron_rayjob_name(cron.name, minutes),
+        "name": names.cron_rayjob_name(cron.name, int(when.timestamp())),
         "namespace": cron.namespace,
         "labels": {reasons.LABEL_CRONJOB_NAME: cron.name},
         "annotations": {reasons.ANNOTATION_CRONJOB_SCHEDULED_TIMESTAMP: when.strftime("%Y-%m-%dT%H:%M:%SZ")},

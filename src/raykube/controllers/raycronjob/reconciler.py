@@ -3,8 +3,8 @@
 A pass reads the RayCronJob from the informer cache and decides with :func:`plan` (pure): nothing yet (look
 again when the next run is due), or create the RayJob of the run that is due and record its time in
 ``status.lastScheduleTime``. The RayJob's name is derived from the scheduled time
-(:mod:`raykube.builders.cronjob`), so repeating a pass never starts a run twice. As in KubeRay (v1.7.0,
-feature gate ``RayCronJob``): ``suspend`` only stops new runs; an invalid spec gets a Warning Event
+(:func:`raykube.builders.parents.build_cron_rayjob`), so repeating a pass never starts a run twice. As in
+KubeRay (v1.7.0, feature gate ``RayCronJob``): ``suspend`` only stops new runs; an invalid spec gets a Warning Event
 ``InvalidRayCronJobSpec`` and no retry; RayJobs already created are never touched.
 
 Where raykube differs: after downtime with several missed runs, KubeRay starts the earliest missed one and
@@ -23,7 +23,7 @@ import pydantic
 from raykube import reasons
 from raykube.api.raycronjob import RayCronJob
 from raykube.api.validation import validate_raycronjob
-from raykube.builders.cronjob import build_scheduled_rayjob, rfc3339
+from raykube.builders.parents import build_cron_rayjob
 from raykube.controllers.events import ObjectEvents
 from raykube.controllers.kinds import RAYCRONJOB, RAYJOB
 from raykube.controllers.raycronjob.schedule import Schedule, ScheduleError, parse
@@ -101,14 +101,14 @@ class RayCronJobReconciler:
                     last_scheduled=_time(status["lastScheduleTime"]) if status.get("lastScheduleTime") else None,
                     now=now)
         if step.run is not None:
-            await self._start(obj, step.run, events)
+            await self._start(cron, step.run, events)
             await self._client.replace_status(RAYCRONJOB, {**obj, "status": {**status,
                                                                               "lastScheduleTime": rfc3339(step.run)}})
         events.emit()
         return Result(requeue_after=step.requeue_after)
 
-    async def _start(self, obj: Obj, run: dt.datetime, events: ObjectEvents) -> None:
-        rayjob = build_scheduled_rayjob(obj, run)
+    async def _start(self, cron: RayCronJob, run: dt.datetime, events: ObjectEvents) -> None:
+        rayjob = build_cron_rayjob(cron, scheduled=run)
         name, namespace = rayjob["metadata"]["name"], rayjob["metadata"]["namespace"]
         try:
             await self._client.create(RAYJOB, rayjob, namespace=namespace)
@@ -140,6 +140,11 @@ def _parse(obj: Obj) -> tuple[RayCronJob, Schedule]:
         return cron, parse(cron.spec.schedule, cron.spec.time_zone)
     except ScheduleError as err:
         raise _Invalid(f"spec.schedule: {err}") from None
+
+
+def rfc3339(moment: dt.datetime) -> str:
+    """UTC, whole seconds, ``Z`` (metav1.Time's form)."""
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _time(text: str) -> dt.datetime:

@@ -7,8 +7,10 @@ import datetime as dt
 import pytest
 
 from raykube.api.cron import schedule_errors
-from raykube.builders.cronjob import build_scheduled_rayjob, rfc3339, scheduled_rayjob_name
-from raykube.controllers.raycronjob.reconciler import plan
+from raykube.api.raycronjob import RayCronJob
+from raykube.builders.names import cron_rayjob_name
+from raykube.builders.parents import build_cron_rayjob
+from raykube.controllers.raycronjob.reconciler import plan, rfc3339
 from raykube.controllers.raycronjob.schedule import ScheduleError, parse
 
 
@@ -112,18 +114,17 @@ def test_after_downtime_only_the_latest_missed_run_is_created() -> None:
 
 
 def test_the_rayjob_of_a_run_is_named_after_its_time_and_carries_the_template() -> None:
-    cron = {"metadata": {"name": "nightly", "namespace": "ml", "uid": "u-1"},
-            "spec": {"schedule": "0 0 * * *", "jobTemplate": {"entrypoint": "python train.py", "backoffLimit": 1}}}
-    run = utc("2026-11-27 00:00:00")
-    job = build_scheduled_rayjob(cron, run)
-    assert job["metadata"]["name"] == scheduled_rayjob_name("nightly", run) == "nightly-29928960"
-    assert job["metadata"]["labels"] == {"ray.io/cronjob-name": "nightly"}
+    cron = RayCronJob.model_validate({
+        "metadata": {"name": "nightly", "namespace": "ml", "uid": "u-1"},
+        "spec": {"schedule": "0 0 * * *", "jobTemplate": {"entrypoint": "python train.py", "backoffLimit": 1}}})
+    job = build_cron_rayjob(cron, scheduled=utc("2026-11-27 00:00:00"))
+    assert job["metadata"]["name"] == "nightly-29928960"  # minutes since the epoch
     assert job["metadata"]["annotations"] == {"ray.io/cronjob-scheduled-timestamp": "2026-11-27T00:00:00Z"}
     owner = job["metadata"]["ownerReferences"][0]
     assert (owner["kind"], owner["name"], owner["uid"], owner["controller"]) == ("RayCronJob", "nightly", "u-1", True)
-    assert job["spec"] == cron["spec"]["jobTemplate"] and job["spec"] is not cron["spec"]["jobTemplate"]
+    assert (job["spec"]["entrypoint"], job["spec"]["backoffLimit"]) == ("python train.py", 1)
 
 
 def test_runs_within_one_minute_get_different_names() -> None:
-    assert scheduled_rayjob_name("fast", utc("2026-11-27 00:00:20")) == "fast-1795737620"
-    assert scheduled_rayjob_name("fast", utc("2026-11-27 00:00:40")) == "fast-1795737640"
+    assert cron_rayjob_name("fast", int(utc("2026-11-27 00:00:20").timestamp())) == "fast-1795737620"
+    assert cron_rayjob_name("fast", int(utc("2026-11-27 00:00:40").timestamp())) == "fast-1795737640"
