@@ -7,10 +7,14 @@ kwok nodes):
    every pod is Running: the fastest any operator could go on this machine;
 2. raykube: `raykube operator` in its own process; N RayClusters created at once, timed until every one
    reports `state: ready`; API requests per cluster from the operator's `rest_client_requests_total`;
-   peak RSS from /proc (VmHWM).
+   peak RSS from /proc (VmHWM);
+3. with --against-kuberay: KubeRay's Go operator (built from the Go module proxy by `tools/build.sh
+   kuberay-operator`, same flags, its own defaults otherwise) on the same workload in its own namespace,
+   measured the same way (controller-runtime exposes the same metric names). Each operator watches only
+   its own namespace, so neither sees the other's clusters.
 
 Prints a table and, with --json, the raw numbers. No assertion on timings: the numbers go to
-docs/benchmarks.md. Usage: python bench/raycluster_scale.py [--clusters 100] [--workers 4]
+docs/benchmarks.md. Usage: python bench/raycluster_scale.py [--clusters 100] [--workers 4] [--against-kuberay]
 """
 
 from __future__ import annotations
@@ -151,8 +155,9 @@ def _peak_rss_mib(pid: int) -> float:
     return float("nan")
 
 
-async def raykube(client: KubeClient, op: OperatorProcess, clusters: int, workers: int) -> dict[str, float]:
-    ns = "bench-raykube"
+async def run_operator(client: KubeClient, op: OperatorProcess, ns: str, clusters: int, workers: int
+                       ) -> dict[str, float]:
+    """N RayClusters created at once in `ns` (the only namespace `op` watches), timed until all are ready."""
     await client.create(NAMESPACE, {"metadata": {"name": ns}})
     await _wait(lambda: _has_default_sa(client, ns), 60)
     before_text = op.metrics()
@@ -191,25 +196,36 @@ async def raykube(client: KubeClient, op: OperatorProcess, clusters: int, worker
     }
 
 
+async def _measure(client: KubeClient, args: argparse.Namespace, cluster: LocalCluster, work: Path, name: str,
+                   program: tuple[str, ...] | None, extra: list[str]) -> dict[str, float]:
+    ns = f"bench-{name}"
+    options = {"program": program} if program else {}
+    op = OperatorProcess(cluster.kubeconfig, work, name=name, lease_namespace="kube-system",
+                         extra=(f"--watch-namespace={ns}", *extra), **options)
+    try:
+        op.wait_ready()
+        return await run_operator(client, op, ns, args.clusters, args.workers)
+    finally:
+        op.stop()
+        if args.keep_log:
+            Path(f"{args.keep_log}.{name}").write_text(op.log_path.read_text())
+
+
 async def main_async(args: argparse.Namespace, cluster: LocalCluster, work: Path) -> dict[str, Any]:
     client = KubeClient.from_kubeconfig(str(cluster.kubeconfig), qps=2000, burst=4000)
     try:
         base = await baseline(client, args.clusters * (args.workers + 1))
-        op = OperatorProcess(cluster.kubeconfig, work, lease_namespace="kube-system", extra=tuple(args.operator_arg))
-        try:
-            op.wait_ready()
-            result = await raykube(client, op, args.clusters, args.workers)
-        finally:
-            op.stop()
-            if args.keep_log:
-                Path(args.keep_log).write_text(op.log_path.read_text())
+        out: dict[str, Any] = {"baseline": base}
+        out["raykube"] = await _measure(client, args, cluster, work, "raykube", None, args.operator_arg)
+        if args.against_kuberay:
+            kuberay = (str(binary("kuberay-operator")),)
+            out["kuberay"] = await _measure(client, args, cluster, work, "kuberay", kuberay, args.kuberay_arg)
     finally:
         await client.close()
-    return {
-        "baseline": base,
-        "raykube": result,
-        "ratio_pods_per_second": result["pods_per_second"] / base["running_per_second"],
-    }
+    for name in ("raykube", "kuberay"):
+        if name in out:
+            out[name]["ratio_to_ceiling"] = out[name]["pods_per_second"] / base["running_per_second"]
+    return out
 
 
 def main() -> None:
@@ -219,7 +235,12 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--keep-log", help="copy the operator's log to this file")
     parser.add_argument("--operator-arg", action="append", default=[], help="extra `raykube operator` flag")
+    parser.add_argument("--against-kuberay", action="store_true",
+                        help="also run KubeRay's Go operator (tools/build.sh kuberay-operator) on the same workload")
+    parser.add_argument("--kuberay-arg", action="append", default=[], help="extra KubeRay operator flag")
     args = parser.parse_args()
+    if args.against_kuberay:
+        subprocess.run([str(REPO / "tools" / "build.sh"), "kuberay-operator"], check=True)
     with tempfile.TemporaryDirectory(prefix="raykube-bench-") as tmp:
         work = Path(tmp)
         cluster = LocalCluster(
@@ -245,20 +266,33 @@ def main() -> None:
     if args.json:
         print(json.dumps(result, indent=2))
         return
-    b, r = result["baseline"], result["raykube"]
-    print(f"{'measure':44} {'value':>12}")
+    b = result["baseline"]
+    names = [n for n in ("raykube", "kuberay") if n in result]
+    print(f"{'measure':44} " + " ".join(f"{n:>12}" for n in names))
     print(f"{'baseline: bare pods created/s (API ceiling)':44} {b['create_per_second']:12.1f}")
     print(f"{'baseline: bare pods Running/s':44} {b['running_per_second']:12.1f}")
-    print(f"{'raykube: RayClusters':44} {r['clusters']:12d}")
-    print(f"{'raykube: seconds until all ready':44} {r['ready_seconds']:12.1f}")
-    print(f"{'raykube: pods Running/s':44} {r['pods_per_second']:12.1f}")
-    print(f"{'raykube: API requests per cluster':44} {r['requests_per_cluster']:12.1f}")
-    print(f"{'  by method':24} {json.dumps(r['requests_per_cluster_by_method'])}")
-    print(f"{'raykube: operator peak RSS (MiB)':44} {r['peak_rss_mib']:12.1f}")
-    print(f"{'raykube: operator CPU seconds':44} {r['operator_cpu_seconds']:12.1f}")
-    print(f"{'raykube: reconciles (mean ms)':44} {r['reconciles']:8.0f} ({r['mean_reconcile_ms']:.1f})")
-    print(f"{'raykube: reconciles that failed (retried)':44} {r['reconcile_errors']:12.0f}")
-    print(f"{'ratio raykube / baseline pods per second':44} {result['ratio_pods_per_second']:12.2f}")
+    rows = [
+        ("RayClusters", "clusters", "d"),
+        ("seconds until all ready", "ready_seconds", ".1f"),
+        ("pods Running/s", "pods_per_second", ".1f"),
+        ("ratio to the bare-pod ceiling", "ratio_to_ceiling", ".2f"),
+        ("API requests per cluster", "requests_per_cluster", ".1f"),
+        ("operator peak RSS (MiB)", "peak_rss_mib", ".1f"),
+        ("operator CPU seconds", "operator_cpu_seconds", ".1f"),
+        ("reconciles", "reconciles", ".0f"),
+        ("mean reconcile ms", "mean_reconcile_ms", ".1f"),
+        ("reconciles that failed", "reconcile_errors", ".0f"),
+    ]
+    for label, key, fmt in rows:
+        print(f"{label:44} " + " ".join(f"{result[n][key]:12{fmt}}" for n in names))
+    for n in names:
+        print(f"{n} requests per cluster by method: {json.dumps(result[n]['requests_per_cluster_by_method'])}")
+    if "kuberay" in result:
+        k, r = result["kuberay"], result["raykube"]
+        print(f"raykube / KubeRay: ready {k['ready_seconds'] / r['ready_seconds']:.2f}x faster, "
+              f"{r['requests_per_cluster'] / k['requests_per_cluster']:.2f} of the API requests, "
+              f"{r['peak_rss_mib'] / k['peak_rss_mib']:.2f} of the memory, "
+              f"{r['operator_cpu_seconds'] / k['operator_cpu_seconds']:.2f} of the CPU")
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 #
 # Every binary lands in $RAYKUBE_CACHE/bin/<name>-<version>/<name> and is skipped when already there,
 # so a warm run costs a few stat() calls. Each Go module below pins its versions in go.mod/go.sum.
-# Usage: tools/build.sh [name ...]   (no names: all of them)
+# Usage: tools/build.sh [name ...]   (no names: all of them but the on-demand ones, see on_demand)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${RAYKUBE_CACHE:-$HOME/.cache/raykube}
@@ -12,7 +12,7 @@ export CGO_ENABLED=0 GOFLAGS=-buildvcs=false GOTOOLCHAIN=local
 # shellcheck source=../src/raykube/local/versions.env
 . "$here/../src/raykube/local/versions.env"
 K8S=$K8S_VERSION ETCD=$ETCD_VERSION HELM=$HELM_VERSION KWOK=$KWOK_VERSION
-COREDNS=$COREDNS_VERSION PAUSE=$PAUSE_VERSION
+COREDNS=$COREDNS_VERSION PAUSE=$PAUSE_VERSION KUBERAY=$KUBERAY_VERSION
 k8s_ldflags="-s -w -X k8s.io/component-base/version.gitVersion=$K8S -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=34 -X k8s.io/component-base/version.gitTreeState=clean"
 
 # name  version  module-dir  package  ldflags
@@ -27,12 +27,17 @@ table() {
   echo "coredns $COREDNS coredns . -s -w"
   echo "pause $PAUSE pause . -s -w"
 }
+# Built only when named (`tools/build.sh kuberay-operator`): KubeRay's operator, for bench/ only.
+on_demand() {
+  echo "kuberay-operator $KUBERAY kuberay github.com/ray-project/kuberay/ray-operator -s -w"
+}
 
 # A non-login shell (CI) may lack Go's default install location on PATH.
 command -v go >/dev/null || PATH="$PATH:/usr/local/go/bin"
 command -v go >/dev/null || { echo "tools: 'go' is not on PATH; install Go 1.26" >&2; exit 1; }
 wanted=" $* "
-total=$(table | wc -l); i=0; built=0
+rows() { table; [ "$wanted" = "  " ] || on_demand; }
+total=$(rows | wc -l); i=0; built=0
 while read -r name version dir pkg ldflags; do
   i=$((i + 1))
   [ "$wanted" = "  " ] || [[ "$wanted" == *" $name "* ]] || continue
@@ -54,5 +59,5 @@ while read -r name version dir pkg ldflags; do
   fi
   rm -f "$log"; mv "$out.tmp" "$out"; built=$((built + 1))
   printf '[%d/%d] %-24s %s built in %ss\n' "$i" "$total" "$name" "$version" "$(( $(date +%s) - start ))"
-done < <(table)
+done < <(rows)
 echo "tools: $built built, cache $cache/bin"

@@ -25,16 +25,15 @@ class OperatorProcess:
         name: str = "operator",
         lease_namespace: str = "default",
         extra: tuple[str, ...] = (),
+        program: tuple[str, ...] = (sys.executable, "-m", "raykube.cli.main", "operator"),
     ) -> None:
+        """`program` runs the operator; bench/ passes KubeRay's Go operator, which takes the same flags."""
         self.metrics_port, self.probe_port = free_ports(2)
         self.log_path = log_dir / f"{name}.log"
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
             [
-                sys.executable,
-                "-m",
-                "raykube.cli.main",
-                "operator",
+                *program,
                 f"--kubeconfig={kubeconfig}",
                 f"--metrics-addr=127.0.0.1:{self.metrics_port}",
                 f"--health-probe-bind-address=127.0.0.1:{self.probe_port}",

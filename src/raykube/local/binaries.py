@@ -26,6 +26,7 @@ _VERSION_KEY = {
     "kwok": "KWOK_VERSION",
     "coredns": "COREDNS_VERSION",
     "pause": "PAUSE_VERSION",
+    "kuberay-operator": "KUBERAY_VERSION",  # bench/ only, built on demand
 }
 
 

@@ -101,9 +101,13 @@ class Controller:
         return self.watches(informer, lambda obj: (key_of(obj),), *predicates)
 
     def owns(
-        self, informer: Informer, *, owner_kind: str, owner_group: str, predicates: Iterable[Predicate] = ()
+        self, informer: Informer, *, owner_kind: str, owner_group: str, predicates: Iterable[Predicate] = (),
+        batch: float = 0.0,
     ) -> Controller:
-        """Reconcile the controller owner (``kind`` in API group ``owner_group``) of ``informer``'s objects."""
+        """Reconcile the controller owner (``kind`` in API group ``owner_group``) of ``informer``'s objects.
+
+        ``batch`` > 0: an event enqueues its owner that many seconds later, and further events of the same
+        owner within that window ride along (one pass, one status write, for a burst of pod updates)."""
 
         def owner_key(obj: Obj) -> Iterable[ObjectKey]:
             ref = controller_ref(obj)
@@ -113,14 +117,17 @@ class Controller:
                 return ()
             return (ObjectKey(key_of(obj).namespace, str(ref.get("name", ""))),)
 
-        return self.watches(informer, owner_key, *predicates)
+        return self.watches(informer, owner_key, *predicates, batch=batch)
 
-    def watches(self, informer: Informer, map_fn: MapFn, *predicates: Predicate) -> Controller:
+    def watches(self, informer: Informer, map_fn: MapFn, *predicates: Predicate, batch: float = 0.0) -> Controller:
         """Reconcile the keys ``map_fn`` returns for each (filtered) event of ``informer``."""
 
         def enqueue(obj: Obj) -> None:
             for key in map_fn(obj):
-                self.queue.add(key)
+                if batch > 0:
+                    self.queue.add_after(key, batch)  # a timer already pending for the key absorbs this event
+                else:
+                    self.queue.add(key)
 
         def on_add(obj: Obj) -> None:
             if all(p.create(obj) for p in predicates):

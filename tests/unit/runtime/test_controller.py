@@ -222,3 +222,20 @@ async def test_watches_maps_events_to_arbitrary_keys() -> None:
     task = await run_informer(informer, source)
     assert [await ctrl.queue.get(), await ctrl.queue.get()] == [ObjectKey("ns", "a"), ObjectKey("ns", "b")]
     task.cancel()
+
+
+async def test_owns_with_batch_turns_a_burst_of_events_into_one_delayed_enqueue() -> None:
+    pods = [owned_pod(f"p{i}", "rc1") for i in range(5)] + [owned_pod("q", "rc2")]
+    source = ScriptedWatchSource([ObjectList(pods, "1")], [])
+    informer = Informer(source, POD)
+    clock = FakeClock()
+    ctrl = Controller("raycluster", Script(), clock=clock)
+    ctrl.owns(informer, owner_kind="RayCluster", owner_group="ray.io", batch=0.5)
+    task = await run_informer(informer, source)
+    assert len(ctrl.queue) == 0 and ctrl.queue.waiting == 2, "one timer per owner, nothing queued yet"
+    clock.advance(0.49)
+    assert len(ctrl.queue) == 0
+    clock.advance(0.01)
+    assert sorted([await ctrl.queue.get(), await ctrl.queue.get()]) == [ObjectKey("ns", "rc1"), ObjectKey("ns", "rc2")]
+    assert len(ctrl.queue) == 0 and ctrl.queue.waiting == 0
+    task.cancel()
