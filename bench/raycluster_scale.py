@@ -240,7 +240,7 @@ def main() -> None:
     parser.add_argument("--kuberay-arg", action="append", default=[], help="extra KubeRay operator flag")
     args = parser.parse_args()
     if args.against_kuberay:
-        subprocess.run([str(REPO / "tools" / "build.sh"), "kuberay-operator"], check=True)
+        subprocess.run([str(REPO / "tools" / "build.sh"), "kuberay-operator"], check=True, stdout=sys.stderr)
     with tempfile.TemporaryDirectory(prefix="raykube-bench-") as tmp:
         work = Path(tmp)
         cluster = LocalCluster(
