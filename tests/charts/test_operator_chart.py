@@ -243,3 +243,11 @@ def test_the_raycronjob_gate_runs_its_controller_with_its_rbac(tmp_path: Path) -
         {"apiGroups": ["ray.io"], "resources": ["raycronjobs/status"], "verbs": ["get", "update", "patch"]}]
     assert _allows(rules, "ray.io", "rayjobs", "create"), "its runs are RayJobs"
     assert not _allows(plain_rules, "ray.io", "raycronjobs", "list")
+
+
+def test_featuregates_set_by_index_leave_nil_entries_that_the_chart_skips() -> None:
+    # helm replaces the list: entries 0-3 become null. Without a name the entry switches nothing on.
+    only_enabled = _render("featureGates[4].enabled=true")
+    assert "--feature-gates=RayCronJob=true" not in _container(only_enabled)["args"]
+    named = _render("featureGates[4].name=RayCronJob", "featureGates[4].enabled=true")
+    assert "--feature-gates=RayCronJob=true" in _container(named)["args"]

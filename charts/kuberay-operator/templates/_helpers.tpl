@@ -62,7 +62,8 @@ rules go into the ClusterRole, or into a Role in every watched namespace.
 {{- /* "true" when featureGates switches RayCronJob on (the one gate raykube toggles; off by default). */ -}}
 {{- define "kuberay-operator.raycronjob" -}}
 {{- range (.Values.featureGates | default list) -}}
-{{- if and (eq (toString .name) "RayCronJob") (eq (toString .enabled) "true") -}}true{{- end -}}
+{{- /* `--set featureGates[4].enabled=true` leaves nil entries before the one it sets: skip them. */ -}}
+{{- if and (kindIs "map" .) (eq (toString .name) "RayCronJob") (eq (toString .enabled) "true") -}}true{{- end -}}
 {{- end -}}
 {{- end -}}
 
@@ -149,7 +150,7 @@ rules go into the ClusterRole, or into a Role in every watched namespace.
 {{- end -}}
 {{- $fixed := dict "RayClusterStatusConditions" true "RayJobDeletionPolicy" true "RayMultiHostIndexing" true "RayServiceIncrementalUpgrade" true -}}
 {{- range ($v.featureGates | default list) -}}
-{{- if and (ne (toString .name) "RayCronJob") (ne (toString .enabled) (toString (hasKey $fixed (toString .name)))) -}}
+{{- if and (kindIs "map" .) (ne (toString .name) "RayCronJob") (ne (toString .enabled) (toString (hasKey $fixed (toString .name)))) -}}
 {{- $notes = append $notes (printf "featureGates: %s=%v is ignored; raykube behaves like KubeRay v1.7.0 with %s %s." .name .enabled .name (ternary "on" "off" (hasKey $fixed (toString .name)))) -}}
 {{- end -}}
 {{- end -}}
