@@ -71,7 +71,8 @@ def is_namespace_terminating(exc: BaseException) -> bool:
     if _code(exc) != 403:
         return False
     causes = ((getattr(exc, "status", None) or {}).get("details") or {}).get("causes") or []
-    return any(isinstance(c, dict) and c.get("type") == "NamespaceTerminating" for c in causes)
+    # StatusCause.Type travels as "reason" in JSON.
+    return any(isinstance(c, dict) and c.get("reason") == "NamespaceTerminating" for c in causes)
 
 
 def is_too_many_requests(exc: BaseException) -> bool:

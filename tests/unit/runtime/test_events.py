@@ -132,7 +132,10 @@ async def test_a_write_refused_because_the_namespace_is_being_deleted_is_dropped
     sink, _, rec = make()
     sink.fail = True
     message = "unable to create new content in namespace ns because it is being terminated"
-    sink.error = ApiError(403, "Forbidden", message, {"details": {"causes": [{"type": "NamespaceTerminating"}]}})
+    # The API server's Status body, as read back from a real one (StatusCause.Type is "reason" in JSON).
+    cause = {"reason": "NamespaceTerminating", "message": "namespace ns is being terminated",
+             "field": "metadata.namespace"}
+    sink.error = ApiError(403, "Forbidden", message, {"details": {"causes": [cause]}})
     rec.event(CLUSTER, WARNING, "Failed", "n")
     await rec.flush()
     sink.fail = False
