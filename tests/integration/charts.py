@@ -4,6 +4,7 @@ authenticated as the chart's ServiceAccount (fake nodes run no containers)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,17 @@ class ChartOperator:
             self.process.stop()
         helm("uninstall", "kuberay-operator", "-n", self.namespace, "--ignore-not-found", home=self.home,
              kubeconfig=self.kubeconfig, check=False)
+
+
+def running_chart_operator(kubeconfig: Path, chart: Path, **options: Any) -> Iterator[ChartOperator]:
+    """A ChartOperator (``options`` as its constructor takes them), installed and started, uninstalled
+    afterwards: the body of a fixture (``yield from running_chart_operator(...)``)."""
+    operator = ChartOperator(kubeconfig, chart, **options)
+    try:
+        operator.start()
+        yield operator
+    finally:
+        operator.close()
 
 
 def get(kubeconfig: Path, *args: str) -> dict[str, Any]:

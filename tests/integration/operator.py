@@ -6,7 +6,9 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -84,3 +86,14 @@ class OperatorProcess:
             except subprocess.TimeoutExpired:
                 self.kill()
         self._log.close()
+
+
+def running_operator(kubeconfig: Path, log_dir: Path, **options: Any) -> Iterator[OperatorProcess]:
+    """An OperatorProcess (``options`` as its constructor takes them), ready, stopped afterwards: the body of a
+    fixture (``yield from running_operator(...)``)."""
+    proc = OperatorProcess(kubeconfig, log_dir, **options)
+    try:
+        proc.wait_ready()
+        yield proc
+    finally:
+        proc.stop()

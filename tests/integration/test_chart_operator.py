@@ -15,7 +15,7 @@ import yaml
 
 from tests.charts.conftest import chart_repo, helm_home
 from tests.charts.helm import CLUSTER_CHART, KUBERAY_VERSIONS, helm, kuberay_values, only, template, write_values
-from tests.integration.charts import ChartOperator, get, pods, wait_state
+from tests.integration.charts import ChartOperator, get, pods, running_chart_operator, wait_state
 from tests.integration.kube import eventually, kubectl
 from tests.unit.api.upstream import requires_reference
 
@@ -33,14 +33,11 @@ def _namespace(kubeconfig: Path, prefix: str) -> str:
 def operator(kubeconfig: Path, ray_crds: None, chart_repo: Path, helm_home: Path,
              tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChartOperator]:
     namespace = _namespace(kubeconfig, "chart-op")
-    chart = ChartOperator(kubeconfig, chart_repo / "kuberay-operator-1.3.0.tgz", namespace=namespace,
-                          name=f"kuberay-operator-{namespace}", home=helm_home,
-                          log_dir=tmp_path_factory.mktemp("chart-operator"))
     try:
-        chart.start()
-        yield chart
+        yield from running_chart_operator(kubeconfig, chart_repo / "kuberay-operator-1.3.0.tgz", namespace=namespace,
+                                          name=f"kuberay-operator-{namespace}", home=helm_home,
+                                          log_dir=tmp_path_factory.mktemp("chart-operator"))
     finally:
-        chart.close()
         kubectl(kubeconfig, "delete", "namespace", namespace, "--wait=false")
 
 

@@ -13,7 +13,7 @@ import yaml
 
 from tests.charts.conftest import chart_repo, helm_home
 from tests.charts.helm import CLUSTER_CHART, only, template
-from tests.integration.charts import ChartOperator, get, pods, wait_state
+from tests.integration.charts import ChartOperator, get, pods, running_chart_operator, wait_state
 from tests.integration.kube import kubectl
 
 __all__ = ["chart_repo", "helm_home"]
@@ -34,15 +34,11 @@ def namespaces(kubeconfig: Path) -> Iterator[dict[str, str]]:
 @pytest.fixture(scope="module")
 def operator(kubeconfig: Path, ray_crds: None, chart_repo: Path, helm_home: Path, namespaces: dict[str, str],
              tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChartOperator]:
-    chart = ChartOperator(kubeconfig, chart_repo / "kuberay-operator-1.7.0.tgz", namespace=namespaces["release"],
-                          name=f"kuberay-operator-{namespaces['release']}", home=helm_home,
-                          log_dir=tmp_path_factory.mktemp("chart-operator-ns"),
-                          sets=(f"watchNamespace={{{namespaces['watched']}}}",))
-    try:
-        chart.start()
-        yield chart
-    finally:
-        chart.close()
+    yield from running_chart_operator(kubeconfig, chart_repo / "kuberay-operator-1.7.0.tgz",
+                                      namespace=namespaces["release"],
+                                      name=f"kuberay-operator-{namespaces['release']}", home=helm_home,
+                                      log_dir=tmp_path_factory.mktemp("chart-operator-ns"),
+                                      sets=(f"watchNamespace={{{namespaces['watched']}}}",))
 
 
 def _cluster_manifest(name: str) -> str:

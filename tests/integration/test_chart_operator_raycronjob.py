@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.charts.conftest import chart_repo, helm_home
-from tests.integration.charts import ChartOperator
+from tests.integration.charts import ChartOperator, running_chart_operator
 from tests.integration.kube import apply, eventually, kubectl, scratch_namespace
 from tests.integration.test_raycronjob_controller import _cronjob
 
@@ -28,18 +28,15 @@ def operator(kubeconfig: Path, ray_crds: None, chart_repo: Path, helm_home: Path
              tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChartOperator]:
     namespace = f"chart-cron-{uuid.uuid4().hex[:6]}"
     kubectl(kubeconfig, "create", "namespace", namespace)
-    chart = ChartOperator(kubeconfig, chart_repo / "kuberay-operator-1.7.0.tgz", namespace=namespace,
-                          name=f"kuberay-operator-{namespace}", home=helm_home,
-                          log_dir=tmp_path_factory.mktemp("chart-cron-operator"),
-                          # As a user would on the command line; helm replaces the whole list, with nil entries
-                          # before index 4, which the chart skips.
-                          sets=(f"featureGates[{RAYCRONJOB_GATE}].name=RayCronJob",
-                                f"featureGates[{RAYCRONJOB_GATE}].enabled=true"))
     try:
-        chart.start()
-        yield chart
+        yield from running_chart_operator(
+            kubeconfig, chart_repo / "kuberay-operator-1.7.0.tgz", namespace=namespace,
+            name=f"kuberay-operator-{namespace}", home=helm_home,
+            log_dir=tmp_path_factory.mktemp("chart-cron-operator"),
+            # As a user would on the command line; helm replaces the whole list, with nil entries before index 4,
+            # which the chart skips.
+            sets=(f"featureGates[{RAYCRONJOB_GATE}].name=RayCronJob", f"featureGates[{RAYCRONJOB_GATE}].enabled=true"))
     finally:
-        chart.close()
         kubectl(kubeconfig, "delete", "namespace", namespace, "--wait=false")
 
 

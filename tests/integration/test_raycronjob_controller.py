@@ -16,20 +16,15 @@ from typing import Any
 import pytest
 
 from tests.integration.kube import apply, eventually, kubectl, scratch_namespace
-from tests.integration.operator import OperatorProcess
+from tests.integration.operator import OperatorProcess, running_operator
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
 def operator(kubeconfig: Path, ray_crds: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[OperatorProcess]:
-    proc = OperatorProcess(kubeconfig, tmp_path_factory.mktemp("raycronjob-operator"), lease_namespace="kube-system",
-                           extra=("--feature-gates=RayCronJob=true",))
-    try:
-        proc.wait_ready()
-        yield proc
-    finally:
-        proc.stop()
+    yield from running_operator(kubeconfig, tmp_path_factory.mktemp("raycronjob-operator"),
+                                lease_namespace="kube-system", extra=("--feature-gates=RayCronJob=true",))
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ import pytest
 from raykube.ray.models import RayJobState
 from raykube.ray.standin import JobScript, StandInDashboard
 from tests.integration.kube import apply, eventually, kubectl, scratch_namespace
-from tests.integration.operator import OperatorProcess
+from tests.integration.operator import OperatorProcess, running_operator
 
 pytestmark = pytest.mark.integration
 
@@ -40,15 +40,8 @@ def standin() -> Iterator[StandInDashboard]:
 def operator(
     kubeconfig: Path, ray_crds: None, standin: StandInDashboard, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[OperatorProcess]:
-    proc = OperatorProcess(
-        kubeconfig, tmp_path_factory.mktemp("rayjob-operator"), lease_namespace="kube-system",
-        extra=(f"--dashboard-url-override={standin.url}",),
-    )
-    try:
-        proc.wait_ready()
-        yield proc
-    finally:
-        proc.stop()
+    yield from running_operator(kubeconfig, tmp_path_factory.mktemp("rayjob-operator"), lease_namespace="kube-system",
+                                extra=(f"--dashboard-url-override={standin.url}",))
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from tests.integration.kube import eventually, kubectl
-from tests.integration.operator import OperatorProcess
+from tests.integration.operator import OperatorProcess, running_operator
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
@@ -49,12 +49,7 @@ def raycluster(name: str, image: str, ray_version: str) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def operator(real_kubeconfig: Path, real_crds: None, tmp_path_factory: pytest.TempPathFactory
              ) -> Iterator[OperatorProcess]:
-    proc = OperatorProcess(real_kubeconfig, tmp_path_factory.mktemp("operator"), lease_namespace="kube-system")
-    try:
-        proc.wait_ready()
-        yield proc
-    finally:
-        proc.stop()
+    yield from running_operator(real_kubeconfig, tmp_path_factory.mktemp("operator"), lease_namespace="kube-system")
 
 
 def _state(kubeconfig: Path, ns: str, name: str) -> str:

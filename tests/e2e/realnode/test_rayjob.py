@@ -21,7 +21,7 @@ import pytest
 import yaml
 
 from tests.integration.kube import eventually, kubectl
-from tests.integration.operator import OperatorProcess
+from tests.integration.operator import OperatorProcess, running_operator
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1800)]
 REFERENCE_SAMPLE = "ray-job.sample.yaml"
@@ -38,13 +38,8 @@ def real(real_kubeconfig: Path, real_crds: None) -> Path:
 def operator(real: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[OperatorProcess]:
     # The operator runs on this machine, outside the cluster's DNS: it reaches dashboards through the API
     # server's Service proxy (KubeRay's --use-kubernetes-proxy).
-    proc = OperatorProcess(real, tmp_path_factory.mktemp("operator"), lease_namespace="kube-system",
-                           extra=("--use-kubernetes-proxy",))
-    try:
-        proc.wait_ready()
-        yield proc
-    finally:
-        proc.stop()
+    yield from running_operator(real, tmp_path_factory.mktemp("operator"), lease_namespace="kube-system",
+                                extra=("--use-kubernetes-proxy",))
 
 
 def _container(name: str, image: str, memory: str) -> dict[str, Any]:
