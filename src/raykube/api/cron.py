@@ -14,16 +14,28 @@ from typing import Final
 
 _MONTHS: Final = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 _WEEKDAYS: Final = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
-#: (name, lowest, highest, symbolic names) of the five fields, in order.
-_FIELDS: Final[tuple[tuple[str, int, int, dict[str, int]], ...]] = (
+#: (name, lowest, highest, symbolic names) of the five fields, in order. Shared with the evaluator
+#: (:mod:`raykube.controllers.raycronjob.schedule`).
+FIELDS: Final[tuple[tuple[str, int, int, dict[str, int]], ...]] = (
     ("minute", 0, 59, {}),
     ("hour", 0, 23, {}),
     ("day of month", 1, 31, {}),
     ("month", 1, 12, {m: i + 1 for i, m in enumerate(_MONTHS)}),
     ("day of week", 0, 6, {d: i for i, d in enumerate(_WEEKDAYS)}),
 )
-_DESCRIPTORS: Final = frozenset({"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"})
-_EVERY: Final = re.compile(r"^@every\s+((\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+)$")
+#: The ``@`` descriptors and the five fields each stands for.
+DESCRIPTORS: Final = {
+    "@yearly": "0 0 1 1 *",
+    "@annually": "0 0 1 1 *",
+    "@monthly": "0 0 1 * *",
+    "@weekly": "0 0 * * 0",
+    "@daily": "0 0 * * *",
+    "@midnight": "0 0 * * *",
+    "@hourly": "0 * * * *",
+}
+#: One ``<number><unit>`` part of an ``@every`` duration (Go's ``time.ParseDuration`` units).
+DURATION_PART: Final = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
+_EVERY: Final = re.compile(rf"^@every\s+(({DURATION_PART.pattern})+)$")
 
 
 def schedule_errors(schedule: str) -> list[str]:
@@ -34,14 +46,14 @@ def schedule_errors(schedule: str) -> list[str]:
     if text.startswith(("TZ=", "CRON_TZ=")):
         return ["TZ= and CRON_TZ= prefixes are not supported; use spec.timeZone instead"]
     if text.startswith("@"):
-        if text in _DESCRIPTORS or _EVERY.match(text):
+        if text in DESCRIPTORS or _EVERY.match(text):
             return []
         return [f"unrecognized descriptor: {text}"]
     fields = text.split()
-    if len(fields) != len(_FIELDS):
+    if len(fields) != len(FIELDS):
         return [f"expected exactly 5 fields, found {len(fields)}: {text}"]
     errors: list[str] = []
-    for value, (name, low, high, names) in zip(fields, _FIELDS, strict=True):
+    for value, (name, low, high, names) in zip(fields, FIELDS, strict=True):
         errors.extend(_field_errors(value, name, low, high, names))
     return errors
 
@@ -57,7 +69,7 @@ def _field_errors(value: str, name: str, low: int, high: int, names: dict[str, i
         if span == "*":
             continue
         start_text, dash, end_text = span.partition("-")
-        bounds = [_number(start_text, names)] + ([_number(end_text, names)] if dash else [])
+        bounds = [field_number(start_text, names)] + ([field_number(end_text, names)] if dash else [])
         if any(b is None for b in bounds):
             errors.append(f"{name}: cannot parse '{part}'")
             continue
@@ -69,7 +81,8 @@ def _field_errors(value: str, name: str, low: int, high: int, names: dict[str, i
     return errors
 
 
-def _number(text: str, names: dict[str, int]) -> int | None:
+def field_number(text: str, names: dict[str, int]) -> int | None:
+    """A number of a field, or one of its names (``JAN``, ``mon``); None when it is neither."""
     if text.isdigit():
         return int(text)
     return names.get(text.upper())

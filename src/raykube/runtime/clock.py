@@ -24,7 +24,7 @@ import itertools
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class TimerHandle(Protocol):
@@ -143,6 +143,21 @@ class FakeClock:
             if not timer.cancelled:
                 timer.callback()
         self._elapsed = target
+
+
+def stamp(moment: datetime) -> str:
+    """A ``metav1.Time`` string: RFC 3339, whole seconds, UTC (status timestamps such as ``startTime``)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(value: Any) -> datetime | None:
+    """A ``metav1.Time`` string back as an aware datetime (``None`` when missing or unreadable)."""
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
 
 
 def micro_time(moment: datetime) -> str:

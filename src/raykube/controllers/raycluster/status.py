@@ -21,6 +21,7 @@ from raykube.api.quantity import Quantity, total
 from raykube.api.raycluster import RayCluster
 from raykube.controllers.raycluster import pods as podfacts
 from raykube.controllers.raycluster.pods import Pod
+from raykube.runtime.clock import stamp
 
 C = reasons.RayClusterConditionType
 R = reasons.RayClusterConditionReason
@@ -33,10 +34,6 @@ class ReconcileFailure:
 
     reason: str
     message: str
-
-
-def _time(now: dt.datetime) -> str:
-    return now.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _group_pod_resources(template: dict[str, Any]) -> dict[str, Quantity]:
@@ -168,13 +165,13 @@ def compute_status(
 ) -> dict[str, Any]:
     """The complete new `status` of `cluster` (JSON, camelCase), ready to be written."""
     old = cluster.status.model_dump(by_alias=True, exclude_none=True) if cluster.status else {}
-    stamp = _time(now)
+    now_text = stamp(now)
     live = [p for p in observed if not podfacts.is_terminating(p)]
     heads = [p for p in live if podfacts.is_head(p)]
     head = heads[0] if len(heads) == 1 else None
     workers = [p for p in live if podfacts.is_worker(p)]
     counts = _replica_counts(cluster, workers)
-    conditions = _Conditions(old.get("conditions") or [], stamp)
+    conditions = _Conditions(old.get("conditions") or [], now_text)
 
     if failure is None:
         conditions.remove(C.REPLICA_FAILURE)
@@ -203,14 +200,14 @@ def compute_status(
         "endpoints": _endpoints(head_service),
         "head": _head_info(head, head_service),
         "conditions": conditions.as_list(),
-        "lastUpdateTime": stamp,
+        "lastUpdateTime": now_text,
         "observedGeneration": int(cluster.metadata.get("generation") or 0),
     }
     transitions = dict(old.get("stateTransitionTimes") or {})
     if state:
         status["state"] = state
         if state != old.get("state"):
-            transitions[state] = stamp
+            transitions[state] = now_text
     if transitions:
         status["stateTransitionTimes"] = transitions
     if old.get("reason") and state != reasons.ClusterState.READY.value:

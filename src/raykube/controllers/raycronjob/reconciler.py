@@ -29,7 +29,7 @@ from raykube.controllers.kinds import RAYCRONJOB, RAYJOB
 from raykube.controllers.raycronjob.schedule import Schedule, ScheduleError, parse
 from raykube.runtime import logs
 from raykube.runtime.client import KubeClient
-from raykube.runtime.clock import Clock, RealClock
+from raykube.runtime.clock import Clock, RealClock, parse_time, stamp
 from raykube.runtime.controller import Result
 from raykube.runtime.errors import ApiError, is_already_exists, is_not_found
 from raykube.runtime.events import EventRecorder
@@ -97,13 +97,13 @@ class RayCronJobReconciler:
             return Result()
         status = obj.get("status") or {}
         now = self._clock.now()
-        step = plan(schedule, created=_time(obj["metadata"]["creationTimestamp"]),
-                    last_scheduled=_time(status["lastScheduleTime"]) if status.get("lastScheduleTime") else None,
-                    now=now)
+        created = parse_time(obj["metadata"]["creationTimestamp"])
+        assert created is not None  # the API server always sets it
+        step = plan(schedule, created=created, last_scheduled=parse_time(status.get("lastScheduleTime")), now=now)
         if step.run is not None:
             await self._start(cron, step.run, events)
             await self._client.replace_status(RAYCRONJOB, {**obj, "status": {**status,
-                                                                              "lastScheduleTime": rfc3339(step.run)}})
+                                                                              "lastScheduleTime": stamp(step.run)}})
         events.emit()
         return Result(requeue_after=step.requeue_after)
 
@@ -119,9 +119,9 @@ class RayCronJobReconciler:
                 events.warning(E.FAILED_TO_CREATE_RAYJOB, "Create",
                                f"Failed to create RayJob {namespace}/{name}: {err.message or err}")
             raise
-        _log.info("Created RayJob", rayjob=f"{namespace}/{name}", scheduled=rfc3339(run))
+        _log.info("Created RayJob", rayjob=f"{namespace}/{name}", scheduled=stamp(run))
         events.normal(E.CREATED_RAYJOB, "Create", f"Created RayJob {namespace}/{name} for the run scheduled at "
-                                                  f"{rfc3339(run)}")
+                                                  f"{stamp(run)}")
 
 
 class _Invalid(Exception):
@@ -140,12 +140,3 @@ def _parse(obj: Obj) -> tuple[RayCronJob, Schedule]:
         return cron, parse(cron.spec.schedule, cron.spec.time_zone)
     except ScheduleError as err:
         raise _Invalid(f"spec.schedule: {err}") from None
-
-
-def rfc3339(moment: dt.datetime) -> str:
-    """UTC, whole seconds, ``Z`` (metav1.Time's form)."""
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _time(text: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))

@@ -14,25 +14,12 @@ Pure: no clock, no I/O.
 from __future__ import annotations
 
 import datetime as dt
-import re
 import zoneinfo
 from dataclasses import dataclass
 from typing import Final
 
-_MONTHS: Final = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
-_WEEKDAYS: Final = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
-_BOUNDS: Final[tuple[tuple[int, int, dict[str, int]], ...]] = ((0, 59, {}), (0, 23, {}), (1, 31, {}),
-                  (1, 12, {m: i + 1 for i, m in enumerate(_MONTHS)}), (0, 6, {d: i for i, d in enumerate(_WEEKDAYS)}))
-_DESCRIPTORS: Final = {
-    "@yearly": "0 0 1 1 *",
-    "@annually": "0 0 1 1 *",
-    "@monthly": "0 0 1 * *",
-    "@weekly": "0 0 * * 0",
-    "@daily": "0 0 * * *",
-    "@midnight": "0 0 * * *",
-    "@hourly": "0 * * * *",
-}
-_DURATION_PART: Final = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
+from raykube.api.cron import DESCRIPTORS, DURATION_PART, FIELDS, field_number
+
 _UNIT_SECONDS: Final = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 #: Give up looking after this long (a schedule such as "0 0 30 2 *" never fires).
 _HORIZON: Final = dt.timedelta(days=5 * 366)
@@ -99,7 +86,7 @@ def parse(schedule: str, time_zone: str | None = None) -> Schedule:
     text = schedule.strip()
     if text.startswith("@every"):
         return EverySchedule(_every_seconds(text.removeprefix("@every").strip()))
-    text = _DESCRIPTORS.get(text, text)
+    text = DESCRIPTORS.get(text, text)
     fields = text.split()
     if len(fields) != 5:
         raise ScheduleError(f"expected 5 fields, found {len(fields)}: {schedule}")
@@ -108,7 +95,7 @@ def parse(schedule: str, time_zone: str | None = None) -> Schedule:
     except (zoneinfo.ZoneInfoNotFoundError, ValueError) as err:
         raise ScheduleError(f"unknown time zone {time_zone!r}") from err
     minutes, hours, days, months, weekdays = (
-        _field(value, low, high, names) for value, (low, high, names) in zip(fields, _BOUNDS, strict=True)
+        _field(value, low, high, names) for value, (_, low, high, names) in zip(fields, FIELDS, strict=True)
     )
     return CronSchedule(minutes, hours, days, months, weekdays, any_day=fields[2] in ("*", "?"),
                         any_weekday=fields[4] in ("*", "?"), zone=zone)
@@ -137,15 +124,14 @@ def _field(value: str, low: int, high: int, names: dict[str, int]) -> frozenset[
 
 
 def _number(text: str, names: dict[str, int]) -> int:
-    if text.isdigit():
-        return int(text)
-    if text.upper() in names:
-        return names[text.upper()]
-    raise ScheduleError(f"cannot parse {text!r}")
+    number = field_number(text, names)
+    if number is None:
+        raise ScheduleError(f"cannot parse {text!r}")
+    return number
 
 
 def _every_seconds(text: str) -> int:
-    parts = _DURATION_PART.findall(text)
+    parts = DURATION_PART.findall(text)
     if not parts or "".join(n + u for n, u in parts) != text:
         raise ScheduleError(f"invalid duration {text!r}")
     seconds = sum(float(n) * _UNIT_SECONDS[u] for n, u in parts)

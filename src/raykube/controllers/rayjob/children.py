@@ -22,8 +22,8 @@ from raykube.builders import submitter as build
 from raykube.builders.cluster import cluster_context
 from raykube.builders.pod import ClusterContext
 from raykube.builders.settings import OperatorSettings
-from raykube.controllers.rayjob.snapshot import parse_time
 from raykube.ray.models import JobSubmitRequest
+from raykube.runtime.clock import parse_time
 from raykube.runtime.objects import Obj
 
 

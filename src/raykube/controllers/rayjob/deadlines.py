@@ -14,7 +14,8 @@ from __future__ import annotations
 import datetime as dt
 
 from raykube import reasons
-from raykube.controllers.rayjob.snapshot import Snapshot, Step, fail, is_job_terminal, parse_time, stamp
+from raykube.controllers.rayjob.snapshot import Snapshot, Step, fail, is_job_terminal
+from raykube.runtime.clock import parse_time, stamp
 
 D = reasons.JobDeploymentStatus
 J = reasons.JobStatus

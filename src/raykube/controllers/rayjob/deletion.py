@@ -23,7 +23,8 @@ from raykube import reasons
 from raykube.api.rayjob import DeletionCondition, DeletionPolicyType
 from raykube.controllers.rayjob import children
 from raykube.controllers.rayjob.actions import Action, DeleteCluster, DeleteSelf, SuspendWorkers
-from raykube.controllers.rayjob.snapshot import Snapshot, parse_time
+from raykube.controllers.rayjob.snapshot import Snapshot
+from raykube.runtime.clock import parse_time
 
 P = DeletionPolicyType
 #: How far each policy reaches: only the strongest due rule runs in one pass.

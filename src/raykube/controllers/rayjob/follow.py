@@ -17,8 +17,9 @@ from raykube.controllers.rayjob.actions import SubmitJob
 from raykube.controllers.rayjob.children import SubmitterOutcome
 from raykube.controllers.rayjob.dashboard import Answer, Target
 from raykube.controllers.rayjob.settings import RayJobSettings
-from raykube.controllers.rayjob.snapshot import Snapshot, Step, fail, stamp
+from raykube.controllers.rayjob.snapshot import Snapshot, Step, fail
 from raykube.ray.errors import SubmissionIdTaken
+from raykube.runtime.clock import stamp
 
 D = reasons.JobDeploymentStatus
 J = reasons.JobStatus

@@ -23,8 +23,6 @@ from raykube.controllers.rayjob.dashboard import Probe, Target
 from raykube.controllers.rayjob.settings import RayJobSettings
 from raykube.runtime.objects import Obj
 
-TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
-
 
 @dataclass(frozen=True)
 class Snapshot:
@@ -94,21 +92,6 @@ class Step:
         if kwargs:
             raise TypeError(f"unknown Step fields {sorted(kwargs)}")
         return Step(changes, actions, requeue, events)
-
-
-def stamp(moment: dt.datetime) -> str:
-    """A status timestamp (RFC 3339, seconds, UTC)."""
-    return moment.astimezone(dt.UTC).strftime(TIME_FORMAT)
-
-
-def parse_time(value: Any) -> dt.datetime | None:
-    """A status timestamp back as an aware datetime (``None`` when missing or unreadable)."""
-    if not value:
-        return None
-    try:
-        return dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
 
 
 def is_job_terminal(job_status: str) -> bool:

@@ -46,7 +46,8 @@ from raykube.controllers.rayjob.actions import (
 )
 from raykube.controllers.rayjob.dashboard import Probe, Target
 from raykube.controllers.rayjob.settings import RayJobSettings
-from raykube.controllers.rayjob.snapshot import Snapshot, Step, is_job_terminal, stamp
+from raykube.controllers.rayjob.snapshot import Snapshot, Step, is_job_terminal
+from raykube.runtime.clock import stamp
 
 D = reasons.JobDeploymentStatus
 E = reasons.EventReason

@@ -16,7 +16,8 @@ from typing import Any
 
 from raykube import reasons
 from raykube.api.rayjob import RayJob
-from raykube.controllers.rayjob.snapshot import Step, stamp
+from raykube.controllers.rayjob.snapshot import Step
+from raykube.runtime.clock import stamp
 
 D = reasons.JobDeploymentStatus
 _NOT_RETRIED = (reasons.JobFailedReason.DEADLINE_EXCEEDED, reasons.JobFailedReason.STATUS_CHECK_TIMEOUT_EXCEEDED)

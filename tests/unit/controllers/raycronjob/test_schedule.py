@@ -10,8 +10,9 @@ from raykube.api.cron import schedule_errors
 from raykube.api.raycronjob import RayCronJob
 from raykube.builders.names import cron_rayjob_name
 from raykube.builders.parents import build_cron_rayjob
-from raykube.controllers.raycronjob.reconciler import plan, rfc3339
+from raykube.controllers.raycronjob.reconciler import plan
 from raykube.controllers.raycronjob.schedule import ScheduleError, parse
+from raykube.runtime.clock import stamp
 
 
 def utc(text: str) -> dt.datetime:
@@ -23,7 +24,7 @@ def next_times(schedule: str, start: str, count: int = 3, zone: str | None = Non
     for _ in range(count):
         found = parsed.next_after(moment)
         assert found is not None
-        out.append(rfc3339(found))
+        out.append(stamp(found))
         moment = found
     return out
 

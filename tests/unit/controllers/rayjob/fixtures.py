@@ -10,9 +10,10 @@ from raykube.api.defaults import apply_crd_defaults
 from raykube.api.rayjob import RayJob
 from raykube.controllers.rayjob.dashboard import Answer, Probe, Target
 from raykube.controllers.rayjob.settings import RayJobSettings
-from raykube.controllers.rayjob.snapshot import Snapshot, stamp
+from raykube.controllers.rayjob.snapshot import Snapshot
 from raykube.ray.errors import DashboardError
 from raykube.ray.models import JobDetails
+from raykube.runtime.clock import stamp
 from tests.unit.api.factories import cluster_spec, rayjob
 
 NOW = dt.datetime(2026, 1, 1, 12, 0, 0, tzinfo=dt.UTC)

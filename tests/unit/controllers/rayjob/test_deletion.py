@@ -9,7 +9,7 @@ import pytest
 from raykube.controllers.rayjob import actions as a
 from raykube.controllers.rayjob import deletion
 from raykube.controllers.rayjob.settings import RayJobSettings
-from raykube.controllers.rayjob.snapshot import stamp
+from raykube.runtime.clock import stamp
 from tests.unit.controllers.rayjob.fixtures import CLUSTER, ago, make_cluster, make_job, running_status, snap
 
 

@@ -9,8 +9,9 @@ import pytest
 from raykube.controllers.rayjob import actions as a
 from raykube.controllers.rayjob import states
 from raykube.controllers.rayjob.dashboard import Answer, Probe
-from raykube.controllers.rayjob.snapshot import Snapshot, Step, stamp
+from raykube.controllers.rayjob.snapshot import Snapshot, Step
 from raykube.ray.errors import DashboardServerError, DashboardUnreachable, JobNotFound, SubmissionIdTaken
+from raykube.runtime.clock import stamp
 from tests.unit.controllers.rayjob.fixtures import (
     CLUSTER,
     JOB_ID,

@@ -7,8 +7,9 @@ from typing import Any
 import pytest
 
 from raykube.controllers.rayjob.settings import RayJobSettings
-from raykube.controllers.rayjob.snapshot import Step, stamp
+from raykube.controllers.rayjob.snapshot import Step
 from raykube.controllers.rayjob.status import next_status, status_changed, validation_failure
+from raykube.runtime.clock import stamp
 from tests.unit.controllers.rayjob.fixtures import NOW, make_job, running_status
 
 
