@@ -14,7 +14,6 @@ bridge address for pods, and the node's daemons last (`raykube.local.realnode`).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import time
@@ -25,7 +24,7 @@ from typing import Any, Literal
 
 from raykube.local import components, fakenodes, processes, realnode
 from raykube.local.api import LocalApi, http_healthy, https_healthy
-from raykube.local.components import CLUSTER_DOMAIN, SERVICE_IP, Layout
+from raykube.local.components import CLUSTER_DOMAIN, SERVICE_IP, Layout, etcd_data_dir
 from raykube.local.kubeconfig import write_kubeconfig
 from raykube.local.pki import CertificateAuthority, service_account_keys
 from raykube.local.ports import free_ports
@@ -63,12 +62,6 @@ class ClusterState:
 
 def default_state_dir() -> Path:
     return Path.home() / ".raykube" / "local"
-
-
-def etcd_data_dir(state_dir: Path) -> Path:
-    """etcd's data dir on tmpfs, unique per state dir so that several clusters can coexist."""
-    digest = hashlib.sha256(str(state_dir.resolve()).encode()).hexdigest()[:12]
-    return Path("/dev/shm") / f"raykube-etcd-{digest}"
 
 
 class LocalCluster:

@@ -6,6 +6,7 @@ follow what a kubeadm cluster runs, minus what a loopback-only, single-machine c
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,6 +46,12 @@ class Layout:
 
     def kubeconfig(self, user: str) -> Path:
         return self.state_dir / f"{user}.kubeconfig"
+
+
+def etcd_data_dir(state_dir: Path) -> Path:
+    """etcd's data dir on tmpfs, unique per state dir so that several clusters can coexist."""
+    digest = hashlib.sha256(str(state_dir.resolve()).encode()).hexdigest()[:12]
+    return Path("/dev/shm") / f"raykube-etcd-{digest}"
 
 
 def etcd(layout: Layout) -> list[str | Path]:

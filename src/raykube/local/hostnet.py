@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 OWNED_CHAIN_PREFIXES = ("KUBE-", "CNI-", "RAYKUBE-")
+BRIDGE_PREFIX = "rk-"
 _TABLES = ("raw", "mangle", "nat", "filter")
 _BUILTIN = {"PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"}
 
@@ -42,6 +43,7 @@ def create_bridge(name: str, address_cidr: str) -> None:
     if f" {address_cidr} " not in addresses:
         _run("ip", "addr", "add", address_cidr, "dev", name)
     _run("ip", "link", "set", name, "up")
+    enable_forwarding(name)
 
 
 def delete_link(name: str) -> bool:
@@ -58,6 +60,13 @@ def bridge_ports(name: str) -> list[str]:
 
 
 # -- sysctl (network only) ----------------------------------------------------------------------------
+#
+# Service traffic needs IPv4 forwarding: a pod's packet to a cluster IP enters the host on the bridge, is
+# DNATed by kube-proxy to another pod and leaves on the bridge again. Linux decides "may this packet be
+# forwarded" from the ingress device's own `net.ipv4.conf.<dev>.forwarding`, so forwarding is switched on
+# for our bridge alone. The machine-wide `net.ipv4.ip_forward` is never written: it vanishes with nothing
+# to restore, and no crash, earlier run or other cluster can leave it changed (the bridge, and its
+# setting, go with `delete_link`).
 
 IP_FORWARD = Path("/proc/sys/net/ipv4/ip_forward")
 
@@ -68,6 +77,24 @@ def read_ip_forward() -> str:
 
 def write_ip_forward(value: str) -> None:
     IP_FORWARD.write_text(value)
+
+
+def forwarding_file(device: str) -> Path:
+    return Path("/proc/sys/net/ipv4/conf", device, "forwarding")
+
+
+def enable_forwarding(device: str) -> None:
+    """IPv4 forwarding for packets that arrive on `device` only (see above)."""
+    forwarding_file(device).write_text("1")
+
+
+def read_forwarding(device: str) -> str:
+    return forwarding_file(device).read_text().strip()
+
+
+def owned_links() -> list[str]:
+    """Network devices named like a real node's bridge (`rk-<digest>`): none once every node is down."""
+    return sorted(p.name for p in Path("/sys/class/net").iterdir() if p.name.startswith(BRIDGE_PREFIX))
 
 
 # -- iptables -----------------------------------------------------------------------------------------

@@ -149,8 +149,28 @@ def _reap(pid: int) -> None:
         os.waitpid(pid, os.WNOHANG)
 
 
+def group_members(pgid: int) -> list[int]:
+    """Running (non-zombie) processes of the process group `pgid`."""
+    members = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            stat = (proc / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        if fields[0] != "Z" and int(fields[2]) == pgid:
+            members.append(int(proc.name))
+    return members
+
+
 def stop(record: ProcessRecord, *, grace: float = 10.0) -> None:
-    """SIGTERM the process group, then SIGKILL after `grace` seconds; no-op if already gone."""
+    """SIGTERM the process group, then SIGKILL after `grace` seconds; no-op if already gone.
+
+    Returns once the leader and every other member of its group are gone: a leader often exits before the
+    children it forked have handled the same signal, and `down` must not return while they still run.
+    """
     if not is_alive(record):
         return
     for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
@@ -161,7 +181,9 @@ def stop(record: ProcessRecord, *, grace: float = 10.0) -> None:
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline:
             _reap(record.pid)
-            if not is_alive(record):
+            if not is_alive(record) and not group_members(record.pid):
                 return
             time.sleep(0.05)
+    if not is_alive(record):
+        return  # only members that even SIGKILL has not ended yet (uninterruptible sleep): they will go
     raise ComponentFailedError(f"{record.name} (pid {record.pid}) did not stop after SIGKILL")

@@ -19,7 +19,9 @@ Only one real node runs per machine: kube-proxy owns the KUBE-* iptables chains 
 
 `stop` undoes all of it: daemons by pid, pods and shims by cgroup, containers from containerd, then the
 iptables chains, the bridge (veths vanish with their pods' network namespaces), the cgroups, the namespace
-(with every mount in it), and `net.ipv4.ip_forward` goes back to its value before `up`.
+(with every mount in it). The machine-wide `net.ipv4.ip_forward` is never touched: forwarding is on for our
+bridge alone (`hostnet`), so it goes with the bridge. (`ip_forward_before` in a plan is only found in records
+of earlier versions, which switched it on machine-wide; their clean-up still restores it.)
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ import yaml
 from raykube.local import cgroups, hostnet, images, nodens, processes
 from raykube.local.api import LocalApi
 from raykube.local.binaries import binary, cache_dir
-from raykube.local.components import CLUSTER_DOMAIN, SERVICE_CIDR, Layout
+from raykube.local.components import CLUSTER_DOMAIN, SERVICE_CIDR, Layout, etcd_data_dir
 from raykube.local.kubeconfig import write_kubeconfig
 from raykube.local.pki import CertificateAuthority
 from raykube.local.processes import ComponentFailedError, ProcessRecord
@@ -102,7 +104,7 @@ class NodePlan:
         digest = hashlib.sha256(str(state_dir.resolve()).encode()).hexdigest()
         return cls(
             dir=str(state_dir / "node"),
-            bridge=f"rk-{digest[:10]}",
+            bridge=f"{hostnet.BRIDGE_PREFIX}{digest[:10]}",
             cgroup=f"raykube-{digest[:12]}",
             chain_suffix=digest[:6].upper(),
             kubelet_port=ports[0],
@@ -207,7 +209,10 @@ def cni_config(plan: NodePlan) -> dict[str, Any]:
             {
                 "type": "bridge",
                 "bridge": plan.bridge,
-                "isGateway": True,
+                # Not a gateway for the plugin: the bridge's address is ours (`hostnet.create_bridge`), and
+                # with isGateway the plugin switches on forwarding machine-wide (net.ipv4.ip_forward=1),
+                # which outlives a crashed node. The pods' routes still go via the range's gateway.
+                "isGateway": False,
                 "ipMasq": False,
                 "hairpinMode": True,
                 "ipam": {
@@ -460,6 +465,22 @@ def acquire_machine(state_dir: Path, *, wait: float = 0.0, progress: Progress = 
         time.sleep(2)
 
 
+def reap_abandoned(progress: Progress = lambda _: None) -> Path | None:
+    """Clean up after a real-node cluster that died without `down` (a crash, a killed session).
+
+    Its processes are stopped and its host changes undone from the machine record; returns its state
+    directory, or None when there was nothing to reap (no record, or a cluster that is alive). `up` does
+    the same before it claims the machine; a test calls this first so that its "before" is the clean machine.
+    """
+    with _machine_lock():
+        data = _read_machine()
+        if not data or _live(data):
+            return None
+        _reap(data, progress)
+        MACHINE_RECORD.unlink(missing_ok=True)
+        return Path(data["state_dir"])
+
+
 def record_on_machine(state_dir: Path, node: dict[str, Any] | None, records: list[dict[str, Any]]) -> None:
     """Keep the machine record current: the plan and every process started so far."""
     with _machine_lock():
@@ -498,6 +519,7 @@ def _reap(data: dict[str, Any], progress: Progress) -> None:
         _attempt(errors, f"stopping {record.name}", lambda r=record: processes.stop(r))  # type: ignore[misc]
     if plan is not None:
         undo_host(plan, progress, errors)
+    shutil.rmtree(etcd_data_dir(Path(data["state_dir"])), ignore_errors=True)  # its tmpfs memory
     if errors:
         raise RealNodeError("could not clean up an abandoned real-node cluster:\n" + "\n".join(errors))
 
@@ -528,7 +550,6 @@ def prepare_host(plan: NodePlan, progress: Progress) -> None:
         )
     for name in ("kubelet", "kube-proxy", "coredns", "pause"):
         binary(name)  # raises MissingBinaryError naming `make tools`
-    plan.ip_forward_before = hostnet.read_ip_forward()
     plan.tunables_before = nodens.read_tunables()
     for sub in ("", "cni", "cni-ipam", "sysctl", "kubelet", "containerd-state", "runc"):
         (plan.path / sub).mkdir(parents=True, exist_ok=True)
@@ -716,7 +737,7 @@ def stop(plan: NodePlan, records: list[ProcessRecord], progress: Progress, error
 
 
 def undo_host(plan: NodePlan, progress: Progress, errors: list[str]) -> None:
-    """Remove what `prepare_host` and the node made on the host; restore `net.ipv4.ip_forward`."""
+    """Remove what `prepare_host` and the node made on the host (the bridge takes its forwarding with it)."""
     def sweep_cgroups() -> None:
         cgroup = cgroups.NodeCgroup(plan.cgroup)
         if cgroup.exists():
@@ -732,7 +753,7 @@ def undo_host(plan: NodePlan, progress: Progress, errors: list[str]) -> None:
         if hostnet.delete_link(plan.bridge):
             progress(f"deleted bridge {plan.bridge}")
 
-    def forwarding() -> None:
+    def forwarding() -> None:  # a node of an earlier version switched it on machine-wide
         if plan.ip_forward_before and hostnet.read_ip_forward() != plan.ip_forward_before:
             hostnet.write_ip_forward(plan.ip_forward_before)
             progress(f"net.ipv4.ip_forward back to {plan.ip_forward_before}")

@@ -10,17 +10,22 @@ from pathlib import Path
 
 from raykube.local import cgroups, hostnet, nodens, realnode
 from raykube.local.cluster import LocalCluster
+from raykube.local.components import etcd_data_dir
 
 
 @dataclass(frozen=True)
 class HostSnapshot:
+    """What a real node could change machine-wide; equal before `up` and after `down`, whatever ran earlier."""
+
     tunables: dict[str, str]
     ip_forward: str
     owned_rules: tuple[str, ...]
+    bridges: tuple[str, ...]
 
 
 def snapshot() -> HostSnapshot:
-    return HostSnapshot(nodens.read_tunables(), hostnet.read_ip_forward(), tuple(hostnet.owned_rules()))
+    return HostSnapshot(nodens.read_tunables(), hostnet.read_ip_forward(), tuple(hostnet.owned_rules()),
+                        tuple(hostnet.owned_links()))
 
 
 def processes_mentioning(text: str) -> list[str]:
@@ -47,6 +52,8 @@ def leftovers(state_dir: Path, plan: realnode.NodePlan) -> list[str]:
         left.append(f"bridge {plan.bridge} with ports {hostnet.bridge_ports(plan.bridge)}")
     left += [f"cgroup: {d}" for d in cgroups.NodeCgroup(plan.cgroup).dirs() if d.exists()]
     left += [f"iptables: {rule}" for rule in hostnet.owned_rules()]
+    if etcd_data_dir(state_dir).exists():
+        left.append(f"etcd's data on tmpfs: {etcd_data_dir(state_dir)}")
     if realnode.lock_owner() == state_dir:
         left.append(f"the machine record {realnode.MACHINE_RECORD} still names {state_dir}")
     return left
@@ -63,7 +70,13 @@ def state_dir(prefix: str) -> Path:
 
 
 def wait_for_machine(timeout: float = 1800) -> None:
-    """Wait while another real-node cluster (another test run, a demo) holds this machine's one slot."""
+    """Wait while another real-node cluster (another test run, a demo) holds this machine's one slot.
+
+    A cluster that died without `down` (a killed session, a crashed run) is cleaned up first, as the next
+    `up` would do: a snapshot taken after this is the machine as it was before any real node.
+    """
+    if (reaped := realnode.reap_abandoned(lambda message: print(message, flush=True))) is not None:
+        print(f"cleaned up after an abandoned real-node cluster ({reaped})", flush=True)
     deadline = time.monotonic() + timeout
     while (owner := realnode.lock_owner()) is not None:
         if time.monotonic() > deadline:
@@ -76,6 +89,4 @@ def assert_down_clean(cluster: LocalCluster, plan: realnode.NodePlan, before: Ho
     left = leftovers(cluster.state_dir, plan)
     assert not left, "left behind by down:\n" + "\n".join(left)
     after = snapshot()
-    assert after.tunables == before.tunables, f"kernel settings changed: {before.tunables} -> {after.tunables}"
-    assert after.ip_forward == before.ip_forward
-    assert after.owned_rules == before.owned_rules
+    assert after == before, f"the machine changed:\nbefore {before}\nafter  {after}"

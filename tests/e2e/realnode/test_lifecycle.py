@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -12,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from raykube.local import hostnet, nodens
+from raykube.local import cgroups, hostnet, nodens
 from raykube.local.cluster import ClusterConfig, LocalCluster
 from raykube.local.processes import ProcessRecord, is_alive
 from tests.e2e.realnode import host
@@ -65,3 +67,53 @@ def test_up_and_down_leave_the_machine_as_it_was(ray_image: str) -> None:
     assert "deleted bridge" in down.stderr
     host.assert_down_clean(LocalCluster(ClusterConfig(state_dir=state)), plan, before)
     shutil.rmtree(state)
+
+
+def _kill_everything(state: Path, plan_cgroup: str) -> None:
+    """SIGKILL every process of a cluster, as the end of a session does: no `down`, nothing undone."""
+    for _ in range(3):  # shims and pods may fork while their parents die
+        for pid in cgroups.NodeCgroup(plan_cgroup).pids():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        for line in host.processes_mentioning(str(state)):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(line.split()[0]), signal.SIGKILL)
+        time.sleep(1)
+
+
+def test_a_killed_node_is_cleaned_up_and_the_machine_ends_as_before_it(ray_image: str) -> None:
+    """A node killed with its pods running (a session that ended without `make demo-down`) leaves its bridge,
+    rules, cgroups and etcd data behind; the next `up` removes them, and neither run changes the machine-wide
+    `net.ipv4.ip_forward` even though a pod's CNI set-up ran (the order-dependent failure of issue 19)."""
+    host.wait_for_machine()
+    before = host.snapshot()
+    killed = host.state_dir("e2e-killed")
+    up = _raykube("local", "up", "--nodes", "real", "--state-dir", str(killed))
+    assert up.returncode == 0, up.stderr
+    kubeconfig = Path(up.stdout.strip().splitlines()[-1])
+    plan = LocalCluster(ClusterConfig(state_dir=killed)).node_plan()
+    assert plan is not None
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "sleeper", "namespace": "default"},
+           "spec": {"terminationGracePeriodSeconds": 1,
+                    "containers": [{"name": "main", "image": ray_image, "command": ["sleep", "3600"]}]}}
+    kubectl(kubeconfig, "apply", "-f", "-", input=json.dumps(pod))
+    kubectl(kubeconfig, "wait", "--for=condition=Ready", "pod/sleeper", "--timeout=120s")
+    assert hostnet.bridge_ports(plan.bridge), "the pod's veth is on the bridge: the CNI plugin ran"
+    assert hostnet.read_forwarding(plan.bridge) == "1"
+    assert hostnet.read_ip_forward() == before.ip_forward, "forwarding is switched on for the bridge only"
+
+    _kill_everything(killed, plan.cgroup)
+    left = host.leftovers(killed, plan)
+    assert any(item.startswith("bridge ") for item in left) and any(i.startswith("iptables") for i in left), left
+
+    state = host.state_dir("e2e-after-kill")
+    again = _raykube("local", "up", "--nodes", "real", "--state-dir", str(state))
+    assert again.returncode == 0, again.stderr
+    assert host.leftovers(killed, plan) == [], "the next up cleaned up after the killed node"
+    second = LocalCluster(ClusterConfig(state_dir=state)).node_plan()
+    assert second is not None
+    down = _raykube("local", "down", "--state-dir", str(state))
+    assert down.returncode == 0, down.stderr
+    host.assert_down_clean(LocalCluster(ClusterConfig(state_dir=state)), second, before)
+    shutil.rmtree(state)
+    shutil.rmtree(killed, ignore_errors=True)
