@@ -69,19 +69,32 @@ def state_dir(prefix: str) -> Path:
     return Path(tempfile.mkdtemp(prefix=f"raykube-{prefix}-")).resolve()
 
 
+def _test_run_state(owner: Path) -> bool:
+    """State directories of test runs are `raykube-<prefix>-*` temporary directories (`state_dir`)."""
+    return owner.parent == Path(tempfile.gettempdir()).resolve() and owner.name.startswith("raykube-")
+
+
 def wait_for_machine(timeout: float = 1800) -> None:
-    """Wait while another real-node cluster (another test run, a demo) holds this machine's one slot.
+    """Wait while another test run's real-node cluster holds this machine's one slot.
 
     A cluster that died without `down` (a killed session, a crashed run) is cleaned up first, as the next
-    `up` would do: a snapshot taken after this is the machine as it was before any real node.
+    `up` would do: a snapshot taken after this is the machine as it was before any real node. A user's own
+    cluster (`make demo`, `raykube local up --nodes real`) will not go away by itself: that fails at once,
+    saying how to stop it, instead of waiting for it.
     """
-    if (reaped := realnode.reap_abandoned(lambda message: print(message, flush=True))) is not None:
-        print(f"cleaned up after an abandoned real-node cluster ({reaped})", flush=True)
     deadline = time.monotonic() + timeout
-    while (owner := realnode.lock_owner()) is not None:
+    while True:
+        if (reaped := realnode.reap_abandoned(lambda message: print(message, flush=True))) is not None:
+            print(f"cleaned up after an abandoned real-node cluster ({reaped})", flush=True)
+        owner = realnode.lock_owner()
+        if owner is None:
+            return
+        if not _test_run_state(owner):
+            raise AssertionError(f"a real-node cluster of yours is running ({owner}); only one can run per machine: "
+                                 f"stop it with `make demo-down` or `raykube local down --state-dir {owner}`")
         if time.monotonic() > deadline:
             raise AssertionError(f"a real-node cluster at {owner} kept this machine busy for {timeout:.0f}s; "
-                                 "stop it with `raykube local down --state-dir ...`")
+                                 f"stop it with `raykube local down --state-dir {owner}`")
         time.sleep(2)
 
 
