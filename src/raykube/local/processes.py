@@ -39,18 +39,25 @@ class ProcessRecord:
         return cls(name=data["name"], pid=int(data["pid"]), start_ticks=int(data["start_ticks"]), log=data["log"])
 
 
-def _start_ticks(pid: int, *, zombie_ok: bool = False) -> int | None:
-    """Field 22 of /proc/<pid>/stat (start time in clock ticks), or None if the pid is gone.
+def _stat_fields(pid: int) -> list[str] | None:
+    """/proc/<pid>/stat from field 3 (state) on, or None if the pid is gone.
 
-    A zombie counts as gone unless `zombie_ok` (a child that exited at once is still ours to report).
+    The command name (field 2) may contain spaces; it is enclosed in parentheses.
     """
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    # The command name (field 2) may contain spaces; it is enclosed in parentheses.
-    fields = stat[stat.rindex(")") + 2 :].split()
-    if fields[0] == "Z" and not zombie_ok:
+    return stat[stat.rindex(")") + 2 :].split()
+
+
+def _start_ticks(pid: int, *, zombie_ok: bool = False) -> int | None:
+    """Field 22 of /proc/<pid>/stat (start time in clock ticks), or None if the pid is gone.
+
+    A zombie counts as gone unless `zombie_ok` (a child that exited at once is still ours to report).
+    """
+    fields = _stat_fields(pid)
+    if fields is None or (fields[0] == "Z" and not zombie_ok):
         return None
     return int(fields[19])
 
@@ -153,14 +160,8 @@ def group_members(pgid: int) -> list[int]:
     """Running (non-zombie) processes of the process group `pgid`."""
     members = []
     for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            stat = (proc / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2 :].split()
-        if fields[0] != "Z" and int(fields[2]) == pgid:
+        fields = _stat_fields(int(proc.name)) if proc.name.isdigit() else None
+        if fields is not None and fields[0] != "Z" and int(fields[2]) == pgid:
             members.append(int(proc.name))
     return members
 
