@@ -303,6 +303,8 @@ class EventReason(StrEnum):
     FAILED_TO_CREATE_INGRESS = "FailedToCreateIngress"
     CREATED_ROUTE = "CreatedRoute"
     FAILED_TO_CREATE_ROUTE = "FailedToCreateRoute"
+    # The auth token Secret
+    CREATED_SECRET = "CreatedSecret"
     # Services
     CREATED_SERVICE = "CreatedService"
     UPDATED_SERVICE = "UpdatedService"

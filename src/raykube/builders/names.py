@@ -15,6 +15,8 @@ Two truncation rules exist and are easy to confuse:
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 import string
 from typing import Final, Literal
 
@@ -226,3 +228,21 @@ def rbac_labels(cluster: str) -> dict[str, str]:
         reasons.LABEL_APP_NAME: reasons.APP_NAME_KUBERAY,
         reasons.LABEL_APP_CREATED_BY: reasons.CREATED_BY_KUBERAY,
     }
+
+
+# --- random suffixes -------------------------------------------------------------------------------------------
+
+#: Alphabet of Kubernetes' ``rand.String`` (no vowels, no confusable digits), which KubeRay uses for every suffix.
+SUFFIX_ALPHABET: Final = "bcdfghjklmnpqrstvwxz2456789"
+SUFFIX_LENGTH: Final = 5
+
+
+def random_suffix(length: int = SUFFIX_LENGTH) -> str:
+    """``rand.String(length)``: the suffix of replica names, child clusters and submission ids."""
+    return "".join(secrets.choice(SUFFIX_ALPHABET) for _ in range(length))
+
+
+def seeded_suffix(seed: str, length: int = SUFFIX_LENGTH) -> str:
+    """A deterministic stand-in for :func:`random_suffix` (``raykube render``, tests): same seed, same suffix."""
+    digest = hashlib.sha256(seed.encode()).digest()
+    return "".join(SUFFIX_ALPHABET[b % len(SUFFIX_ALPHABET)] for b in digest[:length])

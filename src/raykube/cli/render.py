@@ -1,10 +1,12 @@
 """`raykube render -f FILE`: print, as YAML, every object the operator would create for the given manifests.
 
 Reads RayCluster / RayJob / RayService / RayCronJob documents (other kinds are skipped with a note on
-stderr), validates them like the controllers do, and prints the builders' output: for a RayCluster the head
-pod, ``replicas`` worker pods per group, Services, autoscaler RBAC and Ingress; for a RayJob its RayCluster
-(plus children) and the K8sJobMode submitter Job; for a RayService its RayCluster (plus children) and the
-RayService head and serve Services; for a RayCronJob the RayJob of one tick (plus everything below it).
+stderr), validates them like the controllers do, and prints the builders' output: for a RayCluster its
+desired state (``builders.cluster.desired_cluster``, the function the controller itself uses: autoscaler RBAC,
+Ingress, auth Secret, Services, then the pods of the controller's first plan), in KubeRay's order; for a
+RayJob its RayCluster (plus children) and the K8sJobMode submitter Job; for a RayService its RayCluster (plus
+children) and the RayService head and serve Services; for a RayCronJob the RayJob of one tick (plus
+everything below it).
 
 Everything random in the operator (cluster-name suffixes, submission ids, pod name suffixes, UIDs) is
 derived from the object's name here, so the same input always renders the same output. Pods keep their
@@ -13,9 +15,11 @@ derived from the object's name here, so the same input always renders the same o
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import itertools
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Final
@@ -25,16 +29,17 @@ import yaml
 from pydantic import ValidationError
 
 from raykube.api.common import RayObject
-from raykube.api.defaults import apply_crd_defaults, effective_submitter_backoff_limit
+from raykube.api.defaults import apply_crd_defaults, effective_submitter_backoff_limit, set_raycluster_defaults
 from raykube.api.raycluster import RayCluster
 from raykube.api.raycronjob import RayCronJob
 from raykube.api.rayjob import RayJob, SubmissionMode
 from raykube.api.rayservice import RayService
 from raykube.api.validation import validate_raycluster, validate_raycronjob, validate_rayjob, validate_rayservice
 from raykube.builders import names, parents, raystart, service, submitter
-from raykube.builders.cluster import cluster_context, desired_children
-from raykube.builders.pod import ClusterContext, stamp_worker_replica
+from raykube.builders.cluster import PodsToCreate, cluster_context, desired_cluster
+from raykube.builders.pod import ClusterContext
 from raykube.builders.settings import OperatorSettings, SettingsError, settings_from_mapping
+from raykube.controllers.raycluster.plan import plan_pods
 
 KINDS: Final[dict[str, type[RayObject]]] = {
     "RayCluster": RayCluster,
@@ -42,8 +47,6 @@ KINDS: Final[dict[str, type[RayObject]]] = {
     "RayService": RayService,
     "RayCronJob": RayCronJob,
 }
-#: Alphabet of Kubernetes' ``rand.String`` (no vowels, no confusable digits).
-SUFFIX_ALPHABET: Final = "bcdfghjklmnpqrstvwxz2456789"
 #: The RayCronJob tick rendered (fixed so output is reproducible).
 CRON_TICK: Final = datetime(2025, 1, 1, tzinfo=UTC)
 _UID_NAMESPACE: Final = uuid.UUID("6f1c0c36-0d7c-4a43-9a8e-6a0c8b1f7c11")
@@ -55,10 +58,7 @@ class RenderError(Exception):
     """Input that cannot be rendered; the message names the file, object and field."""
 
 
-def suffix(seed: str, length: int = 5) -> str:
-    """A deterministic stand-in for ``rand.String(length)``."""
-    digest = hashlib.sha256(seed.encode()).digest()
-    return "".join(SUFFIX_ALPHABET[b % len(SUFFIX_ALPHABET)] for b in digest[:length])
+suffix = names.seeded_suffix
 
 
 def _with_identity(doc: dict[str, Any], namespace: str) -> dict[str, Any]:
@@ -104,30 +104,34 @@ def _describe(obj: dict[str, Any]) -> str:
     return f"{obj['kind']} {meta.get('name') or meta.get('generateName', '')}"
 
 
+def plan_new_cluster(rc: RayCluster) -> PodsToCreate:
+    """The pods the operator's first pass creates for ``rc`` (its plan with no pods yet), suffixes seeded."""
+
+    def group_suffix(group: str) -> Callable[[], str]:
+        replicas = itertools.count()
+        return lambda: suffix(f"{rc.name}/{group}/{next(replicas)}")
+
+    return plan_pods(
+        rc.model_copy(update={"spec": set_raycluster_defaults(rc.spec)}), [], suffix=group_suffix
+    ).pods_to_create
+
+
 def render_cluster(rc: RayCluster, settings: OperatorSettings) -> Iterator[Rendered]:
-    """Children of a RayCluster, pods expanded to one document per pod to create."""
-    children = desired_children(rc, settings)
-    head = children.head_pod
-    name = head["metadata"].get("name") or head["metadata"]["generateName"] + suffix(f"{rc.name}/head")
-    yield f"Pod {name} (head)", head
-    for group in children.worker_groups:
-        spec = next(g for g in rc.spec.worker_group_specs or [] if g.group_name == group.name)
-        replicas = group.replicas // max(group.num_of_hosts, 1)
-        for replica in range(replicas):
-            replica_name = names.worker_replica_name(group.name, suffix(f"{rc.name}/{group.name}/{replica}"))
-            for host in range(group.num_of_hosts):
-                pod = stamp_worker_replica(
-                    group.pod_template,
-                    group=spec,
-                    replica_index=replica,
-                    host_index=host,
-                    replica_name=replica_name,
-                    settings=settings,
-                )
-                stand_in = pod["metadata"]["generateName"] + suffix(f"{rc.name}/{group.name}/{replica}/{host}")
-                yield f"Pod {stand_in} (worker group {group.name}, replica {replica}, host {host})", pod
-    for obj in children.supporting_objects():
-        yield _describe(obj), obj
+    """Everything the operator creates for a RayCluster (``desired_cluster``), one document per object."""
+    token = base64.b64encode(hashlib.sha256(f"{rc.namespace}/{rc.name}/auth-token".encode()).digest()).decode()
+    desired = desired_cluster(rc, settings, auth_token=token, pods=plan_new_cluster(rc))
+    for obj in desired.children:
+        note = " (token: random in the operator)" if obj["kind"] == "Secret" else ""
+        yield _describe(obj) + note, obj
+    if desired.head_pod is not None:
+        head = desired.head_pod
+        name = head["metadata"].get("name") or head["metadata"]["generateName"] + suffix(f"{rc.name}/head")
+        yield f"Pod {name} (head)", head
+    for slot, pod in desired.worker_pods:
+        stand_in = pod["metadata"]["generateName"] + suffix(
+            f"{rc.name}/{slot.group}/{slot.replica_index}/{slot.host_index}"
+        )
+        yield f"Pod {stand_in} (worker group {slot.group}, replica {slot.replica_index}, host {slot.host_index})", pod
 
 
 def render_job(job: RayJob, settings: OperatorSettings) -> Iterator[Rendered]:

@@ -6,12 +6,31 @@ from typing import Any
 
 import pytest
 
-from raykube.builders.cluster import desired_children
+from raykube.api.raycluster import RayCluster
+from raykube.builders.cluster import DesiredCluster, desired_cluster
 from raykube.builders.settings import OperatorSettings, settings_from_mapping
+from raykube.cli.render import plan_new_cluster
 from tests.unit.builders.conftest import make_cluster, sample_cluster
 
 DEFAULTS = OperatorSettings()
 FQDN = "raycluster-kuberay-head-svc.default.svc.cluster.local"
+
+
+def _desired(rc: RayCluster, settings: OperatorSettings) -> DesiredCluster:
+    """What the operator's first pass creates for ``rc``."""
+    return desired_cluster(rc, settings, auth_token="token", pods=plan_new_cluster(rc))
+
+
+def _child(desired: DesiredCluster, kind: str, name_suffix: str = "") -> dict[str, Any] | None:
+    found = [o for o in desired.children if o["kind"] == kind and o["metadata"]["name"].endswith(name_suffix)]
+    assert len(found) <= 1
+    return found[0] if found else None
+
+
+def _head_service(desired: DesiredCluster) -> dict[str, Any]:
+    svc = _child(desired, "Service", "-head-svc")
+    assert svc is not None
+    return svc
 
 
 def _env(container: dict[str, Any]) -> dict[str, Any]:
@@ -19,7 +38,7 @@ def _env(container: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_sample_head_ray_start_string_is_exact() -> None:
-    head = desired_children(sample_cluster("ray-cluster.sample.yaml"), DEFAULTS).head_pod
+    head = _desired(sample_cluster("ray-cluster.sample.yaml"), DEFAULTS).head_pod
     ray = head["spec"]["containers"][0]
     expected = (
         "ray start --head  --block  --dashboard-agent-listen-port=52365  --dashboard-host=0.0.0.0  "
@@ -31,7 +50,7 @@ def test_sample_head_ray_start_string_is_exact() -> None:
 
 
 def test_sample_worker_ray_start_string_is_exact() -> None:
-    worker = desired_children(sample_cluster("ray-cluster.sample.yaml"), DEFAULTS).worker_groups[0].pod_template
+    worker = _desired(sample_cluster("ray-cluster.sample.yaml"), DEFAULTS).worker_pods[0][1]
     expected = (
         f"ray start  --address={FQDN}:6379  --block  --dashboard-agent-listen-port=52365  "
         "--memory=1073741824  --metrics-export-port=8080  --num-cpus=1 "
@@ -40,8 +59,8 @@ def test_sample_worker_ray_start_string_is_exact() -> None:
 
 
 def test_pod_labels_and_generate_names() -> None:
-    children = desired_children(sample_cluster("ray-cluster.sample.yaml"), DEFAULTS)
-    head, worker = children.head_pod["metadata"], children.worker_groups[0].pod_template["metadata"]
+    children = _desired(sample_cluster("ray-cluster.sample.yaml"), DEFAULTS)
+    head, worker = children.head_pod["metadata"], children.worker_pods[0][1]["metadata"]
     assert head["generateName"] == "raycluster-kuberay-head-"
     assert worker["generateName"] == "raycluster-kuberay-workergroup-worker-"
     assert head["labels"] == {
@@ -55,14 +74,14 @@ def test_pod_labels_and_generate_names() -> None:
     }
     assert worker["labels"]["ray.io/group"] == "workergroup"
     assert worker["labels"]["ray.io/identifier"] == "raycluster-kuberay-worker"
-    assert children.worker_groups[0].replicas == 1
+    assert len(children.worker_pods) == 1
 
 
 def test_user_labels_cannot_override_cluster_group_or_node_type() -> None:
     labels = {"ray.io/cluster": "x", "ray.io/group": "x", "ray.io/node-type": "x", "team": "a"}
     template = {"metadata": {"labels": labels}, "spec": {"containers": [{"name": "h", "image": "i"}]}}
     rc = make_cluster(headGroupSpec={"rayStartParams": {}, "template": template})
-    got = desired_children(rc, DEFAULTS).head_pod["metadata"]["labels"]
+    got = _desired(rc, DEFAULTS).head_pod["metadata"]["labels"]
     assert (got["ray.io/cluster"], got["ray.io/group"], got["ray.io/node-type"], got["team"]) == (
         "rc",
         "headgroup",
@@ -72,7 +91,7 @@ def test_user_labels_cannot_override_cluster_group_or_node_type() -> None:
 
 
 def test_worker_env_order_and_field_refs() -> None:
-    worker = desired_children(sample_cluster("ray-cluster.sample.yaml"), DEFAULTS).worker_groups[0].pod_template
+    worker = _desired(sample_cluster("ray-cluster.sample.yaml"), DEFAULTS).worker_pods[0][1]
     env = worker["spec"]["containers"][0]["env"]
     assert [e["name"] for e in env] == [
         "FQ_RAY_IP",
@@ -96,7 +115,7 @@ def test_worker_env_order_and_field_refs() -> None:
 
 
 def test_head_env_stamps_the_kuberay_version_and_local_address() -> None:
-    head = desired_children(sample_cluster("ray-cluster.sample.yaml"), DEFAULTS).head_pod
+    head = _desired(sample_cluster("ray-cluster.sample.yaml"), DEFAULTS).head_pod
     values = _env(head["spec"]["containers"][0])
     assert values["RAY_ADDRESS"] == "127.0.0.1:6379"
     assert values["RAY_USAGE_STATS_EXTRA_TAGS"] == "kuberay_version=v1.7.0;kuberay_crd=RayCluster"
@@ -106,7 +125,7 @@ def test_head_env_stamps_the_kuberay_version_and_local_address() -> None:
 
 
 def test_shared_memory_is_sized_from_the_memory_limit() -> None:
-    head = desired_children(sample_cluster("ray-cluster.sample.yaml"), DEFAULTS).head_pod
+    head = _desired(sample_cluster("ray-cluster.sample.yaml"), DEFAULTS).head_pod
     assert head["spec"]["volumes"] == [{"name": "shared-mem", "emptyDir": {"medium": "Memory", "sizeLimit": "5Gi"}}]
     assert {"mountPath": "/dev/shm", "name": "shared-mem"} in head["spec"]["containers"][0]["volumeMounts"]
 
@@ -115,17 +134,17 @@ def test_plasma_directory_skips_shared_memory() -> None:
     rc = make_cluster()
     spec = rc.spec.model_copy(deep=True)
     spec.head_group_spec.ray_start_params = {"plasma-directory": "/tmp"}
-    head = desired_children(rc.model_copy(update={"spec": spec}), DEFAULTS).head_pod
+    head = _desired(rc.model_copy(update={"spec": spec}), DEFAULTS).head_pod
     assert "volumes" not in head["spec"]
 
 
 def test_metrics_port_is_added_to_the_ray_container() -> None:
-    head = desired_children(sample_cluster("ray-cluster.sample.yaml"), DEFAULTS).head_pod
+    head = _desired(sample_cluster("ray-cluster.sample.yaml"), DEFAULTS).head_pod
     assert {"name": "metrics", "containerPort": 8080} in head["spec"]["containers"][0]["ports"]
 
 
 def test_worker_waits_for_gcs_with_an_init_container() -> None:
-    worker = desired_children(sample_cluster("ray-cluster.sample.yaml"), DEFAULTS).worker_groups[0].pod_template
+    worker = _desired(sample_cluster("ray-cluster.sample.yaml"), DEFAULTS).worker_pods[0][1]
     (init,) = worker["spec"]["initContainers"]
     assert init["name"] == "wait-gcs-ready"
     assert init["command"] == ["/bin/bash", "-c", "--"]
@@ -150,13 +169,13 @@ def test_worker_waits_for_gcs_with_an_init_container() -> None:
 )
 def test_operator_switches_turn_injection_off(switch: str, check: Any) -> None:
     settings = settings_from_mapping({switch: "false"})
-    worker = desired_children(sample_cluster("ray-cluster.sample.yaml"), settings).worker_groups[0].pod_template
+    worker = _desired(sample_cluster("ray-cluster.sample.yaml"), settings).worker_pods[0][1]
     assert check(worker)
 
 
 def test_login_shell_switch_uses_bash_lc() -> None:
     settings = settings_from_mapping({"ENABLE_LOGIN_SHELL": "true"})
-    head = desired_children(sample_cluster("ray-cluster.sample.yaml"), settings).head_pod
+    head = _desired(sample_cluster("ray-cluster.sample.yaml"), settings).head_pod
     assert head["spec"]["containers"][0]["command"] == ["/bin/bash", "-lc", "--"]
 
 
@@ -170,7 +189,7 @@ def test_login_shell_switch_uses_bash_lc() -> None:
     ],
 )
 def test_probe_kind_depends_on_ray_version(ray_version: str | None, kind: str) -> None:
-    head = desired_children(make_cluster(ray_version=ray_version), DEFAULTS).head_pod
+    head = _desired(make_cluster(ray_version=ray_version), DEFAULTS).head_pod
     ray = head["spec"]["containers"][0]
     assert kind in ray["livenessProbe"] and kind in ray["readinessProbe"]
     if kind == "httpGet":
@@ -178,9 +197,9 @@ def test_probe_kind_depends_on_ray_version(ray_version: str | None, kind: str) -
 
 
 def test_exec_probes_check_raylet_and_gcs_on_the_head_only() -> None:
-    children = desired_children(make_cluster(), DEFAULTS)
+    children = _desired(make_cluster(), DEFAULTS)
     head_probe = children.head_pod["spec"]["containers"][0]["livenessProbe"]
-    worker_probe = children.worker_groups[0].pod_template["spec"]["containers"][0]["readinessProbe"]
+    worker_probe = children.worker_pods[0][1]["spec"]["containers"][0]["readinessProbe"]
     assert head_probe["exec"]["command"][2] == (
         "wget --tries 1 -T 2 -q -O- http://localhost:52365/api/local_raylet_healthz | grep success && "
         "wget --tries 1 -T 10 -q -O- http://localhost:8265/api/gcs_healthz | grep success"
@@ -191,7 +210,7 @@ def test_exec_probes_check_raylet_and_gcs_on_the_head_only() -> None:
 
 
 def test_head_service_ports_are_sorted_and_headless() -> None:
-    svc = desired_children(sample_cluster("ray-cluster.sample.yaml"), DEFAULTS).head_service
+    svc = _head_service(_desired(sample_cluster("ray-cluster.sample.yaml"), DEFAULTS))
     assert svc["metadata"]["name"] == "raycluster-kuberay-head-svc"
     assert [p["name"] for p in svc["spec"]["ports"]] == ["client", "dashboard", "gcs-server", "metrics"]
     assert all(p["appProtocol"] == "tcp" for p in svc["spec"]["ports"])
@@ -207,12 +226,12 @@ def test_head_service_ports_are_sorted_and_headless() -> None:
 
 def test_cluster_ip_switch_keeps_a_normal_head_service() -> None:
     settings = settings_from_mapping({"ENABLE_RAY_HEAD_CLUSTER_IP_SERVICE": "true"})
-    svc = desired_children(sample_cluster("ray-cluster.sample.yaml"), settings).head_service
+    svc = _head_service(_desired(sample_cluster("ray-cluster.sample.yaml"), settings))
     assert "clusterIP" not in svc["spec"]
 
 
 def test_head_service_without_container_ports_gets_kuberay_defaults() -> None:
-    svc = desired_children(make_cluster(), DEFAULTS).head_service
+    svc = _head_service(_desired(make_cluster(), DEFAULTS))
     assert {p["name"]: p["port"] for p in svc["spec"]["ports"]} == {
         "client": 10001,
         "dashboard": 8265,
@@ -223,7 +242,7 @@ def test_head_service_without_container_ports_gets_kuberay_defaults() -> None:
 
 
 def test_autoscaler_sample_gets_sidecar_logs_volume_and_rbac() -> None:
-    children = desired_children(sample_cluster("ray-cluster.autoscaler.yaml"), DEFAULTS)
+    children = _desired(sample_cluster("ray-cluster.autoscaler.yaml"), DEFAULTS)
     head = children.head_pod
     ray, autoscaler = head["spec"]["containers"][0], head["spec"]["containers"][1]
     assert autoscaler["name"] == "autoscaler"
@@ -241,25 +260,27 @@ def test_autoscaler_sample_gets_sidecar_logs_volume_and_rbac() -> None:
     assert {"mountPath": "/tmp/ray", "name": "ray-logs"} in autoscaler["volumeMounts"]
     assert " --no-monitor " in _env(ray)["KUBERAY_GEN_RAY_START_CMD"]
     assert head["spec"]["serviceAccountName"] == "raycluster-autoscaler"
-    assert children.role is not None and children.role["rules"] == [
+    role = _child(children, "Role")
+    assert role is not None and role["rules"] == [
         {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch", "patch"]},
         {"apiGroups": [""], "resources": ["pods/resize"], "verbs": ["patch"]},
         {"apiGroups": ["ray.io"], "resources": ["rayclusters"], "verbs": ["get", "patch"]},
     ]
-    assert children.role_binding is not None
-    assert children.role_binding["subjects"][0]["name"] == "raycluster-autoscaler"
+    binding = _child(children, "RoleBinding")
+    assert binding is not None
+    assert binding["subjects"][0]["name"] == "raycluster-autoscaler"
 
 
 def test_autoscaler_v2_makes_pods_never_restart() -> None:
-    children = desired_children(sample_cluster("ray-cluster.autoscaler-v2.yaml"), DEFAULTS)
+    children = _desired(sample_cluster("ray-cluster.autoscaler-v2.yaml"), DEFAULTS)
     assert children.head_pod["spec"]["restartPolicy"] == "Never"
-    assert all(g.pod_template["spec"]["restartPolicy"] == "Never" for g in children.worker_groups)
+    assert all(pod["spec"]["restartPolicy"] == "Never" for _, pod in children.worker_pods)
     assert _env(children.head_pod["spec"]["containers"][0])["RAY_enable_autoscaler_v2"] in ("true", "1")
 
 
 def test_tpu_multihost_sample_gets_a_headless_worker_service() -> None:
-    children = desired_children(sample_cluster("ray-cluster.tpu-v4-multihost.yaml"), DEFAULTS)
-    svc = children.headless_service
+    children = _desired(sample_cluster("ray-cluster.tpu-v4-multihost.yaml"), DEFAULTS)
+    svc = _child(children, "Service", "-headless")
     assert svc is not None
     assert svc["metadata"]["name"] == "raycluster-tpu-v4-multihost-headless"
     assert svc["metadata"]["labels"] == {"ray.io/headless-worker-svc": "raycluster-tpu-v4-multihost"}
@@ -269,17 +290,18 @@ def test_tpu_multihost_sample_gets_a_headless_worker_service() -> None:
         "type": "ClusterIP",
         "publishNotReadyAddresses": True,
     }
-    group = children.worker_groups[0]
-    assert group.num_of_hosts == 2 and group.replicas == 2
+    slots = [slot for slot, _ in children.worker_pods]
+    assert [(s.replica_index, s.host_index) for s in slots] == [(0, 0), (0, 1)]  # replicas 1, numOfHosts 2
+    assert len({s.replica_name for s in slots}) == 1
 
 
 def test_single_host_cluster_has_no_headless_service() -> None:
-    assert desired_children(sample_cluster("ray-cluster.sample.yaml"), DEFAULTS).headless_service is None
+    assert _child(_desired(sample_cluster("ray-cluster.sample.yaml"), DEFAULTS), "Service", "-headless") is None
 
 
 def test_overwrite_annotation_preserves_the_user_command() -> None:
     rc = sample_cluster("ray-cluster.overwrite-command.yaml")
-    head = desired_children(rc, DEFAULTS).head_pod
+    head = _desired(rc, DEFAULTS).head_pod
     user = rc.spec.head_group_spec.template["spec"]["containers"][0]
     ray = head["spec"]["containers"][0]
     assert head["metadata"]["annotations"]["ray.io/overwrite-container-cmd"] == "true"
@@ -290,13 +312,16 @@ def test_overwrite_annotation_preserves_the_user_command() -> None:
 def test_user_command_runs_before_ray_start() -> None:
     template = {"spec": {"containers": [{"name": "h", "image": "i", "command": ["echo"], "args": ["hi"]}]}}
     rc = make_cluster(headGroupSpec={"rayStartParams": {}, "template": template})
-    args = desired_children(rc, DEFAULTS).head_pod["spec"]["containers"][0]["args"][0]
+    args = _desired(rc, DEFAULTS).head_pod["spec"]["containers"][0]["args"][0]
     assert args.startswith(" echo  hi  && ulimit -n ${RAY_START_ULIMIT_OPEN_FILES:-65536}; ray start --head ")
 
 
 def test_every_child_is_owned_by_the_cluster() -> None:
-    children = desired_children(sample_cluster("ray-cluster.autoscaler.yaml"), DEFAULTS)
-    objects = [children.head_pod, *(g.pod_template for g in children.worker_groups), *children.supporting_objects()]
+    children = _desired(sample_cluster("ray-cluster.autoscaler.yaml"), DEFAULTS)
+    objects = children.objects()  # replicas: 0, so the head is the only pod
+    assert [o["kind"] for o in objects] == ["ServiceAccount", "Role", "RoleBinding", "Service", "Pod"]
+    worker = _desired(sample_cluster("ray-cluster.sample.yaml"), DEFAULTS).worker_pods[0][1]
+    assert worker["metadata"]["ownerReferences"][0]["uid"] == "uid-1"
     for obj in objects:
         (ref,) = obj["metadata"]["ownerReferences"]
         assert ref == {
@@ -312,5 +337,27 @@ def test_every_child_is_owned_by_the_cluster() -> None:
 def test_builders_do_not_mutate_their_input() -> None:
     rc = sample_cluster("ray-cluster.autoscaler.yaml")
     before = rc.model_dump()
-    desired_children(rc, DEFAULTS)
+    _desired(rc, DEFAULTS)
     assert rc.model_dump() == before
+
+
+def test_children_come_in_kuberays_creation_order_with_ingress_and_auth_secret() -> None:
+    rc = make_cluster(
+        enableInTreeAutoscaling=True,
+        authOptions={"mode": "token"},
+        headGroupSpec={
+            "enableIngress": True,
+            "rayStartParams": {},
+            "template": {"spec": {"containers": [{"name": "ray-head", "image": "ray:x"}]}},
+        },
+    )
+    desired = _desired(rc, DEFAULTS)
+    assert [(o["kind"], o["metadata"].get("name", "")) for o in desired.children] == [
+        ("ServiceAccount", "rc"),
+        ("Role", "rc"),
+        ("RoleBinding", "rc"),
+        ("Ingress", "rc-head-ingress"),
+        ("Secret", "rc"),
+        ("Service", "rc-head-svc"),
+    ]
+    assert [o["kind"] for o in desired.objects()[len(desired.children) :]] == ["Pod", "Pod"]

@@ -41,7 +41,7 @@ def test_cluster_renders_head_replicas_and_service(tmp_path: Path) -> None:
     result = RUNNER.invoke(app, ["render", "-f", str(_write(tmp_path, CLUSTER))])
     assert result.exit_code == 0, result.output
     kinds = [d["kind"] for d in _docs(result.stdout)]
-    assert kinds == ["Pod", "Pod", "Pod", "Service"]
+    assert kinds == ["Service", "Pod", "Pod", "Pod"]  # KubeRay's order: Services before pods
 
 
 def test_other_kinds_are_skipped_with_a_note(tmp_path: Path) -> None:
@@ -71,7 +71,7 @@ def test_settings_file_switches_are_applied(tmp_path: Path) -> None:
     settings = tmp_path / "settings.yaml"
     settings.write_text("ENABLE_DETERMINISTIC_HEAD_POD_NAME: 'true'\nCLUSTER_DOMAIN: example.org\n")
     result = RUNNER.invoke(app, ["render", "-f", str(_write(tmp_path, CLUSTER)), "--settings", str(settings)])
-    head = _docs(result.stdout)[0]
+    head = next(d for d in _docs(result.stdout) if d["kind"] == "Pod")
     assert head["metadata"]["name"] == "rc-head"  # type: ignore[index]
     assert "rc-head-svc.default.svc.example.org" in result.stdout
 

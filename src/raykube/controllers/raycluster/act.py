@@ -12,12 +12,10 @@ import asyncio
 from typing import Any
 
 from raykube import reasons
-from raykube.api.raycluster import RayCluster, WorkerGroupSpec
-from raykube.builders.settings import OperatorSettings
+from raykube.api.raycluster import RayCluster
+from raykube.builders.cluster import DesiredCluster
 from raykube.controllers.events import ObjectEvents
 from raykube.controllers.kinds import POD
-from raykube.controllers.raycluster import children, replicas
-from raykube.controllers.raycluster import pods as podfacts
 from raykube.controllers.raycluster.plan import HEAD, Plan
 from raykube.controllers.raycluster.status import ReconcileFailure
 from raykube.runtime.client import KubeClient
@@ -36,17 +34,16 @@ class PodActor:
         self,
         client: KubeClient,
         cluster: RayCluster,
-        settings: OperatorSettings,
         expectations: ScaleExpectations,
         events: ObjectEvents,
     ) -> None:
         self._client = client
         self._cluster = cluster
-        self._settings = settings
         self._expectations = expectations
         self._events = events
 
-    async def carry_out(self, key: ObjectKey, plan: Plan, observed: list[dict[str, Any]]) -> ReconcileFailure | None:
+    async def carry_out(self, key: ObjectKey, plan: Plan, desired: DesiredCluster) -> ReconcileFailure | None:
+        """Carry out `plan`; the pods to create are `desired`'s (stamped from the plan's choice)."""
         if plan.errors:
             message = "; ".join(plan.errors)
             self._events.warning("DuplicateHeadPods", "Reconcile", message)
@@ -57,19 +54,12 @@ class PodActor:
             return failure
         # The head and every group scale independently (each group in its own slow-start batches).
         creations = []
-        if plan.create_head:
-            creations.append(self._create_batch(key, HEAD, [children.head_pod(self._cluster, self._settings)]))
+        if desired.head_pod is not None:
+            creations.append(self._create_batch(key, HEAD, [desired.head_pod]))
         for group in self._cluster.spec.worker_group_specs or []:
-            count = plan.creates.get(group.group_name, 0)
-            if count:
-                members = [
-                    p
-                    for p in observed
-                    if podfacts.is_worker(p)
-                    and podfacts.group(p) == group.group_name
-                    and not podfacts.is_terminating(p)
-                ]
-                creations.append(self._create_workers(key, group, count, members))
+            pods = [pod for slot, pod in desired.worker_pods if slot.group == group.group_name]
+            if pods:
+                creations.append(self._create_batch(key, group.group_name, pods))
         failures = await asyncio.gather(*creations)
         return next((f for f in failures if f), None)
 
@@ -87,13 +77,6 @@ class PodActor:
         reason = E.DELETED_HEAD_POD if head else E.DELETED_WORKER_POD
         self._events.normal(reason, "Delete", f"Deleted {kind} Pod {key.namespace}/{name}: {why}")
         return None
-
-    async def _create_workers(
-        self, key: ObjectKey, group: WorkerGroupSpec, count: int, members: list[dict[str, Any]]
-    ) -> ReconcileFailure | None:
-        template = children.worker_pod(self._cluster, group, self._settings)
-        pods = replicas.pods_to_create(template, group, members, count, self._settings)
-        return await self._create_batch(key, group.group_name, pods)
 
     async def _create_batch(self, key: ObjectKey, group: str, pods: list[dict[str, Any]]) -> ReconcileFailure | None:
         """Create `pods` in batches of 1, 2, 4, ...; stop at the first failed batch.

@@ -1,9 +1,11 @@
-"""The RayCluster's non-pod children: Services, the autoscaler's RBAC and the auth token Secret.
+"""Make a RayCluster's non-pod children exist: Services, the autoscaler's RBAC, the head Ingress, the auth Secret.
 
-Like KubeRay, Services are created once and never updated (`reconcileHeadService`): a user may edit the
-head Service and the operator leaves it be. A Service is looked up in the informer cache (indexed by
-`ray.io/cluster`); the autoscaler's ServiceAccount, Role and RoleBinding are not cached, so each is
-created once per cluster (AlreadyExists counts as done) and remembered by cluster UID, which keeps
+What should exist comes from the desired-state function (`builders.cluster.desired_cluster`), in KubeRay's
+order; this module only creates what is missing, stopping at the first error (as `rayClusterReconcile`).
+Like KubeRay, children are created once and never updated: a user may edit the head Service and the operator
+leaves it be. A Service is looked up in the informer cache (indexed by `ray.io/cluster`) and re-created when
+it disappears; the other children are not cached, so each is created once per cluster (AlreadyExists counts as
+done, so an existing token is never replaced) and the cluster's UID is remembered under its key, which keeps
 steady-state passes free of API calls.
 """
 
@@ -11,45 +13,36 @@ from __future__ import annotations
 
 import base64
 import secrets
+from collections.abc import Sequence
 from typing import Any
 
 from raykube import reasons
-from raykube.api.defaults import is_autoscaling_enabled
-from raykube.api.raycluster import RayCluster, WorkerGroupSpec
-from raykube.builders import names, rbac, secret, service
-from raykube.builders import pod as podbuilder
-from raykube.builders.settings import OperatorSettings
+from raykube.api.raycluster import RayCluster
+from raykube.api.schema import K8sObject
+from raykube.builders import names
 from raykube.controllers.events import ObjectEvents
-from raykube.controllers.kinds import ROLE, ROLE_BINDING, SECRET, SERVICE, SERVICE_ACCOUNT
+from raykube.controllers.kinds import INGRESS, ROLE, ROLE_BINDING, SECRET, SERVICE, SERVICE_ACCOUNT
+from raykube.controllers.kit import create_if_absent
 from raykube.runtime.client import KubeClient
-from raykube.runtime.errors import ApiError, is_already_exists
 from raykube.runtime.kinds import ResourceKind
 from raykube.runtime.objects import ObjectKey
 
 E = reasons.EventReason
 
-
-def context(cluster: RayCluster, settings: OperatorSettings) -> podbuilder.ClusterContext:
-    return podbuilder.ClusterContext(meta=cluster.metadata, spec=cluster.spec, settings=settings)
-
-
-def head_pod(cluster: RayCluster, settings: OperatorSettings) -> dict[str, Any]:
-    return podbuilder.build_head_pod(context(cluster, settings))
-
-
-def worker_pod(cluster: RayCluster, group: WorkerGroupSpec, settings: OperatorSettings) -> dict[str, Any]:
-    return podbuilder.build_worker_pod(context(cluster, settings), group)
+#: The kind of every non-pod child, and the reason of the Event its creation gets.
+CHILD_KINDS: dict[str, tuple[ResourceKind, E]] = {
+    "Service": (SERVICE, E.CREATED_SERVICE),
+    "ServiceAccount": (SERVICE_ACCOUNT, E.CREATED_SERVICE_ACCOUNT),
+    "Role": (ROLE, E.CREATED_ROLE),
+    "RoleBinding": (ROLE_BINDING, E.CREATED_ROLE_BINDING),
+    "Ingress": (INGRESS, E.CREATED_INGRESS),
+    "Secret": (SECRET, E.CREATED_SECRET),
+}
 
 
-def desired_services(cluster: RayCluster, settings: OperatorSettings) -> list[dict[str, Any]]:
-    ctx = context(cluster, settings)
-    wanted = [service.build_head_service(ctx)]
-    if service.needs_headless_service(ctx):
-        wanted.append(service.build_headless_service(ctx))
-    serve = service.build_cluster_serve_service(ctx) if service.wants_cluster_serve_service(ctx) else None
-    if serve is not None:
-        wanted.append(serve)
-    return wanted
+def new_auth_token() -> str:
+    """32 random bytes, base64: the shape of KubeRay's generated Ray auth token."""
+    return base64.b64encode(secrets.token_bytes(32)).decode()
 
 
 def find_head_service(services: list[dict[str, Any]], cluster: RayCluster) -> dict[str, Any] | None:
@@ -58,71 +51,35 @@ def find_head_service(services: list[dict[str, Any]], cluster: RayCluster) -> di
     return next((s for s in services if s["metadata"]["name"] == name), None)
 
 
-async def ensure_services(
-    client: KubeClient,
-    cluster: RayCluster,
-    existing: list[dict[str, Any]],
-    settings: OperatorSettings,
-    events: ObjectEvents,
-) -> None:
-    """Create every desired Service that the cache does not have."""
-    have = {s["metadata"]["name"] for s in existing}
-    for wanted in desired_services(cluster, settings):
-        name = wanted["metadata"]["name"]
-        if name in have:
-            continue
-        await _create(client, SERVICE, wanted, cluster.namespace)
-        events.normal("CreatedService", "Create", f"Created service {cluster.namespace}/{name}")
+class ChildrenActor:
+    """Creates the missing non-pod children of each cluster; remembers per cluster UID what was done once."""
 
-
-class OnceMemo:
-    """Create-once children (autoscaler ServiceAccount/Role/RoleBinding, the auth token Secret).
-
-    They are not cached by an informer; each is created once per cluster (AlreadyExists counts as done,
-    so an existing token is never replaced) and the cluster's UID is remembered under its key; a
-    cluster re-created under the same name has a new UID and is handled afresh.
-    """
-
-    def __init__(self) -> None:
+    def __init__(self, client: KubeClient) -> None:
+        self._client = client
         self._done: dict[ObjectKey, str] = {}
 
     async def ensure(
         self,
-        client: KubeClient,
         key: ObjectKey,
         cluster: RayCluster,
-        settings: OperatorSettings,
+        wanted: Sequence[K8sObject],
+        existing_services: list[dict[str, Any]],
         events: ObjectEvents,
     ) -> None:
+        """Create every object of `wanted` (in order) that is missing; an ApiError stops the pass."""
         uid = str(cluster.metadata.get("uid", ""))
-        if self._done.get(key) == uid:
-            return
-        ctx = context(cluster, settings)
-        wanted: list[tuple[ResourceKind, dict[str, Any]]] = []
-        if secret.wants_auth_secret(ctx):
-            # 32 random bytes, base64: the shape of KubeRay's generated token.
-            token = base64.b64encode(secrets.token_bytes(32)).decode()
-            wanted.append((SECRET, secret.build_auth_secret(ctx, token)))
-        if is_autoscaling_enabled(cluster.spec):
-            if rbac.creates_service_account(ctx):
-                wanted.append((SERVICE_ACCOUNT, rbac.build_service_account(ctx)))
-            wanted += [(ROLE, rbac.build_role(ctx)), (ROLE_BINDING, rbac.build_role_binding(ctx))]
-        for kind, obj in wanted:
-            if await _create(client, kind, obj, cluster.namespace):
-                name = obj["metadata"]["name"]
-                events.normal(f"Created{kind.kind}", "Create", f"Created {kind.kind} {cluster.namespace}/{name}")
+        once_done = self._done.get(key) == uid
+        have = {s["metadata"]["name"] for s in existing_services}
+        for obj in wanted:
+            kind, reason = CHILD_KINDS[obj["kind"]]
+            name = obj["metadata"]["name"]
+            if (name in have) if kind is SERVICE else once_done:
+                continue
+            created = await create_if_absent(self._client, kind, obj, key.namespace)
+            if created:
+                what = "service" if kind is SERVICE else kind.kind
+                events.normal(reason, "Create", f"Created {what} {key.namespace}/{name}")
         self._done[key] = uid
 
     def forget(self, key: ObjectKey) -> None:
         self._done.pop(key, None)
-
-
-async def _create(client: KubeClient, kind: ResourceKind, obj: dict[str, Any], namespace: str) -> bool:
-    """Create `obj`; False if it already existed."""
-    try:
-        await client.create(kind, obj, namespace=namespace)
-    except ApiError as err:
-        if is_already_exists(err):
-            return False
-        raise
-    return True

@@ -26,7 +26,9 @@ from dataclasses import dataclass, field
 from raykube import reasons
 from raykube.api.defaults import effective_replicas, is_autoscaling_enabled
 from raykube.api.raycluster import RayCluster
-from raykube.builders import spec_hash
+from raykube.builders import names, spec_hash
+from raykube.builders.cluster import PodsToCreate
+from raykube.builders.replicas import WorkerSlot, choose_worker_slots
 from raykube.builders.settings import KUBERAY_VERSION
 from raykube.controllers.raycluster import pods as podfacts
 from raykube.controllers.raycluster.pods import Pod
@@ -48,14 +50,24 @@ class Plan:
     """Everything one reconcile pass should do to the cluster's pods."""
 
     create_head: bool = False
-    creates: dict[str, int] = field(default_factory=dict)  # worker group -> pods to create
+    new_workers: dict[str, tuple[WorkerSlot, ...]] = field(default_factory=dict)  # worker group -> pods to create
     deletions: list[Deletion] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # states the plan cannot fix by itself
     skipped_groups: list[str] = field(default_factory=list)  # waiting on expectations
 
     @property
+    def creates(self) -> dict[str, int]:
+        """How many pods each worker group gets."""
+        return {group: len(slots) for group, slots in self.new_workers.items()}
+
+    @property
+    def pods_to_create(self) -> PodsToCreate:
+        """The pods to create, as the desired-state function takes them."""
+        return PodsToCreate(self.create_head, tuple(s for slots in self.new_workers.values() for s in slots))
+
+    @property
     def empty(self) -> bool:
-        return not (self.create_head or self.creates or self.deletions)
+        return not (self.create_head or self.new_workers or self.deletions)
 
 
 def _condition_true(cluster: RayCluster, kind: str) -> bool:
@@ -69,8 +81,13 @@ def plan_pods(
     *,
     expectations_satisfied: Callable[[str], bool] = lambda _group: True,
     operator_version: str = KUBERAY_VERSION,
+    suffix: Callable[[str], Callable[[], str]] = lambda _group: names.random_suffix,
 ) -> Plan:
-    """Compute the plan for `cluster` given its pods as the informer sees them."""
+    """Compute the plan for `cluster` given its pods as the informer sees them.
+
+    New worker pods get their replica index (and, multi-host, replica name and host index) here;
+    ``suffix(group)`` gives the random part of the group's new replica names.
+    """
     plan = Plan()
     if _condition_true(cluster, reasons.RayClusterConditionType.SUSPENDING):
         plan.deletions += [
@@ -100,7 +117,7 @@ def plan_pods(
             plan.skipped_groups.append(group.group_name)
             continue
         members = [p for p in live if podfacts.is_worker(p) and podfacts.group(p) == group.group_name]
-        _plan_group(cluster, group.group_name, members, plan)
+        _plan_group(cluster, group.group_name, members, plan, suffix(group.group_name))
     return plan
 
 
@@ -142,7 +159,9 @@ def _plan_head(cluster: RayCluster, heads: list[Pod], plan: Plan) -> None:
     plan.create_head = True
 
 
-def _plan_group(cluster: RayCluster, group_name: str, members: list[Pod], plan: Plan) -> None:
+def _plan_group(
+    cluster: RayCluster, group_name: str, members: list[Pod], plan: Plan, suffix: Callable[[], str]
+) -> None:
     spec = next(g for g in cluster.spec.worker_group_specs or [] if g.group_name == group_name)
     if spec.suspend:
         plan.deletions += [Deletion(group_name, podfacts.name(p), "the worker group is suspended") for p in members]
@@ -160,7 +179,7 @@ def _plan_group(cluster: RayCluster, group_name: str, members: list[Pod], plan: 
             remaining.append(pod)
     diff = effective_replicas(spec) - len(remaining)
     if diff > 0:
-        plan.creates[group_name] = diff
+        plan.new_workers[group_name] = choose_worker_slots(spec, [podfacts.labels(p) for p in members], diff, suffix)
     elif diff < 0 and not is_autoscaling_enabled(cluster.spec):
         for pod in _surplus_order(remaining)[:-diff]:
             plan.deletions.append(

@@ -23,6 +23,7 @@ from raykube import reasons
 from raykube.api.defaults import set_raycluster_defaults
 from raykube.api.raycluster import RayCluster
 from raykube.api.validation import validate_raycluster
+from raykube.builders.cluster import desired_cluster
 from raykube.builders.settings import OperatorSettings
 from raykube.controllers.events import ObjectEvents
 from raykube.controllers.kinds import RAYCLUSTER
@@ -64,7 +65,7 @@ class RayClusterReconciler:
     ) -> None:
         self._client = client
         self._cache = cache
-        self._once = children.OnceMemo()
+        self._children = children.ChildrenActor(client)
         self._expectations = expectations
         self._recorder = recorder
         self._settings = settings
@@ -74,7 +75,7 @@ class RayClusterReconciler:
         obj = self._cache.cluster(key)
         if obj is None:
             self._expectations.forget_owner(key)
-            self._once.forget(key)
+            self._children.forget(key)
             return Result()
         managed_by = (obj.get("spec") or {}).get("managedBy")
         if managed_by not in (None, reasons.MANAGED_BY_KUBERAY):
@@ -115,22 +116,23 @@ class RayClusterReconciler:
     async def _reconcile_children(
         self, key: ObjectKey, cluster: RayCluster, events: ObjectEvents
     ) -> ReconcileFailure | None:
-        """Services, autoscaler RBAC, then pods; the first failure stops the pass (as KubeRay)."""
-        try:
-            existing = self._cache.services(key)
-            await children.ensure_services(self._client, cluster, existing, self._settings, events)
-            await self._once.ensure(self._client, key, cluster, self._settings, events)
-        except ApiError as err:
-            return ReconcileFailure("FailedCreateService", str(err))
-        observed = self._owned_pods(key, cluster)
+        """Plan the pods, ask the desired state for every object, then create the missing children and carry
+        out the pod plan; the first failure stops the pass (as KubeRay)."""
         plan = plan_pods(
             cluster,
-            observed,
+            self._owned_pods(key, cluster),
             expectations_satisfied=lambda g: self._expectations.satisfied(key, g),
             operator_version=self._settings.kuberay_version,
         )
-        actor = PodActor(self._client, cluster, self._settings, self._expectations, events)
-        return await actor.carry_out(key, plan, observed)
+        desired = desired_cluster(
+            cluster, self._settings, auth_token=children.new_auth_token(), pods=plan.pods_to_create
+        )
+        try:
+            await self._children.ensure(key, cluster, desired.children, self._cache.services(key), events)
+        except ApiError as err:
+            return ReconcileFailure("FailedCreateService", str(err))
+        actor = PodActor(self._client, cluster, self._expectations, events)
+        return await actor.carry_out(key, plan, desired)
 
     def _owned_pods(self, key: ObjectKey, cluster: RayCluster) -> list[dict[str, Any]]:
         """The pods this cluster controls: a pod that merely carries our labels is never counted, scaled
