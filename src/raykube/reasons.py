@@ -140,6 +140,8 @@ class RayClusterConditionReason(StrEnum):
     FAILED_CREATE_HEAD_POD = "FailedCreateHeadPod"
     FAILED_DELETE_WORKER_POD = "FailedDeleteWorkerPod"
     FAILED_CREATE_WORKER_POD = "FailedCreateWorkerPod"
+    DUPLICATE_HEAD_PODS = "DuplicateHeadPods"
+    FAILED_CREATE_SERVICE = "FailedCreateService"
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -267,6 +269,13 @@ class EventReason(StrEnum):
     CREATED_REDIS_CLEANUP_JOB = "CreatedRedisCleanupJob"
     FAILED_TO_CREATE_REDIS_CLEANUP_JOB = "FailedToCreateRedisCleanupJob"
     FORCE_DELETED_STUCK_CLUSTER = "ForceDeletedStuckCluster"
+    # RayCluster transitions and states the plan cannot fix
+    RAYCLUSTER_PROVISIONED = "RayClusterProvisioned"
+    RAYCLUSTER_SUSPENDING = "RayClusterSuspending"
+    RAYCLUSTER_SUSPENDED = "RayClusterSuspended"
+    RAYCLUSTER_RESUMED = "RayClusterResumed"
+    HEAD_POD_NOT_READY = "HeadPodNotReady"
+    DUPLICATE_HEAD_PODS = "DuplicateHeadPods"
     # RayJob
     INVALID_RAYJOB_SPEC = "InvalidRayJobSpec"
     INVALID_RAYJOB_METADATA = "InvalidRayJobMetadata"

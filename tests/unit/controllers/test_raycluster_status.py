@@ -166,7 +166,7 @@ def test_condition_flips_become_events_and_steady_state_is_silent() -> None:
         failure=None,
         now=LATER,
     )
-    assert transition_events(provisioning, ready) == [
+    assert [(e.type, e.reason, e.message) for e in transition_events(provisioning, ready)] == [
         ("Normal", "RayClusterProvisioned", "All Ray pods are running and ready")
     ]
     assert transition_events(ready, ready) == []
@@ -177,4 +177,4 @@ def test_condition_flips_become_events_and_steady_state_is_silent() -> None:
         failure=None,
         now=LATER,
     )
-    assert [e[1] for e in transition_events(ready, head_down)] == ["HeadPodNotReady"]
+    assert [e.reason for e in transition_events(ready, head_down)] == ["HeadPodNotReady"]

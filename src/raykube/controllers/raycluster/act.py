@@ -46,8 +46,8 @@ class PodActor:
         """Carry out `plan`; the pods to create are `desired`'s (stamped from the plan's choice)."""
         if plan.errors:
             message = "; ".join(plan.errors)
-            self._events.warning("DuplicateHeadPods", "Reconcile", message)
-            return ReconcileFailure("DuplicateHeadPods", message)
+            self._events.warning(E.DUPLICATE_HEAD_PODS, "Reconcile", message)
+            return ReconcileFailure(R.DUPLICATE_HEAD_PODS, message)
         # Deletions are independent of each other: send them together, then the creates.
         failures = await asyncio.gather(*(self._delete(key, d.group, d.pod, d.reason) for d in plan.deletions))
         if failure := next((f for f in failures if f), None):

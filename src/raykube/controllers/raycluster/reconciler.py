@@ -94,8 +94,8 @@ class RayClusterReconciler:
         new_status = compute_status(cluster, observed, head_service=head_service, failure=failure, now=self._now())
         changed = await self._write_status(obj, new_status)
         if changed:
-            for event_type, reason, note in transition_events(obj.get("status") or {}, new_status):
-                (events.normal if event_type == "Normal" else events.warning)(reason, "Reconcile", note)
+            for event in transition_events(obj.get("status") or {}, new_status):
+                events.record(event)
         events.emit()
         return Result(requeue_after=REQUEUE_SOON if (failure or changed) else RESYNC)
 
@@ -130,7 +130,7 @@ class RayClusterReconciler:
         try:
             await self._children.ensure(key, cluster, desired.children, self._cache.services(key), events)
         except ApiError as err:
-            return ReconcileFailure("FailedCreateService", str(err))
+            return ReconcileFailure(reasons.RayClusterConditionReason.FAILED_CREATE_SERVICE, str(err))
         actor = PodActor(self._client, cluster, self._expectations, events)
         return await actor.carry_out(key, plan, desired)
 

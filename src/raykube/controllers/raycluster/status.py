@@ -12,18 +12,20 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from raykube import reasons
 from raykube.api.defaults import effective_num_of_hosts, effective_replicas
 from raykube.api.quantity import Quantity, total
 from raykube.api.raycluster import RayCluster
+from raykube.controllers.event import Event
 from raykube.controllers.raycluster import pods as podfacts
 from raykube.controllers.raycluster.pods import Pod
 from raykube.runtime.clock import stamp
 
 C = reasons.RayClusterConditionType
+E = reasons.EventReason
 R = reasons.RayClusterConditionReason
 _REASON_SYNTAX = re.compile(r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$")
 
@@ -32,7 +34,7 @@ _REASON_SYNTAX = re.compile(r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$")
 class ReconcileFailure:
     """A typed reconcile error, shown as the ReplicaFailure condition (reason e.g. FailedCreateWorkerPod)."""
 
-    reason: str
+    reason: reasons.RayClusterConditionReason
     message: str
 
 
@@ -247,20 +249,20 @@ def status_changed(old: dict[str, Any], new: dict[str, Any]) -> bool:
     }
 
 
-#: Condition flips worth an Event: (condition type, new status) -> (event type, reason, note).
+#: Condition flips worth an Event: (condition type, new status) -> the Event.
 _TRANSITION_EVENTS = {
-    (C.PROVISIONED, "True"): ("Normal", "RayClusterProvisioned", "All Ray pods are running and ready"),
-    (C.SUSPENDING, "True"): ("Normal", "RayClusterSuspending", "Suspending: deleting all Ray pods"),
-    (C.SUSPENDED, "True"): ("Normal", "RayClusterSuspended", "Suspended: all Ray pods are gone"),
-    (C.SUSPENDED, "False"): ("Normal", "RayClusterResumed", "Resumed: recreating the Ray pods"),
-    (C.HEAD_POD_READY, "False"): ("Warning", "HeadPodNotReady", "The head pod is not ready"),
+    (C.PROVISIONED, "True"): Event.normal(E.RAYCLUSTER_PROVISIONED, "All Ray pods are running and ready"),
+    (C.SUSPENDING, "True"): Event.normal(E.RAYCLUSTER_SUSPENDING, "Suspending: deleting all Ray pods"),
+    (C.SUSPENDED, "True"): Event.normal(E.RAYCLUSTER_SUSPENDED, "Suspended: all Ray pods are gone"),
+    (C.SUSPENDED, "False"): Event.normal(E.RAYCLUSTER_RESUMED, "Resumed: recreating the Ray pods"),
+    (C.HEAD_POD_READY, "False"): Event.warning(E.HEAD_POD_NOT_READY, "The head pod is not ready"),
 }
 
 
-def transition_events(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, str, str]]:
-    """Events for conditions that flipped between two statuses (type, reason, note); pure."""
+def transition_events(old: dict[str, Any], new: dict[str, Any]) -> list[Event]:
+    """Events for conditions that flipped between two statuses; pure."""
     before = {c["type"]: c.get("status") for c in old.get("conditions") or []}
-    events = []
+    events: list[Event] = []
     for condition in new.get("conditions") or []:
         kind, status = condition["type"], condition.get("status")
         if before.get(kind) == status:
@@ -271,7 +273,6 @@ def transition_events(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[st
             continue
         found = _TRANSITION_EVENTS.get((kind, status))
         if found:
-            event_type, reason, note = found
             detail = condition.get("reason") if kind == C.HEAD_POD_READY else None
-            events.append((event_type, reason, f"{note} ({detail})" if detail else note))
+            events.append(replace(found, message=f"{found.message} ({detail})") if detail else found)
     return events

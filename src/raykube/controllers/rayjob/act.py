@@ -109,7 +109,7 @@ class JobActor:
             raise
         return None if not add and updated["metadata"].get("deletionTimestamp") else updated
 
-    async def _create(self, kind: Any, body: Obj, created: str, failed: str, what: str) -> None:
+    async def _create(self, kind: Any, body: Obj, created: E, failed: E, what: str) -> None:
         ns = self._key.namespace
         name = body["metadata"]["name"]
         try:
@@ -121,7 +121,7 @@ class JobActor:
             raise
         self._events.normal(created, "Create", f"Created {what} {ns}/{name}")
 
-    async def _delete(self, kind: Any, name: str, what: str, deleted: str | None, failed: str | None) -> None:
+    async def _delete(self, kind: Any, name: str, what: str, deleted: E | None, failed: E | None) -> None:
         ns = self._key.namespace
         try:
             await self._client.delete(kind, name, namespace=ns, propagation_policy="Background")

@@ -106,8 +106,8 @@ class RayJobReconciler:
             new_status = next_status(status, step, job=job, now=self._clock.now())
             changed = await self._write_status(current, status, new_status)
         if changed or not problems:
-            for event_type, reason, note in step.events:
-                (events.normal if event_type == "Normal" else events.warning)(reason, "Reconcile", note)
+            for event in step.events:
+                events.record(event)
         events.emit()
         return Result(requeue_after=step.requeue_after)
 

@@ -18,6 +18,7 @@ from raykube import reasons
 from raykube.api.defaults import effective_submission_mode
 from raykube.api.rayjob import RayJob
 from raykube.builders.settings import OperatorSettings
+from raykube.controllers.event import Event
 from raykube.controllers.rayjob.actions import Action
 from raykube.controllers.rayjob.dashboard import Probe, Target
 from raykube.controllers.rayjob.settings import RayJobSettings
@@ -63,8 +64,6 @@ class Snapshot:
         return str(self.status.get("jobDeploymentStatus") or "")
 
 
-Event = tuple[str, str, str]
-"""An Event to emit after the status write: (``Normal``/``Warning``, reason, note)."""
 
 
 @dataclass(frozen=True)
@@ -99,8 +98,8 @@ def is_job_terminal(job_status: str) -> bool:
     return job_status in (reasons.JobStatus.SUCCEEDED, reasons.JobStatus.FAILED, reasons.JobStatus.STOPPED)
 
 
-def fail(s: Snapshot, reason: str, message: str, changes: Mapping[str, Any] | None = None) -> Step:
+def fail(s: Snapshot, reason: reasons.JobFailedReason, message: str, changes: Mapping[str, Any] | None = None) -> Step:
     """Enter Failed with ``reason`` and ``message`` (plus ``changes``), and say so in a Warning Event."""
     status = {**(changes or {}), "jobDeploymentStatus": reasons.JobDeploymentStatus.FAILED, "reason": reason,
               "message": message}
-    return Step(status, (), s.settings.requeue_seconds, (("Warning", reason, message),))
+    return Step(status, (), s.settings.requeue_seconds, (Event.warning(reason, message),))

@@ -31,6 +31,7 @@ from typing import Any
 from raykube import reasons
 from raykube.api.rayjob import SubmissionMode
 from raykube.builders import names
+from raykube.controllers.event import Event
 from raykube.controllers.rayjob import children, deadlines, deletion, follow
 from raykube.controllers.rayjob.actions import (
     AddFinalizer,
@@ -244,7 +245,7 @@ def _missing_cluster(s: Snapshot) -> dict[str, Any]:
     name = str(s.get("rayClusterName") or "")
     if s.cluster_selected:
         note = f"RayCluster {s.job.namespace}/{name} selected by spec.clusterSelector was not found"
-        return {"events": [("Warning", E.RAYCLUSTER_NOT_FOUND, note)]}
+        return {"events": [Event.warning(E.RAYCLUSTER_NOT_FOUND, note)]}
     body = children.cluster_body(s.job, cluster_name=name, job_id=str(s.get("jobId") or ""), settings=s.operator)
     return {"actions": [CreateCluster(body)]}
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from raykube import reasons
 from raykube.api.rayjob import RayJob
+from raykube.controllers.event import Event
 from raykube.controllers.rayjob.snapshot import Step
 from raykube.runtime.clock import stamp
 
@@ -66,4 +67,4 @@ def validation_failure(problems: list[str]) -> Step:
         "reason": reasons.JobFailedReason.VALIDATION_FAILED,
         "message": message,
     }
-    return Step(changes, (), None, (("Warning", reasons.EventReason.INVALID_RAYJOB_SPEC, message),))
+    return Step(changes, (), None, (Event.warning(reasons.EventReason.INVALID_RAYJOB_SPEC, message),))

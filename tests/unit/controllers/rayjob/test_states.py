@@ -101,7 +101,7 @@ def test_a_selected_cluster_that_does_not_exist_is_reported_not_created() -> Non
     job = make_job(clusterSelector={"ray.io/cluster": CLUSTER}, rayClusterSpec=None)
     step = states.decide(snap(job, INIT))
     assert kinds(step) == []
-    assert [e[1] for e in step.events] == ["RayClusterNotFound"]
+    assert [e.reason for e in step.events] == ["RayClusterNotFound"]
 
 
 def test_initializing_waits_for_a_ready_cluster_and_shows_its_status() -> None:
@@ -165,7 +165,7 @@ def test_deadlines_fail_an_initializing_rayjob(spec: dict[str, Any], reason: str
     step = states.decide(snap(make_job(**spec), INIT, cluster=make_cluster(ready=False)))
     assert step.changes["jobDeploymentStatus"] == "Failed"
     assert step.changes["reason"] == reason
-    assert [e[:2] for e in step.events] == [("Warning", reason)]
+    assert [(e.type, e.reason) for e in step.events] == [("Warning", reason)]
 
 
 def test_a_deadline_not_yet_reached_does_not_fail() -> None:

@@ -72,7 +72,7 @@ def test_validation_failure_is_terminal_and_explains_itself() -> None:
     assert new["jobDeploymentStatus"] == "ValidationFailed"
     assert new["reason"] == "ValidationFailed"
     assert new["message"] == "spec.suspend: not allowed; spec.backoffLimit: negative"
-    assert [e[1] for e in step.events] == ["InvalidRayJobSpec"]
+    assert [e.reason for e in step.events] == ["InvalidRayJobSpec"]
 
 
 @pytest.mark.parametrize(
