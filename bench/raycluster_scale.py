@@ -33,11 +33,10 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests.integration.operator import OperatorProcess  # noqa: E402
-
 from raykube.controllers.kinds import POD, RAYCLUSTER, SERVICE_ACCOUNT  # noqa: E402
 from raykube.local.binaries import binary  # noqa: E402
 from raykube.local.cluster import ClusterConfig, LocalCluster  # noqa: E402
+from raykube.operator.process import OperatorProcess  # noqa: E402
 from raykube.runtime.client import KubeClient  # noqa: E402
 from raykube.runtime.kinds import NAMESPACE  # noqa: E402
 

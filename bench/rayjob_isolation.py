@@ -34,11 +34,10 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests.integration.operator import OperatorProcess  # noqa: E402
-
 from raykube.controllers.kinds import POD, RAYCLUSTER, RAYJOB, SERVICE_ACCOUNT  # noqa: E402
 from raykube.local.binaries import binary  # noqa: E402
 from raykube.local.cluster import ClusterConfig, LocalCluster  # noqa: E402
+from raykube.operator.process import OperatorProcess  # noqa: E402
 from raykube.ray.standin import JobScript, StandInDashboard  # noqa: E402
 from raykube.runtime.client import KubeClient, PatchType  # noqa: E402
 from raykube.runtime.kinds import NAMESPACE  # noqa: E402

@@ -17,7 +17,6 @@ one that failed.
 from __future__ import annotations
 
 import asyncio
-import random
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -26,6 +25,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from raykube.builders import names
 from raykube.cli.jobspec import (
     DEFAULT_IMAGE,
     WORKDIR_MOUNT,
@@ -62,8 +62,7 @@ def _access(kubeconfig: str | None) -> KubeAccess:
         raise typer.BadParameter(str(err), param_hint="--kubeconfig") from None
 
 
-def _suffix() -> str:
-    return "".join(random.choice("bcdfghjklmnpqrstvwxz2456789") for _ in range(5))
+_suffix = names.random_suffix
 
 
 # -- commands ----------------------------------------------------------------------------------------------

@@ -26,7 +26,6 @@ from typing import Annotated, Any, Final
 
 import typer
 import yaml
-from pydantic import ValidationError
 
 from raykube.api.common import RayObject
 from raykube.api.defaults import apply_crd_defaults, effective_submitter_backoff_limit, set_raycluster_defaults
@@ -39,6 +38,7 @@ from raykube.builders import names, parents, raystart, service, submitter
 from raykube.builders.cluster import PodsToCreate, cluster_context, desired_cluster
 from raykube.builders.pod import ClusterContext
 from raykube.builders.settings import OperatorSettings, SettingsError, settings_from_mapping
+from raykube.controllers import kit
 from raykube.controllers.raycluster.plan import plan_pods
 
 KINDS: Final[dict[str, type[RayObject]]] = {
@@ -77,14 +77,9 @@ def parse(doc: dict[str, Any], where: str) -> RayObject:
     kind = str(doc.get("kind"))
     label = f"{where}: {kind} {(doc.get('metadata') or {}).get('name', '<unnamed>')!r}"
     try:
-        obj = apply_crd_defaults(KINDS[kind].model_validate(doc))
-    except ValidationError as exc:
-        problems = [f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()]
-        raise RenderError("\n".join(f"{label}: {p}" for p in problems)) from None
-    errors = _validate(obj)
-    if errors:
-        raise RenderError("\n".join(f"{label}: {e}" for e in errors))
-    return obj
+        return kit.parse(KINDS[kind], doc, _validate)
+    except kit.Invalid as invalid:
+        raise RenderError("\n".join(f"{label}: {p}" for p in invalid.problems)) from None
 
 
 def _validate(obj: RayObject) -> list[str]:

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from raykube import reasons
+from raykube.controllers.indexes import BY_CLUSTER, by_cluster
 from raykube.runtime.informer import Informer
 from raykube.runtime.objects import Obj, ObjectKey, controller_ref, resource_version
-from raykube.runtime.store import index_value, label_index
+from raykube.runtime.store import index_value
 
-#: Index name of pods and Services by their `ray.io/cluster` label.
-BY_CLUSTER = "by-cluster"
-by_cluster = label_index(reasons.LABEL_CLUSTER)
+__all__ = ["BY_CLUSTER", "ClusterCache", "by_cluster", "by_owning_cluster"]
 
 
 def by_owning_cluster(obj: Obj) -> list[str]:

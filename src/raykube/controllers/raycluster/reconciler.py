@@ -13,11 +13,7 @@ manifest can never make the operator loop hot.
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Callable
 from typing import Any
-
-import pydantic
 
 from raykube import reasons
 from raykube.api.defaults import set_raycluster_defaults
@@ -25,6 +21,7 @@ from raykube.api.raycluster import RayCluster
 from raykube.api.validation import validate_raycluster
 from raykube.builders.cluster import desired_cluster
 from raykube.builders.settings import OperatorSettings
+from raykube.controllers import kit
 from raykube.controllers.events import ObjectEvents
 from raykube.controllers.kinds import RAYCLUSTER
 from raykube.controllers.raycluster import children
@@ -61,7 +58,7 @@ class RayClusterReconciler:
         expectations: ScaleExpectations,
         recorder: EventRecorder,
         settings: OperatorSettings,
-        now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        now: kit.Clock = kit.utc_now,
     ) -> None:
         self._client = client
         self._cache = cache
@@ -102,16 +99,12 @@ class RayClusterReconciler:
     def _parse(self, obj: dict[str, Any], events: ObjectEvents) -> RayCluster | None:
         """The typed, defaulted cluster, or None after a Warning Event when the spec is invalid."""
         try:
-            cluster = RayCluster.model_validate(obj)
-        except pydantic.ValidationError as err:
-            problems = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in err.errors()]
-        else:
-            problems = validate_raycluster(cluster)
-            if not problems:
-                cluster.spec = set_raycluster_defaults(cluster.spec)
-                return cluster
-        events.warning(reasons.EventReason.INVALID_RAYCLUSTER_SPEC, "Validate", "; ".join(problems))
-        return None
+            cluster = kit.parse(RayCluster, obj, validate_raycluster, crd_defaults=False)  # the server defaulted it
+        except kit.Invalid as invalid:
+            events.warning(reasons.EventReason.INVALID_RAYCLUSTER_SPEC, "Validate", str(invalid))
+            return None
+        cluster.spec = set_raycluster_defaults(cluster.spec)
+        return cluster
 
     async def _reconcile_children(
         self, key: ObjectKey, cluster: RayCluster, events: ObjectEvents

@@ -18,12 +18,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-import pydantic
-
 from raykube import reasons
 from raykube.api.raycronjob import RayCronJob
 from raykube.api.validation import validate_raycronjob
 from raykube.builders.parents import build_cron_rayjob
+from raykube.controllers import kit
 from raykube.controllers.events import ObjectEvents
 from raykube.controllers.kinds import RAYCRONJOB, RAYJOB
 from raykube.controllers.raycronjob.schedule import Schedule, ScheduleError, parse
@@ -31,7 +30,7 @@ from raykube.runtime import logs
 from raykube.runtime.client import KubeClient
 from raykube.runtime.clock import Clock, RealClock, parse_time, stamp
 from raykube.runtime.controller import Result
-from raykube.runtime.errors import ApiError, is_already_exists, is_not_found
+from raykube.runtime.errors import ApiError, is_not_found
 from raykube.runtime.events import EventRecorder
 from raykube.runtime.informer import Informer
 from raykube.runtime.objects import Obj, ObjectKey, is_being_deleted
@@ -87,7 +86,7 @@ class RayCronJobReconciler:
         events = ObjectEvents.start(self._recorder, obj)
         try:
             cron, schedule = _parse(obj)
-        except _Invalid as invalid:
+        except kit.Invalid as invalid:
             events.warning(E.INVALID_RAYCRONJOB_SPEC, "Validate", f"{key.namespace}/{key.name}: {invalid}")
             events.emit()
             return Result()
@@ -111,10 +110,9 @@ class RayCronJobReconciler:
         rayjob = build_cron_rayjob(cron, scheduled=run)
         name, namespace = rayjob["metadata"]["name"], rayjob["metadata"]["namespace"]
         try:
-            await self._client.create(RAYJOB, rayjob, namespace=namespace)
-        except ApiError as err:
-            if is_already_exists(err):
+            if not await kit.create_if_absent(self._client, RAYJOB, rayjob, namespace):
                 return  # this run was started by an earlier pass
+        except ApiError as err:
             if not is_not_found(err):
                 events.warning(E.FAILED_TO_CREATE_RAYJOB, "Create",
                                f"Failed to create RayJob {namespace}/{name}: {err.message or err}")
@@ -124,19 +122,9 @@ class RayCronJobReconciler:
                                                   f"{stamp(run)}")
 
 
-class _Invalid(Exception):
-    pass
-
-
 def _parse(obj: Obj) -> tuple[RayCronJob, Schedule]:
-    try:
-        cron = RayCronJob.model_validate(obj)
-    except pydantic.ValidationError as err:
-        raise _Invalid("; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in err.errors())) from None
-    problems = validate_raycronjob(cron)
-    if problems:
-        raise _Invalid("; ".join(problems))
+    cron = kit.parse(RayCronJob, obj, validate_raycronjob, crd_defaults=False)
     try:
         return cron, parse(cron.spec.schedule, cron.spec.time_zone)
     except ScheduleError as err:
-        raise _Invalid(f"spec.schedule: {err}") from None
+        raise kit.Invalid([f"spec.schedule: {err}"]) from None

@@ -11,13 +11,14 @@ from __future__ import annotations
 from typing import Any
 
 from raykube import reasons
+from raykube.controllers import kit
 from raykube.controllers.events import ObjectEvents
 from raykube.controllers.kinds import JOB, RAYCLUSTER, RAYJOB, SERVICE
 from raykube.controllers.rayjob import actions as a
 from raykube.controllers.rayjob.dashboard import DashboardProbes
 from raykube.controllers.rayjob.settings import RayJobSettings
 from raykube.runtime.client import KubeClient, PatchType
-from raykube.runtime.errors import ApiError, is_already_exists, is_not_found
+from raykube.runtime.errors import ApiError, is_not_found
 from raykube.runtime.objects import Obj, ObjectKey, deep_copy
 
 E = reasons.EventReason
@@ -113,10 +114,9 @@ class JobActor:
         ns = self._key.namespace
         name = body["metadata"]["name"]
         try:
-            await self._client.create(kind, body, namespace=ns)
-        except ApiError as err:
-            if is_already_exists(err):
+            if not await kit.create_if_absent(self._client, kind, body, ns):
                 return
+        except ApiError as err:
             self._events.warning(failed, "Create", f"Failed to create {what} {ns}/{name}: {err.message or err}")
             raise
         self._events.normal(created, "Create", f"Created {what} {ns}/{name}")

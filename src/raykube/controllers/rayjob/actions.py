@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from raykube.controllers.rayjob.dashboard import Target
+from raykube.controllers.rayjob.probe import Target
 from raykube.ray.models import JobSubmitRequest
 from raykube.runtime.objects import Obj
 

@@ -24,77 +24,19 @@ import asyncio
 import datetime as dt
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any
 
+from raykube.controllers.rayjob.probe import Answer, Probe, Target
 from raykube.ray.client import DashboardClient
-from raykube.ray.errors import DashboardError, JobNotFound
-from raykube.ray.models import JobDetails, JobSubmitRequest
+from raykube.ray.errors import DashboardError
+from raykube.ray.models import JobSubmitRequest
 from raykube.runtime import logs
 from raykube.runtime.clock import Clock, RealClock
 from raykube.runtime.objects import ObjectKey
 
+__all__ = ["Answer", "DashboardProbes", "Probe", "Target"]
+
 _log = logs.get_logger("raykube.rayjob.dashboard")
-
-
-@dataclass(frozen=True)
-class Target:
-    """Which Ray job, on which dashboard, for which attempt (the cluster name changes on every retry)."""
-
-    address: str
-    job_id: str
-    cluster: str
-
-
-@dataclass(frozen=True)
-class Answer:
-    """One finished call: what the dashboard said (``details`` or ``stopped``) or the typed ``error``."""
-
-    target: Target
-    at: dt.datetime
-    details: JobDetails | None = None
-    error: DashboardError | None = None
-
-    @property
-    def not_found(self) -> bool:
-        return isinstance(self.error, JobNotFound)
-
-    @property
-    def failed(self) -> bool:
-        """The call failed for another reason than "no such job"."""
-        return self.error is not None and not self.not_found
-
-    def news_after(self, previous: Answer | None) -> bool:
-        """Whether this answer could change a decision made on ``previous``."""
-        if previous is None or previous.target != self.target:
-            return True
-        if type(self.error) is not type(previous.error):
-            return True
-        mine, theirs = self.details, previous.details
-        if mine is None or theirs is None:
-            return mine is not theirs
-        return (mine.status, mine.message, mine.start_time, mine.end_time) != (
-            theirs.status,
-            theirs.message,
-            theirs.start_time,
-            theirs.end_time,
-        )
-
-
-@dataclass(frozen=True)
-class Probe:
-    """What a reconcile may know about the dashboard, for one target."""
-
-    info: Answer | None = None
-    info_pending_since: dt.datetime | None = None
-    submit: Answer | None = None
-    submit_pending: bool = False
-    stop: Answer | None = None
-    stop_pending_since: dt.datetime | None = None
-
-    EMPTY: ClassVar[Probe]
-
-
-Probe.EMPTY = Probe()
 
 
 @dataclass

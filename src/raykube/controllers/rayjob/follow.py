@@ -15,7 +15,7 @@ from raykube.api.rayjob import SubmissionMode
 from raykube.controllers.rayjob import children
 from raykube.controllers.rayjob.actions import SubmitJob
 from raykube.controllers.rayjob.children import SubmitterOutcome
-from raykube.controllers.rayjob.dashboard import Answer, Target
+from raykube.controllers.rayjob.probe import Answer, Target
 from raykube.controllers.rayjob.settings import RayJobSettings
 from raykube.controllers.rayjob.snapshot import Snapshot, Step, fail
 from raykube.ray.errors import SubmissionIdTaken

@@ -17,7 +17,6 @@ otherwise the state machine.
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable
 from typing import Any
 
@@ -29,6 +28,7 @@ from raykube.api.rayjob import RayJob, SubmissionMode
 from raykube.api.validation import validate_rayjob
 from raykube.builders import names
 from raykube.builders.settings import OperatorSettings
+from raykube.controllers import kit
 from raykube.controllers.events import ObjectEvents
 from raykube.controllers.kinds import RAYJOB
 from raykube.controllers.rayjob import states
@@ -45,14 +45,6 @@ from raykube.runtime.errors import ApiError, is_not_found
 from raykube.runtime.events import EventRecorder
 from raykube.runtime.objects import Obj, ObjectKey, is_being_deleted, meta, uid_of
 
-#: KubeRay's ``rand.String`` alphabet (k8s.io/apimachinery): no vowels, no look-alike digits.
-_SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
-
-
-def random_suffix() -> str:
-    """Five random characters, as KubeRay's generated cluster names and submission ids end."""
-    return "".join(random.choice(_SUFFIX_ALPHABET) for _ in range(5))
-
 
 class RayJobReconciler:
     """Reconciles one RayJob key; collaborators are injected (client, caches, dashboard probes, clock)."""
@@ -67,7 +59,7 @@ class RayJobReconciler:
         settings: RayJobSettings,
         operator_settings: OperatorSettings,
         clock: Clock | None = None,
-        suffix: Callable[[], str] = random_suffix,
+        suffix: Callable[[], str] = kit.random_suffix,
     ) -> None:
         self._client = client
         self._cache = cache
@@ -176,5 +168,5 @@ def _parse(obj: Obj) -> tuple[RayJob | None, list[str]]:
     try:
         job = apply_crd_defaults(RayJob.model_validate(obj))
     except pydantic.ValidationError as err:
-        return None, [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in err.errors()]
+        return None, kit.problems_of(err)
     return job, validate_rayjob(job)

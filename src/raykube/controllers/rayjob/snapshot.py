@@ -20,7 +20,7 @@ from raykube.api.rayjob import RayJob
 from raykube.builders.settings import OperatorSettings
 from raykube.controllers.event import Event
 from raykube.controllers.rayjob.actions import Action
-from raykube.controllers.rayjob.dashboard import Probe, Target
+from raykube.controllers.rayjob.probe import Probe, Target
 from raykube.controllers.rayjob.settings import RayJobSettings
 from raykube.runtime.objects import Obj
 

@@ -45,7 +45,7 @@ from raykube.controllers.rayjob.actions import (
     RemoveFinalizer,
     StopJob,
 )
-from raykube.controllers.rayjob.dashboard import Probe, Target
+from raykube.controllers.rayjob.probe import Probe, Target
 from raykube.controllers.rayjob.settings import RayJobSettings
 from raykube.controllers.rayjob.snapshot import Snapshot, Step, is_job_terminal
 from raykube.runtime.clock import stamp
