@@ -28,15 +28,15 @@ import typer
 import yaml
 
 from raykube.api.common import RayObject
-from raykube.api.defaults import apply_crd_defaults, effective_submitter_backoff_limit, set_raycluster_defaults
+from raykube.api.defaults import apply_crd_defaults, set_raycluster_defaults
 from raykube.api.raycluster import RayCluster
 from raykube.api.raycronjob import RayCronJob
-from raykube.api.rayjob import RayJob, SubmissionMode
+from raykube.api.rayjob import RayJob
 from raykube.api.rayservice import RayService
 from raykube.api.validation import validate_raycluster, validate_raycronjob, validate_rayjob, validate_rayservice
-from raykube.builders import names, parents, raystart, service, submitter
+from raykube.builders import names, parents, service
 from raykube.builders.cluster import PodsToCreate, cluster_context, desired_cluster
-from raykube.builders.pod import ClusterContext
+from raykube.builders.job import desired_job
 from raykube.builders.settings import OperatorSettings, SettingsError, settings_from_mapping
 from raykube.controllers import kit
 from raykube.controllers.raycluster.plan import plan_pods
@@ -132,32 +132,14 @@ def render_cluster(rc: RayCluster, settings: OperatorSettings) -> Iterator[Rende
 def render_job(job: RayJob, settings: OperatorSettings) -> Iterator[Rendered]:
     """A RayJob's RayCluster, its children and the submitter Job."""
     job_id = job.spec.job_id or names.job_submission_id(job.name, suffix(f"{job.name}/job-id"))
-    mode = job.spec.submission_mode or SubmissionMode.K8S_JOB
-    selector = job.spec.cluster_selector or {}
-    if "ray.io/cluster" in selector:
-        ctx: ClusterContext | None = None
-        head_svc = names.head_service_name(selector["ray.io/cluster"])
-        url = f"{names.fqdn(head_svc, job.namespace, settings.cluster_domain)}:{raystart.DEFAULT_DASHBOARD_PORT}"
-        image = ""
-    else:
-        cluster_name = names.child_cluster_name(job.name, suffix(f"{job.name}/cluster"))
-        cluster = submitter.build_job_cluster(job, cluster_name=cluster_name, job_id=job_id, settings=settings)
-        yield f"RayCluster {cluster_name} (submission id {job_id})", cluster
-        rc = apply_crd_defaults(RayCluster.model_validate(cluster))
-        yield from render_cluster(rc, settings)
-        ctx = cluster_context(rc, settings)
-        url, image = submitter.dashboard_url(ctx), submitter.head_image(ctx)
-    if mode == SubmissionMode.K8S_JOB:
-        job_obj = submitter.build_submitter_job(
-            job,
-            head_image=image,
-            dashboard_url=url,
-            job_id=job_id,
-            settings=settings,
-            backoff_limit=effective_submitter_backoff_limit(job.spec),
-        )
-        note = "" if ctx is not None else " (image: the selected cluster's head image)"
-        yield f"Job {job_obj['metadata']['name']}{note}", job_obj
+    cluster_name = names.child_cluster_name(job.name, suffix(f"{job.name}/cluster"))
+    desired = desired_job(job, settings, cluster_name=cluster_name, job_id=job_id)
+    if desired.cluster is not None:
+        yield f"RayCluster {cluster_name} (submission id {job_id})", desired.cluster
+        yield from render_cluster(apply_crd_defaults(RayCluster.model_validate(desired.cluster)), settings)
+    if desired.submitter is not None:
+        note = "" if desired.cluster is not None else " (image: the selected cluster's head image)"
+        yield f"Job {desired.submitter['metadata']['name']}{note}", desired.submitter
 
 
 def render_service(svc: RayService, settings: OperatorSettings) -> Iterator[Rendered]:

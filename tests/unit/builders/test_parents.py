@@ -91,3 +91,28 @@ def test_cron_rayjob_is_named_after_the_tick_minute() -> None:
     assert job["metadata"]["name"] == "cron-28928161"
     assert job["metadata"]["labels"] == {"ray.io/cronjob-name": "cron"}
     assert job["metadata"]["annotations"] == {"ray.io/cronjob-scheduled-timestamp": "2025-01-01T00:01:00Z"}
+
+
+def test_desired_job_k8s_job_mode_runs_the_head_image_against_its_own_cluster() -> None:
+    from raykube.builders.job import desired_job
+
+    desired = desired_job(_job(), SETTINGS, cluster_name="job-abcde", job_id="job-xyz")
+    assert [o["kind"] for o in desired.objects()] == ["RayCluster", "Job"]
+    assert desired.submitter is not None
+    container = desired.submitter["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == "ray:x"
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["RAY_DASHBOARD_ADDRESS"] == "job-abcde-head-svc.ns.svc.cluster.local:8265"
+
+
+def test_desired_job_sidecar_mode_has_no_submitter_job_and_selector_mode_no_cluster() -> None:
+    from raykube.builders.job import desired_job
+
+    sidecar = desired_job(_job(submissionMode="SidecarMode"), SETTINGS, cluster_name="job-abcde", job_id="j")
+    assert sidecar.submitter is None and sidecar.cluster is not None
+    head = sidecar.cluster["spec"]["headGroupSpec"]["template"]["spec"]["containers"]
+    assert [c["name"] for c in head] == ["h", "ray-job-submitter"]
+    selected = desired_job(
+        _job(rayClusterSpec=None, clusterSelector={"ray.io/cluster": "shared"}), SETTINGS, cluster_name="", job_id="j"
+    )
+    assert selected.cluster is None and selected.submitter is not None

@@ -1,6 +1,7 @@
 """Pure facts about, and bodies of, the objects a RayJob owns or watches.
 
-Bodies come from :mod:`raykube.builders.submitter` (the RayCluster, the submitter Job, ``<rayjob>-head-svc``);
+The RayCluster and the submitter Job come from the desired-state function (:mod:`raykube.builders.job`),
+``<rayjob>-head-svc`` from :mod:`raykube.builders.submitter`;
 this module adds what the state functions need to read off the cached objects: is the cluster ready and
 where is its dashboard, has the submitter Job (or SidecarMode's submitter container) finished, and how.
 """
@@ -15,7 +16,7 @@ from typing import Any
 import yaml
 
 from raykube import reasons
-from raykube.api.defaults import apply_crd_defaults, effective_submitter_backoff_limit
+from raykube.api.defaults import apply_crd_defaults
 from raykube.api.raycluster import RayCluster
 from raykube.api.rayjob import RayJob
 from raykube.builders import submitter as build
@@ -43,21 +44,6 @@ def is_deleting(obj: Obj) -> bool:
 def dashboard_url(cluster: Obj, settings: OperatorSettings) -> str:
     """``<head svc fqdn>:<dashboard port>`` of a cluster, as ``status.dashboardURL`` shows it."""
     return build.dashboard_url(context(cluster, settings))
-
-
-def cluster_body(job: RayJob, *, cluster_name: str, job_id: str, settings: OperatorSettings) -> Obj:
-    return build.build_job_cluster(job, cluster_name=cluster_name, job_id=job_id, settings=settings)
-
-
-def submitter_body(job: RayJob, cluster: Obj, *, dashboard_url: str, job_id: str, settings: OperatorSettings) -> Obj:
-    return build.build_submitter_job(
-        job,
-        head_image=build.head_image(context(cluster, settings)),
-        dashboard_url=dashboard_url,
-        job_id=job_id,
-        settings=settings,
-        backoff_limit=effective_submitter_backoff_limit(job.spec),
-    )
 
 
 def job_service_body(job: RayJob, cluster: Obj, settings: OperatorSettings) -> Obj:

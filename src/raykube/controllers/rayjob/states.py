@@ -31,6 +31,7 @@ from typing import Any
 from raykube import reasons
 from raykube.api.rayjob import SubmissionMode
 from raykube.builders import names
+from raykube.builders.job import desired_job
 from raykube.controllers.event import Event
 from raykube.controllers.rayjob import children, deadlines, deletion, follow
 from raykube.controllers.rayjob.actions import (
@@ -116,7 +117,7 @@ def initializing(s: Snapshot) -> Step:
         return wait.but(changes={**changes, "jobDeploymentStatus": D.WAITING})
     actions = []
     if s.mode == SubmissionMode.K8S_JOB and s.submitter is None:
-        actions.append(CreateSubmitter(_submitter(s, cluster, url)))
+        actions.append(CreateSubmitter(_submitter(s, cluster)))
     return wait.but(changes={**changes, "jobDeploymentStatus": D.RUNNING}, actions=actions)
 
 
@@ -145,7 +146,7 @@ def running(s: Snapshot) -> Step:
     if failed is not None:
         return failed
     if outcome is None:  # the submitter Job is being recreated
-        return step.but(actions=[CreateSubmitter(_submitter(s, cluster, str(s.get("dashboardURL") or "")))])
+        return step.but(actions=[CreateSubmitter(_submitter(s, cluster))])
     if s.target is None:
         return step
     return follow.follow(s, step.but(actions=[PollJob(s.target)]), s.target, outcome, cluster)
@@ -246,14 +247,16 @@ def _missing_cluster(s: Snapshot) -> dict[str, Any]:
     if s.cluster_selected:
         note = f"RayCluster {s.job.namespace}/{name} selected by spec.clusterSelector was not found"
         return {"events": [Event.warning(E.RAYCLUSTER_NOT_FOUND, note)]}
-    body = children.cluster_body(s.job, cluster_name=name, job_id=str(s.get("jobId") or ""), settings=s.operator)
+    body = desired_job(s.job, s.operator, cluster_name=name, job_id=str(s.get("jobId") or "")).cluster
+    assert body is not None  # not cluster_selected
     return {"actions": [CreateCluster(body)]}
 
 
-def _submitter(s: Snapshot, cluster: dict[str, Any], url: str) -> dict[str, Any]:
-    return children.submitter_body(
-        s.job, cluster, dashboard_url=url, job_id=str(s.get("jobId") or ""), settings=s.operator
-    )
+def _submitter(s: Snapshot, cluster: dict[str, Any]) -> dict[str, Any]:
+    name = str(s.get("rayClusterName") or "")
+    body = desired_job(s.job, s.operator, cluster_name=name, job_id=str(s.get("jobId") or ""), cluster=cluster)
+    assert body.submitter is not None  # K8sJobMode
+    return body.submitter
 
 
 def _job_service(s: Snapshot, cluster: dict[str, Any]) -> list[ApplyJobService]:
