@@ -101,6 +101,22 @@ def _group_params(
     return raystart.with_group_labels(with_resources, labels)
 
 
+def start_params(ctx: ClusterContext, group: WorkerGroupSpec | None = None) -> dict[str, str]:
+    """A group's rayStartParams, computed once: the user's, the group's Ray resources and labels, KubeRay's
+    defaults, ``no-monitor`` on an autoscaling head and GCS FT's credentials (``group=None``: the head).
+    ``finish_ray_pod`` adds only what the Ray container's resources imply."""
+    if group is None:
+        head = ctx.spec.head_group_spec
+        params = _group_params(head.ray_start_params, head.resources, head.labels)
+        params = raystart.with_missing_defaults(params, "head", address="")
+        if is_autoscaling_enabled(ctx.spec):
+            params["no-monitor"] = "true"
+        ft = is_gcs_fault_tolerance_enabled(ctx.spec, ctx.annotations)
+        return {**params, **sidecars.gcs_ft_start_params(ctx.spec, node="head", ft_enabled=ft)}
+    params = _group_params(group.ray_start_params, group.resources, group.labels)
+    return raystart.with_missing_defaults(params, "worker", address=f"{ctx.fqdn}:{ctx.head_port}")
+
+
 def build_head_pod(ctx: ClusterContext) -> K8sObject:
     """The head pod (``generateName: <cluster>-head-`` unless deterministic names are on)."""
     head = ctx.spec.head_group_spec
@@ -108,14 +124,12 @@ def build_head_pod(ctx: ClusterContext) -> K8sObject:
     meta = pod["metadata"]
     deterministic = ctx.settings.enable_deterministic_head_pod_name
     meta["name" if deterministic else "generateName"] = names.head_pod_name(ctx.name, deterministic=deterministic)
-    params = _group_params(head.ray_start_params, head.resources, head.labels)
+    params = start_params(ctx)
     user_labels = {**((head.template.get("metadata") or {}).get("labels") or {}), **(head.labels or {})}
     meta["labels"] = _pod_labels(ctx, "head", reasons.HEAD_GROUP_NAME, user_labels)
-    params = raystart.with_missing_defaults(params, "head", address="")
     _annotate_overwrite(ctx, pod)
     autoscaling = is_autoscaling_enabled(ctx.spec)
     if autoscaling:
-        params["no-monitor"] = "true"
         _inject_autoscaler(ctx, pod)
     ft = is_gcs_fault_tolerance_enabled(ctx.spec, ctx.annotations)
     sidecars.configure_gcs_ft(pod, ctx.spec, params, node="head", cluster_meta=ctx.meta, ft_enabled=ft)
@@ -159,10 +173,9 @@ def build_worker_pod(ctx: ClusterContext, group: WorkerGroupSpec) -> K8sObject:
             kube.ray_container(pod), address=address, login_shell=ctx.settings.enable_login_shell
         )
         pod["spec"].setdefault("initContainers", []).append(init)
-    params = _group_params(group.ray_start_params, group.resources, group.labels)
+    params = start_params(ctx, group)
     user_labels = {**((group.template.get("metadata") or {}).get("labels") or {}), **(group.labels or {})}
     meta["labels"] = _pod_labels(ctx, "worker", group.group_name, user_labels)
-    params = raystart.with_missing_defaults(params, "worker", address=address)
     _annotate_overwrite(ctx, pod)
     ft = is_gcs_fault_tolerance_enabled(ctx.spec, ctx.annotations)
     sidecars.configure_gcs_ft(pod, ctx.spec, params, node="worker", cluster_meta=ctx.meta, ft_enabled=ft)

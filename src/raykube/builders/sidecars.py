@@ -11,6 +11,7 @@ given by :mod:`raykube.builders.pod`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Final
 
 from raykube import reasons
@@ -166,10 +167,23 @@ def configure_auth(pod: K8sObject, cluster: str, options: AuthOptions) -> None:
             add_auth_env(init, cluster, options)
 
 
+def gcs_ft_start_params(spec: RayClusterSpec, *, node: names.NodeKind, ft_enabled: bool) -> dict[str, str]:
+    """The rayStartParams GCS FT adds: on the head with Redis credentials in ``gcsFaultToleranceOptions``,
+    ``redis-username``/``redis-password`` read from the env variables :func:`configure_gcs_ft` sets."""
+    options = spec.gcs_fault_tolerance_options
+    if node != "head" or not ft_enabled or options is None or options.backend == GcsBackend.ROCKSDB:
+        return {}
+    credentials = (
+        ("redis-username", reasons.ENV_REDIS_USERNAME, options.redis_username),
+        ("redis-password", reasons.ENV_REDIS_PASSWORD, options.redis_password),
+    )
+    return {param: f"${env}" for param, env, credential in credentials if credential is not None}
+
+
 def configure_gcs_ft(
     pod: K8sObject,
     spec: RayClusterSpec,
-    params: dict[str, str],
+    params: Mapping[str, str],
     *,
     node: names.NodeKind,
     cluster_meta: K8sObject,
@@ -177,7 +191,7 @@ def configure_gcs_ft(
 ) -> None:
     """GCS FT annotation and env (head: Redis or rocksdb wiring; workers: longer GCS reconnect timeout).
 
-    ``params`` are the head's rayStartParams; ``redis-username``/``redis-password`` are added to them.
+    ``params`` are the head's final rayStartParams (read only; see :func:`gcs_ft_start_params`).
     """
     annotations = pod["metadata"].setdefault("annotations", {})
     if node == "head":
@@ -212,7 +226,7 @@ def _configure_rocksdb(pod: K8sObject, ray: K8sObject, spec: RayClusterSpec, clu
 
 
 def _configure_redis(
-    ray: K8sObject, spec: RayClusterSpec, params: dict[str, str], annotations: K8sObject, cluster_meta: K8sObject
+    ray: K8sObject, spec: RayClusterSpec, params: Mapping[str, str], annotations: K8sObject, cluster_meta: K8sObject
 ) -> None:
     options = spec.gcs_fault_tolerance_options
     cluster_annotations = cluster_meta.get("annotations") or {}
@@ -227,13 +241,12 @@ def _configure_redis(
             kube.add_env(ray, reasons.ENV_REDIS_PASSWORD, params["redis-password"])
         return
     kube.add_env(ray, reasons.ENV_RAY_REDIS_ADDRESS, options.redis_address or "")
-    for param, env, credential in (
-        ("redis-username", reasons.ENV_REDIS_USERNAME, options.redis_username),
-        ("redis-password", reasons.ENV_REDIS_PASSWORD, options.redis_password),
+    for env, credential in (
+        (reasons.ENV_REDIS_USERNAME, options.redis_username),
+        (reasons.ENV_REDIS_PASSWORD, options.redis_password),
     ):
         if credential is None:
             continue
-        params[param] = f"${env}"
         entry: K8sObject = {"name": env}
         if credential.value is not None:
             entry["value"] = credential.value

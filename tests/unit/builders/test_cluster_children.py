@@ -361,3 +361,16 @@ def test_children_come_in_kuberays_creation_order_with_ingress_and_auth_secret()
         ("Service", "rc-head-svc"),
     ]
     assert [o["kind"] for o in desired.objects()[len(desired.children) :]] == ["Pod", "Pod"]
+
+
+def test_head_start_params_are_computed_once_and_are_what_ray_start_gets() -> None:
+    from raykube.builders.cluster import cluster_context
+    from raykube.builders.pod import start_params
+
+    rc = sample_cluster("ray-cluster.external-redis.yaml")
+    params = start_params(cluster_context(rc, DEFAULTS))
+    assert params["redis-password"] == "$REDIS_PASSWORD"
+    command = _env(_desired(rc, DEFAULTS).head_pod["spec"]["containers"][0])["KUBERAY_GEN_RAY_START_CMD"]  # type: ignore[index]
+    assert all(f"--{key}={value}" in command for key, value in params.items() if value != "true")
+    autoscaled = start_params(cluster_context(sample_cluster("ray-cluster.autoscaler.yaml"), DEFAULTS))
+    assert autoscaled["no-monitor"] == "true"
