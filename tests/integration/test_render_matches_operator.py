@@ -76,7 +76,20 @@ def _samples() -> list[Path]:
     return [p for p in sorted((base / VERSION / "samples").glob("*.yaml")) if _cluster_docs(p) and _renders(p)]
 
 
+def _with_ingress(sample: Path) -> list[Obj]:
+    """The plain sample with ``enableIngress: true`` (no upstream sample sets it)."""
+    (cluster,) = _cluster_docs(sample)
+    cluster["metadata"]["name"] = "raycluster-with-ingress"
+    cluster["metadata"]["annotations"] = {"kubernetes.io/ingress.class": "nginx", "team": "ray"}
+    cluster["spec"]["headGroupSpec"]["enableIngress"] = True
+    return [cluster]
+
+
 SAMPLES = _samples()
+#: (test id, documents): every valid sample, and the cases no sample covers.
+CASES: list[tuple[str, list[Obj]]] = [(p.stem, _docs(p)) for p in SAMPLES] + [
+    ("enable-ingress", _with_ingress(p)) for p in SAMPLES if p.name == "ray-cluster.sample.yaml"
+]
 
 
 def _namespace(index: int) -> str:
@@ -92,21 +105,22 @@ def applied(kubeconfig: Path, ray_crds: None, tmp_path_factory: pytest.TempPathF
     create is made empty (the pods could not be created without it).
     """
     assert len(SAMPLES) >= 30, "the KubeRay reference samples were not found"
-    for index, path in enumerate(SAMPLES):
+    for index, (_, case) in enumerate(CASES):
         ns = _namespace(index)
         kubectl(kubeconfig, "create", "namespace", ns)
-        others = [d for d in _docs(path) if d.get("kind") != "RayCluster"]
-        for doc in others:
-            kubectl(kubeconfig, "create", "-n", ns, "-f", "-", input=yaml.safe_dump(doc), check=False)
-        for cluster in _cluster_docs(path):
+        clusters = [d for d in case if d.get("kind") == "RayCluster"]
+        for doc in case:
+            if doc.get("kind") != "RayCluster":
+                kubectl(kubeconfig, "create", "-n", ns, "-f", "-", input=yaml.safe_dump(doc), check=False)
+        for cluster in clusters:
             for account in sorted(_service_accounts(cluster)):
                 kubectl(kubeconfig, "create", "serviceaccount", account, "-n", ns, check=False)
-        docs = [{**d, "metadata": {**d["metadata"], "namespace": ns}} for d in _cluster_docs(path)]
+        docs = [{**d, "metadata": {**d["metadata"], "namespace": ns}} for d in clusters]
         kubectl(kubeconfig, "create", "-n", ns, "-f", "-", input=yaml.safe_dump_all(docs))
     try:
         yield from running_operator(kubeconfig, tmp_path_factory.mktemp("operator"), lease_namespace="kube-system")
     finally:
-        for index in range(len(SAMPLES)):
+        for index in range(len(CASES)):
             kubectl(kubeconfig, "delete", "namespace", _namespace(index), "--wait=false", check=False)
 
 
@@ -232,7 +246,7 @@ def _differences(kubeconfig: Path, ns: str, tmp: Path) -> list[str]:
     return problems
 
 
-@pytest.mark.parametrize("index", range(len(SAMPLES)), ids=[p.stem for p in SAMPLES])
+@pytest.mark.parametrize("index", range(len(CASES)), ids=[case_id for case_id, _ in CASES])
 def test_render_equals_what_the_operator_created(
     applied: OperatorProcess, kubeconfig: Path, tmp_path: Path, index: int
 ) -> None:
@@ -244,6 +258,6 @@ def test_render_equals_what_the_operator_created(
         return not last[0]
 
     try:
-        eventually(matches, timeout=90, what=f"the operator's objects for {SAMPLES[index].name}")
+        eventually(matches, timeout=90, what=f"the operator's objects for {CASES[index][0]}")
     except AssertionError:
         pytest.fail("\n".join(last[0]) + f"\noperator log:\n{applied.log_tail()}")
