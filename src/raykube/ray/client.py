@@ -152,13 +152,15 @@ class DashboardClient:
         content: bytes | None = None,
         timeout: float | None = None,
         expect_json: bool = True,
+        headers: Mapping[str, str] | None = None,
     ) -> Any:
         url = base_url(address)
         budget = self.timeout if timeout is None else timeout
         try:
             async with asyncio.timeout(budget):
                 response = await self._http.request(
-                    method, url + path, json=payload, content=content, timeout=httpx.Timeout(budget)
+                    method, url + path, json=payload, content=content, timeout=httpx.Timeout(budget),
+                    headers=headers,
                 )
         except TimeoutError as exc:
             raise DashboardUnreachable(url, f"no answer within {budget:g}s", timed_out=True) from exc

@@ -14,7 +14,8 @@ submission-id prefix (RayJob submission ids are ``<rayjob>-<suffix>``, so a pref
 
 Routes: ``GET /api/jobs/``, ``GET /api/jobs/<id>``, ``POST /api/jobs/``, ``POST /api/jobs/<id>/stop``,
 ``GET /api/jobs/<id>/logs``, ``DELETE /api/jobs/<id>``, ``GET|PUT /api/packages/<protocol>/<name>``,
-``GET /api/version``, ``GET /api/gcs_healthz``.
+``GET /api/version``, ``GET /api/gcs_healthz``, and Ray Serve's ``PUT|GET /api/serve/applications/`` and
+``GET /-/healthz`` (:mod:`raykube.ray.standin_serve`, scripted per cluster through :attr:`StandInDashboard.serve`).
 Every request is recorded in :attr:`StandInDashboard.calls`.
 
 Run it alone with ``python -m raykube.ray.standin --port 8265``.
@@ -33,6 +34,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from raykube.ray.models import RayJobState
+from raykube.ray.standin_serve import ServeInstances
 
 _REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 500: "Internal Server Error",
             503: "Service Unavailable"}
@@ -104,6 +106,8 @@ class StandInDashboard:
         self.jobs: dict[str, StandInJob] = {}
         self.calls: list[tuple[str, str]] = []
         self.packages: dict[str, bytes] = {}
+        self.serve = ServeInstances(clock)
+        self.hosts: list[tuple[str, str, str]] = []
         self._server: asyncio.Server | None = None
         self._closing: asyncio.Event | None = None
         self._thread: threading.Thread | None = None
@@ -177,9 +181,10 @@ class StandInDashboard:
                 request = await _read_request(reader)
                 if request is None:
                     return
-                method, path, body, keep_alive = request
+                method, path, body, keep_alive, host = request
                 self.calls.append((method, path))
-                answer = await self._answer(method, path, body)
+                self.hosts.append((method, path, host))
+                answer = await self._answer(method, path, body, host)
                 if answer is None:  # hang: hold the connection until the client gives up
                     return
                 status, payload = answer
@@ -192,8 +197,11 @@ class StandInDashboard:
         finally:
             writer.close()
 
-    async def _answer(self, method: str, path: str, body: bytes) -> tuple[int, Any] | None:
+    async def _answer(self, method: str, path: str, body: bytes, host: str = "") -> tuple[int, Any] | None:
         route = path.split("?", 1)[0].rstrip("/")
+        serve = self.serve.answer(method, route, host, body)
+        if serve is not None:
+            return serve
         parts = route.split("/")  # "", "api", "jobs", <id>, <verb>
         if route == "/api/version":
             return 200, {"version": "standin", "ray_version": "2.60.0", "ray_commit": "standin"}
@@ -306,7 +314,7 @@ class StandInDashboard:
         return details
 
 
-async def _read_request(reader: asyncio.StreamReader) -> tuple[str, str, bytes, bool] | None:
+async def _read_request(reader: asyncio.StreamReader) -> tuple[str, str, bytes, bool, str] | None:
     line = await reader.readline()
     if not line:
         return None
@@ -324,12 +332,12 @@ async def _read_request(reader: asyncio.StreamReader) -> tuple[str, str, bytes, 
     length = int(headers.get("content-length") or 0)
     body = await reader.readexactly(length) if length else b""
     keep_alive = headers.get("connection", "").lower() != "close" and version == "HTTP/1.1"
-    return method, path, body, keep_alive
+    return method, path, body, keep_alive, headers.get("host", "")
 
 
 def _write_response(writer: asyncio.StreamWriter, status: int, payload: Any, keep_alive: bool) -> None:
     if isinstance(payload, str):
-        data, content_type = str(payload).encode(), "text/plain"
+        data, content_type = payload.encode(), "text/plain"
     else:
         data, content_type = json.dumps(payload).encode(), "application/json"
     head = (
