@@ -303,6 +303,10 @@ class EventReason(StrEnum):
     UPDATED_SERVE_APPLICATIONS = "UpdatedServeApplications"
     FAILED_TO_UPDATE_HEAD_POD_SERVE_LABEL = "FailedToUpdateHeadPodServeLabel"
     FAILED_TO_UPDATE_SERVE_APPLICATIONS = "FailedToUpdateServeApplications"
+    # RayService, raykube's own (KubeRay emits no Event for these transitions; docs/compatibility.md)
+    PROMOTED_PENDING_RAYCLUSTER = "PromotedPendingRayCluster"
+    SERVE_APPLICATION_UNHEALTHY = "ServeApplicationUnhealthy"
+    RAYSERVICE_SUSPENDED = "RayServiceSuspended"
     # Generic pods
     DELETED_POD = "DeletedPod"
     FAILED_TO_DELETE_POD = "FailedToDeletePod"

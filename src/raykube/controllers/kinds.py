@@ -20,8 +20,10 @@ ROLE = ResourceKind("rbac.authorization.k8s.io", "v1", "Role", "roles")
 ROLE_BINDING = ResourceKind("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings")
 INGRESS = ResourceKind("networking.k8s.io", "v1", "Ingress", "ingresses")
 JOB = ResourceKind("batch", "v1", "Job", "jobs")
+ENDPOINT_SLICE = ResourceKind("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices")
 
 __all__ = [
+    "ENDPOINT_SLICE",
     "EVENT",
     "INGRESS",
     "JOB",

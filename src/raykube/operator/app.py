@@ -3,6 +3,7 @@
 The wiring table (controller-runtime's builder, in words):
   RayCluster  For(RayCluster, generation|labels|annotations changed)  Owns(Pod)  Owns(Service)
   RayJob      see raykube.operator.rayjob
+  RayService  see raykube.operator.rayservice
   RayCronJob  see raykube.operator.raycronjob (only with --feature-gates RayCronJob=true)
 Pods are cached only when labelled `ray.io/node-type in (head,worker,redis-cleanup)` (KubeRay's manager
 cache does the same), so a busy cluster's other pods cost the operator nothing. Services are all cached:
@@ -31,6 +32,7 @@ from raykube.operator.http import Endpoints
 from raykube.operator.metrics import ClusterStateCollector
 from raykube.operator.raycronjob import build_raycronjob
 from raykube.operator.rayjob import RayJobParts, build_rayjob
+from raykube.operator.rayservice import RayServiceParts, build_rayservice
 from raykube.runtime import logs
 from raykube.runtime.client import KubeClient
 from raykube.runtime.controller import Controller
@@ -59,6 +61,7 @@ class Operator:
     raycluster: Controller
     rayjob: RayJobParts | None = None
     raycronjob: Controller | None = None
+    rayservice: RayServiceParts | None = None
 
 
 def build(config: OperatorConfig, client: KubeClient) -> Operator:
@@ -98,9 +101,10 @@ def build(config: OperatorConfig, client: KubeClient) -> Operator:
     manager.add_runnable(recorder.run)
     rayjob = build_rayjob(config, client, manager, informers, metrics, registry)
     raycronjob = build_raycronjob(config, client, manager, metrics) if config.gate("RayCronJob") else None
+    rayservice = build_rayservice(config, client, manager, informers, metrics, registry)
     return Operator(
         client=client, manager=manager, registry=registry, recorder=recorder, raycluster=controller, rayjob=rayjob,
-        raycronjob=raycronjob,
+        raycronjob=raycronjob, rayservice=rayservice,
     )
 
 
@@ -130,4 +134,6 @@ async def run(config: OperatorConfig) -> None:
         await operator.recorder.flush()
         if operator.rayjob is not None:
             await operator.rayjob.close()
+        if operator.rayservice is not None:
+            await operator.rayservice.close()
         await client.close()

@@ -146,8 +146,13 @@ def _app_details(app: Mapping[str, Any], script: ServeScript, deploying: bool) -
     else:
         status, message, deployment_status = "RUNNING", "", "HEALTHY"
     deployments = {
-        str(d.get("name")): {"name": d.get("name"), "status": deployment_status, "status_trigger": "CONFIG_UPDATE",
-                             "message": failure or "", "replicas": []}
+        str(d.get("name")): {
+            "name": d.get("name"),
+            "status": deployment_status,
+            "status_trigger": "CONFIG_UPDATE",
+            "message": failure or "",
+            "replicas": [],
+        }
         for d in app.get("deployments") or []
     }
     return {

@@ -1,0 +1,91 @@
+"""What a RayService pass may ask for: plain values, carried out by :mod:`raykube.controllers.rayservice.act`.
+
+API actions run in order before the status write and stop the pass at the first failure; Serve actions only
+start background calls (:mod:`raykube.controllers.rayservice.serve`) and never fail the pass.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from raykube.controllers.rayservice.serve import Applied, Endpoint
+from raykube.runtime.objects import Obj
+
+
+@dataclass(frozen=True)
+class AddFinalizer:
+    """Add ``ray.io/rayservice-finalizer``."""
+
+
+@dataclass(frozen=True)
+class RemoveFinalizer:
+    """Remove ``ray.io/rayservice-finalizer`` (the RayService may then disappear)."""
+
+
+@dataclass(frozen=True)
+class CreateCluster:
+    body: Obj = field(hash=False)
+    role: str = "pending"
+
+
+@dataclass(frozen=True)
+class DeleteCluster:
+    name: str
+    why: str
+
+
+@dataclass(frozen=True)
+class ApplyService:
+    """Create the Service, or switch an existing one's selector (nothing else: its ClusterIP stays)."""
+
+    body: Obj = field(hash=False)
+    existing: Obj | None = field(default=None, hash=False)
+
+
+@dataclass(frozen=True)
+class DeleteService:
+    name: str
+
+
+@dataclass(frozen=True)
+class LabelHeadPod:
+    """Set ``ray.io/serve`` on a head pod."""
+
+    name: str
+    value: str
+
+
+@dataclass(frozen=True)
+class PollApplications:
+    cluster: str
+    endpoint: Endpoint
+
+
+@dataclass(frozen=True)
+class DeployConfig:
+    cluster: str
+    endpoint: Endpoint
+    config: dict[str, Any] = field(hash=False)
+    applied: Applied
+
+
+@dataclass(frozen=True)
+class CheckProxy:
+    cluster: str
+    endpoint: Endpoint
+    pod_ip: str
+
+
+Action = (
+    AddFinalizer
+    | RemoveFinalizer
+    | CreateCluster
+    | DeleteCluster
+    | ApplyService
+    | DeleteService
+    | LabelHeadPod
+    | PollApplications
+    | DeployConfig
+    | CheckProxy
+)

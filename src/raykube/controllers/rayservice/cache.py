@@ -1,0 +1,124 @@
+"""What the RayService reconciler reads, all from informer caches (one set per watched namespace).
+
+RayClusters, Ray pods and Services are the RayCluster controller's shared informers; EndpointSlices are
+cached only when labelled ``ray.io/originated-from-crd=RayService`` (the EndpointSlice controller copies a
+Service's labels onto its slices), so other Services' endpoints cost nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from raykube import reasons
+from raykube.controllers.raycluster.cache import BY_CLUSTER
+from raykube.runtime.informer import Informer
+from raykube.runtime.objects import Obj, ObjectKey, controller_ref, key_of, labels_of, resource_version
+from raykube.runtime.store import index_value
+
+#: Label selector of the EndpointSlice informer.
+SLICE_SELECTOR = f"{reasons.LABEL_ORIGINATED_FROM_CRD}=RayService"
+
+
+@dataclass(frozen=True)
+class ServiceInformers:
+    rayservices: Informer
+    clusters: Informer
+    services: Informer
+    pods: Informer
+    slices: Informer
+
+
+class ServiceCache:
+    """Read access to RayServices and everything a RayService pass looks at."""
+
+    def __init__(self, informers: dict[str | None, ServiceInformers]) -> None:
+        self._informers = informers  # key None: all namespaces
+
+    def _for(self, namespace: str) -> ServiceInformers | None:
+        return self._informers.get(namespace) or self._informers.get(None)
+
+    def rayservice(self, key: ObjectKey) -> Obj | None:
+        informers = self._for(key.namespace)
+        return informers.rayservices.store.get(key) if informers else None
+
+    def all_rayservices(self) -> list[Obj]:
+        return [obj for informers in self._informers.values() for obj in informers.rayservices.store.list()]
+
+    def clusters(self, key: ObjectKey, *, owner_uid: str) -> dict[str, Obj]:
+        """The RayClusters this RayService controls, by name."""
+        informers = self._for(key.namespace)
+        if informers is None:
+            return {}
+        return {
+            c["metadata"]["name"]: c
+            for c in informers.clusters.store.list()
+            if c["metadata"].get("namespace") == key.namespace and _controlled_by(c, owner_uid, "RayService")
+        }
+
+    def service(self, namespace: str, name: str) -> Obj | None:
+        informers = self._for(namespace)
+        return informers.services.store.get(ObjectKey(namespace, name)) if informers else None
+
+    def head_pod(self, namespace: str, cluster: str) -> Obj | None:
+        """The cluster's live head pod, if exactly one exists."""
+        informers = self._for(namespace)
+        if informers is None or not cluster:
+            return None
+        pods = informers.pods.store.by_index(BY_CLUSTER, index_value(namespace, cluster))
+        heads = [
+            p
+            for p in pods
+            if labels_of(p).get(reasons.LABEL_NODE_TYPE) == reasons.NodeType.HEAD
+            and not p["metadata"].get("deletionTimestamp")
+        ]
+        return heads[0] if len(heads) == 1 else None
+
+    def endpoint_slices(self, namespace: str, service: str) -> list[Obj]:
+        informers = self._for(namespace)
+        if informers is None:
+            return []
+        return [
+            s
+            for s in informers.slices.store.list()
+            if s["metadata"].get("namespace") == namespace and labels_of(s).get(reasons.LABEL_SERVICE_NAME) == service
+        ]
+
+    def observe_rayservice(self, obj: Obj) -> None:
+        """Write-through of our own writes, unless the cache already holds a newer version."""
+        key = key_of(obj)
+        informers = self._for(key.namespace)
+        if informers is None:
+            return
+        cached = informers.rayservices.store.get(key)
+        new, old = resource_version(obj), resource_version(cached) if cached else ""
+        if cached is None or (new.isdigit() and old.isdigit() and int(new) >= int(old)):
+            informers.rayservices.store.upsert(obj)
+
+
+def _controlled_by(obj: Obj, owner_uid: str, kind: str) -> bool:
+    ref = controller_ref(obj)
+    return ref is not None and ref.get("kind") == kind and ref.get("uid") == owner_uid
+
+
+def rayservice_of(obj: Obj) -> list[ObjectKey]:
+    """The RayService an object was made for (``ray.io/originated-from-*`` labels): slices and head pods."""
+    labels = labels_of(obj)
+    if labels.get(reasons.LABEL_ORIGINATED_FROM_CRD) != "RayService":
+        return []
+    return [ObjectKey(key_of(obj).namespace, labels.get(reasons.LABEL_ORIGINATED_FROM_CR_NAME, ""))]
+
+
+def rayservice_of_pod(cache: ServiceCache, pod: Obj) -> list[ObjectKey]:
+    """The RayService owning the cluster of a head pod (its readiness and IP matter to Serve)."""
+    labels = labels_of(pod)
+    if labels.get(reasons.LABEL_NODE_TYPE) != reasons.NodeType.HEAD:
+        return []
+    namespace = key_of(pod).namespace
+    informers = cache._for(namespace)
+    cluster = (
+        informers.clusters.store.get(ObjectKey(namespace, labels.get(reasons.LABEL_CLUSTER, ""))) if informers else None
+    )
+    ref = controller_ref(cluster) if cluster is not None else None
+    if ref is None or ref.get("kind") != "RayService":
+        return []
+    return [ObjectKey(namespace, str(ref.get("name", "")))]

@@ -1,0 +1,164 @@
+"""The RayService reconciler: observe → decide → act → one status write → Events.
+
+Level-based like the other reconcilers: ``reconcile(key)`` reads the RayService, its RayClusters, their head
+pods, ``<svc>-head-svc``/``<svc>-serve-svc`` and the serve EndpointSlices from informer caches, and the
+latest Serve answers from memory; :func:`raykube.controllers.rayservice.plan.decide` says what to do;
+:class:`~raykube.controllers.rayservice.act.ServiceActor` does it; :func:`~.status.compute`
+builds the status, written once when it changed; Events go out after the write. No pass waits on HTTP.
+
+In memory (as KubeRay): when each no-longer-used cluster was first seen so (its deletion is due
+``rayClusterDeletionDelaySeconds`` later), and, in the probes, the config last applied to each cluster.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+import pydantic
+
+from raykube import reasons
+from raykube.api.defaults import apply_crd_defaults
+from raykube.api.rayservice import RayService, RayServiceSpec
+from raykube.api.validation import validate_rayservice
+from raykube.builders import names
+from raykube.builders.settings import OperatorSettings
+from raykube.controllers.events import ObjectEvents
+from raykube.controllers.kinds import RAYSERVICE
+from raykube.controllers.rayjob.reconciler import random_suffix
+from raykube.controllers.rayservice import plan, status
+from raykube.controllers.rayservice.act import ServiceActor
+from raykube.controllers.rayservice.cache import ServiceCache
+from raykube.controllers.rayservice.serve import ServeProbes
+from raykube.runtime.client import KubeClient
+from raykube.runtime.clock import Clock, RealClock
+from raykube.runtime.controller import Result
+from raykube.runtime.errors import ApiError, is_not_found
+from raykube.runtime.events import EventRecorder
+from raykube.runtime.objects import Obj, ObjectKey, is_being_deleted, meta, uid_of
+
+
+class RayServiceReconciler:
+    """Reconciles one RayService key; collaborators are injected (client, cache, probes, clock)."""
+
+    def __init__(
+        self,
+        client: KubeClient,
+        *,
+        cache: ServiceCache,
+        probes: ServeProbes,
+        recorder: EventRecorder,
+        settings: plan.RayServiceSettings,
+        operator_settings: OperatorSettings,
+        clock: Clock | None = None,
+        suffix: Callable[[], str] = random_suffix,
+    ) -> None:
+        self._client = client
+        self._cache = cache
+        self._probes = probes
+        self._recorder = recorder
+        self._settings = settings
+        self._operator = operator_settings
+        self._clock = clock or RealClock()
+        self._suffix = suffix
+        self._dangling: dict[ObjectKey, dict[str, dt.datetime]] = {}
+
+    async def reconcile(self, key: ObjectKey) -> Result:
+        obj = self._cache.rayservice(key)
+        if obj is None:
+            self._probes.forget(key)
+            self._dangling.pop(key, None)
+            return Result()
+        if (obj.get("spec") or {}).get("managedBy") not in (None, reasons.MANAGED_BY_KUBERAY):
+            return Result()  # another controller (MultiKueue) owns this RayService
+        events = ObjectEvents.start(self._recorder, obj)
+        snapshot = self._observe(key, obj)
+        decision = plan.decide(snapshot)
+        for cluster, error in self._probes.take_outcomes(key):
+            _deploy_event(events, key.namespace, cluster, error)
+        current = await ServiceActor(self._client, self._probes, key=key, rayservice=obj, events=events).carry_out(
+            decision.actions
+        )
+        self._dangling[key] = dict(decision.dangling)
+        if current is not None and not snapshot.deleting:
+            if current is not obj:
+                self._cache.observe_rayservice(current)
+            serve_name = self._serve_service_name(snapshot)
+            endpoints = status.count_serve_endpoints(self._cache.endpoint_slices(key.namespace, serve_name))
+            new, notes = status.compute(snapshot, decision, endpoints=endpoints)
+            await self._write_status(current, dict(snapshot.status), new)
+            for event_type, reason, note in (*decision.events, *notes):
+                (events.normal if event_type == "Normal" else events.warning)(reason, "Reconcile", note)
+        elif snapshot.deleting:
+            self._probes.forget(key)
+        events.emit()
+        return Result(requeue_after=decision.requeue_after)
+
+    def _observe(self, key: ObjectKey, obj: Obj) -> plan.Snapshot:
+        svc, problems = _parse(obj)
+        clusters = self._cache.clusters(key, owner_uid=uid_of(obj))
+        self._probes.keep_only(key, set(clusters))
+        heads = {n: h for n in clusters if (h := self._cache.head_pod(key.namespace, n)) is not None}
+        custom = ((svc.spec.serve_service or {}).get("metadata") or {}).get("name")
+        return plan.Snapshot(
+            svc=svc,
+            status=dict(obj.get("status") or {}),
+            now=self._clock.now(),
+            settings=self._settings,
+            operator=self._operator,
+            finalizers=tuple(meta(obj).get("finalizers") or ()),
+            deleting=is_being_deleted(obj),
+            problems=tuple(problems),
+            clusters=clusters,
+            heads=heads,
+            serve={n: self._probes.view(key, n) for n in clusters},
+            head_svc=self._cache.service(key.namespace, names.head_service_name(key.name)),
+            serve_svc=self._cache.service(key.namespace, str(custom or names.serve_service_name(key.name))),
+            dangling_since=self._dangling.get(key, {}),
+            suffix=self._suffix(),
+        )
+
+    @staticmethod
+    def _serve_service_name(s: plan.Snapshot) -> str:
+        custom = ((s.svc.spec.serve_service or {}).get("metadata") or {}).get("name")
+        return str(custom or names.serve_service_name(s.svc.name))
+
+    async def _write_status(self, obj: Obj, old: dict[str, Any], new: dict[str, Any]) -> bool:
+        """PUT the status if it changed; a 409 means the cache was stale: the rate-limited retry rereads."""
+        if not status.changed(old, new):
+            return False
+        try:
+            written = await self._client.replace_status(RAYSERVICE, {**obj, "status": new})
+        except ApiError as err:
+            if is_not_found(err):
+                return False
+            raise
+        self._cache.observe_rayservice(written)
+        return True
+
+
+def _deploy_event(events: ObjectEvents, namespace: str, cluster: str, error: str) -> None:
+    if error:
+        events.warning(
+            reasons.EventReason.FAILED_TO_UPDATE_SERVE_APPLICATIONS,
+            "Update",
+            f"Failed to update serve applications to the RayCluster {namespace}/{cluster}: {error}",
+        )
+    else:
+        events.normal(
+            reasons.EventReason.UPDATED_SERVE_APPLICATIONS,
+            "Update",
+            f"Updated serve applications to the RayCluster {namespace}/{cluster}",
+        )
+
+
+def _parse(obj: Obj) -> tuple[RayService, list[str]]:
+    """The typed RayService (as the API server defaulted it) and KubeRay's validation problems."""
+    try:
+        svc = apply_crd_defaults(RayService.model_validate(obj))
+    except pydantic.ValidationError as err:
+        problems = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in err.errors()]
+        spec = RayServiceSpec.model_construct()
+        return RayService.model_construct(metadata=obj.get("metadata") or {}, spec=spec), problems
+    return svc, validate_rayservice(svc)

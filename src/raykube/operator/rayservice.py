@@ -1,0 +1,135 @@
+"""Wiring of the RayService controller (called by :func:`raykube.operator.app.build`).
+
+  RayService  For(RayService, generation|labels|annotations changed)  Owns(RayCluster)  Owns(Service)
+              Watches(head Pod → its cluster's RayService)  Watches(EndpointSlice → its Service's RayService)
+
+As KubeRay, the RayService's own status writes do not wake it (the predicates); it looks again every 2 s
+while anything is in motion. The RayCluster, Ray pod and Service informers are the RayCluster controller's;
+EndpointSlices are cached only when labelled ``ray.io/originated-from-crd=RayService``. Serve calls go
+through one :class:`~raykube.ray.serve.ServeClient` and :class:`~raykube.controllers.rayservice.serve.ServeProbes`,
+whose answers re-enqueue the RayService.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from raykube import reasons
+from raykube.controllers.kinds import ENDPOINT_SLICE, RAYSERVICE
+from raykube.controllers.raycluster.cache import NamespaceInformers
+from raykube.controllers.rayservice.cache import (
+    SLICE_SELECTOR,
+    ServiceCache,
+    ServiceInformers,
+    rayservice_of,
+    rayservice_of_pod,
+)
+from raykube.controllers.rayservice.plan import RayServiceSettings
+from raykube.controllers.rayservice.reconciler import RayServiceReconciler
+from raykube.controllers.rayservice.serve import ServeProbes
+from raykube.operator.config import OperatorConfig
+from raykube.ray.serve import ServeClient
+from raykube.runtime.client import KubeClient
+from raykube.runtime.controller import Controller
+from raykube.runtime.events import EventRecorder
+from raykube.runtime.manager import Manager
+from raykube.runtime.metrics import RuntimeMetrics
+from raykube.runtime.predicates import ANNOTATIONS_CHANGED, GENERATION_CHANGED, LABELS_CHANGED, AnyOf
+
+ENV_ZERO_DOWNTIME = "ENABLE_ZERO_DOWNTIME"
+
+
+@dataclass
+class RayServiceParts:
+    """The RayService controller and what must be closed with it."""
+
+    controller: Controller
+    cache: ServiceCache
+    probes: ServeProbes
+    serve: ServeClient
+    recorder: EventRecorder
+
+    async def close(self) -> None:
+        await self.probes.close()
+        await self.serve.close()
+        await self.recorder.flush()
+
+
+class RayServiceCollector(Collector):
+    """``raykube_rayservices{ready,upgrade_in_progress}`` from the cache; Serve calls made, at scrape time."""
+
+    def __init__(self, cache: ServiceCache, probes: ServeProbes) -> None:
+        self._cache = cache
+        self._probes = probes
+
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+        counts = Counter(_conditions(obj) for obj in self._cache.all_rayservices())
+        services = GaugeMetricFamily(
+            "raykube_rayservices", "RayServices by their Ready and UpgradeInProgress conditions.",
+            labels=["ready", "upgrade_in_progress"],
+        )
+        for labels in sorted(counts):
+            services.add_metric(list(labels), counts[labels])
+        yield services
+        yield CounterMetricFamily("raykube_rayservice_serve_calls", "Ray Serve API calls made by the RayService "
+                                  "controller (background, never in a reconcile).", value=self._probes.calls_made)
+
+
+def _conditions(obj: dict[str, object]) -> tuple[str, str]:
+    status = obj.get("status") or {}
+    conditions = status.get("conditions") if isinstance(status, dict) else None
+    found = {str(c.get("type")): str(c.get("status")) for c in conditions or [] if isinstance(c, dict)}
+    return (found.get(reasons.RayServiceConditionType.READY, "Unknown"),
+            found.get(reasons.RayServiceConditionType.UPGRADE_IN_PROGRESS, "Unknown"))
+
+
+def build_rayservice(
+    config: OperatorConfig,
+    client: KubeClient,
+    manager: Manager,
+    cluster_informers: dict[str | None, NamespaceInformers],
+    metrics: RuntimeMetrics,
+    registry: CollectorRegistry | None = None,
+) -> RayServiceParts:
+    settings = RayServiceSettings(
+        zero_downtime=os.environ.get(ENV_ZERO_DOWNTIME, "true").lower() != "false",
+        dashboard_url_override=config.rayjob.dashboard_url_override,
+    )
+    informers = {
+        namespace: ServiceInformers(
+            rayservices=manager.informer(RAYSERVICE, namespace=namespace),
+            clusters=shared.clusters,
+            services=shared.services,
+            pods=shared.pods,
+            slices=manager.informer(ENDPOINT_SLICE, namespace=namespace, label_selector=SLICE_SELECTOR),
+        )
+        for namespace, shared in cluster_informers.items()
+    }
+    cache = ServiceCache(informers)
+    serve = ServeClient(timeout=config.rayjob.dashboard_timeout, max_connections=config.rayjob.dashboard_concurrency,
+                        user_agent="raykube-operator")
+    probes = ServeProbes(serve, concurrency=config.rayjob.dashboard_concurrency)
+    if registry is not None:
+        registry.register(RayServiceCollector(cache, probes))
+    recorder = EventRecorder(client.with_rate_limit(config.qps, config.burst), controller="rayservice-controller")
+    reconciler = RayServiceReconciler(
+        client, cache=cache, probes=probes, recorder=recorder, settings=settings, operator_settings=config.settings
+    )
+    controller = Controller("rayservice", reconciler.reconcile, workers=config.reconcile_concurrency, metrics=metrics)
+    probes.on_answer = controller.queue.add
+    for ns in informers.values():
+        controller.for_(ns.rayservices, AnyOf(GENERATION_CHANGED, LABELS_CHANGED, ANNOTATIONS_CHANGED))
+        controller.owns(ns.clusters, owner_kind="RayService", owner_group="ray.io")
+        controller.owns(ns.services, owner_kind="RayService", owner_group="ray.io")
+        controller.watches(ns.pods, lambda pod: rayservice_of_pod(cache, pod))
+        controller.watches(ns.slices, rayservice_of)
+    manager.add_controller(controller)
+    manager.add_runnable(recorder.run)
+    return RayServiceParts(controller, cache, probes, serve, recorder)
