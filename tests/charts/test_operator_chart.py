@@ -251,3 +251,16 @@ def test_featuregates_set_by_index_leave_nil_entries_that_the_chart_skips() -> N
     assert "--feature-gates=RayCronJob=true" not in _container(only_enabled)["args"]
     named = _render("featureGates[4].name=RayCronJob", "featureGates[4].enabled=true")
     assert "--feature-gates=RayCronJob=true" in _container(named)["args"]
+
+
+def test_rayservice_rules_are_what_its_controller_needs() -> None:
+    rules = only(_render(), "ClusterRole")["rules"]
+    for resource, verbs in {"rayservices": ("get", "list", "watch", "update"),
+                            "rayservices/status": ("update",), "rayservices/finalizers": ("update",)}.items():
+        assert all(_allows(rules, "ray.io", resource, v) for v in verbs), resource
+    assert not any(_allows(rules, "ray.io", "rayservices", v) for v in ("create", "delete", "patch"))
+    assert [v for v in ("get", "list", "watch", "create", "update", "delete")
+            if _allows(rules, "discovery.k8s.io", "endpointslices", v)] == ["get", "list", "watch"]
+    # The serve Service's selector is switched with a patch; the head pod's ray.io/serve label likewise.
+    assert _allows(rules, "", "services", "patch") and _allows(rules, "", "pods", "patch")
+    assert _allows(rules, "ray.io", "rayclusters", "create") and _allows(rules, "ray.io", "rayclusters", "delete")

@@ -35,10 +35,11 @@ class ChartOperator:
     def account(self) -> str:
         return f"system:serviceaccount:{self.namespace}:{self.deployed.service_account}"
 
-    def start(self) -> OperatorProcess:
+    def start(self, extra: tuple[str, ...] = ()) -> OperatorProcess:
+        """Run the operator with the Deployment's flags, plus ``extra`` (test hooks)."""
         self.process = OperatorProcess(
             self.account_kubeconfig, self.log_dir, lease_namespace=self.namespace,
-            extra=tuple(without_local_flags(self.deployed.args)),
+            extra=(*without_local_flags(self.deployed.args), *extra),
         )
         self.process.wait_ready()
         return self.process

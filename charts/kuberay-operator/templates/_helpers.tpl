@@ -78,6 +78,21 @@ rules go into the ClusterRole, or into a Role in every watched namespace.
 - apiGroups: [ray.io]
   resources: [rayclusters/finalizers, rayjobs/finalizers]
   verbs: [update]
+# RayServices: watched, finalizer added and removed (update), status written; their clusters are RayClusters
+# (above), their Services and head pod labels below.
+- apiGroups: [ray.io]
+  resources: [rayservices]
+  verbs: [get, list, watch, update]
+- apiGroups: [ray.io]
+  resources: [rayservices/status]
+  verbs: [get, update, patch]
+- apiGroups: [ray.io]
+  resources: [rayservices/finalizers]
+  verbs: [update]
+# EndpointSlices of the RayService serve Services: read for numServeEndpoints.
+- apiGroups: [discovery.k8s.io]
+  resources: [endpointslices]
+  verbs: [get, list, watch]
 {{- if include "kuberay-operator.raycronjob" . }}
 # RayCronJobs (feature gate RayCronJob): read, and lastScheduleTime written; their runs are RayJobs (above).
 - apiGroups: [ray.io]
