@@ -1,0 +1,333 @@
+"""The RayService decision and status as pure functions: a snapshot in, actions, status and Events out."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+
+from raykube.api.defaults import apply_crd_defaults
+from raykube.api.rayservice import RayService
+from raykube.builders import parents
+from raykube.builders.settings import OperatorSettings
+from raykube.controllers.rayservice import actions as a
+from raykube.controllers.rayservice import status as st
+from raykube.controllers.rayservice.plan import RayServiceSettings, Snapshot, decide, parse_duration
+from raykube.controllers.rayservice.serve import Applied, ClusterServe
+from raykube.ray.serve import ServeInstanceDetails
+
+NOW = dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.UTC)
+CONFIG = "applications:\n- name: fruit\n  import_path: fruit.app\n"
+SETTINGS = RayServiceSettings(dashboard_url_override="http://127.0.0.1:9999")
+
+
+def service(*, env: str = "1", config: str = CONFIG, **spec: Any) -> RayService:
+    container = {"name": "ray-head", "image": "rayproject/ray:2.52.0", "env": [{"name": "V", "value": env}]}
+    worker = {"name": "ray-worker", "image": "rayproject/ray:2.52.0"}
+    body = {
+        "apiVersion": "ray.io/v1",
+        "kind": "RayService",
+        "metadata": {
+            "name": "svc",
+            "namespace": "ns",
+            "uid": "svc-uid",
+            "generation": 3,
+            "creationTimestamp": "2026-01-01T11:00:00Z",
+            "finalizers": ["ray.io/rayservice-finalizer"],
+        },
+        "spec": {
+            "serveConfigV2": config,
+            **spec,
+            "rayClusterConfig": {
+                "headGroupSpec": {"rayStartParams": {}, "template": {"spec": {"containers": [container]}}},
+                "workerGroupSpecs": [
+                    {
+                        "groupName": "w",
+                        "replicas": 1,
+                        "rayStartParams": {},
+                        "template": {"spec": {"containers": [worker]}},
+                    }
+                ],
+            },
+        },
+    }
+    return apply_crd_defaults(RayService.model_validate(body))
+
+
+def cluster(svc: RayService, name: str, *, head_ready: bool = True) -> dict[str, Any]:
+    body = parents.build_service_cluster(svc, cluster_name=name, settings=OperatorSettings())
+    condition = {
+        "type": "HeadPodReady",
+        "status": "True" if head_ready else "False",
+        "reason": "HeadPodRunningAndReady",
+    }
+    return {**body, "status": {"state": "ready", "conditions": [condition]}}
+
+
+def head(name: str, *, uid: str = "head-uid", serve: str = "false") -> dict[str, Any]:
+    return {
+        "metadata": {"name": f"{name}-head", "uid": uid, "labels": {"ray.io/serve": serve}},
+        "status": {"podIP": "10.0.0.5"},
+    }
+
+
+def running(config: str = CONFIG, uid: str = "head-uid", status: str = "RUNNING") -> ClusterServe:
+    apps = ServeInstanceDetails.model_validate(
+        {
+            "applications": {
+                "fruit": {
+                    "status": status,
+                    "message": "boom" if status != "RUNNING" else "",
+                    "deployments": {"Stand": {"status": "HEALTHY"}},
+                }
+            }
+        }
+    )
+    return ClusterServe(apps=apps, applied=Applied(config, uid), proxies=(("10.0.0.5", True),))
+
+
+def snap(svc: RayService, *, active: str = "", pending: str = "", **kwargs: Any) -> Snapshot:
+    status: dict[str, Any] = dict(kwargs.pop("status", {}))
+    if active:
+        status["activeServiceStatus"] = {"rayClusterName": active}
+    if pending:
+        status["pendingServiceStatus"] = {"rayClusterName": pending}
+    finalizers = tuple(svc.metadata.get("finalizers") or ())
+    return Snapshot(
+        svc=svc,
+        status=status,
+        now=NOW,
+        settings=SETTINGS,
+        operator=OperatorSettings(),
+        finalizers=finalizers,
+        suffix="zzzzz",
+        **kwargs,
+    )
+
+
+def of(kind: type, actions: tuple[a.Action, ...]) -> list[Any]:
+    return [x for x in actions if isinstance(x, kind)]
+
+
+def test_a_new_rayservice_creates_its_first_cluster_as_pending() -> None:
+    d = decide(snap(service()))
+    (create,) = of(a.CreateCluster, d.actions)
+    assert create.body["metadata"]["name"] == "svc-zzzzz" and d.pending == "svc-zzzzz" and not d.active
+    assert create.body["metadata"]["labels"]["ray.io/originated-from-crd"] == "RayService"
+
+
+def test_the_config_is_put_to_a_ready_head_once_and_not_again() -> None:
+    svc = service()
+    clusters, heads = {"svc-aaaaa": cluster(svc, "svc-aaaaa")}, {"svc-aaaaa": head("svc-aaaaa")}
+    first = decide(snap(svc, pending="svc-aaaaa", clusters=clusters, heads=heads))
+    (deploy,) = of(a.DeployConfig, first.actions)
+    assert deploy.config == {"applications": [{"name": "fruit", "import_path": "fruit.app"}]}
+    assert deploy.endpoint.url == "http://127.0.0.1:9999"
+    assert deploy.endpoint.host == "svc-aaaaa-head-svc.ns.svc.cluster.local:8265"
+    again = decide(snap(svc, active="svc-aaaaa", clusters=clusters, heads=heads, serve={"svc-aaaaa": running()}))
+    assert not of(a.DeployConfig, again.actions) and of(a.PollApplications, again.actions)
+
+
+@pytest.mark.parametrize(
+    ("serve", "why"),
+    [
+        pytest.param(running(config="old"), "config changed", id="config-changed"),
+        pytest.param(running(uid="old-head"), "head restarted", id="head-restarted"),
+    ],
+)
+def test_the_config_is_put_again_when_it_or_the_head_changed(serve: ClusterServe, why: str) -> None:
+    svc = service()
+    d = decide(
+        snap(
+            svc,
+            active="svc-aaaaa",
+            clusters={"svc-aaaaa": cluster(svc, "svc-aaaaa")},
+            heads={"svc-aaaaa": head("svc-aaaaa")},
+            serve={"svc-aaaaa": serve},
+        )
+    )
+    assert len(of(a.DeployConfig, d.actions)) == 1, why
+
+
+def test_no_config_goes_to_a_head_that_is_not_ready() -> None:
+    svc = service()
+    d = decide(
+        snap(
+            svc,
+            pending="svc-aaaaa",
+            clusters={"svc-aaaaa": cluster(svc, "svc-aaaaa", head_ready=False)},
+            heads={"svc-aaaaa": head("svc-aaaaa")},
+        )
+    )
+    assert not of(a.DeployConfig, d.actions) and not of(a.ApplyService, d.actions)
+
+
+def test_a_pending_cluster_whose_apps_run_gets_the_services_and_is_promoted() -> None:
+    svc = service()
+    clusters = {"svc-aaaaa": cluster(svc, "svc-aaaaa")}
+    d = decide(
+        snap(
+            svc,
+            pending="svc-aaaaa",
+            clusters=clusters,
+            heads={"svc-aaaaa": head("svc-aaaaa")},
+            serve={"svc-aaaaa": running()},
+        )
+    )
+    assert (d.active, d.pending, d.promoted) == ("svc-aaaaa", "", True)
+    names = sorted(x.body["metadata"]["name"] for x in of(a.ApplyService, d.actions))
+    assert names == ["svc-head-svc", "svc-serve-svc"]
+    assert of(a.LabelHeadPod, d.actions) == [a.LabelHeadPod("svc-aaaaa-head", "true")]
+
+
+def test_an_app_not_running_keeps_the_cluster_pending() -> None:
+    svc = service()
+    d = decide(
+        snap(
+            svc,
+            pending="svc-aaaaa",
+            clusters={"svc-aaaaa": cluster(svc, "svc-aaaaa")},
+            heads={"svc-aaaaa": head("svc-aaaaa")},
+            serve={"svc-aaaaa": running(status="DEPLOYING")},
+        )
+    )
+    assert (d.active, d.pending, d.promoted) == ("", "svc-aaaaa", False) and not of(a.ApplyService, d.actions)
+
+
+def test_only_a_cluster_spec_change_makes_a_new_cluster_and_only_with_newcluster() -> None:
+    old = service()
+    clusters = {"svc-aaaaa": cluster(old, "svc-aaaaa")}
+    rescaled = service()
+    rescaled.spec.ray_cluster_config.worker_group_specs[0].replicas = 5  # type: ignore[index]
+    for svc, new_cluster in (
+        (rescaled, False),
+        (service(config="applications: []\n"), False),
+        (service(env="2"), True),
+        (service(env="2", upgradeStrategy={"type": "None"}), False),
+    ):
+        d = decide(
+            snap(
+                svc,
+                active="svc-aaaaa",
+                clusters=clusters,
+                heads={"svc-aaaaa": head("svc-aaaaa")},
+                serve={"svc-aaaaa": running()},
+            )
+        )
+        assert bool(of(a.CreateCluster, d.actions)) is new_cluster
+        assert d.pending == ("svc-zzzzz" if new_cluster else "")
+
+
+def test_the_old_cluster_is_deleted_only_after_the_delay() -> None:
+    svc = service(rayClusterDeletionDelaySeconds=30)
+    clusters = {n: cluster(svc, n) for n in ("svc-aaaaa", "svc-bbbbb")}
+    common: dict[str, Any] = dict(
+        active="svc-bbbbb", clusters=clusters, heads={"svc-bbbbb": head("svc-bbbbb")}, serve={"svc-bbbbb": running()}
+    )
+    first = decide(snap(svc, **common))
+    assert not of(a.DeleteCluster, first.actions) and first.dangling == {"svc-aaaaa": NOW}
+    assert first.requeue_after is not None and first.requeue_after <= 2
+    later = decide(snap(svc, dangling_since={"svc-aaaaa": NOW - dt.timedelta(seconds=31)}, **common))
+    assert [x.name for x in of(a.DeleteCluster, later.actions)] == ["svc-aaaaa"]
+
+
+def test_suspend_deletes_everything_and_deletion_removes_the_finalizer_last() -> None:
+    svc = service(suspend=True)
+    clusters = {"svc-aaaaa": cluster(svc, "svc-aaaaa")}
+    d = decide(snap(svc, active="svc-aaaaa", clusters=clusters, serve_svc={"metadata": {"name": "svc-serve-svc"}}))
+    assert d.suspended and [x.name for x in of(a.DeleteCluster, d.actions)] == ["svc-aaaaa"]
+    assert [x.name for x in of(a.DeleteService, d.actions)] == ["svc-serve-svc"]
+    gone = decide(snap(service(), clusters=clusters, deleting=True))
+    assert isinstance(gone.actions[-1], a.RemoveFinalizer) and of(a.DeleteCluster, gone.actions)
+
+
+def test_an_invalid_spec_is_terminal_with_a_warning() -> None:
+    d = decide(snap(service(), problems=("spec.upgradeStrategy.type value X is invalid",)))
+    assert d.terminal == ("ValidationFailed", "spec.upgradeStrategy.type value X is invalid")
+    assert d.events[0][:2] == ("Warning", "InvalidRayServiceSpec") and d.requeue_after is None
+
+
+def test_the_initializing_timeout_tears_down_and_sticks() -> None:
+    svc = service()
+    svc.metadata["annotations"] = {"ray.io/initializing-timeout": "30m"}
+    clusters = {"svc-aaaaa": cluster(svc, "svc-aaaaa")}
+    d = decide(snap(svc, pending="svc-aaaaa", clusters=clusters))
+    assert d.terminal is not None and d.terminal[0] == "InitializingTimeout" and of(a.DeleteCluster, d.actions)
+    svc.metadata["annotations"] = {"ray.io/initializing-timeout": "2h"}
+    assert decide(snap(svc, pending="svc-aaaaa", clusters=clusters)).terminal is None
+
+
+def test_go_durations_and_seconds() -> None:
+    assert parse_duration("1h30m") == 5400 and parse_duration("90") == 90 and parse_duration("500ms") == 0.5
+    assert parse_duration("") is None and parse_duration("soon") is None and parse_duration("0") is None
+
+
+def test_status_reports_apps_endpoints_and_conditions_with_events() -> None:
+    svc = service()
+    s = snap(
+        svc,
+        pending="svc-aaaaa",
+        clusters={"svc-aaaaa": cluster(svc, "svc-aaaaa")},
+        heads={"svc-aaaaa": head("svc-aaaaa")},
+        serve={"svc-aaaaa": running()},
+    )
+    new, events = st.compute(s, decide(s), endpoints=2)
+    assert new["activeServiceStatus"]["applicationStatuses"] == {
+        "fruit": {"status": "RUNNING", "serveDeploymentStatuses": {"Stand": {"status": "HEALTHY"}}}
+    }
+    assert "pendingServiceStatus" not in new and new["numServeEndpoints"] == 2 and new["serviceStatus"] == "Running"
+    conditions = {c["type"]: (c["status"], c["reason"]) for c in new["conditions"]}
+    assert conditions == {
+        "Ready": ("True", "NonZeroServeEndpoints"),
+        "UpgradeInProgress": ("False", "NoPendingCluster"),
+    }
+    assert new["observedGeneration"] == 3 and new["lastUpdateTime"] == "2026-01-01T12:00:00Z"
+    assert [e[:2] for e in events] == [("Normal", "NonZeroServeEndpoints")]
+    dropped, events = st.compute(
+        snap(
+            svc,
+            active="svc-aaaaa",
+            status=new,
+            clusters=s.clusters,
+            heads=s.heads,
+            serve={"svc-aaaaa": running(status="DEPLOY_FAILED")},
+        ),
+        decide(snap(svc, active="svc-aaaaa", status=new, clusters=s.clusters)),
+        endpoints=0,
+    )
+    assert [(c["status"], c["reason"]) for c in dropped["conditions"] if c["type"] == "Ready"] == [
+        ("False", "ZeroServeEndpoints")
+    ]
+    assert ("Warning", "ServeApplicationUnhealthy") in [e[:2] for e in events]
+    assert any("fruit" in note and "DEPLOY_FAILED: boom" in note for _, _, note in events)
+
+
+def test_both_clusters_mean_an_upgrade_in_progress() -> None:
+    svc = service(env="2")
+    old = cluster(service(), "svc-aaaaa")
+    s = snap(
+        svc,
+        active="svc-aaaaa",
+        clusters={"svc-aaaaa": old},
+        heads={"svc-aaaaa": head("svc-aaaaa")},
+        serve={"svc-aaaaa": running()},
+    )
+    new, _ = st.compute(s, decide(s), endpoints=1)
+    assert new["pendingServiceStatus"]["rayClusterName"] == "svc-zzzzz"
+    assert [(c["status"], c["reason"]) for c in new["conditions"] if c["type"] == "UpgradeInProgress"] == [
+        ("True", "BothActivePendingClustersExist")
+    ]
+
+
+def test_endpoints_count_distinct_ready_pods() -> None:
+    slices = [
+        {
+            "endpoints": [
+                {"targetRef": {"uid": "a"}, "conditions": {"ready": True}},
+                {"targetRef": {"uid": "b"}, "conditions": {"ready": False}},
+            ]
+        },
+        {"endpoints": [{"targetRef": {"uid": "a"}, "conditions": {"ready": True}}]},
+    ]
+    assert st.count_serve_endpoints(slices) == 1
