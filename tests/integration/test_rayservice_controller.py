@@ -9,6 +9,8 @@ controller (``numServeEndpoints``), the garbage collector, the operator process 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -275,6 +277,12 @@ def test_a_broken_config_names_the_failing_application_and_the_active_cluster_ke
     assert _condition(status, "Ready")["status"] == "True" and status["numServeEndpoints"] > 0
     assert (_get(kubeconfig, ns, "service", "broken-serve-svc") or {})["spec"]["selector"]["ray.io/cluster"] == cluster
     assert _clusters(kubeconfig, ns) == [cluster]
+    cli = subprocess.run([sys.executable, "-m", "raykube.cli.main", "serve", "status", "broken", "-n", ns,
+                          f"--kubeconfig={kubeconfig}"], capture_output=True, text=True, check=True, timeout=60)
+    assert f"Serving cluster: {cluster} (via Service broken-serve-svc)" in cli.stdout
+    failing = [line.split() for line in cli.stdout.splitlines() if "DEPLOY_FAILED" in line]
+    assert failing and all(row[:4] == [cluster, "active", "fruit_app", "DEPLOY_FAILED"] for row in failing)
+    assert {row[4] for row in failing} == {"MangoStand", "FruitMarket"}
 
 
 def test_a_restarted_head_gets_the_config_again(

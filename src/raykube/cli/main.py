@@ -5,12 +5,13 @@ from __future__ import annotations
 import typer
 
 from raykube import __version__
-from raykube.cli import job, local, render
+from raykube.cli import job, local, render, serve
 from raykube.cli.operator import operator
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Ray on Kubernetes, KubeRay-compatible.")
 app.add_typer(local.app, name="local")
 app.add_typer(job.app, name="job")
+app.add_typer(serve.app, name="serve")
 app.command(name="render")(render.render)
 app.command()(operator)
 
