@@ -277,8 +277,13 @@ def test_a_broken_config_names_the_failing_application_and_the_active_cluster_ke
     assert _condition(status, "Ready")["status"] == "True" and status["numServeEndpoints"] > 0
     assert (_get(kubeconfig, ns, "service", "broken-serve-svc") or {})["spec"]["selector"]["ray.io/cluster"] == cluster
     assert _clusters(kubeconfig, ns) == [cluster]
-    cli = subprocess.run([sys.executable, "-m", "raykube.cli.main", "serve", "status", "broken", "-n", ns,
-                          f"--kubeconfig={kubeconfig}"], capture_output=True, text=True, check=True, timeout=60)
+    cli = subprocess.run(
+        [sys.executable, "-m", "raykube.cli.main", "serve", "status", "broken", "-n", ns, f"--kubeconfig={kubeconfig}"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
     assert f"Serving cluster: {cluster} (via Service broken-serve-svc)" in cli.stdout
     failing = [line.split() for line in cli.stdout.splitlines() if "DEPLOY_FAILED" in line]
     assert failing and all(row[:4] == [cluster, "active", "fruit_app", "DEPLOY_FAILED"] for row in failing)
@@ -356,3 +361,42 @@ def test_an_invalid_spec_and_an_initializing_timeout_are_reported(
         what="InitializingTimeout",
     )
     eventually(lambda: not [c for c in _clusters(kubeconfig, ns) if c.startswith("slow-")], what="clusters deleted")
+
+
+def test_upgrade_strategy_none_keeps_the_cluster_and_still_applies_config_changes(
+    operator: OperatorProcess, kubeconfig: Path, ns: str, standin: StandInDashboard
+) -> None:
+    apply(kubeconfig, ns, _rayservice("fixed", upgradeStrategy={"type": "None"}))
+    cluster = _active(_ready(kubeconfig, ns, "fixed"))
+    apply(
+        kubeconfig, ns, _rayservice("fixed", env="2", config=_serve_config(price=9), upgradeStrategy={"type": "None"})
+    )
+    eventually(lambda: standin.serve.puts(f"{ns}/{cluster}") == 2, what="the new config on the same cluster")
+    status = _status(kubeconfig, ns, "fixed")
+    assert _clusters(kubeconfig, ns) == [cluster] and not (status.get("pendingServiceStatus") or {})
+    assert _condition(status, "UpgradeInProgress")["reason"] == "NoPendingCluster"
+
+
+def test_the_head_pod_leaves_the_serve_service_when_its_proxy_is_unhealthy(
+    operator: OperatorProcess, kubeconfig: Path, ns: str, standin: StandInDashboard
+) -> None:
+    apply(kubeconfig, ns, _rayservice("proxy"))
+    cluster = _active(_ready(kubeconfig, ns, "proxy"))
+    selector = f"ray.io/cluster={cluster},ray.io/node-type=head"
+
+    def head() -> dict[str, Any]:
+        return json.loads(kubectl(kubeconfig, "get", "pods", "-n", ns, "-l", selector, "-o", "json").stdout)["items"][0]
+
+    eventually(lambda: _status(kubeconfig, ns, "proxy").get("numServeEndpoints") == 2, what="head and worker serve")
+    ip = head()["status"]["podIP"]
+    standin.serve.set_proxy_health(ip, healthy=False)
+    try:
+        eventually(lambda: head()["metadata"]["labels"]["ray.io/serve"] == "false", what="serve label false")
+        status = eventually(
+            lambda: (s := _status(kubeconfig, ns, "proxy")).get("numServeEndpoints") == 1 and s,
+            what="only the worker left behind the serve Service",
+        )
+        assert _condition(status, "Ready")["status"] == "True"
+    finally:
+        standin.serve.set_proxy_health(ip, healthy=True)
+    eventually(lambda: head()["metadata"]["labels"]["ray.io/serve"] == "true", what="serve label true again")
