@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -207,6 +208,10 @@ def test_the_config_is_reapplied_only_when_it_changes(
     assert standin.serve.puts(key) == 1, "".join(
         c[0][0] for c in standin.hosts if cluster in c[2]
     )  # polled again and again, PUT once
+    version = (_get(kubeconfig, ns, "rayservice", "cfg") or {})["metadata"]["resourceVersion"]
+    seen = gets()
+    eventually(lambda: gets() >= seen + 3, what="three more polls")
+    assert (_get(kubeconfig, ns, "rayservice", "cfg") or {})["metadata"]["resourceVersion"] == version  # no rewrites
     apply(kubeconfig, ns, _rayservice("cfg", config=_serve_config(price=7)))
     eventually(lambda: standin.serve.puts(key) == 2, what="the changed config PUT")
     prices = [d.get("user_config") for d in standin.serve.instances[key].config["applications"][0]["deployments"]]
@@ -224,6 +229,7 @@ def test_a_cluster_spec_change_is_served_by_a_new_cluster_and_the_old_one_delete
     apply(kubeconfig, ns, _rayservice("upgrade", rayClusterDeletionDelaySeconds=15))
     old = _active(_ready(kubeconfig, ns, "upgrade"))
     serve_ip = (_get(kubeconfig, ns, "service", "upgrade-serve-svc") or {})["spec"]["clusterIP"]
+    changed_at = time.monotonic()
     apply(kubeconfig, ns, _rayservice("upgrade", env="2", rayClusterDeletionDelaySeconds=15))
     during = eventually(
         lambda: (s := _status(kubeconfig, ns, "upgrade")).get("pendingServiceStatus", {}).get("rayClusterName") and s,
@@ -233,10 +239,15 @@ def test_a_cluster_spec_change_is_served_by_a_new_cluster_and_the_old_one_delete
     assert new != old and new.startswith("upgrade-")
     assert _condition(during, "UpgradeInProgress")["reason"] == "BothActivePendingClustersExist"
     assert _condition(during, "Ready")["status"] == "True"  # the old cluster serves meanwhile
+    switched_at = time.monotonic()
     promoted = eventually(
         lambda: (s := _status(kubeconfig, ns, "upgrade")) and _active(s) == new and s,
         timeout=90,
         what="the pending cluster promoted",
+    )
+    print(
+        f"switch-over: spec change to promotion {time.monotonic() - changed_at:.1f}s "
+        f"(pending seen after {switched_at - changed_at:.1f}s; Serve scripted DEPLOYING for 3 s)"
     )
     assert old in _clusters(kubeconfig, ns)  # kept for rayClusterDeletionDelaySeconds
     assert _condition(promoted, "UpgradeInProgress")["reason"] == "NoPendingCluster"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Any
 
@@ -331,3 +332,17 @@ def test_endpoints_count_distinct_ready_pods() -> None:
         {"endpoints": [{"targetRef": {"uid": "a"}, "conditions": {"ready": True}}]},
     ]
     assert st.count_serve_endpoints(slices) == 1
+
+
+def test_without_zero_downtime_an_unset_strategy_never_makes_a_new_cluster() -> None:
+    clusters = {"svc-aaaaa": cluster(service(), "svc-aaaaa")}
+    s = snap(
+        service(env="2"),
+        active="svc-aaaaa",
+        clusters=clusters,
+        heads={"svc-aaaaa": head("svc-aaaaa")},
+        serve={"svc-aaaaa": running()},
+    )
+    assert of(a.CreateCluster, decide(s).actions)
+    off = dataclasses.replace(s, settings=RayServiceSettings(zero_downtime=False))
+    assert not of(a.CreateCluster, decide(off).actions) and decide(off).pending == ""
