@@ -213,7 +213,8 @@ def test_kubernetes_proxy_adds_only_services_proxy() -> None:
     plain = only(_render(), "ClusterRole")["rules"]
     proxied = only(_render("useKubernetesProxy=true"), "ClusterRole")["rules"]
     assert [r for r in proxied if r not in plain] == [
-        {"apiGroups": [""], "resources": ["services/proxy"], "verbs": ["get", "create"]}]
+        {"apiGroups": [""], "resources": ["services/proxy"], "verbs": ["get", "create", "update"]},
+        {"apiGroups": [""], "resources": ["pods/proxy"], "verbs": ["get"]}]
     assert not _allows(plain, "", "services/proxy", "get")
 
 

@@ -115,10 +115,14 @@ rules go into the ClusterRole, or into a Role in every watched namespace.
   resources: [services]
   verbs: [get, list, watch, create, delete, patch]
 {{- if .Values.useKubernetesProxy }}
-# Ray dashboards through the API server's Service proxy (useKubernetesProxy): GET and POST.
+# Ray dashboards through the API server's Service proxy (useKubernetesProxy): GET and POST (PUT for Serve
+# configs); the Serve proxy's /-/healthz on a RayService head pod through the pod proxy (GET).
 - apiGroups: [""]
   resources: [services/proxy]
-  verbs: [get, create]
+  verbs: [get, create, update]
+- apiGroups: [""]
+  resources: [pods/proxy]
+  verbs: [get]
 {{- end }}
 # The auth token Secret of `authOptions.mode: token`: created once, never read back.
 - apiGroups: [""]

@@ -35,7 +35,9 @@ from raykube.controllers.rayservice.plan import RayServiceSettings
 from raykube.controllers.rayservice.reconciler import RayServiceReconciler
 from raykube.controllers.rayservice.serve import ServeProbes
 from raykube.operator.config import OperatorConfig
+from raykube.operator.rayjob import PROXY_TIMEOUT
 from raykube.ray.serve import ServeClient
+from raykube.runtime.apiaccess import load_access
 from raykube.runtime.client import KubeClient
 from raykube.runtime.controller import Controller
 from raykube.runtime.events import EventRecorder
@@ -98,9 +100,15 @@ def build_rayservice(
     metrics: RuntimeMetrics,
     registry: CollectorRegistry | None = None,
 ) -> RayServiceParts:
+    jobs = config.rayjob
+    transport, headers, timeout, proxy_base = None, None, jobs.dashboard_timeout, None
+    if jobs.use_kubernetes_proxy and not jobs.dashboard_url_override:
+        access = load_access(config.kubeconfig, in_cluster=not config.kubeconfig)
+        transport, headers, timeout, proxy_base = access.transport(), access.headers, PROXY_TIMEOUT, access.server
     settings = RayServiceSettings(
         zero_downtime=os.environ.get(ENV_ZERO_DOWNTIME, "true").lower() != "false",
-        dashboard_url_override=config.rayjob.dashboard_url_override,
+        dashboard_url_override=jobs.dashboard_url_override,
+        kubernetes_proxy_base=proxy_base,
     )
     informers = {
         namespace: ServiceInformers(
@@ -113,8 +121,8 @@ def build_rayservice(
         for namespace, shared in cluster_informers.items()
     }
     cache = ServiceCache(informers)
-    serve = ServeClient(timeout=config.rayjob.dashboard_timeout, max_connections=config.rayjob.dashboard_concurrency,
-                        user_agent="raykube-operator")
+    serve = ServeClient(transport=transport, headers=headers, timeout=timeout,
+                        max_connections=jobs.dashboard_concurrency, user_agent="raykube-operator")
     probes = ServeProbes(serve, concurrency=config.rayjob.dashboard_concurrency)
     if registry is not None:
         registry.register(RayServiceCollector(cache, probes))

@@ -50,11 +50,15 @@ class RayServiceSettings:
         zero_downtime: an unset upgrade strategy means NewCluster [``ENABLE_ZERO_DOWNTIME``, true].
         dashboard_url_override: TEST HOOK (``--dashboard-url-override``): send every Serve call to this URL,
             with the real host in the ``Host`` header.
+        kubernetes_proxy_base: with ``--use-kubernetes-proxy``, the API server URL: dashboards are reached through
+            ``services/<head svc>:dashboard/proxy`` and proxies through ``pods/<head pod>:<serve port>/proxy``
+            (KubeRay's paths), for an operator outside the cluster network.
     """
 
     requeue_seconds: float = REQUEUE_SECONDS
     zero_downtime: bool = True
     dashboard_url_override: str | None = None
+    kubernetes_proxy_base: str | None = None
 
 
 @dataclass(frozen=True)
@@ -224,7 +228,7 @@ def _serve_actions(s: Snapshot, name: str, *, deploy: bool) -> list[a.Action]:
     actions: list[a.Action] = [a.PollApplications(name, endpoint)]
     pod_ip = str((head.get("status") or {}).get("podIP") or "")
     if pod_ip:
-        actions.append(a.CheckProxy(name, proxy_endpoint(ctx, pod_ip, s.settings), pod_ip))
+        actions.append(a.CheckProxy(name, proxy_endpoint(ctx, head, s.settings), pod_ip))
         actions.extend(_label_action(s, head, view.proxy_healthy(pod_ip)))
     if deploy:
         config = s.svc.spec.serve_config_v2 or ""
@@ -291,13 +295,21 @@ def dashboard_endpoint(ctx: ClusterContext, settings: RayServiceSettings) -> End
     host = f"{ctx.fqdn}:{service.dashboard_port(ctx)}"
     if settings.dashboard_url_override:
         return Endpoint(settings.dashboard_url_override.rstrip("/"), host)
+    if settings.kubernetes_proxy_base:
+        base = settings.kubernetes_proxy_base.rstrip("/")
+        return Endpoint(f"{base}/api/v1/namespaces/{ctx.namespace}/services/{ctx.head_service}:dashboard/proxy")
     return Endpoint(f"http://{host}")
 
 
-def proxy_endpoint(ctx: ClusterContext, pod_ip: str, settings: RayServiceSettings) -> Endpoint:
-    host = f"{pod_ip}:{service.head_ports(ctx).get('serve', SERVE_PORT)}"
+def proxy_endpoint(ctx: ClusterContext, head: Obj, settings: RayServiceSettings) -> Endpoint:
+    """The Serve proxy on the head pod (its IP and the head's ``serve`` port, 8000 by default)."""
+    port = service.head_ports(ctx).get("serve", SERVE_PORT)
+    host = f"{(head.get('status') or {}).get('podIP', '')}:{port}"
     if settings.dashboard_url_override:
         return Endpoint(settings.dashboard_url_override.rstrip("/"), host)
+    if settings.kubernetes_proxy_base:
+        base, pod = settings.kubernetes_proxy_base.rstrip("/"), head["metadata"]["name"]
+        return Endpoint(f"{base}/api/v1/namespaces/{ctx.namespace}/pods/{pod}:{port}/proxy")
     return Endpoint(f"http://{host}")
 
 

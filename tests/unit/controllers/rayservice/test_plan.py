@@ -346,3 +346,26 @@ def test_without_zero_downtime_an_unset_strategy_never_makes_a_new_cluster() -> 
     assert of(a.CreateCluster, decide(s).actions)
     off = dataclasses.replace(s, settings=RayServiceSettings(zero_downtime=False))
     assert not of(a.CreateCluster, decide(off).actions) and decide(off).pending == ""
+
+
+def test_serve_calls_go_through_the_api_server_with_the_kubernetes_proxy() -> None:
+    svc = service()
+    proxied = RayServiceSettings(kubernetes_proxy_base="https://127.0.0.1:6443")
+    s = dataclasses.replace(
+        snap(
+            svc,
+            active="svc-aaaaa",
+            clusters={"svc-aaaaa": cluster(svc, "svc-aaaaa")},
+            heads={"svc-aaaaa": head("svc-aaaaa")},
+        ),
+        settings=proxied,
+    )
+    actions = decide(s).actions
+    (poll,) = of(a.PollApplications, actions)
+    (check,) = of(a.CheckProxy, actions)
+    base = "https://127.0.0.1:6443/api/v1/namespaces/ns"
+    assert poll.endpoint.url == f"{base}/services/svc-aaaaa-head-svc:dashboard/proxy" and poll.endpoint.host is None
+    assert check.endpoint.url == f"{base}/pods/svc-aaaaa-head:8000/proxy" and check.pod_ip == "10.0.0.5"
+    direct = decide(dataclasses.replace(s, settings=RayServiceSettings())).actions
+    assert of(a.CheckProxy, direct)[0].endpoint.url == "http://10.0.0.5:8000"
+    assert of(a.PollApplications, direct)[0].endpoint.url == "http://svc-aaaaa-head-svc.ns.svc.cluster.local:8265"
