@@ -372,6 +372,8 @@ def test_an_invalid_spec_and_an_initializing_timeout_are_reported(
         what="InitializingTimeout",
     )
     eventually(lambda: not [c for c in _clusters(kubeconfig, ns) if c.startswith("slow-")], what="clusters deleted")
+    rejected = [n for t, r, n in _events(kubeconfig, ns) if (t, r) == ("Warning", "FailedToUpdateServeApplications")]
+    assert rejected and "Failed to update serve applications to the RayCluster" in rejected[0] and "503" in rejected[0]
 
 
 def test_upgrade_strategy_none_keeps_the_cluster_and_still_applies_config_changes(
