@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Mapping
-from typing import Any, Final, TypeVar
+from typing import Any, Final, Self, TypeVar
 
 import httpx
 import pydantic
@@ -93,7 +93,7 @@ class DashboardClient:
         """Close every pooled connection."""
         await self._http.aclose()
 
-    async def __aenter__(self) -> DashboardClient:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
