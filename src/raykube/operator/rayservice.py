@@ -82,6 +82,8 @@ class RayServiceCollector(Collector):
         yield services
         yield CounterMetricFamily("raykube_rayservice_serve_calls", "Ray Serve API calls made by the RayService "
                                   "controller (background, never in a reconcile).", value=self._probes.calls_made)
+        yield GaugeMetricFamily("raykube_rayservice_serve_calls_in_flight", "Ray Serve API calls under way.",
+                                value=self._probes.in_flight)
 
 
 def _conditions(obj: dict[str, object]) -> tuple[str, str]:

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from raykube.ray.models import RayJobState
-from raykube.ray.standin_serve import ServeInstances
+from raykube.ray.standin_serve import HANG, ServeInstances
 
 _REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 500: "Internal Server Error",
             503: "Service Unavailable"}
@@ -200,6 +200,10 @@ class StandInDashboard:
     async def _answer(self, method: str, path: str, body: bytes, host: str = "") -> tuple[int, Any] | None:
         route = path.split("?", 1)[0].rstrip("/")
         serve = self.serve.answer(method, route, host, body)
+        if serve is HANG:
+            assert self._closing is not None
+            await self._closing.wait()
+            return None
         if serve is not None:
             return serve
         parts = route.split("/")  # "", "api", "jobs", <id>, <verb>

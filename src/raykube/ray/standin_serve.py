@@ -17,7 +17,7 @@ host ``<cluster>-head-svc.<ns>.svc.<domain>:<port>`` there). Each cluster's Serv
 ``deploying_for`` seconds after each PUT, then ``RUNNING``, unless their ``import_path`` is listed in
 ``failures`` (then ``DEPLOY_FAILED`` with that message, their deployments ``UNHEALTHY``). The proxy health
 is per host (the head pod's IP): every proxy is healthy until :meth:`ServeInstances.set_proxy_health` says
-otherwise.
+otherwise. A script with ``hang`` never answers the Serve API (as a wedged dashboard).
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 DRAINING = "This node is being drained."
+#: The answer of a hanging route: the server holds the connection until the client gives up.
+HANG: tuple[int, Any] = (0, None)
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,7 @@ class ServeScript:
     deploying_for: float = 0.0
     failures: Mapping[str, str] = field(default_factory=dict)
     status_code: int | None = None
+    hang: bool = False  # never answer the Serve API (the caller's timeout must fire)
 
 
 @dataclass
@@ -102,6 +105,8 @@ class ServeInstances:
             return None
         cluster = cluster_of_host(host)
         script = self._script_for(cluster)
+        if script.hang:
+            return HANG
         if script.status_code is not None:
             return script.status_code, f"scripted error {script.status_code}"
         if method == "PUT":
