@@ -22,12 +22,16 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from raykube import reasons
-from raykube.controllers.kinds import ENDPOINT_SLICE, RAYSERVICE
+from raykube.controllers.kinds import ENDPOINT_SLICE, RAYCLUSTER, RAYSERVICE
 from raykube.controllers.raycluster.cache import NamespaceInformers
 from raykube.controllers.rayservice.cache import (
+    BY_PARENT,
+    BY_SERVICE_NAME,
     SLICE_SELECTOR,
     ServiceCache,
     ServiceInformers,
+    by_parent,
+    by_service_name,
     rayservice_of,
     rayservice_of_pod,
 )
@@ -115,10 +119,11 @@ def build_rayservice(
     informers = {
         namespace: ServiceInformers(
             rayservices=manager.informer(RAYSERVICE, namespace=namespace),
-            clusters=shared.clusters,
+            clusters=manager.informer(RAYCLUSTER, namespace=namespace, indexers={BY_PARENT: by_parent}),
             services=shared.services,
             pods=shared.pods,
-            slices=manager.informer(ENDPOINT_SLICE, namespace=namespace, label_selector=SLICE_SELECTOR),
+            slices=manager.informer(ENDPOINT_SLICE, namespace=namespace, label_selector=SLICE_SELECTOR,
+                                    indexers={BY_SERVICE_NAME: by_service_name}),
         )
         for namespace, shared in cluster_informers.items()
     }

@@ -13,10 +13,15 @@ from raykube import reasons
 from raykube.controllers.raycluster.cache import BY_CLUSTER
 from raykube.runtime.informer import Informer
 from raykube.runtime.objects import Obj, ObjectKey, controller_ref, key_of, labels_of, resource_version
-from raykube.runtime.store import index_value
+from raykube.runtime.store import index_value, label_index
 
 #: Label selector of the EndpointSlice informer.
 SLICE_SELECTOR = f"{reasons.LABEL_ORIGINATED_FROM_CRD}=RayService"
+#: Index of RayClusters and EndpointSlices by ``ray.io/originated-from-cr-name`` / ``kubernetes.io/service-name``.
+BY_PARENT = "by-originated-from-cr-name"
+by_parent = label_index(reasons.LABEL_ORIGINATED_FROM_CR_NAME)
+BY_SERVICE_NAME = "by-service-name"
+by_service_name = label_index(reasons.LABEL_SERVICE_NAME)
 
 
 @dataclass(frozen=True)
@@ -51,9 +56,13 @@ class ServiceCache:
             return {}
         return {
             c["metadata"]["name"]: c
-            for c in informers.clusters.store.list()
-            if c["metadata"].get("namespace") == key.namespace and _controlled_by(c, owner_uid, "RayService")
+            for c in informers.clusters.store.by_index(BY_PARENT, index_value(key.namespace, key.name))
+            if _controlled_by(c, owner_uid, "RayService")
         }
+
+    def cluster(self, namespace: str, name: str) -> Obj | None:
+        informers = self._for(namespace)
+        return informers.clusters.store.get(ObjectKey(namespace, name)) if informers and name else None
 
     def service(self, namespace: str, name: str) -> Obj | None:
         informers = self._for(namespace)
@@ -77,11 +86,7 @@ class ServiceCache:
         informers = self._for(namespace)
         if informers is None:
             return []
-        return [
-            s
-            for s in informers.slices.store.list()
-            if s["metadata"].get("namespace") == namespace and labels_of(s).get(reasons.LABEL_SERVICE_NAME) == service
-        ]
+        return informers.slices.store.by_index(BY_SERVICE_NAME, index_value(namespace, service))
 
     def observe_rayservice(self, obj: Obj) -> None:
         """Write-through of our own writes, unless the cache already holds a newer version."""
@@ -114,10 +119,7 @@ def rayservice_of_pod(cache: ServiceCache, pod: Obj) -> list[ObjectKey]:
     if labels.get(reasons.LABEL_NODE_TYPE) != reasons.NodeType.HEAD:
         return []
     namespace = key_of(pod).namespace
-    informers = cache._for(namespace)
-    cluster = (
-        informers.clusters.store.get(ObjectKey(namespace, labels.get(reasons.LABEL_CLUSTER, ""))) if informers else None
-    )
+    cluster = cache.cluster(namespace, labels.get(reasons.LABEL_CLUSTER, ""))
     ref = controller_ref(cluster) if cluster is not None else None
     if ref is None or ref.get("kind") != "RayService":
         return []
