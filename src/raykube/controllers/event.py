@@ -19,8 +19,9 @@ class EventType(StrEnum):
     WARNING = "Warning"
 
 
-#: What an Event's reason may be: KubeRay's event reasons, or (RayJob) the failure reason it copies verbatim.
-Reason = reasons.EventReason | reasons.JobFailedReason
+#: What an Event's reason may be: KubeRay's event reasons, (RayJob) the failure reason it copies verbatim, or
+#: (RayService) the Ready condition's reason, which KubeRay's RayService events carry.
+Reason = reasons.EventReason | reasons.JobFailedReason | reasons.RayServiceConditionReason
 
 
 @dataclass(frozen=True)

@@ -88,7 +88,7 @@ class ServiceActor:
             raise
         return None if not add else updated
 
-    async def _create(self, kind: Any, body: Obj, created: str, failed: str, what: str) -> None:
+    async def _create(self, kind: Any, body: Obj, created: E, failed: E, what: str) -> None:
         ns, name = self._key.namespace, body["metadata"]["name"]
         try:
             await self._client.create(kind, body, namespace=ns)
@@ -99,7 +99,7 @@ class ServiceActor:
             raise
         self._events.normal(created, "Create", f"Created {what} {ns}/{name}")
 
-    async def _delete(self, kind: Any, name: str, what: str, deleted: str | None, failed: str | None) -> None:
+    async def _delete(self, kind: Any, name: str, what: str, deleted: E | None, failed: E | None) -> None:
         try:
             await self._client.delete(kind, name, namespace=self._key.namespace, propagation_policy="Background")
         except ApiError as err:

@@ -32,6 +32,7 @@ from raykube.builders import names, parents, service, spec_hash
 from raykube.builders.cluster import cluster_context
 from raykube.builders.pod import ClusterContext
 from raykube.builders.settings import OperatorSettings
+from raykube.controllers.event import Event
 from raykube.controllers.rayservice import actions as a
 from raykube.controllers.rayservice.serve import Applied, ClusterServe, Endpoint
 from raykube.runtime.clock import parse_time
@@ -85,7 +86,6 @@ class Snapshot:
         return str(((self.status.get(f"{role}ServiceStatus") or {}).get("rayClusterName")) or "")
 
 
-Event = tuple[str, str, str]
 """(``Normal``/``Warning``, reason, note)."""
 
 
@@ -99,7 +99,7 @@ class Decision:
     promoted: bool = False
     serving: str = ""
     dangling: Mapping[str, dt.datetime] = field(default_factory=dict)
-    terminal: tuple[str, str] | None = None  # Ready=False (reason, message) that ends the pass
+    terminal: tuple[reasons.RayServiceConditionReason, str] | None = None  # Ready=False (reason, message): the end
     suspended: bool = False
     events: tuple[Event, ...] = ()
     requeue_after: float | None = REQUEUE_SECONDS
@@ -113,7 +113,7 @@ def decide(s: Snapshot) -> Decision:
     start: tuple[a.Action, ...] = () if reasons.FINALIZER_RAYSERVICE in s.finalizers else (a.AddFinalizer(),)
     if s.problems:
         message = "; ".join(s.problems)
-        event = ("Warning", reasons.EventReason.INVALID_RAYSERVICE_SPEC, message)
+        event = Event.warning(reasons.EventReason.INVALID_RAYSERVICE_SPEC, message)
         return Decision(
             start,
             terminal=(reasons.RayServiceConditionReason.VALIDATION_FAILED, message),
@@ -147,7 +147,7 @@ def _initializing_timed_out(s: Snapshot) -> Decision | None:
     if reason == reasons.RayServiceConditionReason.INITIALIZING_TIMEOUT:
         return Decision(
             _teardown(s, "initializing timed out"),
-            terminal=(str(reason), str((ready or {}).get("message", ""))),
+            terminal=(reasons.RayServiceConditionReason.INITIALIZING_TIMEOUT, str((ready or {}).get("message", ""))),
             requeue_after=None,
         )
     if reason not in (None, reasons.RayServiceConditionReason.INITIALIZING):
@@ -160,7 +160,7 @@ def _initializing_timed_out(s: Snapshot) -> Decision | None:
     if left > 0:
         return None
     message = f"RayService did not become ready within the initializing timeout of {timeout:g}s"
-    event = ("Warning", reasons.RayServiceConditionReason.INITIALIZING_TIMEOUT, message)
+    event = Event.warning(reasons.RayServiceConditionReason.INITIALIZING_TIMEOUT, message)
     return Decision(
         _teardown(s, "initializing timed out"),
         terminal=(reasons.RayServiceConditionReason.INITIALIZING_TIMEOUT, message),
@@ -184,8 +184,7 @@ def _serve(s: Snapshot, start: tuple[a.Action, ...]) -> Decision:
     elif active and not pending and upgrade == ServiceUpgradeType.NEW_CLUSTER and _hash(s.clusters[active]) != desired:
         pending = new_name
         events.append(
-            (
-                "Normal",
+            Event.normal(
                 reasons.RayServiceConditionReason.DESIRED_CLUSTER_SPEC_CHANGED,
                 f"The RayCluster spec changed: preparing a new RayCluster {s.svc.namespace}/{pending}",
             )
@@ -201,8 +200,7 @@ def _serve(s: Snapshot, start: tuple[a.Action, ...]) -> Decision:
     promoted = bool(serving and serving == pending)
     if promoted:
         events.append(
-            (
-                "Normal",
+            Event.normal(
                 reasons.EventReason.PROMOTED_PENDING_RAYCLUSTER,
                 f"Promoted the pending RayCluster {s.svc.namespace}/{pending} to active: its Serve "
                 f"applications are RUNNING and the Services point to it",

@@ -26,7 +26,7 @@ from raykube.builders import names
 from raykube.builders.settings import OperatorSettings
 from raykube.controllers.events import ObjectEvents
 from raykube.controllers.kinds import RAYSERVICE
-from raykube.controllers.rayjob.reconciler import random_suffix
+from raykube.controllers.kit import random_suffix
 from raykube.controllers.rayservice import plan, status
 from raykube.controllers.rayservice.act import ServiceActor
 from raykube.controllers.rayservice.cache import ServiceCache
@@ -88,8 +88,8 @@ class RayServiceReconciler:
             endpoints = status.count_serve_endpoints(self._cache.endpoint_slices(key.namespace, serve_name))
             new, notes = status.compute(snapshot, decision, endpoints=endpoints)
             await self._write_status(current, dict(snapshot.status), new)
-            for event_type, reason, note in (*decision.events, *notes):
-                (events.normal if event_type == "Normal" else events.warning)(reason, "Reconcile", note)
+            for event in (*decision.events, *notes):
+                events.record(event)
         elif snapshot.deleting:
             self._probes.forget(key)
         events.emit()

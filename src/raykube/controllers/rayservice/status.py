@@ -16,7 +16,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from raykube import reasons
-from raykube.controllers.rayservice.plan import Decision, Event, Snapshot
+from raykube.controllers.event import Event
+from raykube.controllers.rayservice.plan import Decision, Snapshot
 from raykube.controllers.rayservice.serve import ClusterServe
 from raykube.runtime.clock import stamp
 from raykube.runtime.objects import Obj
@@ -111,7 +112,7 @@ def compute(s: Snapshot, d: Decision, *, endpoints: int) -> tuple[dict[str, Any]
     return new, events
 
 
-def _ready(s: Snapshot, d: Decision, endpoints: int) -> tuple[bool, str, str]:
+def _ready(s: Snapshot, d: Decision, endpoints: int) -> tuple[bool, R, str]:
     if d.terminal is not None:
         return False, d.terminal[0], d.terminal[1]
     if d.suspended:
@@ -134,7 +135,7 @@ def _app_events(s: Snapshot, cluster: str, previous: Mapping[str, Any], entry: M
                 f"Serve application {app} on RayCluster {s.svc.namespace}/{cluster} is {now}: "
                 f"{status.get('message') or 'no message'}"
             )
-            events.append(("Warning", reasons.EventReason.SERVE_APPLICATION_UNHEALTHY, note))
+            events.append(Event.warning(reasons.EventReason.SERVE_APPLICATION_UNHEALTHY, note))
     return events
 
 
@@ -147,7 +148,12 @@ def _drop(conditions: list[dict[str, Any]], kind: str) -> None:
 
 
 def _set(
-    conditions: list[dict[str, Any]], kind: str, status: str, reason: str, message: str, now: dt.datetime
+    conditions: list[dict[str, Any]],
+    kind: str,
+    status: str,
+    reason: reasons.RayServiceConditionReason,
+    message: str,
+    now: dt.datetime,
 ) -> list[Event]:
     """Set a condition; an Event when its status or reason changed (metav1.Condition semantics)."""
     current = _condition(conditions, kind)
@@ -162,7 +168,7 @@ def _set(
     if kind != C.READY:
         return []
     warning = reason in (R.ZERO_SERVE_ENDPOINTS, R.INITIALIZING_TIMEOUT, R.VALIDATION_FAILED)
-    return [("Warning" if warning else "Normal", reason, f"Ready={status}: {message}")]
+    return [(Event.warning if warning else Event.normal)(reason, f"Ready={status}: {message}")]
 
 
 def changed(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:

@@ -246,7 +246,7 @@ def test_suspend_deletes_everything_and_deletion_removes_the_finalizer_last() ->
 def test_an_invalid_spec_is_terminal_with_a_warning() -> None:
     d = decide(snap(service(), problems=("spec.upgradeStrategy.type value X is invalid",)))
     assert d.terminal == ("ValidationFailed", "spec.upgradeStrategy.type value X is invalid")
-    assert d.events[0][:2] == ("Warning", "InvalidRayServiceSpec") and d.requeue_after is None
+    assert (d.events[0].type, d.events[0].reason) == ("Warning", "InvalidRayServiceSpec") and d.requeue_after is None
 
 
 def test_the_initializing_timeout_tears_down_and_sticks() -> None:
@@ -284,7 +284,7 @@ def test_status_reports_apps_endpoints_and_conditions_with_events() -> None:
         "UpgradeInProgress": ("False", "NoPendingCluster"),
     }
     assert new["observedGeneration"] == 3 and new["lastUpdateTime"] == "2026-01-01T12:00:00Z"
-    assert [e[:2] for e in events] == [("Normal", "NonZeroServeEndpoints")]
+    assert [(e.type, e.reason) for e in events] == [("Normal", "NonZeroServeEndpoints")]
     dropped, events = st.compute(
         snap(
             svc,
@@ -300,8 +300,8 @@ def test_status_reports_apps_endpoints_and_conditions_with_events() -> None:
     assert [(c["status"], c["reason"]) for c in dropped["conditions"] if c["type"] == "Ready"] == [
         ("False", "ZeroServeEndpoints")
     ]
-    assert ("Warning", "ServeApplicationUnhealthy") in [e[:2] for e in events]
-    assert any("fruit" in note and "DEPLOY_FAILED: boom" in note for _, _, note in events)
+    assert ("Warning", "ServeApplicationUnhealthy") in [(e.type, e.reason) for e in events]
+    assert any("fruit" in note and "DEPLOY_FAILED: boom" in note for note in (e.message for e in events))
 
 
 def test_both_clusters_mean_an_upgrade_in_progress() -> None:
