@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+import yaml
 from rich.console import Console
 from rich.table import Table
 
@@ -110,7 +111,8 @@ def submit(
 
 
 async def _submit(kubeconfig: str | None, access: KubeAccess, manifest: dict[str, Any], configmap: Obj | None,
-                  package_dir: Path | None, dashboard_address: str | None, *, wait: bool, timeout: float) -> int:
+                  package_dir: Path | None, dashboard_address: str | None, *, wait: bool, timeout: float,
+                  submission_id: str | None = None) -> int:
     client = KubeClient.from_kubeconfig(kubeconfig) if kubeconfig else KubeClient.from_kubeconfig()
     ns, name = manifest["metadata"]["namespace"], manifest["metadata"]["name"]
     progress = _Progress(f"{ns}/{name}")
@@ -129,7 +131,7 @@ async def _submit(kubeconfig: str | None, access: KubeAccess, manifest: dict[str
                 return 1
             address = dashboard_address or access.service_proxy(ns, f"{status['rayClusterName']}-head-svc")
             job_id = await _submit_to_dashboard(access, address, manifest, package_dir, progress,
-                                                via_proxy=dashboard_address is None)
+                                                via_proxy=dashboard_address is None, submission_id=submission_id)
             await client.patch(RAYJOB, name, {"spec": {"jobId": job_id}}, namespace=ns)
         if not wait:
             return 0
@@ -143,10 +145,10 @@ async def _submit(kubeconfig: str | None, access: KubeAccess, manifest: dict[str
 
 
 async def _submit_to_dashboard(access: KubeAccess, address: str, manifest: dict[str, Any], package_dir: Path | None,
-                               progress: _Progress, *, via_proxy: bool) -> str:
+                               progress: _Progress, *, via_proxy: bool, submission_id: str | None = None) -> str:
     name = manifest["metadata"]["name"]
-    job_id = f"{name}-{_suffix()}"
-    runtime_env: dict[str, Any] = {}
+    job_id = submission_id or f"{name}-{_suffix()}"
+    runtime_env: dict[str, Any] = dict(yaml.safe_load(manifest["spec"].get("runtimeEnvYAML") or "") or {})
     transport = access.transport() if via_proxy else None
     headers = access.headers if via_proxy else None
     async with DashboardClient(transport=transport, headers=headers, timeout=60.0) as dashboard:
