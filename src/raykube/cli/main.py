@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from raykube import __version__
-from raykube.cli import job, local, render, serve
+from raykube.cli import doctor, job, local, render, serve
 from raykube.cli.kubectl_ray.app import mount as mount_kubectl_ray
 from raykube.cli.operator import operator
 
@@ -15,6 +15,7 @@ app.add_typer(job.app, name="job")
 app.add_typer(serve.app, name="serve")
 app.command(name="render")(render.render)
 app.command()(operator)
+app.command()(doctor.doctor)
 mount_kubectl_ray(app, with_version_and_job=False)  # get, create, scale, delete, session, log
 
 

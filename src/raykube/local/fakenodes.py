@@ -9,6 +9,11 @@ Tests steer a pod with one annotation, `local.raykube.dev/fake-pod-state`:
   Succeeded  the containers exit 0 and the phase becomes Succeeded;
   Unready    the pod stays Running but its Ready condition turns False;
   Ready      an Unready pod becomes Ready again.
+  OOMKilled  the containers crash-loop (waiting in CrashLoopBackOff), last terminated OOMKilled, exit 137;
+  CrashLoopBackOff  the same with a last exit code of 1 (reason Error);
+  ImagePullBackOff  the pod goes back to Pending, its containers waiting in ImagePullBackOff;
+  InitStuck  the pod goes back to Pending with its init containers running and never finishing.
+A pod whose first container's image is :data:`MISSING_IMAGE` fails to pull it, as with ImagePullBackOff.
 Pods owned by a batch Job succeed by themselves (so the Job controller can finish), unless steered.
 """
 
@@ -21,6 +26,7 @@ import yaml
 FAKE_NODE_ANNOTATION = "kwok.x-k8s.io/node"
 POD_STATE_ANNOTATION = "local.raykube.dev/fake-pod-state"
 POD_CIDR = "10.244.0.0/16"
+MISSING_IMAGE = "registry.invalid/raykube/does-not-exist:0"
 
 _STATE = f'.metadata.annotations["{POD_STATE_ANNOTATION}"]'
 _NOT_DELETING = {"key": ".metadata.deletionTimestamp", "operator": "DoesNotExist"}
@@ -99,6 +105,71 @@ message: "fake: unready"
 """
 
 
+def _crashloop_status(exit_code: int, reason: str, marker: str) -> str:
+    return (
+        """\
+{{ $now := Now }}
+conditions:
+- {type: Initialized, status: "True", lastTransitionTime: {{ $now | Quote }}}
+- {type: PodScheduled, status: "True", lastTransitionTime: {{ $now | Quote }}}
+- {type: ContainersReady, status: "False", reason: ContainersNotReady, lastTransitionTime: {{ $now | Quote }}}
+- {type: Ready, status: "False", reason: ContainersNotReady, lastTransitionTime: {{ $now | Quote }}}
+containerStatuses:
+{{ range .spec.containers }}
+- {name: {{ .name | Quote }}, image: {{ .image | Quote }}, imageID: {{ .image | Quote }}, ready: false,
+   started: false, restartCount: 4,
+   state: {waiting: {reason: CrashLoopBackOff,
+                     message: {{ printf "back-off 1m20s restarting failed container=%s" .name | Quote }}}},
+   lastState: {terminated: {exitCode: EXIT, reason: REASON, startedAt: {{ $now | Quote }},
+                            finishedAt: {{ $now | Quote }}}}}
+{{ end }}
+message: MARKER
+"""
+        .replace("EXIT", str(exit_code))
+        .replace("REASON", reason)
+        .replace("MARKER", f'"{marker}"')
+    )
+
+
+_PULL_FAILURE_STATUS = """\
+{{ $now := Now }}
+conditions:
+- {type: Initialized, status: "True", lastTransitionTime: {{ $now | Quote }}}
+- {type: PodScheduled, status: "True", lastTransitionTime: {{ $now | Quote }}}
+- {type: ContainersReady, status: "False", reason: ContainersNotReady, lastTransitionTime: {{ $now | Quote }}}
+- {type: Ready, status: "False", reason: ContainersNotReady, lastTransitionTime: {{ $now | Quote }}}
+containerStatuses:
+{{ range .spec.containers }}
+- {name: {{ .name | Quote }}, image: {{ .image | Quote }}, imageID: "", ready: false, started: false,
+   restartCount: 0,
+   state: {waiting: {reason: ImagePullBackOff,
+                     message: {{ printf "Back-off pulling image %q: ErrImagePull: %s not found" .image .image
+                                 | Quote }}}}}
+{{ end }}
+phase: Pending
+"""
+
+_INIT_STUCK_STATUS = """\
+{{ $now := Now }}
+conditions:
+- {type: Initialized, status: "False", reason: ContainersNotInitialized, lastTransitionTime: {{ $now | Quote }}}
+- {type: PodScheduled, status: "True", lastTransitionTime: {{ $now | Quote }}}
+- {type: ContainersReady, status: "False", reason: ContainersNotReady, lastTransitionTime: {{ $now | Quote }}}
+- {type: Ready, status: "False", reason: ContainersNotReady, lastTransitionTime: {{ $now | Quote }}}
+initContainerStatuses:
+{{ range .spec.initContainers }}
+- {name: {{ .name | Quote }}, image: {{ .image | Quote }}, imageID: {{ .image | Quote }}, ready: false,
+   started: true, restartCount: 0, state: {running: {startedAt: {{ $now | Quote }}}}}
+{{ end }}
+containerStatuses:
+{{ range .spec.containers }}
+- {name: {{ .name | Quote }}, image: {{ .image | Quote }}, imageID: "", ready: false, started: false,
+   restartCount: 0, state: {waiting: {reason: PodInitializing}}}
+{{ end }}
+phase: Pending
+"""
+
+
 def _stage(name: str, selector: list[dict[str, Any]], nxt: dict[str, Any]) -> dict[str, Any]:
     return {
         "apiVersion": "kwok.x-k8s.io/v1alpha1",
@@ -152,6 +223,20 @@ def pod_stages() -> list[dict[str, Any]]:
              {"key": ".status.message", "operator": "In", "values": ["fake: unready"]}],
             {"statusTemplate": _READY_CONDITIONS},
         ),
+        *[_stage(
+            f"raykube-pod-{state.lower()}",
+            [_NOT_DELETING, _RUNNING, steered(state),
+             {"key": ".status.message", "operator": "NotIn", "values": [f"fake: {state}"]}],
+            {"statusTemplate": _crashloop_status(code, reason, f"fake: {state}")},
+        ) for state, code, reason in (("OOMKilled", 137, "OOMKilled"), ("CrashLoopBackOff", 1, "Error"))],
+        _stage("raykube-pod-imagepullbackoff", [_NOT_DELETING, _RUNNING, steered("ImagePullBackOff")],
+               {"statusTemplate": _PULL_FAILURE_STATUS}),
+        _stage("raykube-pod-missing-image",
+               [_NOT_DELETING, _RUNNING, {"key": ".spec.containers.[0].image", "operator": "In",
+                                          "values": [MISSING_IMAGE]}],
+               {"statusTemplate": _PULL_FAILURE_STATUS}),
+        _stage("raykube-pod-initstuck", [_NOT_DELETING, _RUNNING, steered("InitStuck")],
+               {"statusTemplate": _INIT_STUCK_STATUS}),
         _stage(
             "raykube-pod-delete",
             [{"key": ".metadata.deletionTimestamp", "operator": "Exists"}],

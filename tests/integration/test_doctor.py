@@ -1,0 +1,165 @@
+"""`raykube doctor` against real faults on the local cluster (fake nodes, a real scheduler, the real operator).
+
+Each test causes one fault for real: a request no node can hold, a nodeSelector nothing matches, an image
+kwok is told cannot be pulled, a ResourceQuota that refuses pods, fake-pod states (head unready, workers stuck
+in ``wait-gcs-ready``, OOMKilled, crash loops), a RayJob whose cluster never gets ready. A healthy cluster
+gives no finding and exit code 0. The operator-stopped diagnoses are in test_doctor_operator.py (they need
+to be the only operator).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from raykube.local.fakenodes import MISSING_IMAGE, POD_STATE_ANNOTATION
+from tests.integration.kube import apply, eventually, kubectl, scratch_namespace
+from tests.integration.operator import OperatorProcess, running_operator
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def operator(kubeconfig: Path, ray_crds: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[OperatorProcess]:
+    yield from running_operator(kubeconfig, tmp_path_factory.mktemp("doctor-operator"), lease_namespace="kube-system")
+
+
+@pytest.fixture
+def ns(kubeconfig: Path) -> Iterator[str]:
+    yield from scratch_namespace(kubeconfig, "dr")
+
+
+def doctor(kubeconfig: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "raykube.cli.main", "doctor", "--kubeconfig", str(kubeconfig), *args],
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
+def findings(kubeconfig: Path, ns: str, target: str) -> list[dict[str, Any]]:
+    done = doctor(kubeconfig, target, "-n", ns, "-o", "json")
+    assert done.returncode in (0, 1), done.stderr
+    report = json.loads(done.stdout)
+    assert report["healthy"] == (done.returncode == 0)
+    return [f for resource in report["resources"] for f in resource["findings"]]
+
+
+def wait_for_finding(kubeconfig: Path, ns: str, target: str, code: str) -> dict[str, Any]:
+    def probe() -> dict[str, Any] | None:
+        return next((f for f in findings(kubeconfig, ns, target) if f["code"] == code), None)
+
+    return eventually(probe, timeout=90, what=f"doctor finding {code} for {target}")
+
+
+def container(name: str, cpu: str = "1", memory: str = "1Gi", image: str = "rayproject/ray:2.52.0") -> dict[str, Any]:
+    return {"name": name, "image": image, "resources": {"requests": {"cpu": cpu, "memory": memory},
+                                                        "limits": {"memory": memory}}}
+
+
+def raycluster(name: str, *, worker: dict[str, Any] | None = None, worker_pod: dict[str, Any] | None = None,
+               head_annotations: dict[str, str] | None = None, worker_annotations: dict[str, str] | None = None,
+               replicas: int = 1) -> dict[str, Any]:
+    head_template = {"metadata": {"annotations": head_annotations or {}},
+                     "spec": {"containers": [container("ray-head")]}}
+    worker_template = {"metadata": {"annotations": worker_annotations or {}},
+                       "spec": {"containers": [worker or container("ray-worker")], **(worker_pod or {})}}
+    return {"apiVersion": "ray.io/v1", "kind": "RayCluster", "metadata": {"name": name},
+            "spec": {"rayVersion": "2.52.0", "headGroupSpec": {"rayStartParams": {}, "template": head_template},
+                     "workerGroupSpecs": [{"groupName": "workers", "replicas": replicas, "minReplicas": 0,
+                                           "maxReplicas": 5, "rayStartParams": {}, "template": worker_template}]}}
+
+
+def state(kubeconfig: Path, ns: str, name: str) -> str:
+    done = kubectl(kubeconfig, "get", "raycluster", name, "-n", ns, "-o", "jsonpath={.status.state}", check=False)
+    return done.stdout
+
+
+def test_a_healthy_cluster_has_no_findings(operator: OperatorProcess, kubeconfig: Path, ns: str) -> None:
+    apply(kubeconfig, ns, raycluster("fine"))
+    eventually(lambda: state(kubeconfig, ns, "fine") == "ready", what="ready cluster")
+    done = doctor(kubeconfig, "raycluster/fine", "-n", ns)
+    assert done.returncode == 0, done.stdout
+    assert done.stdout.strip() == f"RayCluster {ns}/fine: healthy"
+    everything = doctor(kubeconfig, "-n", ns)
+    assert everything.returncode == 0 and "healthy" in everything.stdout
+
+
+def test_pending_for_resources(operator: OperatorProcess, kubeconfig: Path, ns: str) -> None:
+    apply(kubeconfig, ns, raycluster("huge", worker=container("ray-worker", cpu="1000")))
+    found = wait_for_finding(kubeconfig, ns, "huge", "pod-unschedulable-resources")
+    assert "Insufficient cpu" in found["evidence"][0]
+    assert found["subject"].startswith(f"worker pod {ns}/huge-workers-worker-")
+    text = doctor(kubeconfig, "huge", "-n", ns)
+    assert text.returncode == 1 and "No node has enough free resources" in text.stdout
+
+
+def test_pending_for_a_node_selector(operator: OperatorProcess, kubeconfig: Path, ns: str) -> None:
+    apply(kubeconfig, ns, raycluster("picky", worker_pod={"nodeSelector": {"disktype": "unobtainium"}}))
+    found = wait_for_finding(kubeconfig, ns, "picky", "pod-unschedulable-selector")
+    assert "didn't match Pod's node affinity/selector" in found["evidence"][0]
+    assert "unobtainium" in found["evidence"][1]
+
+
+def test_image_pull_failure(operator: OperatorProcess, kubeconfig: Path, ns: str) -> None:
+    apply(kubeconfig, ns, raycluster("noimage", worker=container("ray-worker", image=MISSING_IMAGE)))
+    found = wait_for_finding(kubeconfig, ns, "noimage", "image-pull-failed")
+    assert "ImagePullBackOff" in found["evidence"][0] and MISSING_IMAGE in found["evidence"][0]
+
+
+def test_quota_refuses_pod_creation(operator: OperatorProcess, kubeconfig: Path, ns: str) -> None:
+    apply(kubeconfig, ns, {"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "two-pods"},
+                           "spec": {"hard": {"pods": "2"}}})
+    apply(kubeconfig, ns, raycluster("quota", replicas=3))
+    found = wait_for_finding(kubeconfig, ns, "quota", "pod-creation-quota")
+    assert any("exceeded quota: two-pods" in line for line in found["evidence"]), found
+    eventually(lambda: any("ResourceQuota two-pods: pods used 2 of 2" in line
+                           for f in findings(kubeconfig, ns, "quota") if f["code"] == "pod-creation-quota"
+                           for line in f["evidence"]), what="the full quota named")
+
+
+def test_head_not_ready_and_workers_waiting_for_gcs(operator: OperatorProcess, kubeconfig: Path, ns: str) -> None:
+    apply(kubeconfig, ns, raycluster("sick", head_annotations={POD_STATE_ANNOTATION: "Unready"},
+                                     worker_annotations={POD_STATE_ANNOTATION: "InitStuck"}))
+    head = wait_for_finding(kubeconfig, ns, "sick", "head-not-ready")
+    assert head["evidence"][0].startswith("Ready=False (ContainersNotReady)")
+    worker = wait_for_finding(kubeconfig, ns, "sick", "worker-waiting-for-gcs")
+    assert worker["evidence"][0].startswith("init container wait-gcs-ready: running for ")
+
+
+@pytest.mark.parametrize(("fake_state", "code", "evidence"), [
+    pytest.param("OOMKilled", "container-oomkilled", "terminated OOMKilled, exit code 137", id="oomkilled"),
+    pytest.param("CrashLoopBackOff", "container-crashloop", "waiting CrashLoopBackOff", id="crashloop"),
+])
+def test_crashing_workers(operator: OperatorProcess, kubeconfig: Path, ns: str, fake_state: str, code: str,
+                          evidence: str) -> None:
+    apply(kubeconfig, ns, raycluster("crashy", worker_annotations={POD_STATE_ANNOTATION: fake_state}))
+    found = wait_for_finding(kubeconfig, ns, "crashy", code)
+    assert evidence in found["evidence"][0]
+
+
+def test_rayjob_stuck_initializing(operator: OperatorProcess, kubeconfig: Path, ns: str) -> None:
+    cluster_spec = raycluster("unused", head_annotations={POD_STATE_ANNOTATION: "Unready"})["spec"]
+    apply(kubeconfig, ns, {"apiVersion": "ray.io/v1", "kind": "RayJob", "metadata": {"name": "stuck"},
+                           "spec": {"entrypoint": "python -c 1", "rayClusterSpec": cluster_spec}})
+    found = wait_for_finding(kubeconfig, ns, "rayjob/stuck", "rayjob-stuck-initializing")
+    assert found["evidence"][0].startswith("jobDeploymentStatus: Initializing; RayCluster stuck-")
+    codes = {f["code"] for f in findings(kubeconfig, ns, "rayjob/stuck")}
+    assert "head-not-ready" in codes
+    everything = doctor(kubeconfig, "-A", "-o", "json")
+    resources = json.loads(everything.stdout)["resources"]
+    mine = [(r["kind"], r["name"]) for r in resources if r["namespace"] == ns]
+    assert mine == [("RayJob", "stuck")]  # its RayCluster is examined with it, not twice
+
+
+def test_errors_are_one_line(operator: OperatorProcess, kubeconfig: Path, ns: str) -> None:
+    done = doctor(kubeconfig, "raycluster/ghost", "-n", ns)
+    assert done.returncode == 1 and done.stderr.strip() == f"Error: RayCluster ghost not found in namespace {ns}"
+    bad = doctor(kubeconfig, "pod/x", "-n", ns)
+    assert bad.returncode == 1 and "cannot examine 'pod/x'" in bad.stderr
+    empty = doctor(kubeconfig, "-n", ns)
+    assert empty.returncode == 0 and empty.stdout.strip() == f"No RayClusters, RayJobs or RayServices found in " \
+                                                             f"namespace {ns}."
