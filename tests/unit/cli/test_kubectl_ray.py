@@ -1,0 +1,126 @@
+"""The pure parts of `kubectl ray`: KubeRay's tables and kubectl's padding, the generated RayCluster, flags."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from raykube.api.raycluster import RayCluster
+from raykube.cli.kubectl_ray import generate, jobs, manage, tables
+from raykube.cli.kubectl_ray.session import PluginError
+
+NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+
+
+@pytest.mark.parametrize(("seconds", "text"), [
+    pytest.param(-5, "<invalid>", id="future"), pytest.param(0, "0s", id="zero"), pytest.param(119, "119s", id="s"),
+    pytest.param(120, "2m", id="2m"), pytest.param(200, "3m20s", id="m-s"), pytest.param(900, "15m", id="15m"),
+    pytest.param(3 * 3600 + 60 * 5, "3h5m", id="h-m"), pytest.param(30 * 3600, "30h", id="30h"),
+    pytest.param(3 * 86400 + 4 * 3600, "3d4h", id="d-h"), pytest.param(90 * 86400, "90d", id="90d"),
+    pytest.param(3 * 365 * 86400 + 10 * 86400, "3y10d", id="y-d"), pytest.param(9 * 365 * 86400, "9y", id="9y"),
+])
+def test_ages_read_like_kubectls(seconds: float, text: str) -> None:
+    assert tables.human_duration(seconds) == text
+
+
+def test_tables_pad_like_kubectls_tabwriter() -> None:
+    text = tables.render(("Name", "Replicas", "Cluster"), [["a-very-long-name", "1/1", "c"]])
+    assert text == ("NAME               REPLICAS   CLUSTER\n"
+                    "a-very-long-name   1/1        c\n")
+
+
+def cluster(**status: Any) -> dict[str, Any]:
+    return {"metadata": {"name": "rc", "namespace": "ns", "creationTimestamp": "2025-12-31T23:59:00Z"},
+            "status": status}
+
+
+def test_cluster_rows_show_the_most_relevant_condition() -> None:
+    conditions = [{"type": "HeadPodReady", "status": "True"}, {"type": "RayClusterProvisioned", "status": "True"}]
+    row = tables.cluster_rows([cluster(desiredWorkerReplicas=2, availableWorkerReplicas=1, desiredCPU="3",
+                                       desiredMemory="6Gi", state="ready", conditions=conditions)], NOW)[0]
+    assert row == ["rc", "ns", "2", "1", "3", "0", "0", "6Gi", "RayClusterProvisioned", "ready", "60s"]
+    suspended = [{"type": "RayClusterProvisioned", "status": "False"}, {"type": "RayClusterSuspended",
+                                                                        "status": "True"}]
+    assert tables.relevant_condition(cluster(conditions=suspended)) == "RayClusterSuspended"
+    assert tables.cluster_rows([{"metadata": {"name": "x"}}], NOW)[0][-1] == "<unknown>"
+
+
+def test_workergroup_totals_use_limits_where_requests_are_missing() -> None:
+    group = {"groupName": "g", "replicas": 3, "template": {"spec": {"containers": [
+        {"resources": {"requests": {"cpu": "500m"}, "limits": {"cpu": "1", "memory": "1Gi", "nvidia.com/gpu": "1"}}},
+        {"resources": {"requests": {"cpu": "500m", "memory": "512Mi"}}}]}}}
+    ready = {"status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]}}
+    row = tables.workergroup_row(cluster(), group, [ready, {"status": {"phase": "Pending"}}], all_namespaces=True)
+    assert row == ["ns", "g", "1/3", "3", "3", "0", "4608Mi", "rc"]
+    suspended = tables.workergroup_row(cluster(), {**group, "suspend": True}, [], all_namespaces=False)
+    assert suspended[2:6] == ["0", "0", "0", "0"]
+
+
+def test_the_default_cluster_is_kuberays_and_a_valid_raycluster() -> None:
+    body = generate.raycluster(generate.ClusterConfig(name="c", namespace="ns"))
+    RayCluster.model_validate(body)
+    head = body["spec"]["headGroupSpec"]
+    assert head["rayStartParams"] == {"dashboard-host": "0.0.0.0"}
+    assert head["template"]["spec"]["containers"][0]["resources"] == {"requests": {"cpu": "2", "memory": "4Gi"},
+                                                                      "limits": {"memory": "4Gi"}}
+    assert body["spec"]["workerGroupSpecs"][0]["groupName"] == "default-group"
+
+
+@pytest.mark.parametrize(("config", "message"), [
+    pytest.param(generate.ClusterConfig(name="c", namespace="n", head=generate.NodeShape(cpu="two")),
+                 "--head-cpu: 'two' is not a valid resource quantity", id="quantity"),
+    pytest.param(generate.ClusterConfig(name="c", namespace="n", groups=[generate.GroupShape(tpu="4")]),
+                 "--worker-tpu needs --worker-node-selectors", id="tpu"),
+    pytest.param(generate.ClusterConfig(name="c", namespace="n", autoscaler="v3"), "--autoscaler", id="autoscaler"),
+])
+def test_bad_flags_are_refused(config: generate.ClusterConfig, message: str) -> None:
+    with pytest.raises(generate.ConfigError, match=message):
+        generate.validate(config)
+
+
+def test_config_file_names_must_agree_with_flags() -> None:
+    data = {"name": "a", "namespace": "x", "worker-groups": [{"name": "g", "replicas": 2, "cpu": "3"}]}
+    config = generate.from_file(data, name=None, namespace=None)
+    assert (config.name, config.namespace, config.groups[0].replicas, config.groups[0].cpu) == ("a", "x", 2, "3")
+    with pytest.raises(generate.ConfigError, match='does not match the cluster name "b"'):
+        generate.from_file(data, name="b", namespace=None)
+    with pytest.raises(generate.ConfigError, match="--namespace=x"):
+        generate.from_file(data, name=None, namespace="y")
+
+
+def test_scale_bounds_are_checked() -> None:
+    group = {"replicas": 2, "minReplicas": 1, "maxReplicas": 4}
+    assert manage.new_replicas(group, 3, -1, -1) == {"replicas": 3}
+    assert manage.new_replicas(group, 6, -1, 8) == {"replicas": 6, "maxReplicas": 8}
+    with pytest.raises(PluginError, match="must be between"):
+        manage.new_replicas(group, 5, -1, -1)
+    with pytest.raises(PluginError, match="must not be greater"):
+        manage.new_replicas(group, -1, 5, 3)
+
+
+def test_delete_targets() -> None:
+    assert manage.parse_targets(["a", "RayJob/b", "rayservice/c"]) == [("raycluster", "a"), ("rayjob", "b"),
+                                                                      ("rayservice", "c")]
+    for bad, message in (("pod/x", "unsupported resource type"), ("rayjob/", "invalid resource type/name")):
+        with pytest.raises(PluginError, match=message):
+            manage.parse_targets([bad])
+
+
+def test_job_submit_forces_interactive_mode_and_carries_the_runtime_env(tmp_path: Path) -> None:
+    path = tmp_path / "job.yaml"
+    path.write_text(yaml.safe_dump({"kind": "RayJob", "metadata": {"name": "j"}, "spec": {"entrypoint": "old"}}))
+    common: dict[str, Any] = {"image": "img", "ray_version": "2.52.0", "head_cpu": "1", "head_memory": "1Gi",
+                              "worker_replicas": 1, "worker_cpu": "1", "worker_memory": "1Gi", "ttl": None}
+    body = jobs.build("python x.py", file=path, name=None, namespace="ns", runtime_env={"pip": ["a"]}, **common)
+    assert body["spec"]["submissionMode"] == "InteractiveMode" and body["spec"]["entrypoint"] == "python x.py"
+    assert yaml.safe_load(body["spec"]["runtimeEnvYAML"]) == {"pip": ["a"]}
+    path.write_text(yaml.safe_dump({"kind": "RayJob", "spec": {"submissionMode": "HTTPMode"}}))
+    with pytest.raises(ValueError, match="needs InteractiveMode"):
+        jobs.build("x", file=path, name="n", namespace="ns", runtime_env={}, **common)
+    flags = jobs.build("x", file=None, name="n", namespace="ns", runtime_env={}, **common)
+    worker = flags["spec"]["rayClusterSpec"]["workerGroupSpecs"][0]["template"]["spec"]["containers"][0]
+    assert worker["resources"]["requests"] == {"cpu": "1", "memory": "1Gi"}
