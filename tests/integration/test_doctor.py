@@ -155,6 +155,19 @@ def test_rayjob_stuck_initializing(operator: OperatorProcess, kubeconfig: Path, 
     assert mine == [("RayJob", "stuck")]  # its RayCluster is examined with it, not twice
 
 
+def test_autoscaler_role_removed(operator: OperatorProcess, kubeconfig: Path, ns: str) -> None:
+    cluster = raycluster("scaler")
+    cluster["spec"]["enableInTreeAutoscaling"] = True
+    apply(kubeconfig, ns, cluster)
+    eventually(lambda: state(kubeconfig, ns, "scaler") == "ready", what="ready cluster")
+    eventually(lambda: kubectl(kubeconfig, "get", "role", "scaler", "-n", ns, check=False).returncode == 0,
+               what="the autoscaler Role")
+    assert doctor(kubeconfig, "scaler", "-n", ns).returncode == 0  # the operator's own RBAC is enough
+    kubectl(kubeconfig, "delete", "role", "scaler", "-n", ns)
+    found = wait_for_finding(kubeconfig, ns, "scaler", "autoscaler-rbac-missing")
+    assert found["evidence"] == [f"Role {ns}/scaler: not found"]
+
+
 def test_errors_are_one_line(operator: OperatorProcess, kubeconfig: Path, ns: str) -> None:
     done = doctor(kubeconfig, "raycluster/ghost", "-n", ns)
     assert done.returncode == 1 and done.stderr.strip() == f"Error: RayCluster ghost not found in namespace {ns}"

@@ -18,6 +18,8 @@ from raykube.runtime.kinds import LEASE, ResourceKind
 CORE_EVENT = ResourceKind("", "v1", "Event", "events")
 RESOURCE_QUOTA = ResourceKind("", "v1", "ResourceQuota", "resourcequotas")
 DEPLOYMENT = ResourceKind("apps", "v1", "Deployment", "deployments")
+ROLE = ResourceKind("rbac.authorization.k8s.io", "v1", "Role", "roles")
+ROLE_BINDING = ResourceKind("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings")
 KINDS = {"raycluster": ("RayCluster", RAYCLUSTER), "rayjob": ("RayJob", RAYJOB),
          "rayservice": ("RayService", RAYSERVICE)}
 
@@ -68,9 +70,25 @@ async def snapshot(client: KubeClient, kind: str, obj: Obj, view: OperatorView |
                                    label_selector=f"batch.kubernetes.io/job-name={obj['metadata']['name']}")).items
     events = (await client.list(CORE_EVENT, namespace=ns)).items
     quotas = (await client.list(RESOURCE_QUOTA, namespace=ns)).items
+    autoscaling = any((c.get("spec") or {}).get("enableInTreeAutoscaling")
+                      for c in ([obj] if kind == "RayCluster" else clusters))
+    roles, bindings, rbac_known = await _rbac(client, ns) if autoscaling else ([], [], True)
     return Snapshot(kind=kind, obj=obj, now=dt.datetime.now(dt.UTC), pods=tuple(pods), events=tuple(events),
                     quotas=tuple(quotas), clusters=tuple(clusters), operator=view or OperatorView(),
-                    operator_known=view is not None)
+                    operator_known=view is not None, roles=tuple(roles), role_bindings=tuple(bindings),
+                    rbac_known=rbac_known)
+
+
+async def _rbac(client: KubeClient, namespace: str) -> tuple[list[Obj], list[Obj], bool]:
+    """The namespace's Roles and RoleBindings; (.., False) when the user may not read them."""
+    try:
+        roles = (await client.list(ROLE, namespace=namespace)).items
+        bindings = (await client.list(ROLE_BINDING, namespace=namespace)).items
+    except ApiError as err:
+        if err.code in (401, 403):
+            return [], [], False
+        raise
+    return roles, bindings, True
 
 
 async def targets(client: KubeClient, namespace: str | None) -> list[tuple[str, Obj]]:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from raykube.doctor import kinds, operator, pods
+from raykube.doctor import autoscaler, kinds, operator, pods
 from raykube.doctor.findings import Finding
 from raykube.doctor.snapshot import Obj, Snapshot, events_about
 
 
 def _cluster_findings(snapshot: Snapshot, cluster: Obj) -> list[Finding]:
     name = cluster["metadata"]["name"]
-    found = kinds.creation_refused(snapshot, cluster)
+    found = kinds.creation_refused(snapshot, cluster) + autoscaler.autoscaler_rbac(snapshot, cluster)
     for pod in snapshot.pods:
         if (pod["metadata"].get("labels") or {}).get("ray.io/cluster") == name:
             found += pods.diagnose_pod(pod, events_about(snapshot, pod["metadata"]["name"], "Pod"), snapshot.now)

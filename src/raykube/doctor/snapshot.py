@@ -34,6 +34,8 @@ class Snapshot:
         clusters: the RayClusters a RayJob or RayService runs on.
         operator: the operator's Leases and Deployments.
         operator_known: False when those could not be read (the operator rules are then skipped).
+        roles, role_bindings: the namespace's Roles and RoleBindings (the autoscaler's are named after the
+            cluster); ``rbac_known`` False when they could not be read.
     """
 
     kind: str
@@ -45,6 +47,9 @@ class Snapshot:
     clusters: tuple[Obj, ...] = ()
     operator: OperatorView = field(default_factory=OperatorView)
     operator_known: bool = True
+    roles: tuple[Obj, ...] = ()
+    role_bindings: tuple[Obj, ...] = ()
+    rbac_known: bool = True
 
     @property
     def name(self) -> str:

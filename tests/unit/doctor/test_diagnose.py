@@ -197,3 +197,35 @@ def test_failing_serve_applications() -> None:
     found = diagnose(snap(service, kind="RayService", clusters=(cluster("svc-1"),)))
     assert [f.code for f in found] == ["serve-application-failing"]
     assert "ModuleNotFoundError" in found[0].evidence[0]
+
+
+def autoscaling_cluster() -> dict[str, Any]:
+    obj = cluster()
+    obj["spec"] = {"enableInTreeAutoscaling": True}
+    return obj
+
+
+ROLE = {"metadata": {"name": "rc"}, "rules": [
+    {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch", "patch"]},
+    {"apiGroups": ["ray.io"], "resources": ["rayclusters"], "verbs": ["get", "patch"]}]}
+BINDING = {"metadata": {"name": "rc"}, "roleRef": {"kind": "Role", "name": "rc"}}
+
+
+def test_autoscaler_rbac_in_place_is_healthy() -> None:
+    healthy = Snapshot(kind="RayCluster", obj=autoscaling_cluster(), now=NOW, operator=OPERATOR, roles=(ROLE,),
+                       role_bindings=(BINDING,))
+    assert diagnose(healthy) == []
+
+
+def test_a_removed_or_narrowed_autoscaler_role() -> None:
+    removed = Snapshot(kind="RayCluster", obj=autoscaling_cluster(), now=NOW, operator=OPERATOR,
+                       role_bindings=(BINDING,))
+    found = diagnose(removed)
+    assert [f.code for f in found] == ["autoscaler-rbac-missing"]
+    assert found[0].evidence == ("Role ns/rc: not found",)
+    narrow = {**ROLE, "rules": ROLE["rules"][:1]}
+    found = diagnose(Snapshot(kind="RayCluster", obj=autoscaling_cluster(), now=NOW, operator=OPERATOR,
+                              roles=(narrow,), role_bindings=(BINDING,)))
+    assert found[0].evidence == ("Role ns/rc lacks rayclusters.ray.io: get, patch",)
+    unknown = Snapshot(kind="RayCluster", obj=autoscaling_cluster(), now=NOW, operator=OPERATOR, rbac_known=False)
+    assert diagnose(unknown) == []
