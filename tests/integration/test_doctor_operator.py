@@ -59,3 +59,25 @@ def test_a_stopped_operator_is_named_even_for_a_ready_cluster(
         operator.stop()
     report = json.loads(doctor(kubeconfig, "orphan", "-n", ns, "-o", "json").stdout)
     assert [f["code"] for r in report["resources"] for f in r["findings"]] == ["operator-not-running"]
+
+
+def test_a_rayjob_whose_dashboard_does_not_answer(kubeconfig: Path, ray_crds: None, ns: str, tmp_path: Path) -> None:
+    from raykube.local.ports import free_ports
+
+    (dead_port,) = free_ports(1)  # nothing listens there
+    operator = OperatorProcess(kubeconfig, tmp_path, lease_namespace="kube-system",
+                               extra=(f"--dashboard-url-override=http://127.0.0.1:{dead_port}",))
+    try:
+        operator.wait_ready()
+        spec = raycluster("unused")["spec"]
+        apply(kubeconfig, ns, {"apiVersion": "ray.io/v1", "kind": "RayJob", "metadata": {"name": "deaf"},
+                               "spec": {"entrypoint": "python -c 1", "rayClusterSpec": spec}})
+
+        def unreachable() -> dict[str, object] | None:
+            return next((f for f in findings(kubeconfig, ns, "rayjob/deaf")
+                         if f["code"] == "rayjob-dashboard-unreachable"), None)
+
+        found = eventually(unreachable, timeout=120, what="rayjob-dashboard-unreachable")
+        assert str(found["evidence"][0]).startswith("jobStatusCheckFailureStartTime: ")  # type: ignore[index]
+    finally:
+        operator.stop()

@@ -255,6 +255,17 @@ def test_job_submit_runs_an_interactive_rayjob(
     assert quick.returncode == 0
     spec = json.loads(kubectl(kubeconfig, "get", "rayjob", "flags", "-n", ns, "-o", "json").stdout)["spec"]
     assert spec["submissionMode"] == "InteractiveMode" and spec["jobId"].startswith("flags-")
+    cluster = json.loads(kubectl(kubeconfig, "get", "rayjob", "flags", "-n", ns, "-o", "json").stdout)["status"][
+        "rayClusterName"]
+    proc = subprocess.Popen([str(binary("kubectl")), "ray", "session", "rayjob/flags", "-n", ns],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=plugin_env(kubeconfig),
+                            start_new_session=True)
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == f"Forwarding ports to service {cluster}-head-svc"
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
     bad = tmp_path / "not-a-job.yaml"
     bad.write_text("kind: Pod\n")
     assert_one_line_error(ray(kubeconfig, "job", "submit", "-f", str(bad), "--", "x", check=False),
