@@ -7,6 +7,7 @@ plugin is. Table headers are compared with the column names and order of KubeRay
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -190,6 +191,23 @@ def test_delete_asks_before_deleting(operator: OperatorProcess, kubeconfig: Path
                           capture_output=True, text=True, env=plugin_env(kubeconfig), check=True)
     assert "- raycluster/keep" in done.stdout and "Canceled deletion." in done.stdout
     assert kubectl(kubeconfig, "get", "raycluster", "keep", "-n", ns).returncode == 0
+
+
+def test_get_token_prints_the_clusters_auth_token(operator: OperatorProcess, kubeconfig: Path, ns: str,
+                                                  tmp_path: Path) -> None:
+    cluster = yaml.safe_load(ray(kubeconfig, "create", "cluster", "secure", "-n", ns, *SMALL, "--dry-run").stdout)
+    cluster["spec"]["authOptions"] = {"mode": "token"}
+    kubectl(kubeconfig, "apply", "-f", "-", input=yaml.safe_dump(cluster))
+
+    def secret() -> str:
+        done = kubectl(kubeconfig, "get", "secret", "secure", "-n", ns, "-o", "jsonpath={.data.auth_token}",
+                       check=False)
+        return done.stdout if done.returncode == 0 else ""
+
+    encoded = eventually(secret, what="the auth token Secret")
+    assert ray(kubeconfig, "get", "token", "secure", "-n", ns).stdout == base64.b64decode(encoded).decode()
+    assert_one_line_error(ray(kubeconfig, "get", "token", "ghost", "-n", ns, check=False),
+                          f"failed to get RayCluster {ns}/ghost")
 
 
 def test_session_forwards_the_head_services_ports(operator: OperatorProcess, kubeconfig: Path, ns: str) -> None:
