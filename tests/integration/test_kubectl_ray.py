@@ -280,7 +280,9 @@ def test_job_submit_runs_an_interactive_rayjob(
                             start_new_session=True)
     try:
         assert proc.stdout is not None
-        assert proc.stdout.readline().strip() == f"Forwarding ports to service {cluster}-head-svc"
+        lines = [proc.stdout.readline().strip() for _ in range(3)]
+        assert lines == [f"Forwarding ports to service {cluster}-head-svc", "Ray Dashboard: http://localhost:8265",
+                         ""]  # a RayJob's session forwards the dashboard only, as KubeRay's
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)

@@ -1,9 +1,10 @@
 """`kubectl ray session` (port-forwards to a head) and `kubectl ray log` (every Ray node's logs into a directory).
 
-Both take ``NAME`` (a RayCluster) or ``raycluster|rayjob|rayservice/NAME``. ``session`` forwards the dashboard
-(8265) and the Ray client (10001), plus Serve (8000) for a RayService, through ``kubectl port-forward`` to the
-head Service, and starts it again whenever it exits (the head pod was replaced, the connection dropped)
-until interrupted. ``log`` copies ``/tmp/ray/session_latest/logs`` of each Ray node pod (``kubectl exec ...
+Both take ``NAME`` (a RayCluster) or ``raycluster|rayjob|rayservice/NAME``. ``session`` forwards, as KubeRay's
+plugin does, the dashboard (8265) and the Ray client (10001) of a RayCluster, the dashboard of a RayJob's
+cluster, the dashboard and Serve (8000) of a RayService, through ``kubectl port-forward`` to the head Service,
+and starts it again 3 s after it fails (the head pod was replaced, the connection dropped) until it ends
+cleanly or is interrupted. ``log`` copies ``/tmp/ray/session_latest/logs`` of each Ray node pod (``kubectl exec ...
 tar``) into ``--out-dir/<pod>/``; where that fails (no tar, no exec, a node without a kubelet) it saves the
 containers' logs from the API instead, and says so.
 """
@@ -39,8 +40,10 @@ from raykube.controllers.kinds import POD, RAYCLUSTER, RAYJOB, RAYSERVICE
 from raykube.runtime.errors import ApiError, is_not_found
 from raykube.runtime.objects import Obj
 
-PORTS = {"Ray Dashboard": 8265, "Ray Interactive Client": 10001}
-SERVE_PORT = 8000
+PORTS = {"Ray Dashboard": 8265, "Ray Interactive Client": 10001, "Ray Serve": 8000}
+_SESSION_PORTS = {"raycluster": ("Ray Dashboard", "Ray Interactive Client"), "rayjob": ("Ray Dashboard",),
+                  "rayservice": ("Ray Dashboard", "Ray Serve")}
+RECONNECT_DELAY = 3.0
 _KIND_OBJECTS = {"raycluster": (RAYCLUSTER, "Ray cluster"), "rayjob": (RAYJOB, "RayJob"),
                  "rayservice": (RAYSERVICE, "RayService")}
 
@@ -74,29 +77,33 @@ async def head_cluster(t: Target, kind: str, name: str) -> str:
 def session(
     resource: Annotated[str, typer.Argument(metavar="(RAYCLUSTER | TYPE/NAME)")],
     address: Annotated[str, typer.Option(help="Local address to listen on.")] = "localhost",
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="verbose output")] = False,
     namespace: Namespace = None,
     kubeconfig: Kubeconfig = None,
     context: Context = None,
 ) -> None:
-    """Forward local ports to the Ray resources: dashboard 8265, client 10001 (and Serve 8000 of a RayService)."""
+    """Forward local ports to the Ray resources (RayCluster: dashboard and client; RayJob: dashboard; RayService:
+    dashboard and Serve)."""
     kind, name = _one_target(resource)
     t = target(kubeconfig, context, namespace)
     cluster = run(head_cluster(t, kind, name))
     service = f"{name if kind == 'rayservice' else cluster}-head-svc"
-    ports = dict(PORTS)
-    if kind == "rayservice":
-        ports["Ray Serve"] = SERVE_PORT
+    ports = {label: port for label, port in PORTS.items() if label in _SESSION_PORTS[kind]}
     typer.echo(f"Forwarding ports to service {service}")
     for label, port in ports.items():
         typer.echo(f"{label}: http://{address}:{port}")
+    typer.echo("")
     command = [kubectl_binary(), *kubectl_args(t), "port-forward", "-n", t.namespace, f"--address={address}",
                f"service/{service}", *[f"{p}:{p}" for p in ports.values()]]
     try:
         while True:
-            started = time.monotonic()
+            if verbose:
+                typer.echo(f"Running: {' '.join(command)}")
             code = subprocess.call(command)
-            typer.echo(f"port-forward exited with code {code}; reconnecting", err=True)
-            time.sleep(1.0 if time.monotonic() - started > 5 else 3.0)
+            if code == 0:
+                return
+            typer.echo(f"failed to port-forward: exit status {code}. Retrying in {RECONNECT_DELAY:g}s ...\n")
+            time.sleep(RECONNECT_DELAY)
     except KeyboardInterrupt:
         typer.echo("", err=True)
 
