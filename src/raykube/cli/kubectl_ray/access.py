@@ -4,15 +4,18 @@ Both take ``NAME`` (a RayCluster) or ``raycluster|rayjob|rayservice/NAME``. ``se
 plugin does, the dashboard (8265) and the Ray client (10001) of a RayCluster, the dashboard of a RayJob's
 cluster, the dashboard and Serve (8000) of a RayService, through ``kubectl port-forward`` to the head Service,
 and starts it again 3 s after it fails (the head pod was replaced, the connection dropped) until it ends
-cleanly or is interrupted. ``log`` copies ``/tmp/ray/session_latest/logs`` of each Ray node pod (``kubectl exec ...
-tar``) into ``--out-dir/<pod>/``; where that fails (no tar, no exec, a node without a kubelet) it saves the
-containers' logs from the API instead, and says so.
+cleanly or is interrupted.
+
+``log`` writes, for each Ray node pod, its Ray container's output to ``--out-dir/<pod>/stdout.log`` and copies
+``/tmp/ray/session_latest/logs`` there (``kubectl exec ... tar``), as KubeRay's plugin does; a node whose
+files cannot be read (no exec, no tar, a node without a kubelet) is reported, the others still downloaded.
 """
 
 from __future__ import annotations
 
 import asyncio
 import io
+import shutil
 import subprocess
 import tarfile
 import time
@@ -44,6 +47,10 @@ PORTS = {"Ray Dashboard": 8265, "Ray Interactive Client": 10001, "Ray Serve": 80
 _SESSION_PORTS = {"raycluster": ("Ray Dashboard", "Ray Interactive Client"), "rayjob": ("Ray Dashboard",),
                   "rayservice": ("Ray Dashboard", "Ray Serve")}
 RECONNECT_DELAY = 3.0
+RAY_LOG_DIR = "/tmp/ray/session_latest/logs/"
+_NODE_TYPES = {"all": "Command set to retrieve both head and worker node logs.",
+               "head": "Command set to retrieve only head node logs.",
+               "worker": "Command set to retrieve only worker node logs."}
 _KIND_OBJECTS = {"raycluster": (RAYCLUSTER, "Ray cluster"), "rayjob": (RAYJOB, "RayJob"),
                  "rayservice": (RAYSERVICE, "RayService")}
 
@@ -110,24 +117,26 @@ def session(
 
 def log(
     resource: Annotated[str, typer.Argument(metavar="(RAYCLUSTER | TYPE/NAME)")],
-    out_dir: Annotated[Path | None, typer.Option(help="File Directory PATH of where to download the file logs to.")]
-    = None,
-    node_type: Annotated[str, typer.Option(help="Type of Ray node to download the files for (all, head, worker).")]
-    = "all",
+    out_dir: Annotated[Path | None, typer.Option(help="directory to save the logs to")] = None,
+    node_type: Annotated[str, typer.Option(help="type of Ray node from which to download log, supports 'worker', "
+                                                "'head', or 'all'")] = "all",
     namespace: Namespace = None,
     kubeconfig: Kubeconfig = None,
     context: Context = None,
 ) -> None:
-    """Get Ray logs of every Ray node of a cluster into a directory."""
-    if node_type not in ("all", "head", "worker"):
-        fail(f"unknown --node-type {node_type!r}: must be all, head or worker")
+    """Get Ray cluster logs."""
     kind, name = _one_target(resource)
+    node_type = node_type.lower()
+    if node_type not in _NODE_TYPES:
+        fail(f"unknown node type `{node_type}`")
     t = target(kubeconfig, context, namespace)
-    cluster = run(head_cluster(t, kind, name))
+    cluster = run(_log_cluster(t, kind, name))
+    made = out_dir is None
     if out_dir is None:
         typer.echo("No output directory specified, creating dir under current directory using resource name.")
-        out_dir = Path.cwd() / name
+        out_dir = Path(name)
     out_dir.mkdir(parents=True, exist_ok=True)
+    typer.echo(_NODE_TYPES[node_type])
     selector = f"ray.io/cluster={cluster}" + ("" if node_type == "all" else f",ray.io/node-type={node_type}")
 
     async def pods() -> list[Obj]:
@@ -136,45 +145,55 @@ def log(
 
     found = run(pods())
     if not found:
-        fail(f"no Ray nodes found for {kind} {name} in namespace {t.namespace}")
-    saved = 0
+        if made:
+            shutil.rmtree(out_dir, ignore_errors=True)
+        fail(f"No Ray nodes found for resource {cluster}")
+    problems = 0
     for pod in sorted(found, key=lambda p: p["metadata"]["name"]):
         pod_name = str(pod["metadata"]["name"])
         typer.echo(f"Downloading log for Ray Node {pod_name}")
-        problem = _download(t, pod, out_dir / pod_name)
-        if problem:
-            typer.echo(f"  could not download logs of {pod_name}: {problem}", err=True)
-        else:
-            saved += 1
-    if not saved:
-        fail(f"no logs could be downloaded into {out_dir}")
-    typer.echo(f"Saved logs of {saved} Ray node(s) in {out_dir}")
+        for problem in _download(t, pod, out_dir / pod_name):
+            problems += 1
+            typer.echo(f"  {pod_name}: {problem}", err=True)
+    if problems:
+        fail(f"{problems} download(s) failed; what could be read is in {out_dir}")
 
 
-def _download(t: Target, pod: Obj, dest: Path) -> str:
-    """Copy one node's Ray logs (``exec tar``), else its container logs; the problem, or "" on success."""
+async def _log_cluster(t: Target, kind: str, name: str) -> str:
+    """The RayCluster whose nodes ``log`` reads (a RayService's active cluster, as KubeRay's plugin does)."""
+    if kind != "rayservice":
+        return await head_cluster(t, kind, name)
+    async with closing(t.client()) as client:
+        try:
+            obj = await client.get(RAYSERVICE, name, namespace=t.namespace)
+        except ApiError as err:
+            raise PluginError(f"failed to retrieve Ray service info for {name}: {err.message or err}") from err
+    cluster = str(((obj.get("status") or {}).get("activeServiceStatus") or {}).get("rayClusterName") or "")
+    if not cluster:
+        raise PluginError(f"RayService {name} has no active Ray cluster yet")
+    return cluster
+
+
+def _download(t: Target, pod: Obj, dest: Path) -> list[str]:
+    """The Ray container's output into ``stdout.log``, then the Ray log files (``exec tar``); the problems."""
     dest.mkdir(parents=True, exist_ok=True)
-    pod_name = str(pod["metadata"]["name"])
-    containers = [str(c["name"]) for c in pod["spec"]["containers"]]
-    command = [kubectl_binary(), *kubectl_args(t), "exec", "-n", t.namespace, pod_name, "-c", containers[0], "--",
-               "tar", "-cf", "-", "-C", "/tmp/ray/session_latest", "logs"]
+    pod_name, container = str(pod["metadata"]["name"]), str(pod["spec"]["containers"][0]["name"])
+    problems = []
+    try:
+        lines = asyncio.run(_container_log(t, pod_name, container))
+        (dest / "stdout.log").write_text("\n".join(lines) + ("\n" if lines else ""))
+    except Exception as err:
+        problems.append(f"could not read the log of container {container}: {err}")
+    command = [kubectl_binary(), *kubectl_args(t), "exec", "-n", t.namespace, pod_name, "-c", container, "--",
+               "tar", "--warning=no-file-changed", "-cf", "-", "-C", RAY_LOG_DIR, "."]
     done = subprocess.run(command, capture_output=True, timeout=300, check=False)
     if done.returncode == 0 and done.stdout:
         with tarfile.open(fileobj=io.BytesIO(done.stdout)) as archive:
             archive.extractall(dest, filter="data")
-        return ""
-    exec_problem = (done.stderr.decode(errors="replace").strip().splitlines() or ["exec failed"])[-1]
-    problems = []
-    for container in containers:
-        try:
-            lines = asyncio.run(_container_log(t, pod_name, container))
-        except Exception as err:
-            problems.append(f"{container}: {err}")
-            continue
-        (dest / f"{container}.log").write_text("\n".join(lines) + ("\n" if lines else ""))
-    if len(problems) == len(containers):
-        return f"exec: {exec_problem}; container logs: {'; '.join(problems)}"
-    return ""
+    else:
+        reason = (done.stderr.decode(errors="replace").strip().splitlines() or [f"exit {done.returncode}"])[-1]
+        problems.append(f"could not copy {RAY_LOG_DIR} (kubectl exec ... tar): {reason}")
+    return problems
 
 
 async def _container_log(t: Target, pod: str, container: str) -> list[str]:

@@ -29,6 +29,7 @@ def mount(target: typer.Typer, *, with_version_and_job: bool) -> None:
     target.command("delete")(manage.delete)
     target.command("session")(access.session)
     target.command("log")(access.log)
+    target.command("logs", hidden=True)(access.log)
     if with_version_and_job:
         target.add_typer(jobs.app, name="job")
         target.command("version")(manage.version)
