@@ -263,7 +263,8 @@ def test_job_submit_runs_an_interactive_rayjob(
     rayjob = tmp_path / "rayjob.yaml"
     rayjob.write_text(yaml.safe_dump({
         "apiVersion": "ray.io/v1", "kind": "RayJob", "metadata": {"name": "from-yaml"},
-        "spec": {"rayClusterSpec": {"headGroupSpec": {"rayStartParams": {}, "template": {"spec": {"containers": [
+        "spec": {"submissionMode": "InteractiveMode",
+                 "rayClusterSpec": {"headGroupSpec": {"rayStartParams": {}, "template": {"spec": {"containers": [
             {"name": "ray-head", "image": "rayproject/ray:2.52.0",
              "resources": {"requests": {"cpu": "1", "memory": "1Gi"}}}]}}}}}}))
     done = ray(kubeconfig, "job", "submit", "-n", ns, "-f", str(rayjob), "--working-dir", str(workdir),
@@ -277,10 +278,14 @@ def test_job_submit_runs_an_interactive_rayjob(
     assert (status["jobDeploymentStatus"], status["jobStatus"]) == ("Complete", "SUCCEEDED"), done.stderr
 
     quick = ray(kubeconfig, "job", "submit", "-n", ns, "--name", "flags", *SMALL[:4], "--worker-replicas", "0",
-                "--no-wait", "--dashboard-address", standin.url, "--", "python", "-c", "1")
+                "--working-dir", str(workdir), "--entrypoint-num-cpus", "1", "--metadata-json", '{"team": "ml"}',
+                "--submission-id", "flags-1", "--no-wait", "--dashboard-address", standin.url, "--", "python",
+                "-c", "1")
     assert quick.returncode == 0
     spec = json.loads(kubectl(kubeconfig, "get", "rayjob", "flags", "-n", ns, "-o", "json").stdout)["spec"]
-    assert spec["submissionMode"] == "InteractiveMode" and spec["jobId"].startswith("flags-")
+    assert spec["submissionMode"] == "InteractiveMode" and spec["jobId"] == "flags-1"
+    assert standin.jobs["flags-1"].request["entrypoint_num_cpus"] == 1
+    assert standin.jobs["flags-1"].request["metadata"] == {"team": "ml"}
     cluster = json.loads(kubectl(kubeconfig, "get", "rayjob", "flags", "-n", ns, "-o", "json").stdout)["status"][
         "rayClusterName"]
     proc = subprocess.Popen([str(binary("kubectl")), "ray", "session", "rayjob/flags", "-n", ns],
@@ -298,6 +303,10 @@ def test_job_submit_runs_an_interactive_rayjob(
     bad.write_text("kind: Pod\n")
     assert_one_line_error(ray(kubeconfig, "job", "submit", "-f", str(bad), "--", "x", check=False),
                           "is not a RayJob manifest")
+    assert_one_line_error(ray(kubeconfig, "job", "submit", "--", "x", check=False),
+                          "Must set either yaml file (--filename) or set Ray job name (--name)")
+    assert_one_line_error(ray(kubeconfig, "job", "submit", "--name", "x", "--", "x", check=False),
+                          "working directory is required")
 
 
 def test_errors_are_one_line(kubeconfig: Path, tmp_path: Path, ns: str, ray_crds: None) -> None:

@@ -112,7 +112,10 @@ def submit(
 
 async def _submit(kubeconfig: str | None, access: KubeAccess, manifest: dict[str, Any], configmap: Obj | None,
                   package_dir: Path | None, dashboard_address: str | None, *, wait: bool, timeout: float,
-                  submission_id: str | None = None) -> int:
+                  submission_id: str | None = None, request_options: dict[str, Any] | None = None,
+                  extra_headers: dict[str, str] | None = None) -> int:
+    """Create the RayJob and follow it; InteractiveMode submits through the dashboard (``request_options``: more
+    fields of the submission, ``extra_headers``: more HTTP headers to the dashboard)."""
     client = KubeClient.from_kubeconfig(kubeconfig) if kubeconfig else KubeClient.from_kubeconfig()
     ns, name = manifest["metadata"]["namespace"], manifest["metadata"]["name"]
     progress = _Progress(f"{ns}/{name}")
@@ -131,7 +134,8 @@ async def _submit(kubeconfig: str | None, access: KubeAccess, manifest: dict[str
                 return 1
             address = dashboard_address or access.service_proxy(ns, f"{status['rayClusterName']}-head-svc")
             job_id = await _submit_to_dashboard(access, address, manifest, package_dir, progress,
-                                                via_proxy=dashboard_address is None, submission_id=submission_id)
+                                                via_proxy=dashboard_address is None, submission_id=submission_id,
+                                                request_options=request_options, extra_headers=extra_headers)
             await client.patch(RAYJOB, name, {"spec": {"jobId": job_id}}, namespace=ns)
         if not wait:
             return 0
@@ -145,13 +149,15 @@ async def _submit(kubeconfig: str | None, access: KubeAccess, manifest: dict[str
 
 
 async def _submit_to_dashboard(access: KubeAccess, address: str, manifest: dict[str, Any], package_dir: Path | None,
-                               progress: _Progress, *, via_proxy: bool, submission_id: str | None = None) -> str:
+                               progress: _Progress, *, via_proxy: bool, submission_id: str | None = None,
+                               request_options: dict[str, Any] | None = None,
+                               extra_headers: dict[str, str] | None = None) -> str:
     name = manifest["metadata"]["name"]
     job_id = submission_id or f"{name}-{_suffix()}"
     runtime_env: dict[str, Any] = dict(yaml.safe_load(manifest["spec"].get("runtimeEnvYAML") or "") or {})
     transport = access.transport() if via_proxy else None
-    headers = access.headers if via_proxy else None
-    async with DashboardClient(transport=transport, headers=headers, timeout=60.0) as dashboard:
+    headers = {**(access.headers if via_proxy else {}), **(extra_headers or {})}
+    async with DashboardClient(transport=transport, headers=headers or None, timeout=60.0) as dashboard:
         if package_dir is not None:
             uri, data = workdir_package(package_dir)
             if not await dashboard.package_exists(address, uri):
@@ -159,7 +165,7 @@ async def _submit_to_dashboard(access: KubeAccess, address: str, manifest: dict[
             runtime_env["working_dir"] = uri
             progress.note(f"uploaded {package_dir} ({len(data) // 1024} KiB) as {uri}")
         request = JobSubmitRequest(entrypoint=manifest["spec"]["entrypoint"], submission_id=job_id,
-                                   runtime_env=runtime_env or None)
+                                   runtime_env=runtime_env or None, **(request_options or {}))
         await dashboard.submit_job(address, request)
     progress.note(f"submitted Ray job {job_id}")
     return job_id

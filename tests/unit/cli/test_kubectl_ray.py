@@ -110,17 +110,26 @@ def test_delete_targets() -> None:
             manage.parse_targets([bad])
 
 
-def test_job_submit_forces_interactive_mode_and_carries_the_runtime_env(tmp_path: Path) -> None:
+def test_job_submit_needs_interactive_mode_and_takes_the_runtime_env_by_precedence(tmp_path: Path) -> None:
     path = tmp_path / "job.yaml"
-    path.write_text(yaml.safe_dump({"kind": "RayJob", "metadata": {"name": "j"}, "spec": {"entrypoint": "old"}}))
+    path.write_text(yaml.safe_dump({"kind": "RayJob", "metadata": {"name": "j"},
+                                    "spec": {"submissionMode": "InteractiveMode", "entrypoint": "old",
+                                             "runtimeEnvYAML": "pip: [a]\n"}}))
     common: dict[str, Any] = {"image": "img", "ray_version": "2.52.0", "head_cpu": "1", "head_memory": "1Gi",
-                              "worker_replicas": 1, "worker_cpu": "1", "worker_memory": "1Gi", "ttl": None}
-    body = jobs.build("python x.py", file=path, name=None, namespace="ns", runtime_env={"pip": ["a"]}, **common)
-    assert body["spec"]["submissionMode"] == "InteractiveMode" and body["spec"]["entrypoint"] == "python x.py"
-    assert yaml.safe_load(body["spec"]["runtimeEnvYAML"]) == {"pip": ["a"]}
+                              "worker_replicas": 1, "worker_cpu": "1", "worker_memory": "1Gi"}
+    body = jobs.build("python x.py", file=path, name=None, namespace="ns", **common)
+    assert body["spec"]["entrypoint"] == "python x.py" and body["metadata"] == {"name": "j", "namespace": "ns"}
+    assert jobs.runtime_env(body, None, None) == {"pip": ["a"]}
+    env_file = tmp_path / "env.yaml"
+    env_file.write_text("env_vars: {A: '1'}\n")
+    assert jobs.runtime_env(body, env_file, None) == {"env_vars": {"A": "1"}}
+    assert jobs.runtime_env(body, env_file, '{"pip": ["b"]}') == {"pip": ["b"]}
     path.write_text(yaml.safe_dump({"kind": "RayJob", "spec": {"submissionMode": "HTTPMode"}}))
-    with pytest.raises(ValueError, match="needs InteractiveMode"):
-        jobs.build("x", file=path, name="n", namespace="ns", runtime_env={}, **common)
-    flags = jobs.build("x", file=None, name="n", namespace="ns", runtime_env={}, **common)
+    with pytest.raises(ValueError, match="must be set to 'InteractiveMode'"):
+        jobs.build("x", file=path, name="n", namespace="ns", **common)
+    with pytest.raises(ValueError, match=r"Must set either yaml file \(--filename\) or set Ray job name"):
+        jobs.build("x", file=None, name=None, namespace="ns", **common)
+    flags = jobs.build("x", file=None, name="n", namespace="ns", **common)
+    assert flags["spec"]["submissionMode"] == "InteractiveMode"
     worker = flags["spec"]["rayClusterSpec"]["workerGroupSpecs"][0]["template"]["spec"]["containers"][0]
     assert worker["resources"]["requests"] == {"cpu": "1", "memory": "1Gi"}
