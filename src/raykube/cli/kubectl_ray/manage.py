@@ -145,23 +145,28 @@ def version(
     kubeconfig: Kubeconfig = None,
     context: Context = None,
 ) -> None:
-    """Print the plugin version and the version of the operator in the cluster."""
+    """Output the version of the Ray kubectl plugin and KubeRay operator."""
     typer.echo(f"kubectl ray plugin version: {__version__} (raykube)")
-    try:
-        t = target(kubeconfig, context, namespace)
-        operator = run(_operator_version(t))
-    except typer.Exit:
-        operator = "unknown (the cluster could not be read)"
+    t = target(kubeconfig, context, namespace)
+    operator = run(_operator_version(t))
+    if operator is None:
+        typer.echo("warning: KubeRay operator installation cannot be found: no Deployment kuberay-operator in any "
+                   'namespace. Did you install it with the name "kuberay-operator"?')
+        return
     typer.echo(f"KubeRay operator version: {operator}")
 
 
-async def _operator_version(t: Any) -> str:
-    """The image tag of the kuberay-operator Deployment, as KubeRay's plugin reports it."""
+async def _operator_version(t: Any) -> str | None:
+    """The image tag of the kuberay-operator Deployment (by name or chart label), as KubeRay's plugin reports it."""
     async with closing(t.client()) as client:
-        deployments = (await client.list(DEPLOYMENT, label_selector="app.kubernetes.io/name=kuberay-operator")).items
+        deployments = (await client.list(DEPLOYMENT)).items
     for deployment in deployments:
+        labels = deployment["metadata"].get("labels") or {}
+        if deployment["metadata"]["name"] != "kuberay-operator" and \
+                labels.get("app.kubernetes.io/name") != "kuberay-operator":
+            continue
         for container in deployment["spec"]["template"]["spec"].get("containers") or ():
             image = str(container.get("image", ""))
             if ":" in image.rsplit("/", 1)[-1]:
                 return image.rsplit(":", 1)[1]
-    return "unknown (no kuberay-operator Deployment found)"
+    return None
