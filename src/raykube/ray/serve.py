@@ -15,38 +15,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from raykube.ray.client import DashboardClient
 from raykube.ray.errors import DashboardError
+from raykube.ray.serve_models import ServeApplicationDetails, ServeDeploymentDetails, ServeInstanceDetails
+
+__all__ = ["ServeApplicationDetails", "ServeClient", "ServeDeploymentDetails", "ServeInstanceDetails"]
 
 APPLICATIONS_PATH = "/api/serve/applications/"
-
-
-class _Wire(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-
-class ServeDeploymentDetails(_Wire):
-    """One deployment of an application (``UPDATING``, ``HEALTHY``, ``UNHEALTHY``, ...)."""
-
-    status: str = ""
-    message: str = ""
-
-
-class ServeApplicationDetails(_Wire):
-    """One application (``NOT_STARTED``, ``DEPLOYING``, ``RUNNING``, ``DEPLOY_FAILED``, ...)."""
-
-    status: str = ""
-    message: str = ""
-    deployments: dict[str, ServeDeploymentDetails] = Field(default_factory=dict)
-
-
-class ServeInstanceDetails(_Wire):
-    """``GET /api/serve/applications/?api_type=declarative``."""
-
-    applications: dict[str, ServeApplicationDetails] = Field(default_factory=dict)
-    target_capacity: float | None = None
 
 
 class ServeClient(DashboardClient):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from raykube.controllers.rayservice.serve import Applied, Endpoint
+from raykube.controllers.rayservice.view import Applied, Endpoint
 from raykube.runtime.objects import Obj
 
 

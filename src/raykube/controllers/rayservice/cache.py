@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from raykube import reasons
-from raykube.controllers.raycluster.cache import BY_CLUSTER
+from raykube.controllers.indexes import BY_CLUSTER
 from raykube.runtime.informer import Informer
 from raykube.runtime.objects import Obj, ObjectKey, controller_ref, key_of, labels_of, resource_version
 from raykube.runtime.store import index_value, label_index

@@ -34,7 +34,7 @@ from raykube.builders.pod import ClusterContext
 from raykube.builders.settings import OperatorSettings
 from raykube.controllers.event import Event
 from raykube.controllers.rayservice import actions as a
-from raykube.controllers.rayservice.serve import Applied, ClusterServe, Endpoint
+from raykube.controllers.rayservice.view import Applied, ClusterServe, Endpoint
 from raykube.runtime.clock import parse_time
 from raykube.runtime.objects import Obj
 

@@ -20,44 +20,16 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
+from raykube.controllers.rayservice.view import Applied, ClusterServe, Endpoint
 from raykube.ray.errors import DashboardError
 from raykube.ray.serve import ServeClient, ServeInstanceDetails
 from raykube.runtime import logs
 from raykube.runtime.clock import Clock, RealClock
 from raykube.runtime.objects import ObjectKey
 
+__all__ = ["Applied", "ClusterServe", "Endpoint", "ServeProbes"]
+
 _log = logs.get_logger("raykube.rayservice.serve")
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    """Where a call goes: the URL, and the ``Host`` header when the URL is a stand-in for the real host."""
-
-    url: str
-    host: str | None = None
-
-
-@dataclass(frozen=True)
-class Applied:
-    """What was last PUT to a cluster: the serve config text and the UID of the head pod that took it."""
-
-    config: str
-    head_uid: str
-
-
-@dataclass(frozen=True)
-class ClusterServe:
-    """What a pass may know about one cluster's Serve."""
-
-    apps: ServeInstanceDetails | None = None
-    apps_error: str = ""
-    applied: Applied | None = None
-    deploy_error: str = ""
-    deploying: bool = False
-    proxies: tuple[tuple[str, bool], ...] = ()
-
-    def proxy_healthy(self, pod_ip: str) -> bool | None:
-        return dict(self.proxies).get(pod_ip)
 
 
 @dataclass

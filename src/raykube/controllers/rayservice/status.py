@@ -18,7 +18,7 @@ from typing import Any
 from raykube import reasons
 from raykube.controllers.event import Event
 from raykube.controllers.rayservice.plan import Decision, Snapshot
-from raykube.controllers.rayservice.serve import ClusterServe
+from raykube.controllers.rayservice.view import ClusterServe
 from raykube.runtime.clock import stamp
 from raykube.runtime.objects import Obj
 
