@@ -31,6 +31,23 @@ def kubeconfig(local_cluster: LocalCluster) -> Path:
     return local_cluster.kubeconfig
 
 
+REFERENCE_MISSING = (
+    "KubeRay reference data (shared/reference/kuberay) not found: clone the repository beside shared/, or set "
+    "RAYKUBE_KUBERAY_REFERENCE to that directory"
+)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """The conformance tests need KubeRay's reference data: without it, stop at once, saying so.
+
+    Skipping them instead would turn a misplaced checkout into a green run that checked nothing upstream.
+    """
+    from tests.unit.api.upstream import reference_dir
+
+    if reference_dir() is None:
+        raise pytest.UsageError(REFERENCE_MISSING)
+
+
 @pytest.fixture(scope="session")
 def kuberay_reference() -> Path:
     """The upstream KubeRay reference data (CRDs, samples, chart values) beside the checkout."""
@@ -38,5 +55,5 @@ def kuberay_reference() -> Path:
 
     found = reference_dir()
     if found is None:
-        pytest.fail("KubeRay reference files not found: set RAYKUBE_KUBERAY_REFERENCE or place shared/ beside the repo")
+        pytest.fail(REFERENCE_MISSING)
     return found
