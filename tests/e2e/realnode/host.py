@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 import time
@@ -9,8 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from raykube.local import cgroups, hostnet, nodens, realnode
-from raykube.local.cluster import LocalCluster
+from raykube.local.cluster import ClusterConfig, LocalCluster
 from raykube.local.components import etcd_data_dir
+from raykube.local.processes import ProcessRecord, _start_ticks, is_alive
+
+#: In a test run's state directory: the pytest process that made it (a ProcessRecord as JSON).
+RUNNER_FILE = "test-runner.json"
 
 
 @dataclass(frozen=True)
@@ -66,7 +71,19 @@ def state_dir(prefix: str) -> Path:
     where several sessions run, that would delete a running node's files (containerd's and the kubelet's)
     under it. The caller removes the directory once the cluster is down and nothing was left behind.
     """
-    return Path(tempfile.mkdtemp(prefix=f"raykube-{prefix}-")).resolve()
+    made = Path(tempfile.mkdtemp(prefix=f"raykube-{prefix}-")).resolve()
+    me = ProcessRecord("pytest", os.getpid(), _start_ticks(os.getpid()) or 0, "")
+    (made / RUNNER_FILE).write_text(json.dumps(me.to_json()))
+    return made
+
+
+def _runner_gone(owner: Path) -> bool:
+    """True if the pytest run that made this state directory is no longer running (killed, interrupted)."""
+    try:
+        runner = ProcessRecord.from_json(json.loads((owner / RUNNER_FILE).read_text()))
+    except (OSError, ValueError, KeyError):
+        return False  # made before runners were recorded, or not by a test: wait for it instead
+    return not is_alive(runner)
 
 
 def _test_run_state(owner: Path) -> bool:
@@ -78,7 +95,8 @@ def wait_for_machine(timeout: float = 1800) -> None:
     """Wait while another test run's real-node cluster holds this machine's one slot.
 
     A cluster that died without `down` (a killed session, a crashed run) is cleaned up first, as the next
-    `up` would do: a snapshot taken after this is the machine as it was before any real node. A user's own
+    `up` would do: a snapshot taken after this is the machine as it was before any real node. So is a cluster
+    whose test run was interrupted (its pytest process is gone: nobody would ever stop it). A user's own
     cluster (`make demo`, `raykube local up --nodes real`) will not go away by itself: that fails at once,
     saying how to stop it, instead of waiting for it.
     """
@@ -89,6 +107,11 @@ def wait_for_machine(timeout: float = 1800) -> None:
         owner = realnode.lock_owner()
         if owner is None:
             return
+        if _test_run_state(owner) and _runner_gone(owner):
+            # An interrupted test run's cluster lives on (only `down` stops it) but nobody will stop it.
+            print(f"stopping a real-node cluster whose test run is gone ({owner})", flush=True)
+            LocalCluster(ClusterConfig(state_dir=owner)).down()
+            continue
         if not _test_run_state(owner):
             raise AssertionError(f"a real-node cluster of yours is running ({owner}); only one can run per machine: "
                                  f"stop it with `make demo-down` or `raykube local down --state-dir {owner}`")
