@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from raykube.local.chartrepo import build_repository
+from raykube.local.charts.repo import build_repository
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from raykube import __version__
-from raykube.local.chartrepo import ChartServer, publications
+from raykube.local.charts.repo import ChartServer, publications
 from tests.charts.helm import (
     CHARTS,
     CLUSTER_CHART,

@@ -19,7 +19,7 @@ import yaml
 from typer.testing import CliRunner
 
 from raykube.cli.main import app
-from raykube.local.chartrepo import publications
+from raykube.local.charts.repo import publications
 from tests.charts.helm import (
     CLUSTER_CHART,
     KUBERAY_VERSIONS,

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from raykube.local import recipes
 from raykube.local.cluster import ClusterConfig, LocalCluster
+from raykube.local.images import recipes
 from tests.charts.conftest import chart_repo, helm_home
 from tests.e2e.realnode import host
 

@@ -28,7 +28,7 @@ import pytest
 import yaml
 
 from raykube import __version__
-from raykube.local.chartrepo import ChartServer
+from raykube.local.charts.repo import ChartServer
 from tests.charts.helm import CLUSTER_CHART, helm
 from tests.e2e import transcript
 from tests.e2e.conftest import RAY_TAG

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from raykube.local.chartoperator import read_deployment, service_account_kubeconfig, without_local_flags
+from raykube.local.charts.operator import read_deployment, service_account_kubeconfig, without_local_flags
 from tests.charts.helm import helm
 from tests.integration.kube import eventually, kubectl
 from tests.integration.operator import OperatorProcess

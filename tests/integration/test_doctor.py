@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from raykube.local.fakenodes import MISSING_IMAGE, POD_STATE_ANNOTATION
+from raykube.local.nodes.fake import MISSING_IMAGE, POD_STATE_ANNOTATION
 from tests.integration.kube import apply, eventually, kubectl, scratch_namespace
 from tests.integration.operator import OperatorProcess, running_operator
 

@@ -20,7 +20,7 @@ from lightkube.resources.core_v1 import ConfigMap, Namespace, Pod, ServiceAccoun
 from lightkube.resources.rbac_authorization_v1 import Role, RoleBinding
 
 from raykube.local.cluster import LocalCluster
-from raykube.local.fakenodes import POD_STATE_ANNOTATION
+from raykube.local.nodes.fake import POD_STATE_ANNOTATION
 from tests.integration.kube import client, eventually, kubectl
 
 pytestmark = pytest.mark.integration

@@ -19,14 +19,14 @@ import typer
 from rich.console import Console
 
 from raykube.local.binaries import MissingBinaryError
-from raykube.local.chartoperator import (
+from raykube.local.charts.operator import (
     ChartOperatorError,
     local_args,
     operator_command,
     read_deployment,
     service_account_kubeconfig,
 )
-from raykube.local.chartrepo import ChartRepoError, ChartServer, build_repository, publications
+from raykube.local.charts.repo import ChartRepoError, ChartServer, build_repository, publications
 from raykube.local.cluster import default_state_dir
 from raykube.local.ports import free_ports
 

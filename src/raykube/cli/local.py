@@ -12,8 +12,8 @@ from rich.console import Console
 from raykube.cli import charts
 from raykube.local.binaries import MissingBinaryError
 from raykube.local.cluster import ClusterConfig, LocalCluster, NodeMode, default_state_dir
+from raykube.local.nodes.real.plan import RealNodeError
 from raykube.local.processes import ComponentFailedError, is_alive
-from raykube.local.realnode import RealNodeError
 
 app = typer.Typer(no_args_is_help=True, help="A local Kubernetes cluster on this machine.")
 console = Console(stderr=True)
@@ -100,22 +100,22 @@ app.add_typer(image_app, name="image")
 
 def _import_into_running(state_dir: Path | None, names: list[str]) -> None:
     """Import freshly built images into the running real node, if there is one; else say when they will be."""
-    from raykube.local import images
+    from raykube.local.images import store as image_store
 
     cluster = _cluster(state_dir)
     plan = cluster.node_plan()
     if plan is None or not cluster.is_up():
         console.print("no real-node cluster is running: `raykube local up --nodes real` imports the image")
         return
-    store = images.ImageStore()
+    store = image_store.ImageStore()
     wanted = [image for image in store.images() if image.name in names]
-    imported = images.import_missing(plan.containerd_socket, wanted, console.log)
+    imported = image_store.import_missing(plan.containerd_socket, wanted, console.log)
     console.print(f"imported into {cluster.state_dir}" if imported else "already in the running node's containerd")
 
 
 def _report(built: object, started: float) -> None:
-    from raykube.local.images import short
-    from raykube.local.recipes import Built
+    from raykube.local.images.recipes import Built
+    from raykube.local.images.store import short
 
     assert isinstance(built, Built)
     console.print(f"[green]built[/green] in {time.monotonic() - started:.1f}s "
@@ -133,8 +133,8 @@ def image_build_ray(
     state_dir: StateDir = None,  # type: ignore[assignment]
 ) -> None:
     """Ray from PyPI on Debian (images/ray/Dockerfile), imported as rayproject/ray:<version> and aliases."""
-    from raykube.local import recipes
-    from raykube.local.imagebuild import BuildError
+    from raykube.local.images import recipes
+    from raykube.local.images.dockerfile import BuildError
 
     started = time.monotonic()
     try:
@@ -153,8 +153,8 @@ def image_build_ray(
 @build_app.command("operator")
 def image_build_operator(state_dir: StateDir = None) -> None:  # type: ignore[assignment]
     """The raykube operator (images/operator/Dockerfile, repository as context)."""
-    from raykube.local import recipes
-    from raykube.local.imagebuild import BuildError
+    from raykube.local.images import recipes
+    from raykube.local.images.dockerfile import BuildError
 
     started = time.monotonic()
     try:
@@ -169,8 +169,8 @@ def image_build_operator(state_dir: StateDir = None) -> None:  # type: ignore[as
 @image_app.command("list")
 def image_list() -> None:
     """Images built here (imported into every real node at `up`)."""
-    from raykube.local import images
+    from raykube.local.images import store as image_store
 
-    for image in images.ImageStore().images():
+    for image in image_store.ImageStore().images():
         size = image.archive.stat().st_size / 2**20
-        typer.echo(f"{images.short(image.name):45} {image.digest[:19]}  {size:8.1f} MiB")
+        typer.echo(f"{image_store.short(image.name):45} {image.digest[:19]}  {size:8.1f} MiB")

@@ -9,7 +9,7 @@ quoting the tail of its log.
 
 Start order: etcd → kube-apiserver → (kube-controller-manager, kube-scheduler) → kwok → Nodes; with
 `--nodes real` the node's host side (bridge, cgroups) comes first, because the API server listens on the
-bridge address for pods, and the node's daemons last (`raykube.local.realnode`).
+bridge address for pods, and the node's daemons last (`raykube.local.nodes.real`).
 """
 
 from __future__ import annotations
@@ -22,11 +22,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from raykube.local import components, fakenodes, processes, realnode
-from raykube.local.api import LocalApi, http_healthy, https_healthy
-from raykube.local.components import CLUSTER_DOMAIN, SERVICE_IP, Layout, etcd_data_dir
-from raykube.local.kubeconfig import write_kubeconfig
-from raykube.local.pki import CertificateAuthority, service_account_keys
+from raykube.local import processes
+from raykube.local.controlplane import components
+from raykube.local.controlplane.api import LocalApi, http_healthy, https_healthy
+from raykube.local.controlplane.components import CLUSTER_DOMAIN, SERVICE_IP, Layout, etcd_data_dir
+from raykube.local.controlplane.kubeconfig import write_kubeconfig
+from raykube.local.controlplane.pki import CertificateAuthority, service_account_keys
+from raykube.local.nodes import fake
+from raykube.local.nodes.real import lifecycle, machine
+from raykube.local.nodes.real.plan import NODE_IP, NODE_NAME, NodePlan
 from raykube.local.ports import free_ports
 from raykube.local.processes import ComponentFailedError, ProcessRecord
 
@@ -100,10 +104,10 @@ class LocalCluster:
         data["etcd_data"] = Path(data["etcd_data"])
         return Layout(**data)
 
-    def node_plan(self) -> realnode.NodePlan | None:
+    def node_plan(self) -> NodePlan | None:
         """The real node's plan, if this cluster has (or had) one."""
         state = self.load_state()
-        return realnode.NodePlan(**state.node) if state is not None and state.node else None
+        return NodePlan(**state.node) if state is not None and state.node else None
 
     def is_up(self) -> bool:
         """Every recorded process alive and the API server ready."""
@@ -134,7 +138,7 @@ class LocalCluster:
         started = time.monotonic()
         real = self.config.nodes == "real"
         if real:
-            realnode.acquire_machine(self.state_dir, wait=self.config.machine_wait, progress=progress)
+            machine.acquire_machine(self.state_dir, wait=self.config.machine_wait, progress=progress)
         plan = None
         try:
             layout, plan = self._prepare(progress)
@@ -144,7 +148,7 @@ class LocalCluster:
                 state.node = plan.to_json()
                 self._save(state)  # before the host changes, so that `down` can undo a half-made node
                 t0 = time.monotonic()
-                realnode.prepare_host(plan, progress)
+                lifecycle.prepare_host(plan, progress)
                 state.node = plan.to_json()  # now with the host values to restore
                 self._save(state)
                 state.timings["node_host"] = round(time.monotonic() - t0, 2)
@@ -159,19 +163,19 @@ class LocalCluster:
             progress("start-up failed: stopping what was started")
             self.down()  # releases the machine when it had a node plan; raises (keeping the record) if it fails
             if real:
-                realnode.release_machine(self.state_dir)
+                machine.release_machine(self.state_dir)
             raise
         state.timings["total"] = round(time.monotonic() - started, 2)
         self._save(state)
         return state
 
-    def _prepare(self, progress: Progress) -> tuple[Layout, realnode.NodePlan | None]:
+    def _prepare(self, progress: Progress) -> tuple[Layout, NodePlan | None]:
         t0 = time.monotonic()
         if self.state_dir.exists():
             shutil.rmtree(self.state_dir)
         real = self.config.nodes == "real"
-        ports = free_ports(6 + (realnode.NodePlan.PORTS if real else 0))
-        plan = realnode.NodePlan.for_state_dir(self.state_dir, ports[6:]) if real else None
+        ports = free_ports(6 + (NodePlan.PORTS if real else 0))
+        plan = NodePlan.for_state_dir(self.state_dir, ports[6:]) if real else None
         layout = Layout(
             state_dir=self.state_dir,
             etcd_data=etcd_data_dir(self.state_dir),
@@ -181,7 +185,7 @@ class LocalCluster:
             controller_manager_port=ports[3],
             scheduler_port=ports[4],
             kwok_port=ports[5],
-            api_host=realnode.NODE_IP if real else "127.0.0.1",
+            api_host=NODE_IP if real else "127.0.0.1",
         )
         for d in (layout.pki, layout.logs):
             d.mkdir(parents=True, exist_ok=True)
@@ -191,7 +195,7 @@ class LocalCluster:
         return layout, plan
 
     @staticmethod
-    def _write_pki(layout: Layout, plan: realnode.NodePlan | None) -> None:
+    def _write_pki(layout: Layout, plan: NodePlan | None) -> None:
         ca = CertificateAuthority(layout.pki)
         ca.issue(
             "apiserver",
@@ -216,7 +220,7 @@ class LocalCluster:
             pair = ca.issue(user, common_name=cn, organizations=orgs, client=True)
             write_kubeconfig(layout.kubeconfig(user), server=layout.server, ca=ca.pair.cert, user=user, client=pair)
         if plan is not None:
-            realnode.issue_node_pki(ca, layout, plan)
+            lifecycle.issue_node_pki(ca, layout, plan)
 
     def _launch(self, state: ClusterState, layout: Layout, name: str, argv: list[str | Path],
                 **options: Any) -> ProcessRecord:
@@ -224,7 +228,7 @@ class LocalCluster:
         state.processes.append(record.to_json())
         self._save(state)  # saved at once, so `down` finds the process even if start-up fails later
         if state.nodes == "real":  # and in the machine record, which outlives the state directory
-            realnode.record_on_machine(self.state_dir, state.node, state.processes)
+            machine.record_on_machine(self.state_dir, state.node, state.processes)
         return record
 
     def _wait(self, state: ClusterState, record: ProcessRecord, check: Callable[[], bool],
@@ -253,12 +257,12 @@ class LocalCluster:
 
     def _start_fake_nodes(self, layout: Layout, state: ClusterState, progress: Progress) -> None:
         config = layout.state_dir / "kwok.yaml"
-        config.write_text(fakenodes.kwok_config())
+        config.write_text(fake.kwok_config())
         kwok = self._launch(state, layout, "kwok", components.kwok(layout, config))
         names = [f"raykube-fake-{i}" for i in range(self.config.fake_nodes)]
         with self._api(layout) as api:
             for name in names:
-                api.create("/api/v1/nodes", fakenodes.node_manifest(
+                api.create("/api/v1/nodes", fake.node_manifest(
                     name, cpu=self.config.node_cpu, memory=self.config.node_memory, pods=self.config.node_pods))
 
             def all_ready() -> bool:
@@ -268,7 +272,7 @@ class LocalCluster:
         state.timings["nodes_ready"] = round(took, 2)
         progress(f"{len(names)} fake nodes Ready in {took:.2f}s")
 
-    def _start_real_node(self, layout: Layout, plan: realnode.NodePlan, state: ClusterState,
+    def _start_real_node(self, layout: Layout, plan: NodePlan, state: ClusterState,
                          progress: Progress) -> None:
         t0 = time.monotonic()
 
@@ -279,9 +283,9 @@ class LocalCluster:
             self._wait(state, record, check, progress, what=what)
 
         with self._api(layout) as api:
-            realnode.start(plan, layout, api, launch, wait, progress)
+            lifecycle.start(plan, layout, api, launch, wait, progress)
         state.timings["node_ready"] = round(time.monotonic() - t0, 2)
-        progress(f"real node {realnode.NODE_NAME} up in {time.monotonic() - t0:.2f}s")
+        progress(f"real node {NODE_NAME} up in {time.monotonic() - t0:.2f}s")
 
     def _api(self, layout: Layout) -> LocalApi:
         pki = layout.pki
@@ -304,8 +308,8 @@ class LocalCluster:
         errors: list[str] = []
         plan = self.node_plan()
         if plan is not None:
-            realnode.mark_stopping(self.state_dir)
-            stopped += realnode.stop(plan, self.records(), progress, errors)
+            machine.mark_stopping(self.state_dir)
+            stopped += lifecycle.stop(plan, self.records(), progress, errors)
         for record in reversed(self.records()):
             try:
                 if processes.is_alive(record):
@@ -315,7 +319,7 @@ class LocalCluster:
             except ComponentFailedError as err:
                 errors.append(str(err))
         if plan is not None:
-            realnode.undo_host(plan, progress, errors)
+            lifecycle.undo_host(plan, progress, errors)
         if errors:
             raise ComponentFailedError("raykube local down could not finish:\n" + "\n".join(errors))
         layout = self.layout()
@@ -323,7 +327,7 @@ class LocalCluster:
             shutil.rmtree(layout.etcd_data, ignore_errors=True)
         self._state_file.unlink(missing_ok=True)
         if plan is not None:
-            realnode.release_machine(self.state_dir)
+            machine.release_machine(self.state_dir)
         return stopped
 
 

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from raykube.local import images, recipes
 from raykube.local.cluster import ClusterConfig, LocalCluster
+from raykube.local.images import recipes
+from raykube.local.images import store as image_store
 from tests.e2e.realnode import host
 from tests.integration.kube import kubectl
 
@@ -27,7 +28,7 @@ def ray_image() -> str:
     """rayproject/ray:<pinned version>, built from images/ray (seconds when nothing changed)."""
     plan = recipes.plan_ray()
     built = recipes.build_ray(plan, lambda message: print(message, flush=True))
-    return images.short(built.names[0])
+    return image_store.short(built.names[0])
 
 
 @pytest.fixture(scope="module")

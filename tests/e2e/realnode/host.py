@@ -9,9 +9,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from raykube.local import cgroups, hostnet, nodens, realnode
 from raykube.local.cluster import ClusterConfig, LocalCluster
-from raykube.local.components import etcd_data_dir
+from raykube.local.controlplane.components import etcd_data_dir
+from raykube.local.nodes.real import cgroups, hostnet, machine, nodens
+from raykube.local.nodes.real.plan import NodePlan
 from raykube.local.processes import ProcessRecord, _start_ticks, is_alive
 
 #: In a test run's state directory: the pytest process that made it (a ProcessRecord as JSON).
@@ -48,7 +49,7 @@ def processes_mentioning(text: str) -> list[str]:
     return found
 
 
-def leftovers(state_dir: Path, plan: realnode.NodePlan) -> list[str]:
+def leftovers(state_dir: Path, plan: NodePlan) -> list[str]:
     """Everything of the cluster still on the machine: processes, mounts, devices, cgroups, rules, the lock."""
     left = [f"process: {p}" for p in processes_mentioning(str(state_dir))]
     left += [f"mount: {line}" for line in Path("/proc/self/mountinfo").read_text().splitlines()
@@ -59,8 +60,8 @@ def leftovers(state_dir: Path, plan: realnode.NodePlan) -> list[str]:
     left += [f"iptables: {rule}" for rule in hostnet.owned_rules()]
     if etcd_data_dir(state_dir).exists():
         left.append(f"etcd's data on tmpfs: {etcd_data_dir(state_dir)}")
-    if realnode.lock_owner() == state_dir:
-        left.append(f"the machine record {realnode.MACHINE_RECORD} still names {state_dir}")
+    if machine.lock_owner() == state_dir:
+        left.append(f"the machine record {machine.MACHINE_RECORD} still names {state_dir}")
     return left
 
 
@@ -102,9 +103,9 @@ def wait_for_machine(timeout: float = 1800) -> None:
     """
     deadline = time.monotonic() + timeout
     while True:
-        if (reaped := realnode.reap_abandoned(lambda message: print(message, flush=True))) is not None:
+        if (reaped := machine.reap_abandoned(lambda message: print(message, flush=True))) is not None:
             print(f"cleaned up after an abandoned real-node cluster ({reaped})", flush=True)
-        owner = realnode.lock_owner()
+        owner = machine.lock_owner()
         if owner is None:
             return
         if _test_run_state(owner) and _runner_gone(owner):
@@ -121,7 +122,7 @@ def wait_for_machine(timeout: float = 1800) -> None:
         time.sleep(2)
 
 
-def assert_down_clean(cluster: LocalCluster, plan: realnode.NodePlan, before: HostSnapshot) -> None:
+def assert_down_clean(cluster: LocalCluster, plan: NodePlan, before: HostSnapshot) -> None:
     left = leftovers(cluster.state_dir, plan)
     assert not left, "left behind by down:\n" + "\n".join(left)
     after = snapshot()

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from raykube.local import cgroups, hostnet, nodens
 from raykube.local.cluster import ClusterConfig, LocalCluster
+from raykube.local.nodes.real import cgroups, hostnet, nodens
 from raykube.local.processes import ProcessRecord, is_alive
 from tests.e2e.realnode import host
 from tests.integration.kube import kubectl

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import yaml
 
-from raykube.local import hostnet, nodens
 from raykube.local.cluster import LocalCluster
+from raykube.local.nodes.real import hostnet, nodens
 from tests.integration.kube import eventually, kubectl
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]

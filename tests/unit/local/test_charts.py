@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from raykube.local.chartoperator import local_args, without_local_flags
-from raykube.local.chartrepo import CHARTS_ENV, ChartRepoError, Publication, charts_dir, publications
+from raykube.local.charts.operator import local_args, without_local_flags
+from raykube.local.charts.repo import CHARTS_ENV, ChartRepoError, Publication, charts_dir, publications
 
 
 def test_local_flags_are_replaced_and_the_rest_kept() -> None:

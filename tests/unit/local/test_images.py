@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from raykube.local import images, oci
-from raykube.local.imagebuild import BuildError, ignored, parse, substitute
-from raykube.local.recipes import plan_ray
+from raykube.local.images import oci
+from raykube.local.images import store as image_store
+from raykube.local.images.dockerfile import BuildError, ignored, parse, substitute
+from raykube.local.images.recipes import plan_ray
 
 
 def test_an_oci_archive_holds_layout_index_manifest_config_and_layers(tmp_path: Path) -> None:
@@ -92,11 +93,11 @@ def test_dockerignore_patterns(path: str, expected: bool) -> None:
 
 
 def test_image_names_are_normalized_like_docker() -> None:
-    assert images.normalize("rayproject/ray:2.52.0") == "docker.io/rayproject/ray:2.52.0"
-    assert images.normalize("busybox") == "docker.io/library/busybox:latest"
-    assert images.normalize("quay.io/kuberay/operator:v1.7.0") == "quay.io/kuberay/operator:v1.7.0"
-    assert images.normalize("localhost:5000/a") == "localhost:5000/a:latest"
-    assert images.short("docker.io/library/busybox:latest") == "busybox:latest"
+    assert image_store.normalize("rayproject/ray:2.52.0") == "docker.io/rayproject/ray:2.52.0"
+    assert image_store.normalize("busybox") == "docker.io/library/busybox:latest"
+    assert image_store.normalize("quay.io/kuberay/operator:v1.7.0") == "quay.io/kuberay/operator:v1.7.0"
+    assert image_store.normalize("localhost:5000/a") == "localhost:5000/a:latest"
+    assert image_store.short("docker.io/library/busybox:latest") == "busybox:latest"
 
 
 def test_a_requested_tag_is_mapped_to_what_builds_here_and_registered_as_asked() -> None:

@@ -17,8 +17,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from raykube.local import oci
 from raykube.local.binaries import binary, cache_dir, versions
+from raykube.local.images import oci
 
 Progress = Callable[[str], None]
 CRI_NAMESPACE = "k8s.io"

@@ -17,9 +17,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from raykube.local import images, oci
 from raykube.local.binaries import versions
-from raykube.local.imagebuild import Builder, BuildError, build_lock
+from raykube.local.images import oci
+from raykube.local.images import store as image_store
+from raykube.local.images.builder import Builder
+from raykube.local.images.dockerfile import BuildError
+from raykube.local.images.layers import build_lock
 
 Progress = Callable[[str], None]
 
@@ -33,7 +36,7 @@ _RAY_VERSION = re.compile(r"^\d+\.\d+\.\d+$")
 
 def images_dir() -> Path:
     """`images/` of the checkout raykube runs from (the recipes are not part of the installed package)."""
-    found = Path(__file__).resolve().parents[3] / "images"
+    found = Path(__file__).resolve().parents[4] / "images"
     if not found.is_dir():
         raise BuildError(f"image recipes not found at {found}: run raykube from its source checkout")
     return found
@@ -104,15 +107,16 @@ class Built:
     steps: int
 
 
-def _write(store: images.ImageStore, stem: str, builder: Builder, names: Sequence[str], progress: Progress) -> Built:
+def _write(store: image_store.ImageStore, stem: str, builder: Builder, names: Sequence[str],
+           progress: Progress) -> Built:
     with build_lock(progress):
         return _build_and_write(store, stem, builder, names, progress)
 
 
-def _build_and_write(store: images.ImageStore, stem: str, builder: Builder, names: Sequence[str],
+def _build_and_write(store: image_store.ImageStore, stem: str, builder: Builder, names: Sequence[str],
                      progress: Progress) -> Built:
     result = builder.build()
-    full = [images.normalize(n) for n in names]
+    full = [image_store.normalize(n) for n in names]
     names_key = hashlib.sha256("\n".join(sorted(full)).encode()).hexdigest()[:8]
     archive = store.archives / f"{stem}-{result.key[:16]}-{names_key}.tar"
     store.archives.mkdir(parents=True, exist_ok=True)
@@ -125,11 +129,11 @@ def _build_and_write(store: images.ImageStore, stem: str, builder: Builder, name
     return Built(full, digest, archive, result.cached_steps, result.steps)
 
 
-def build_ray(plan: RayPlan, progress: Progress, store: images.ImageStore | None = None) -> Built:
+def build_ray(plan: RayPlan, progress: Progress, store: image_store.ImageStore | None = None) -> Built:
     recipe = images_dir() / "ray"
     builder = Builder(recipe / "Dockerfile", recipe,
                       {"RAY_VERSION": plan.ray_version, "PYTHON_VERSION": plan.python}, progress)
-    return _write(store or images.ImageStore(), f"ray-{plan.ray_version}", builder, plan.names, progress)
+    return _write(store or image_store.ImageStore(), f"ray-{plan.ray_version}", builder, plan.names, progress)
 
 
 def operator_names() -> list[str]:
@@ -138,7 +142,27 @@ def operator_names() -> list[str]:
     return [f"{OPERATOR_REPOSITORY}:{version('raykube')}", f"{OPERATOR_REPOSITORY}:dev"]
 
 
-def build_operator(progress: Progress, store: images.ImageStore | None = None) -> Built:
-    recipe = images_dir() / "operator"
-    builder = Builder(recipe / "Dockerfile", images_dir().parent, {}, progress)
-    return _write(store or images.ImageStore(), "operator", builder, operator_names(), progress)
+@dataclass(frozen=True)
+class Recipe:
+    """An image built as it is: `images/<directory>/Dockerfile`, with no build arguments, under fixed names."""
+
+    directory: str
+    names: Callable[[], list[str]]
+    # The build context: the recipe's own directory, unless the Dockerfile copies from the whole repository.
+    repository_context: bool = False
+
+    def build(self, progress: Progress, store: image_store.ImageStore | None = None) -> Built:
+        recipe = images_dir() / self.directory
+        context = images_dir().parent if self.repository_context else recipe
+        builder = Builder(recipe / "Dockerfile", context, {}, progress)
+        return _write(store or image_store.ImageStore(), self.directory, builder, self.names(), progress)
+
+
+# Every recipe without parameters, by name; Ray is built from a `RayPlan` instead (`build_ray`).
+RECIPES: dict[str, Recipe] = {
+    "operator": Recipe("operator", operator_names, repository_context=True),
+}
+
+
+def build_operator(progress: Progress, store: image_store.ImageStore | None = None) -> Built:
+    return RECIPES["operator"].build(progress, store)

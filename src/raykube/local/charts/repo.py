@@ -46,7 +46,7 @@ class Publication:
 def charts_dir() -> Path:
     """The chart sources: ``$RAYKUBE_CHARTS_DIR``, else ``charts/`` of the raykube checkout."""
     configured = os.environ.get(CHARTS_ENV)
-    path = Path(configured) if configured else Path(__file__).resolve().parents[3] / "charts"
+    path = Path(configured) if configured else Path(__file__).resolve().parents[4] / "charts"
     if not (path / PUBLISHED_FILE).is_file():
         raise ChartRepoError(f"no chart sources at {path} ({PUBLISHED_FILE} missing); set {CHARTS_ENV}")
     return path

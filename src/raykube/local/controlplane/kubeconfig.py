@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from raykube.local.pki import KeyPair
+from raykube.local.controlplane.pki import KeyPair
 
 
 def write_kubeconfig(path: Path, *, server: str, ca: Path, user: str, client: KeyPair) -> Path:

@@ -8,7 +8,7 @@ only DNS, the API server and replies.
 
 `cleanup_iptables` removes every chain whose name starts with KUBE-, CNI- or RAYKUBE- (kube-proxy's,
 the portmap plugin's and ours) together with the rules that jump to them, in IPv4 and IPv6. Only one
-real-node cluster runs per machine (see `raykube.local.realnode`), so these chains are all ours.
+real-node cluster runs per machine (see `raykube.local.nodes.real.machine`), so these chains are all ours.
 """
 
 from __future__ import annotations
