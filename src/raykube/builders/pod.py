@@ -132,10 +132,11 @@ def build_head_pod(ctx: ClusterContext) -> K8sObject:
     if autoscaling:
         _inject_autoscaler(ctx, pod)
     ft = is_gcs_fault_tolerance_enabled(ctx.spec, ctx.annotations)
-    sidecars.configure_gcs_ft(pod, ctx.spec, params, node="head", cluster_meta=ctx.meta, ft_enabled=ft)
+    sidecars.apply(pod, sidecars.gcs_ft_additions(pod, ctx.spec, params, node="head", cluster_meta=ctx.meta,
+                                                  ft_enabled=ft))
     _ensure_metrics_port(pod)
     if ctx.spec.auth_options is not None and ctx.spec.auth_options.mode == "token":
-        sidecars.configure_auth(pod, ctx.name, ctx.spec.auth_options)
+        sidecars.apply(pod, sidecars.auth_additions(pod, ctx.name, ctx.spec.auth_options))
     kube.containers(pod).extend(kube.clone(list(ctx.settings.head_sidecar_containers)))
     finish_ray_pod(pod, _inputs(ctx, "head", params, autoscaling))
     annotations = meta.setdefault("annotations", {})
@@ -178,13 +179,14 @@ def build_worker_pod(ctx: ClusterContext, group: WorkerGroupSpec) -> K8sObject:
     meta["labels"] = _pod_labels(ctx, "worker", group.group_name, user_labels)
     _annotate_overwrite(ctx, pod)
     ft = is_gcs_fault_tolerance_enabled(ctx.spec, ctx.annotations)
-    sidecars.configure_gcs_ft(pod, ctx.spec, params, node="worker", cluster_meta=ctx.meta, ft_enabled=ft)
+    sidecars.apply(pod, sidecars.gcs_ft_additions(pod, ctx.spec, params, node="worker", cluster_meta=ctx.meta,
+                                                  ft_enabled=ft))
     _ensure_metrics_port(pod)
     autoscaling = is_autoscaling_enabled(ctx.spec)
     if autoscaling and is_autoscaler_v2(ctx.spec):
         pod["spec"]["restartPolicy"] = "Never"
     if ctx.spec.auth_options is not None and ctx.spec.auth_options.mode == "token":
-        sidecars.configure_auth(pod, ctx.name, ctx.spec.auth_options)
+        sidecars.apply(pod, sidecars.auth_additions(pod, ctx.name, ctx.spec.auth_options))
     kube.containers(pod).extend(kube.clone(list(ctx.settings.worker_sidecar_containers)))
     finish_ray_pod(pod, _inputs(ctx, "worker", params, autoscaling))
     return _finish_metadata(ctx, pod)

@@ -5,13 +5,16 @@
 * token-auth env vars and volumes (``SetContainerTokenAuthEnvVars``, ``AddRayTokenVolume``),
 * GCS fault-tolerance env vars, annotations and the rocksdb volume (``configureGCSFaultTolerance``).
 
-All from KubeRay's ``controllers/ray/common/pod.go``. Functions mutate only the pod template copy they are
-given by :mod:`raykube.builders.pod`.
+All from KubeRay's ``controllers/ray/common/pod.go``. The builders never change the pod they are given:
+the containers return a new container, and :func:`auth_additions` / :func:`gcs_ft_additions` return a
+:class:`PodAdditions` value (what to append, computed from what the pod already declares) that
+:mod:`raykube.builders.pod` applies with :func:`apply`, the one place that writes them into a pod.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Final
 
 from raykube import reasons
@@ -32,6 +35,65 @@ GCS_STORAGE_VOLUME: Final = "gcs-storage"
 GCS_STORAGE_MOUNT_PATH: Final = "/data/gcs"
 GCS_RECONNECT_TIMEOUT_S: Final = "600"
 TROUBLESHOOTING_URL: Final = "https://docs.ray.io/en/master/cluster/kubernetes/troubleshooting.html"
+
+
+RAY: Final = ""
+"""The key of the Ray container (``containers[0]``) in :class:`PodAdditions`; other containers go by name."""
+
+
+@dataclass
+class PodAdditions:
+    """What a sidecar builder adds to a pod: appended by :func:`apply`, in the order they were added.
+
+    ``env`` and ``volume_mounts`` are keyed by container (:data:`RAY`, or an init container's name).
+    A builder consults the pod it reads to leave out an env var or a mount that the container declares.
+    """
+
+    annotations: dict[str, str] = field(default_factory=dict)
+    env: dict[str, list[K8sObject]] = field(default_factory=dict)
+    volume_mounts: dict[str, list[K8sObject]] = field(default_factory=dict)
+    volumes: list[K8sObject] = field(default_factory=list)
+
+    def add_env(self, key: str, entry: K8sObject) -> None:
+        self.env.setdefault(key, []).append(entry)
+
+    def add_env_if_absent(self, key: str, container: K8sObject, name: str, value: str) -> None:
+        """``name=value`` unless the container or an earlier addition declares ``name``."""
+        if not kube.has_env(container, name) and not any(e.get("name") == name for e in self.env.get(key, [])):
+            self.add_env(key, {"name": name, "value": value})
+
+    def add_volume_mount(self, key: str, mount: K8sObject) -> None:
+        self.volume_mounts.setdefault(key, []).append(mount)
+
+
+def _target(pod: K8sObject, key: str) -> K8sObject | None:
+    if key == RAY:
+        return kube.ray_container(pod)
+    spec = pod.get("spec") or {}
+    return next((c for c in (spec.get("initContainers") or []) if c.get("name") == key), None)
+
+
+def apply(pod: K8sObject, additions: PodAdditions) -> None:
+    """Write ``additions`` into ``pod`` (the pod builder's copy): annotations set, lists appended to."""
+    if additions.annotations:
+        pod["metadata"].setdefault("annotations", {}).update(additions.annotations)
+    for key, entries in additions.env.items():
+        container = _target(pod, key)
+        if container is not None:
+            container.setdefault("env", []).extend(entries)
+    for key, mounts in additions.volume_mounts.items():
+        container = _target(pod, key)
+        if container is not None:
+            container.setdefault("volumeMounts", []).extend(mounts)
+    if additions.volumes:
+        pod["spec"].setdefault("volumes", []).extend(additions.volumes)
+
+
+def _apply_to_container(container: K8sObject, additions: PodAdditions, key: str) -> None:
+    if additions.env.get(key):
+        container.setdefault("env", []).extend(additions.env[key])
+    if additions.volume_mounts.get(key):
+        container.setdefault("volumeMounts", []).extend(additions.volume_mounts[key])
 
 
 def _fixed_resources(cpu: str, memory: str) -> K8sObject:
@@ -104,7 +166,9 @@ def autoscaler_container(spec: RayClusterSpec, *, image: str, cluster: str, logi
         "resources": _fixed_resources("500m", "512Mi"),
     }
     if spec.auth_options is not None and spec.auth_options.mode == "token":
-        add_auth_env(container, cluster, spec.auth_options)
+        additions = PodAdditions()
+        _add_auth_env(additions, AUTOSCALER, container, cluster, spec.auth_options)
+        _apply_to_container(container, additions, AUTOSCALER)
     _merge_autoscaler_options(container, spec)
     return container
 
@@ -138,33 +202,35 @@ def is_k8s_token_auth(options: AuthOptions | None) -> bool:
     return options is not None and bool(options.enable_k8s_token_auth)
 
 
-def add_auth_env(container: K8sObject, cluster: str, options: AuthOptions) -> None:
+def _add_auth_env(additions: PodAdditions, key: str, container: K8sObject, cluster: str,
+                  options: AuthOptions) -> None:
     """``RAY_AUTH_MODE=token`` plus the token (Secret ref) or the K8s-token switch and mount."""
-    kube.add_env_if_absent(container, "RAY_AUTH_MODE", "token")
+    additions.add_env_if_absent(key, container, "RAY_AUTH_MODE", "token")
     if is_k8s_token_auth(options):
-        kube.add_env_if_absent(container, "RAY_ENABLE_K8S_TOKEN_AUTH", "true")
-        mounts = container.setdefault("volumeMounts", [])
-        if not any(m.get("name") == RAY_TOKEN_VOLUME for m in mounts):
-            mounts.append({"name": RAY_TOKEN_VOLUME, "mountPath": RAY_TOKEN_MOUNT_PATH, "readOnly": True})
+        additions.add_env_if_absent(key, container, "RAY_ENABLE_K8S_TOKEN_AUTH", "true")
+        if not any(m.get("name") == RAY_TOKEN_VOLUME for m in container.get("volumeMounts") or []):
+            additions.add_volume_mount(
+                key, {"name": RAY_TOKEN_VOLUME, "mountPath": RAY_TOKEN_MOUNT_PATH, "readOnly": True}
+            )
         return
     if not kube.has_env(container, "RAY_AUTH_TOKEN"):
         secret = options.secret_name or names.auth_secret_name(cluster)
         ref = {"secretKeyRef": {"name": secret, "key": AUTH_TOKEN_SECRET_KEY}}
-        container.setdefault("env", []).append({"name": "RAY_AUTH_TOKEN", "valueFrom": ref})
+        additions.add_env(key, {"name": "RAY_AUTH_TOKEN", "valueFrom": ref})
 
 
-def configure_auth(pod: K8sObject, cluster: str, options: AuthOptions) -> None:
+def auth_additions(pod: K8sObject, cluster: str, options: AuthOptions) -> PodAdditions:
     """Auth env on the Ray container and on ``wait-gcs-ready``; the projected token volume if needed."""
-    add_auth_env(kube.ray_container(pod), cluster, options)
+    additions = PodAdditions()
+    _add_auth_env(additions, RAY, kube.ray_container(pod), cluster, options)
     spec = pod["spec"]
-    if is_k8s_token_auth(options):
-        volumes = spec.setdefault("volumes", [])
-        if not any(v.get("name") == RAY_TOKEN_VOLUME for v in volumes):
-            projection = {"serviceAccountToken": {"path": "token"}}
-            volumes.append({"name": RAY_TOKEN_VOLUME, "projected": {"sources": [projection]}})
+    if is_k8s_token_auth(options) and not any(v.get("name") == RAY_TOKEN_VOLUME for v in spec.get("volumes") or []):
+        projection = {"serviceAccountToken": {"path": "token"}}
+        additions.volumes.append({"name": RAY_TOKEN_VOLUME, "projected": {"sources": [projection]}})
     for init in spec.get("initContainers") or []:
         if init.get("name") == WAIT_GCS_READY:
-            add_auth_env(init, cluster, options)
+            _add_auth_env(additions, WAIT_GCS_READY, init, cluster, options)
+    return additions
 
 
 def gcs_ft_start_params(spec: RayClusterSpec, *, node: names.NodeKind, ft_enabled: bool) -> dict[str, str]:
@@ -180,7 +246,7 @@ def gcs_ft_start_params(spec: RayClusterSpec, *, node: names.NodeKind, ft_enable
     return {param: f"${env}" for param, env, credential in credentials if credential is not None}
 
 
-def configure_gcs_ft(
+def gcs_ft_additions(
     pod: K8sObject,
     spec: RayClusterSpec,
     params: Mapping[str, str],
@@ -188,45 +254,44 @@ def configure_gcs_ft(
     node: names.NodeKind,
     cluster_meta: K8sObject,
     ft_enabled: bool,
-) -> None:
+) -> PodAdditions:
     """GCS FT annotation and env (head: Redis or rocksdb wiring; workers: longer GCS reconnect timeout).
 
-    ``params`` are the head's final rayStartParams (read only; see :func:`gcs_ft_start_params`).
+    ``params`` are the head's final rayStartParams (see :func:`gcs_ft_start_params`).
     """
-    annotations = pod["metadata"].setdefault("annotations", {})
+    additions = PodAdditions()
     if node == "head":
-        annotations[reasons.ANNOTATION_FT_ENABLED] = "true" if ft_enabled else "false"
+        additions.annotations[reasons.ANNOTATION_FT_ENABLED] = "true" if ft_enabled else "false"
     if not ft_enabled:
-        return
+        return additions
     ray = kube.ray_container(pod)
     if node == "worker":
-        kube.add_env_if_absent(ray, "RAY_gcs_rpc_server_reconnect_timeout_s", GCS_RECONNECT_TIMEOUT_S)
-        return
+        additions.add_env_if_absent(RAY, ray, "RAY_gcs_rpc_server_reconnect_timeout_s", GCS_RECONNECT_TIMEOUT_S)
+        return additions
     options = spec.gcs_fault_tolerance_options
     if options is not None and options.backend == GcsBackend.ROCKSDB:
-        _configure_rocksdb(pod, ray, spec, cluster_meta)
+        _add_rocksdb(additions, ray, spec, cluster_meta)
     else:
-        _configure_redis(ray, spec, params, annotations, cluster_meta)
+        _add_redis(additions, ray, spec, params, cluster_meta)
+    return additions
 
 
-def _configure_rocksdb(pod: K8sObject, ray: K8sObject, spec: RayClusterSpec, cluster_meta: K8sObject) -> None:
-    kube.add_env_if_absent(ray, "RAY_gcs_storage", "rocksdb")
-    kube.add_env_if_absent(ray, "RAY_gcs_storage_path", GCS_STORAGE_MOUNT_PATH)
+def _add_rocksdb(additions: PodAdditions, ray: K8sObject, spec: RayClusterSpec, cluster_meta: K8sObject) -> None:
+    additions.add_env_if_absent(RAY, ray, "RAY_gcs_storage", "rocksdb")
+    additions.add_env_if_absent(RAY, ray, "RAY_gcs_storage_path", GCS_STORAGE_MOUNT_PATH)
     options = spec.gcs_fault_tolerance_options
     storage = options.storage if options is not None else None
     mount: K8sObject = {"name": GCS_STORAGE_VOLUME, "mountPath": GCS_STORAGE_MOUNT_PATH}
     if storage is not None and storage.sub_path:
         mount["subPath"] = storage.sub_path
-    ray.setdefault("volumeMounts", []).append(mount)
+    additions.add_volume_mount(RAY, mount)
     claim = storage.claim_name if storage is not None and storage.claim_name else None
     claim = claim or f"{cluster_meta.get('name', '')}-gcs-pvc"
-    pod["spec"].setdefault("volumes", []).append(
-        {"name": GCS_STORAGE_VOLUME, "persistentVolumeClaim": {"claimName": claim}}
-    )
+    additions.volumes.append({"name": GCS_STORAGE_VOLUME, "persistentVolumeClaim": {"claimName": claim}})
 
 
-def _configure_redis(
-    ray: K8sObject, spec: RayClusterSpec, params: Mapping[str, str], annotations: K8sObject, cluster_meta: K8sObject
+def _add_redis(
+    additions: PodAdditions, ray: K8sObject, spec: RayClusterSpec, params: Mapping[str, str], cluster_meta: K8sObject
 ) -> None:
     options = spec.gcs_fault_tolerance_options
     cluster_annotations = cluster_meta.get("annotations") or {}
@@ -234,13 +299,13 @@ def _configure_redis(
     namespace = cluster_annotations.get(reasons.ANNOTATION_EXTERNAL_STORAGE_NAMESPACE, namespace)
     if options is not None and options.external_storage_namespace:
         namespace = options.external_storage_namespace
-    annotations[reasons.ANNOTATION_EXTERNAL_STORAGE_NAMESPACE] = namespace
-    kube.add_env_if_absent(ray, "RAY_external_storage_namespace", namespace)
+    additions.annotations[reasons.ANNOTATION_EXTERNAL_STORAGE_NAMESPACE] = namespace
+    additions.add_env_if_absent(RAY, ray, "RAY_external_storage_namespace", namespace)
     if options is None:
         if not kube.has_env(ray, reasons.ENV_REDIS_PASSWORD) and "redis-password" in params:
-            kube.add_env(ray, reasons.ENV_REDIS_PASSWORD, params["redis-password"])
+            additions.add_env(RAY, {"name": reasons.ENV_REDIS_PASSWORD, "value": params["redis-password"]})
         return
-    kube.add_env(ray, reasons.ENV_RAY_REDIS_ADDRESS, options.redis_address or "")
+    additions.add_env(RAY, {"name": reasons.ENV_RAY_REDIS_ADDRESS, "value": options.redis_address or ""})
     for env, credential in (
         (reasons.ENV_REDIS_USERNAME, options.redis_username),
         (reasons.ENV_REDIS_PASSWORD, options.redis_password),
@@ -252,4 +317,4 @@ def _configure_redis(
             entry["value"] = credential.value
         if credential.value_from is not None:
             entry["valueFrom"] = kube.clone(credential.value_from)
-        ray.setdefault("env", []).append(entry)
+        additions.add_env(RAY, entry)
