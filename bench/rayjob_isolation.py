@@ -152,6 +152,20 @@ def _summary(values: list[float]) -> dict[str, float]:
             "max": ordered[-1], "n": len(ordered)}
 
 
+async def _busy_counts(client: KubeClient) -> tuple[int, int]:
+    """(busy RayJobs still Running, RayJobs whose status checks are failing)."""
+    still_running = sum(
+        1 for j in (await client.list(RAYJOB, namespace=NS)).items
+        if j["metadata"]["name"].startswith("busy-") and (j.get("status") or {}).get("jobDeploymentStatus")
+        == "Running"
+    )
+    failing = sum(
+        1 for j in (await client.list(RAYJOB, namespace=NS)).items
+        if (j.get("status") or {}).get("jobStatusCheckFailureStartTime")
+    )
+    return still_running, failing
+
+
 async def run(args: argparse.Namespace, cluster: LocalCluster, work: Path) -> dict[str, Any]:
     standin = StandInDashboard(JobScript(run_for=0))  # healthy jobs: SUCCEEDED as soon as they exist
     standin.script("busy-slow-", JobScript(run_for=None, latency=args.slow))
@@ -208,15 +222,7 @@ async def run(args: argparse.Namespace, cluster: LocalCluster, work: Path) -> di
         elapsed = time.monotonic() - t0
         loaded_cpu = (_cpu_seconds(op.proc.pid) - cpu0) / elapsed
         loaded_calls = len(standin.calls) - calls0
-        still_running = sum(
-            1 for j in (await client.list(RAYJOB, namespace=NS)).items
-            if j["metadata"]["name"].startswith("busy-") and (j.get("status") or {}).get("jobDeploymentStatus")
-            == "Running"
-        )
-        failing = sum(
-            1 for j in (await client.list(RAYJOB, namespace=NS)).items
-            if (j.get("status") or {}).get("jobStatusCheckFailureStartTime")
-        )
+        still_running, failing = await _busy_counts(client)
         errors = sum(float(line.rsplit(" ", 1)[1]) for line in op.metrics().splitlines()
                      if line.startswith("controller_runtime_reconcile_errors_total{"))
     finally:

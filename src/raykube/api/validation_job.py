@@ -70,35 +70,45 @@ def _lifecycle_errors(spec: RayJobSpec, path: str, errors: list[str]) -> None:
 def _mode_errors(spec: RayJobSpec, path: str, errors: list[str]) -> None:
     mode = effective_submission_mode(spec)
     retries = spec.backoff_limit is not None and spec.backoff_limit > 0
-    selector = spec.cluster_selector or {}
-    if selector:
-        if not selector.get(reasons.LABEL_CLUSTER):
-            errors.append(
-                f"{path}.clusterSelector: cluster name in ClusterSelector should not be empty "
-                f"(key {reasons.LABEL_CLUSTER})"
-            )
-        if spec.suspend:
-            errors.append(f"{path}.suspend: the ClusterSelector mode doesn't support the suspend operation")
-        if mode == SubmissionMode.SIDECAR:
-            errors.append(f"{path}.clusterSelector: ClusterSelector is not supported in SidecarMode")
-        if retries:
-            errors.append(f"{path}.backoffLimit: BackoffLimit is incompatible with the ClusterSelector mode")
+    if spec.cluster_selector:
+        _selector_errors(spec, path, errors, sidecar=mode == SubmissionMode.SIDECAR, retries=retries)
     elif spec.ray_cluster_spec is None:
         errors.append(f"{path}: one of RayClusterSpec or ClusterSelector must be set")
     if mode == SubmissionMode.INTERACTIVE and retries:
         errors.append(f"{path}.backoffLimit: BackoffLimit is incompatible with InteractiveMode")
     if mode == SubmissionMode.SIDECAR:
-        if spec.submitter_pod_template is not None:
-            errors.append(f"{path}.submitterPodTemplate: Currently, SidecarMode doesn't support SubmitterPodTemplate")
-        if spec.submitter_config is not None:
-            errors.append(f"{path}.submitterConfig: Currently, SidecarMode doesn't support SubmitterConfig")
-        if spec.ray_cluster_spec is not None:
-            policy = (spec.ray_cluster_spec.head_group_spec.template.get("spec") or {}).get("restartPolicy")
-            if policy not in (None, "", "Never"):
-                errors.append(
-                    f"{path}.rayClusterSpec.headGroupSpec.template.spec.restartPolicy: restartPolicy for head "
-                    "Pod should be Never or unset when using SidecarMode"
-                )
+        _sidecar_errors(spec, path, errors)
+
+
+def _selector_errors(spec: RayJobSpec, path: str, errors: list[str], *, sidecar: bool, retries: bool) -> None:
+    """What the ClusterSelector mode (a job on an existing cluster) does not allow."""
+    selector = spec.cluster_selector or {}
+    if not selector.get(reasons.LABEL_CLUSTER):
+        errors.append(
+            f"{path}.clusterSelector: cluster name in ClusterSelector should not be empty "
+            f"(key {reasons.LABEL_CLUSTER})"
+        )
+    if spec.suspend:
+        errors.append(f"{path}.suspend: the ClusterSelector mode doesn't support the suspend operation")
+    if sidecar:
+        errors.append(f"{path}.clusterSelector: ClusterSelector is not supported in SidecarMode")
+    if retries:
+        errors.append(f"{path}.backoffLimit: BackoffLimit is incompatible with the ClusterSelector mode")
+
+
+def _sidecar_errors(spec: RayJobSpec, path: str, errors: list[str]) -> None:
+    """What SidecarMode (the submitter as a container of the head pod) does not allow."""
+    if spec.submitter_pod_template is not None:
+        errors.append(f"{path}.submitterPodTemplate: Currently, SidecarMode doesn't support SubmitterPodTemplate")
+    if spec.submitter_config is not None:
+        errors.append(f"{path}.submitterConfig: Currently, SidecarMode doesn't support SubmitterConfig")
+    if spec.ray_cluster_spec is not None:
+        policy = (spec.ray_cluster_spec.head_group_spec.template.get("spec") or {}).get("restartPolicy")
+        if policy not in (None, "", "Never"):
+            errors.append(
+                f"{path}.rayClusterSpec.headGroupSpec.template.spec.restartPolicy: restartPolicy for head "
+                "Pod should be Never or unset when using SidecarMode"
+            )
 
 
 def _runtime_env_errors(spec: RayJobSpec, path: str, errors: list[str]) -> None:

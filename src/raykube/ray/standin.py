@@ -216,11 +216,7 @@ class StandInDashboard:
         if parts[:3] != ["", "api", "jobs"]:
             return 404, "not found"
         if len(parts) == 3:
-            if method == "GET":
-                return 200, [self._details(j) for j in self.jobs.values()]
-            if method == "POST":
-                return await self._submit(body)
-            return 405, "method not allowed"
+            return await self._jobs(method, body)
         submission_id = parts[3]
         script = self.jobs[submission_id].script if submission_id in self.jobs else self._script_for(submission_id)
         if not await self._delay(script):
@@ -232,6 +228,14 @@ class StandInDashboard:
             return 404, f"Job {submission_id} does not exist"
         verb = parts[4] if len(parts) > 4 else ""
         return self._job_route(method, verb, job)
+
+    async def _jobs(self, method: str, body: bytes) -> tuple[int, Any] | None:
+        """``/api/jobs``: list the jobs, or submit one."""
+        if method == "GET":
+            return 200, [self._details(j) for j in self.jobs.values()]
+        if method == "POST":
+            return await self._submit(body)
+        return 405, "method not allowed"
 
     def _package(self, method: str, route: str, body: bytes) -> tuple[int, Any]:
         name = route.removeprefix("/api/packages/")

@@ -274,19 +274,8 @@ def structural_errors(node: Any, path: str = "") -> list[str]:
     if not isinstance(node, dict):
         return [f"{path}: schema is not an object"]
     errors = [f"{path}: key {key} not allowed" for key in sorted(node.keys() - ALLOWED_KEYS)]
-    int_or_string = node.get("x-kubernetes-int-or-string") is True
     kind = node.get("type")
-    if int_or_string:
-        if kind is not None:
-            errors.append(f"{path}: int-or-string node with type {kind}")
-        if node.get("anyOf", INT_OR_STRING_ANY_OF) != INT_OR_STRING_ANY_OF:
-            errors.append(f"{path}: anyOf other than the int-or-string idiom")
-    elif "anyOf" in node:
-        errors.append(f"{path}: anyOf outside an int-or-string node")
-    if kind is None and not int_or_string and node.get("x-kubernetes-preserve-unknown-fields") is not True:
-        errors.append(f"{path}: no type")
-    if kind is not None and kind not in TYPES:
-        errors.append(f"{path}: unknown type {kind}")
+    errors.extend(_type_errors(node, path))
     if "properties" in node and "additionalProperties" in node:
         errors.append(f"{path}: properties and additionalProperties together")
     if ("properties" in node or "additionalProperties" in node or "required" in node) and kind != "object":
@@ -303,6 +292,25 @@ def structural_errors(node: Any, path: str = "") -> list[str]:
     errors.extend(_list_errors(node, path))
     for child_path, child in children(node, path):
         errors.extend(structural_errors(child, child_path))
+    return errors
+
+
+def _type_errors(node: dict[str, Any], path: str) -> list[str]:
+    """The node's type: one of TYPES, or the int-or-string idiom, or none with preserve-unknown-fields."""
+    errors = []
+    int_or_string = node.get("x-kubernetes-int-or-string") is True
+    kind = node.get("type")
+    if int_or_string:
+        if kind is not None:
+            errors.append(f"{path}: int-or-string node with type {kind}")
+        if node.get("anyOf", INT_OR_STRING_ANY_OF) != INT_OR_STRING_ANY_OF:
+            errors.append(f"{path}: anyOf other than the int-or-string idiom")
+    elif "anyOf" in node:
+        errors.append(f"{path}: anyOf outside an int-or-string node")
+    if kind is None and not int_or_string and node.get("x-kubernetes-preserve-unknown-fields") is not True:
+        errors.append(f"{path}: no type")
+    if kind is not None and kind not in TYPES:
+        errors.append(f"{path}: unknown type {kind}")
     return errors
 
 

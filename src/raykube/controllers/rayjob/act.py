@@ -84,6 +84,13 @@ class JobActor:
                 )
             case a.ApplyJobService(body=body, existing=existing):
                 await self._apply_service(body, existing)
+            case a.PollJob() | a.SubmitJob() | a.StopJob() | a.ForgetDashboard():
+                self._dashboard(action)
+        return current
+
+    def _dashboard(self, action: a.PollJob | a.SubmitJob | a.StopJob | a.ForgetDashboard) -> None:
+        """Hand a dashboard call to the probes (they run it in the background; the answer comes back later)."""
+        match action:
             case a.PollJob(target=target):
                 self._probes.poll(self._key, target, max_age=self._settings.requeue_seconds)
             case a.SubmitJob(target=target, request=request):
@@ -92,7 +99,6 @@ class JobActor:
                 self._probes.stop(self._key, target)
             case a.ForgetDashboard():
                 self._probes.forget(self._key)
-        return current
 
     async def _finalizer(self, current: Obj | None, *, add: bool) -> Obj | None:
         if current is None:

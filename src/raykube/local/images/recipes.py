@@ -71,20 +71,9 @@ def plan_ray(ray_version: str | None = None, python: str | None = None, tags: Se
             wanted_version = version
         else:
             notes.append(f"{tag}: '{version}' is not a Ray release; building Ray {wanted_version or 'default'}")
-        for suffix in suffixes:
-            if m := re.fullmatch(r"py3(\d+)", suffix):
-                asked = f"3.{m[1]}"
-                if asked != here_python:
-                    notes.append(f"{tag}: Python {asked} is not available here (Debian {SUITE} ships "
-                                 f"{here_python}); built with Python {here_python}")
-                wanted_python = wanted_python or here_python
-            elif suffix in ("aarch64", "arm64", "x86_64", "amd64"):
-                if ("arm64" if suffix in ("aarch64", "arm64") else "amd64") != here_arch:
-                    notes.append(f"{tag}: {suffix} is not this machine's architecture; built for {here_arch}")
-            elif suffix == "gpu" or suffix.startswith("cu"):
-                notes.append(f"{tag}: no GPU support here; built the CPU image")
-            elif suffix != "cpu":
-                notes.append(f"{tag}: unknown tag part '{suffix}' ignored")
+        notes += [note for suffix in suffixes if (note := _suffix_note(tag, suffix, here_python, here_arch))]
+        if any(re.fullmatch(r"py3(\d+)", suffix) for suffix in suffixes):
+            wanted_python = wanted_python or here_python
     version = wanted_version or default_ray_version()
     if not _RAY_VERSION.match(version):
         raise BuildError(f"--ray-version must look like 2.52.0, got {version}")
@@ -96,6 +85,23 @@ def plan_ray(ray_version: str | None = None, python: str | None = None, tags: Se
              f"{RAY_REPOSITORY}:{version}-cpu", f"{RAY_REPOSITORY}:{version}-py{py}-cpu"]
     names += [f"{RAY_REPOSITORY}:{tag}" for tag in tags if f"{RAY_REPOSITORY}:{tag}" not in names]
     return RayPlan(version, here_python, names, notes)
+
+
+def _suffix_note(tag: str, suffix: str, here_python: str, here_arch: str) -> str:
+    """How one part of a rayproject/ray tag (`py310`, `aarch64`, `cu121`, ...) differs from what builds here."""
+    if m := re.fullmatch(r"py3(\d+)", suffix):
+        asked = f"3.{m[1]}"
+        if asked != here_python:
+            return (f"{tag}: Python {asked} is not available here (Debian {SUITE} ships "
+                    f"{here_python}); built with Python {here_python}")
+    elif suffix in ("aarch64", "arm64", "x86_64", "amd64"):
+        if ("arm64" if suffix in ("aarch64", "arm64") else "amd64") != here_arch:
+            return f"{tag}: {suffix} is not this machine's architecture; built for {here_arch}"
+    elif suffix == "gpu" or suffix.startswith("cu"):
+        return f"{tag}: no GPU support here; built the CPU image"
+    elif suffix != "cpu":
+        return f"{tag}: unknown tag part '{suffix}' ignored"
+    return ""
 
 
 @dataclass(frozen=True)
