@@ -269,6 +269,9 @@ class EventReason(StrEnum):
     CREATED_REDIS_CLEANUP_JOB = "CreatedRedisCleanupJob"
     FAILED_TO_CREATE_REDIS_CLEANUP_JOB = "FailedToCreateRedisCleanupJob"
     FORCE_DELETED_STUCK_CLUSTER = "ForceDeletedStuckCluster"
+    # raykube only: a failed clean-up Job, and a finalizer removed because the operator would never act on it
+    REDIS_CLEANUP_JOB_FAILED = "RedisCleanupJobFailed"
+    REMOVED_GCS_FT_FINALIZER = "RemovedGcsFtRedisCleanupFinalizer"
     # RayCluster transitions and states the plan cannot fix
     RAYCLUSTER_PROVISIONED = "RayClusterProvisioned"
     RAYCLUSTER_SUSPENDING = "RayClusterSuspending"

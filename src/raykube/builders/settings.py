@@ -38,6 +38,8 @@ class OperatorSettings:
             ``generateName`` [``ENABLE_DETERMINISTIC_HEAD_POD_NAME``].
         enable_multi_host_indexing: stamp replica index labels on worker pods [feature gate
             ``RayMultiHostIndexing``, on in v1.7.0].
+        enable_gcs_ft_redis_cleanup: put the Redis clean-up finalizer on clusters with Redis GCS FT and run the
+            clean-up Job when they are deleted [``ENABLE_GCS_FT_REDIS_CLEANUP``, on].
         kuberay_version: stamped into ``ray.io/kuberay-version`` and ``RAY_USAGE_STATS_EXTRA_TAGS``.
         default_container_envs: env vars added to every Ray container when absent [``defaultContainerEnvs``].
         default_pod_labels / default_pod_annotations: added to every Ray pod when absent
@@ -53,6 +55,7 @@ class OperatorSettings:
     enable_ray_head_cluster_ip_service: bool = False
     enable_deterministic_head_pod_name: bool = False
     enable_multi_host_indexing: bool = True
+    enable_gcs_ft_redis_cleanup: bool = True
     kuberay_version: str = KUBERAY_VERSION
     default_container_envs: tuple[K8sObject, ...] = ()
     default_pod_labels: Mapping[str, str] = field(default_factory=dict)
@@ -69,9 +72,12 @@ _ENV_SWITCHES: Final = {
     "ENABLE_LOGIN_SHELL": "enable_login_shell",
     "ENABLE_RAY_HEAD_CLUSTER_IP_SERVICE": "enable_ray_head_cluster_ip_service",
     "ENABLE_DETERMINISTIC_HEAD_POD_NAME": "enable_deterministic_head_pod_name",
+    "ENABLE_GCS_FT_REDIS_CLEANUP": "enable_gcs_ft_redis_cleanup",
 }
 #: Switches that are on unless set to "false" (all others are off unless "true").
-_DEFAULT_ON: Final = frozenset({"enable_init_container_injection", "enable_probes_injection"})
+_DEFAULT_ON: Final = frozenset(
+    {"enable_init_container_injection", "enable_probes_injection", "enable_gcs_ft_redis_cleanup"}
+)
 #: KubeRay Configuration file keys -> field.
 _CONFIG_KEYS: Final = {
     "defaultContainerEnvs": "default_container_envs",

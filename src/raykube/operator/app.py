@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry
 
-from raykube.controllers.kinds import POD, RAYCLUSTER, SERVICE
+from raykube.controllers.kinds import JOB, POD, RAYCLUSTER, SERVICE
 from raykube.controllers.raycluster.cache import (
     BY_CLUSTER,
     ClusterCache,
@@ -45,6 +45,8 @@ from raykube.runtime.predicates import ANNOTATIONS_CHANGED, GENERATION_CHANGED, 
 
 _log = logs.get_logger("raykube.operator")
 RAY_POD_SELECTOR = "ray.io/node-type in (head,worker,redis-cleanup)"
+#: The GCS FT Redis clean-up Jobs (KubeRay caches batch Jobs created by the operator; we need only these here).
+REDIS_CLEANUP_JOB_SELECTOR = "ray.io/node-type=redis-cleanup"
 #: Pod events of one RayCluster within this many seconds make one reconcile: pods of a group start together,
 #: and one pass per burst means one status write instead of one per pod (measured in docs/benchmarks.md).
 POD_EVENT_BATCH = 0.5
@@ -81,6 +83,7 @@ def build(config: OperatorConfig, client: KubeClient) -> Operator:
                 POD, namespace=namespace, label_selector=RAY_POD_SELECTOR, indexers={BY_CLUSTER: by_cluster}
             ),
             services=manager.informer(SERVICE, namespace=namespace, indexers={BY_CLUSTER: by_owning_cluster}),
+            cleanup_jobs=manager.informer(JOB, namespace=namespace, label_selector=REDIS_CLEANUP_JOB_SELECTOR),
         )
     cache = ClusterCache(informers)
     registry.register(ClusterStateCollector(cache.all_clusters))
@@ -97,6 +100,8 @@ def build(config: OperatorConfig, client: KubeClient) -> Operator:
         controller.for_(ns_informers.clusters, AnyOf(GENERATION_CHANGED, LABELS_CHANGED, ANNOTATIONS_CHANGED))
         controller.owns(ns_informers.pods, owner_kind="RayCluster", owner_group="ray.io", batch=POD_EVENT_BATCH)
         controller.owns(ns_informers.services, owner_kind="RayCluster", owner_group="ray.io")
+        if ns_informers.cleanup_jobs is not None:
+            controller.owns(ns_informers.cleanup_jobs, owner_kind="RayCluster", owner_group="ray.io")
     manager.add_controller(controller)
     manager.add_runnable(recorder.run)
     rayjob = build_rayjob(config, client, manager, informers, metrics, registry)

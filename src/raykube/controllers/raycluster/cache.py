@@ -1,4 +1,4 @@
-"""What the RayCluster reconciler reads: the cluster, its pods and its Services, from informer caches.
+"""What the RayCluster reconciler reads: the cluster, its pods, Services and clean-up Job, from informer caches.
 
 One set of informers per watched namespace (or one set for all namespaces). Pods are indexed by their
 `ray.io/cluster` label; Services by their controlling RayCluster (the headless and serve Services carry no
@@ -30,6 +30,7 @@ class NamespaceInformers:
     clusters: Informer
     pods: Informer
     services: Informer
+    cleanup_jobs: Informer | None = None  # batch Jobs labelled ray.io/node-type=redis-cleanup
 
 
 class ClusterCache:
@@ -52,6 +53,13 @@ class ClusterCache:
     def services(self, key: ObjectKey) -> list[Obj]:
         informers = self._for(key.namespace)
         return informers.services.store.by_index(BY_CLUSTER, index_value(key.namespace, key.name)) if informers else []
+
+    def cleanup_job(self, key: ObjectKey, name: str) -> Obj | None:
+        """The cluster's Redis clean-up Job by name, if the cache holds it."""
+        informers = self._for(key.namespace)
+        if informers is None or informers.cleanup_jobs is None:
+            return None
+        return informers.cleanup_jobs.store.get(ObjectKey(key.namespace, name))
 
     def all_clusters(self) -> list[Obj]:
         """Every cached RayCluster (for metrics)."""

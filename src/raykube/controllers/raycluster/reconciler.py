@@ -27,6 +27,7 @@ from raykube.controllers.kinds import RAYCLUSTER
 from raykube.controllers.raycluster import children
 from raykube.controllers.raycluster.act import PodActor
 from raykube.controllers.raycluster.cache import ClusterCache
+from raykube.controllers.raycluster.cleanup_act import CleanupActor
 from raykube.controllers.raycluster.plan import plan_pods
 from raykube.controllers.raycluster.status import (
     ReconcileFailure,
@@ -63,6 +64,7 @@ class RayClusterReconciler:
         self._client = client
         self._cache = cache
         self._children = children.ChildrenActor(client)
+        self._cleanup = CleanupActor(client, cache, settings, now)
         self._expectations = expectations
         self._recorder = recorder
         self._settings = settings
@@ -80,10 +82,16 @@ class RayClusterReconciler:
         events = ObjectEvents.start(self._recorder, obj)
         cluster = self._parse(obj, events)
         if cluster is None:
+            await self._cleanup.release_invalid(obj, events)
             events.emit()
             return Result()
-        if obj["metadata"].get("deletionTimestamp"):
-            return Result()
+        decision, written = await self._cleanup.step(key, obj, cluster, self._owned_pods(key, cluster), events)
+        if written is not None:
+            self._cache.observe_cluster(written)
+            obj = written
+        if decision.stop or obj["metadata"].get("deletionTimestamp"):
+            events.emit()
+            return Result(requeue_after=decision.requeue_after)
 
         failure = await self._reconcile_children(key, cluster, events)
         observed = self._owned_pods(key, cluster)
