@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import httpx
@@ -30,8 +31,10 @@ class OperatorProcess:
         lease_namespace: str = "default",
         extra: tuple[str, ...] = (),
         program: tuple[str, ...] = (sys.executable, "-m", "raykube.cli.main", "operator"),
+        env: Mapping[str, str] | None = None,
     ) -> None:
-        """`program` runs the operator; bench/ passes KubeRay's Go operator, which takes the same flags."""
+        """`program` runs the operator; bench/ passes KubeRay's Go operator, which takes the same flags.
+        ``env`` is added to the process environment (KubeRay's switches, e.g. ENABLE_GCS_FT_REDIS_CLEANUP)."""
         self.metrics_port, self.probe_port = free_ports(2)
         self.log_path = log_dir / f"{name}.log"
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
@@ -46,7 +49,7 @@ class OperatorProcess:
             ],
             stdout=self._log,
             stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"},
             start_new_session=True,
         )
 
