@@ -269,6 +269,7 @@ class EventReason(StrEnum):
     CREATED_REDIS_CLEANUP_JOB = "CreatedRedisCleanupJob"
     FAILED_TO_CREATE_REDIS_CLEANUP_JOB = "FailedToCreateRedisCleanupJob"
     FORCE_DELETED_STUCK_CLUSTER = "ForceDeletedStuckCluster"
+    CREATED_PERSISTENT_VOLUME_CLAIM = "CreatedPersistentVolumeClaim"
     # raykube only: a failed clean-up Job, and a finalizer removed because the operator would never act on it
     REDIS_CLEANUP_JOB_FAILED = "RedisCleanupJobFailed"
     REMOVED_GCS_FT_FINALIZER = "RemovedGcsFtRedisCleanupFinalizer"

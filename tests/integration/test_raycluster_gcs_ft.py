@@ -194,3 +194,12 @@ def test_stuck_cleanup_job_is_abandoned_after_the_deletion_timeout(
     forced = _event(kubeconfig, ns, "ForceDeletedStuckCluster")
     assert forced is not None and forced["type"] == "Warning"
     assert _event(kubeconfig, ns, "RedisCleanupJobFailed") is None
+
+
+def test_rocksdb_without_the_feature_gate_is_rejected(operator: OperatorProcess, kubeconfig: Path, ns: str) -> None:
+    body = _ft_cluster("rocks")
+    body["spec"]["gcsFaultToleranceOptions"] = {"backend": "rocksdb"}
+    apply(kubeconfig, ns, body)
+    event = eventually(lambda: _event(kubeconfig, ns, "InvalidRayClusterSpec"), what="InvalidRayClusterSpec")
+    assert "GCSFaultToleranceEmbeddedStorage" in (event.get("message") or event.get("note") or "")
+    assert not _get(kubeconfig, ns, "pvc")["items"] and not _get(kubeconfig, ns, "pods")["items"]

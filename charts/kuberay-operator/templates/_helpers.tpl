@@ -142,7 +142,11 @@ rules go into the ClusterRole, or into a Role in every watched namespace.
 - apiGroups: [""]
   resources: [events]
   verbs: [create, patch]
-# The submitter Job of a RayJob.
+# The embedded (rocksdb) GCS storage PVC <cluster>-gcs-pvc: created once, never read back.
+- apiGroups: [""]
+  resources: [persistentvolumeclaims]
+  verbs: [create]
+# The submitter Job of a RayJob and the GCS FT Redis clean-up Job of a RayCluster.
 - apiGroups: [batch]
   resources: [jobs]
   verbs: [get, list, watch, create, delete]

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from raykube import reasons
+from raykube.api.cluster_options import GcsBackend
 from raykube.api.defaults import (
     container_env,
     is_auth_enabled,
@@ -40,6 +41,7 @@ class ValidationGates:
     """Feature gates that change validation (defaults are KubeRay v1.7.0's)."""
 
     rayjob_deletion_policy: bool = True
+    gcs_embedded_storage: bool = False  # GCSFaultToleranceEmbeddedStorage: the rocksdb backend
 
 
 def name_errors(kind: str, name: str, max_length: int) -> list[str]:
@@ -72,6 +74,7 @@ def cluster_spec_errors(
     _group_errors(spec, path, errors)
     _replica_errors(spec, path, errors)
     _gcs_errors(spec, annotations, path, errors)
+    _gcs_backend_errors(spec, path, gates, errors)
     _suspend_errors(spec, path, gates, errors)
     _autoscaler_errors(spec, path, errors)
     _auth_errors(spec, path, errors)
@@ -205,6 +208,31 @@ def _gcs_errors(spec: RayClusterSpec, annotations: dict[str, str], path: str, er
             f"{head_path}: cannot set redis username in rayStartParams or environment variables "
             "- use GcsFaultToleranceOptions.RedisUsername instead"
         )
+
+
+def _gcs_backend_errors(spec: RayClusterSpec, path: str, gates: ValidationGates, errors: list[str]) -> None:
+    """The rocksdb backend needs its feature gate and takes no Redis settings; ``storage`` is rocksdb-only."""
+    options = spec.gcs_fault_tolerance_options
+    if options is None:
+        return
+    where = f"{path}.gcsFaultToleranceOptions"
+    if options.backend != GcsBackend.ROCKSDB:
+        if options.storage is not None:
+            errors.append(f"{where}.storage: can only be set with backend rocksdb")
+        return
+    if not gates.gcs_embedded_storage:
+        errors.append(
+            f"{where}.backend: rocksdb requires the GCSFaultToleranceEmbeddedStorage feature gate to be enabled"
+        )
+    redis_fields = {
+        "redisAddress": options.redis_address,
+        "redisPassword": options.redis_password,
+        "redisUsername": options.redis_username,
+        "externalStorageNamespace": options.external_storage_namespace,
+    }
+    for field_name, value in redis_fields.items():
+        if value is not None:
+            errors.append(f"{where}.{field_name}: cannot be set with backend rocksdb (it is a Redis setting)")
 
 
 def _suspend_errors(spec: RayClusterSpec, path: str, gates: ValidationGates, errors: list[str]) -> None:

@@ -4,7 +4,7 @@ The one desired-state function of the kind, used by the RayCluster controller (w
 state match it) and by ``raykube render`` (which prints it). It is pure: the same RayCluster, settings, token
 and pod choice always give the same JSON. Objects come in KubeRay v1.7.0's creation order
 (``rayClusterReconcile``: autoscaler ServiceAccount, Role, RoleBinding, the head Ingress, the auth token
-Secret, the head, headless and serve Services, then the pods).
+Secret, the head, headless and serve Services, the rocksdb GCS PVC, then the pods).
 
 Which pods to create is an input (:class:`PodsToCreate`), chosen by the plan from the live pods
 (``controllers/raycluster/plan.py``): the head or not, and one :class:`~raykube.builders.replicas.WorkerSlot`
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from raykube.api.defaults import is_autoscaling_enabled, set_raycluster_defaults
 from raykube.api.raycluster import RayCluster
 from raykube.api.schema import K8sObject
-from raykube.builders import ingress, rbac, secret, service
+from raykube.builders import gcs_ft, ingress, rbac, secret, service
 from raykube.builders.pod import ClusterContext, build_head_pod, build_worker_pod, stamp_worker_replica
 from raykube.builders.replicas import WorkerSlot
 from raykube.builders.settings import OperatorSettings
@@ -37,7 +37,7 @@ class DesiredCluster:
     """The objects a RayCluster owns, in the order KubeRay creates them."""
 
     children: tuple[K8sObject, ...]
-    """Everything but pods: RBAC, Ingress, Secret, Services."""
+    """Everything but pods: RBAC, Ingress, Secret, Services, the GCS PVC."""
     head_pod: K8sObject | None
     worker_pods: tuple[tuple[WorkerSlot, K8sObject], ...]
     notes: tuple[str, ...] = field(default=())
@@ -73,6 +73,8 @@ def desired_children(ctx: ClusterContext, *, auth_token: str) -> tuple[tuple[K8s
         if serve is None:
             notes.append("no serve Service: the head container has no port named 'serve'")
         objects.append(serve)
+    if gcs_ft.wants_gcs_pvc(ctx):
+        objects.append(gcs_ft.build_gcs_pvc(ctx))
     return tuple(o for o in objects if o is not None), tuple(notes)
 
 

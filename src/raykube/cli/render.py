@@ -33,7 +33,13 @@ from raykube.api.raycluster import RayCluster
 from raykube.api.raycronjob import RayCronJob
 from raykube.api.rayjob import RayJob
 from raykube.api.rayservice import RayService
-from raykube.api.validation import validate_raycluster, validate_raycronjob, validate_rayjob, validate_rayservice
+from raykube.api.validation import (
+    ValidationGates,
+    validate_raycluster,
+    validate_raycronjob,
+    validate_rayjob,
+    validate_rayservice,
+)
 from raykube.builders import names, parents, service
 from raykube.builders.cluster import PodsToCreate, cluster_context, desired_cluster
 from raykube.builders.job import desired_job
@@ -52,6 +58,10 @@ CRON_TICK: Final = datetime(2025, 1, 1, tzinfo=UTC)
 _UID_NAMESPACE: Final = uuid.UUID("6f1c0c36-0d7c-4a43-9a8e-6a0c8b1f7c11")
 
 Rendered = tuple[str, dict[str, Any]]
+#: Validation as an operator with KubeRay's default feature gates does it.
+DEFAULT_GATES: Final = ValidationGates()
+#: Validation with the embedded GCS storage gate on (``--embedded-gcs-storage``).
+EMBEDDED_GCS_GATES: Final = ValidationGates(gcs_embedded_storage=True)
 
 
 class RenderError(Exception):
@@ -72,25 +82,25 @@ def _with_identity(doc: dict[str, Any], namespace: str) -> dict[str, Any]:
     return {**doc, "metadata": meta}
 
 
-def parse(doc: dict[str, Any], where: str) -> RayObject:
+def parse(doc: dict[str, Any], where: str, gates: ValidationGates = DEFAULT_GATES) -> RayObject:
     """Parse, CRD-default and validate one document of our kinds."""
     kind = str(doc.get("kind"))
     label = f"{where}: {kind} {(doc.get('metadata') or {}).get('name', '<unnamed>')!r}"
     try:
-        return kit.parse(KINDS[kind], doc, _validate)
+        return kit.parse(KINDS[kind], doc, lambda obj: _validate(obj, gates))
     except kit.Invalid as invalid:
         raise RenderError("\n".join(f"{label}: {p}" for p in invalid.problems)) from None
 
 
-def _validate(obj: RayObject) -> list[str]:
+def _validate(obj: RayObject, gates: ValidationGates) -> list[str]:
     if isinstance(obj, RayCluster):
-        return validate_raycluster(obj)
+        return validate_raycluster(obj, gates=gates)
     if isinstance(obj, RayJob):
-        return validate_rayjob(obj)
+        return validate_rayjob(obj, gates=gates)
     if isinstance(obj, RayService):
-        return validate_rayservice(obj)
+        return validate_rayservice(obj, gates=gates)
     if isinstance(obj, RayCronJob):
-        return validate_raycronjob(obj)
+        return validate_raycronjob(obj, gates=gates)
     return []
 
 
@@ -178,7 +188,9 @@ def render_object(obj: RayObject, settings: OperatorSettings) -> Iterator[Render
         yield from render_cronjob(obj, settings)
 
 
-def load_objects(path: Path, namespace: str, skipped: list[str]) -> list[RayObject]:
+def load_objects(
+    path: Path, namespace: str, skipped: list[str], gates: ValidationGates = DEFAULT_GATES
+) -> list[RayObject]:
     """Our kinds from a multi-document YAML file; other documents are listed in ``skipped``."""
     try:
         docs = list(yaml.safe_load_all(path.read_text()))
@@ -192,7 +204,7 @@ def load_objects(path: Path, namespace: str, skipped: list[str]) -> list[RayObje
             kind = doc.get("kind", "<no kind>") if isinstance(doc, dict) else type(doc).__name__
             skipped.append(f"{path}#{index}: skipped {kind} (not a ray.io kind raykube renders)")
             continue
-        objects.append(parse(_with_identity(doc, namespace), f"{path}#{index}"))
+        objects.append(parse(_with_identity(doc, namespace), f"{path}#{index}", gates))
     return objects
 
 
@@ -233,12 +245,20 @@ def render(
         Path | None, typer.Option("--settings", help="YAML of operator settings (e.g. ENABLE_LOGIN_SHELL: 'true').")
     ] = None,
     namespace: Annotated[str, typer.Option("--namespace", "-n", help="Namespace of objects without one.")] = "default",
+    embedded_gcs_storage: Annotated[
+        bool,
+        typer.Option(
+            "--embedded-gcs-storage",
+            help="Render as an operator with the GCSFaultToleranceEmbeddedStorage feature gate on (rocksdb backend).",
+        ),
+    ] = False,
 ) -> None:
     """Print every object the operator would create for the given manifests."""
     skipped: list[str] = []
+    gates = EMBEDDED_GCS_GATES if embedded_gcs_storage else DEFAULT_GATES
     try:
         settings = load_settings(settings_file)
-        objects = [obj for path in files for obj in load_objects(path, namespace, skipped)]
+        objects = [obj for path in files for obj in load_objects(path, namespace, skipped, gates)]
         rendered = [item for obj in objects for item in render_object(obj, settings)]
     except RenderError as exc:
         typer.echo(str(exc), err=True)

@@ -20,6 +20,7 @@ ROLE = ResourceKind("rbac.authorization.k8s.io", "v1", "Role", "roles")
 ROLE_BINDING = ResourceKind("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings")
 INGRESS = ResourceKind("networking.k8s.io", "v1", "Ingress", "ingresses")
 JOB = ResourceKind("batch", "v1", "Job", "jobs")
+PERSISTENT_VOLUME_CLAIM = ResourceKind("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims")
 ENDPOINT_SLICE = ResourceKind("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices")
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "INGRESS",
     "JOB",
     "LEASE",
+    "PERSISTENT_VOLUME_CLAIM",
     "POD",
     "RAYCLUSTER",
     "RAYCRONJOB",

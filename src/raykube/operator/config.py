@@ -63,7 +63,9 @@ FEATURE_GATES: dict[str, bool] = {
     "RayClusterHistoryServer": False,
     "KubernetesWAS": False,
 }
-TOGGLED_GATES: frozenset[str] = frozenset({"RayCronJob"})
+#: The gate of the embedded (rocksdb) GCS FT backend: validation rejects ``backend: rocksdb`` while it is off.
+GCS_EMBEDDED_STORAGE_GATE = "GCSFaultToleranceEmbeddedStorage"
+TOGGLED_GATES: frozenset[str] = frozenset({"RayCronJob", GCS_EMBEDDED_STORAGE_GATE})
 
 
 def parse_feature_gates(text: str, warn: Callable[[str], None] = lambda _: None) -> frozenset[str]:

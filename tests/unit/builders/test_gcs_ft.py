@@ -162,3 +162,25 @@ def test_users_claim_means_no_pvc() -> None:
     head, _ = _pods(rc)
     volume = next(v for v in head["spec"]["volumes"] if v["name"] == "gcs-storage")
     assert volume["persistentVolumeClaim"]["claimName"] == "mine"
+
+
+def _errors(gates: Any, **options: Any) -> list[str]:
+    from raykube.api.validation import validate_raycluster
+
+    return validate_raycluster(make_cluster(gcsFaultToleranceOptions=options), gates=gates)
+
+
+def test_rocksdb_needs_the_feature_gate_and_no_redis_settings() -> None:
+    from raykube.api.validation import ValidationGates
+
+    off, on = ValidationGates(), ValidationGates(gcs_embedded_storage=True)
+    assert any("GCSFaultToleranceEmbeddedStorage" in e for e in _errors(off, backend="rocksdb"))
+    assert _errors(on, backend="rocksdb", storage={"size": "2Gi"}) == []
+    mixed = _errors(on, backend="rocksdb", redisAddress="redis:6379", redisPassword={"value": "x"})
+    assert [e.split(":")[0] for e in mixed] == [
+        "spec.gcsFaultToleranceOptions.redisAddress",
+        "spec.gcsFaultToleranceOptions.redisPassword",
+    ]
+    assert _errors(on, redisAddress="redis:6379", storage={"size": "2Gi"}) == [
+        "spec.gcsFaultToleranceOptions.storage: can only be set with backend rocksdb"
+    ]

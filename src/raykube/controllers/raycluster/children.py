@@ -1,4 +1,5 @@
-"""Make a RayCluster's non-pod children exist: Services, the autoscaler's RBAC, the head Ingress, the auth Secret.
+"""Make a RayCluster's non-pod children exist: Services, the autoscaler's RBAC, the head Ingress, the auth Secret,
+the rocksdb GCS PVC.
 
 What should exist comes from the desired-state function (`builders.cluster.desired_cluster`), in KubeRay's
 order; this module only creates what is missing, stopping at the first error (as `rayClusterReconcile`).
@@ -21,7 +22,15 @@ from raykube.api.raycluster import RayCluster
 from raykube.api.schema import K8sObject
 from raykube.builders import names
 from raykube.controllers.events import ObjectEvents
-from raykube.controllers.kinds import INGRESS, ROLE, ROLE_BINDING, SECRET, SERVICE, SERVICE_ACCOUNT
+from raykube.controllers.kinds import (
+    INGRESS,
+    PERSISTENT_VOLUME_CLAIM,
+    ROLE,
+    ROLE_BINDING,
+    SECRET,
+    SERVICE,
+    SERVICE_ACCOUNT,
+)
 from raykube.controllers.kit import create_if_absent
 from raykube.runtime.client import KubeClient
 from raykube.runtime.kinds import ResourceKind
@@ -37,6 +46,7 @@ CHILD_KINDS: dict[str, tuple[ResourceKind, E]] = {
     "RoleBinding": (ROLE_BINDING, E.CREATED_ROLE_BINDING),
     "Ingress": (INGRESS, E.CREATED_INGRESS),
     "Secret": (SECRET, E.CREATED_SECRET),
+    "PersistentVolumeClaim": (PERSISTENT_VOLUME_CLAIM, E.CREATED_PERSISTENT_VOLUME_CLAIM),
 }
 
 
