@@ -150,10 +150,9 @@ def test_deletion_runs_the_cleanup_job_after_the_pods_and_then_lets_go(
     _ready(kubeconfig, ns, "ok")
     _delete(kubeconfig, ns, "ok")
     _gone(kubeconfig, ns, "ok")
-    created = _event(kubeconfig, ns, "CreatedRedisCleanupJob")
-    assert created is not None and "ok-redis-cleanup" in (created.get("message") or created.get("note") or "")
-    deleted_head = _event(kubeconfig, ns, "DeletedHeadPod")
-    assert deleted_head is not None
+    created = eventually(lambda: _event(kubeconfig, ns, "CreatedRedisCleanupJob"), what="CreatedRedisCleanupJob")
+    assert "ok-redis-cleanup" in (created.get("message") or created.get("note") or "")
+    eventually(lambda: _event(kubeconfig, ns, "DeletedHeadPod"), what="DeletedHeadPod")
     assert _event(kubeconfig, ns, "ForceDeletedStuckCluster") is None
     assert _event(kubeconfig, ns, "RedisCleanupJobFailed") is None
 
@@ -166,8 +165,9 @@ def test_failed_cleanup_job_releases_the_cluster_with_a_warning(
     _steer_cleanup_pod(kubeconfig, ns, "fails", "Failed")
     _delete(kubeconfig, ns, "fails")
     _gone(kubeconfig, ns, "fails")
-    failed = _event(kubeconfig, ns, "RedisCleanupJobFailed")
-    assert failed is not None and failed["type"] == "Warning"
+    failed = eventually(lambda: _event(kubeconfig, ns, "RedisCleanupJobFailed"),
+                        what=f"RedisCleanupJobFailed among {[e.get('reason') for e in _events(kubeconfig, ns)]}")
+    assert failed["type"] == "Warning"
     assert cluster["metadata"]["uid"] in (failed.get("message") or failed.get("note") or "")
     assert _event(kubeconfig, ns, "ForceDeletedStuckCluster") is None
 
@@ -185,14 +185,14 @@ def test_stuck_cleanup_job_is_abandoned_after_the_deletion_timeout(
         what="clean-up Job",
     )
     assert job["metadata"]["name"] == "stuck-redis-cleanup"
-    created = _event(kubeconfig, ns, "CreatedRedisCleanupJob")
-    assert created is not None and "gcs-ft-deletion-timeout=15s" in (created.get("message") or created.get("note"))
+    created = eventually(lambda: _event(kubeconfig, ns, "CreatedRedisCleanupJob"), what="CreatedRedisCleanupJob")
+    assert "gcs-ft-deletion-timeout=15s" in (created.get("message") or created.get("note"))
     cluster = _cluster_or_none(kubeconfig, ns, "stuck")
     assert cluster is not None and FIN in cluster["metadata"]["finalizers"]
     assert not _get(kubeconfig, ns, "pods", "-l", "ray.io/node-type in (head,worker)")["items"]
     _gone(kubeconfig, ns, "stuck")
-    forced = _event(kubeconfig, ns, "ForceDeletedStuckCluster")
-    assert forced is not None and forced["type"] == "Warning"
+    forced = eventually(lambda: _event(kubeconfig, ns, "ForceDeletedStuckCluster"), what="ForceDeletedStuckCluster")
+    assert forced["type"] == "Warning"
     assert _event(kubeconfig, ns, "RedisCleanupJobFailed") is None
 
 

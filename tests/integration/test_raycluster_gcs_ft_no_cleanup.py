@@ -52,6 +52,5 @@ def test_a_leftover_finalizer_is_removed_instead_of_holding_the_deletion(
     _ready(kubeconfig, ns, "leftover")
     kubectl(kubeconfig, "delete", "raycluster", "leftover", "-n", ns, "--wait=false")
     _gone(kubeconfig, ns, "leftover")
-    removed = _event(kubeconfig, ns, "RemovedGcsFtRedisCleanupFinalizer")
-    assert removed is not None
+    removed = eventually(lambda: _event(kubeconfig, ns, "RemovedGcsFtRedisCleanupFinalizer"), what="removal Event")
     assert "ENABLE_GCS_FT_REDIS_CLEANUP=false" in (removed.get("message") or removed.get("note") or "")
