@@ -166,6 +166,26 @@ def image_build_operator(state_dir: StateDir = None) -> None:  # type: ignore[as
     _import_into_running(state_dir, built.names)
 
 
+@build_app.command("redis")
+def image_build_redis(
+    tag: Annotated[list[str] | None, typer.Option(help="Another redis tag to register too, e.g. 7.2.4.")] = None,
+    state_dir: StateDir = None,  # type: ignore[assignment]
+) -> None:
+    """Debian's redis-server (images/redis/Dockerfile), imported as redis:7.4.0 (the samples' tag) and aliases."""
+    from raykube.local import redisimage
+    from raykube.local.imagebuild import BuildError
+
+    started = time.monotonic()
+    console.print(f"[yellow]note:[/yellow] {redisimage.REDIS_NOTE}")
+    try:
+        built = redisimage.build_redis(console.log, tag or [])
+    except BuildError as err:
+        console.print(f"[red]image build failed:[/red] {err}")
+        raise typer.Exit(1) from None
+    _report(built, started)
+    _import_into_running(state_dir, built.names)
+
+
 @image_app.command("list")
 def image_list() -> None:
     """Images built here (imported into every real node at `up`)."""
