@@ -6,6 +6,10 @@ never from the event that woke it. The pod plan is a pure value (`plan.plan_pods
 the status subresource, only when it changed. Events gathered during the pass are emitted after that
 write, so they never disagree with the status (JobSet's habit).
 
+Before any child is made, the GCS FT Redis clean-up finalizer takes its step (`gcs_cleanup.decide`, carried
+out by `cleanup_act.CleanupActor`): added to a live Redis FT cluster; on deletion the pods, then the
+`<cluster>-redis-cleanup` Job, then the finalizer's removal. A cluster being deleted gets nothing else.
+
 Invalid specs (KubeRay: `validateRayClusterSpec`) get a Warning Event `InvalidRayClusterSpec` naming the
 field, and the key is not retried: a new generation of the object triggers the next attempt, so a bad
 manifest can never make the operator loop hot.
