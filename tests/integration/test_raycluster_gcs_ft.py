@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from raykube import reasons
-from raykube.local.fakenodes import POD_STATE_ANNOTATION
+from raykube.local.nodes.fake import POD_STATE_ANNOTATION
 from tests.integration.kube import apply, eventually, kubectl, scratch_namespace
 from tests.integration.operator import OperatorProcess, running_operator
 

@@ -173,7 +173,7 @@ def image_build_redis(
 ) -> None:
     """Debian's redis-server (images/redis/Dockerfile), imported as redis:7.4.0 (the samples' tag) and aliases."""
     from raykube.local import redisimage
-    from raykube.local.imagebuild import BuildError
+    from raykube.local.images.dockerfile import BuildError
 
     started = time.monotonic()
     console.print(f"[yellow]note:[/yellow] {redisimage.REDIS_NOTE}")

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Final
 
-from raykube.local import images
-from raykube.local.imagebuild import Builder
-from raykube.local.recipes import Built, Progress, _write, images_dir
+from raykube.local.images import store as image_store
+from raykube.local.images.builder import Builder
+from raykube.local.images.recipes import Built, Progress, _write, images_dir
 
 #: The tags the image answers to: the samples' redis:7.4.0 and the tags a user would write for it.
 REDIS_NAMES: Final = ("redis:7.4.0", "redis:7.4", "redis:7", "redis:latest")
@@ -30,7 +30,7 @@ def redis_names(extra: Sequence[str] = ()) -> list[str]:
     return names
 
 
-def build_redis(progress: Progress, tags: Sequence[str] = (), store: images.ImageStore | None = None) -> Built:
+def build_redis(progress: Progress, tags: Sequence[str] = (), store: image_store.ImageStore | None = None) -> Built:
     recipe = images_dir() / "redis"
     builder = Builder(recipe / "Dockerfile", recipe, {}, progress)
-    return _write(store or images.ImageStore(), "redis", builder, redis_names(tags), progress)
+    return _write(store or image_store.ImageStore(), "redis", builder, redis_names(tags), progress)

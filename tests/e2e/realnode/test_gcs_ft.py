@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 import yaml
 
-from raykube.local import images, redisimage
+from raykube.local import redisimage
+from raykube.local.images import store as images
 from tests.integration.kube import eventually, kubectl
 from tests.integration.operator import OperatorProcess, running_operator
 

@@ -119,12 +119,12 @@ def test_the_default_ray_version_is_the_pinned_one_and_gpu_tags_say_so() -> None
 
 
 def test_redis_recipe_is_registered_under_the_samples_tags() -> None:
-    from raykube.local.recipes import images_dir
+    from raykube.local.images.recipes import images_dir
     from raykube.local.redisimage import redis_names
 
     names = redis_names(["7.2.4", "redis:7.4.0"])
     assert names[0] == "redis:7.4.0" and names.count("redis:7.4.0") == 1 and "redis:7.2.4" in names
-    assert images.normalize("redis:7.4.0") == "docker.io/library/redis:7.4.0"
+    assert image_store.normalize("redis:7.4.0") == "docker.io/library/redis:7.4.0"
     steps = parse((images_dir() / "redis" / "Dockerfile").read_text())
     assert steps[0].args == "debian:bookworm-slim"
     assert any("redis-server" in s.args for s in steps if s.keyword == "RUN")
