@@ -34,11 +34,15 @@ class Recorder:
         lines: list[str] = []
         for line in self._proc.stdout:
             lines.append(line)
-            if line.startswith("}"):  # the end of one pretty-printed top-level object
+            # kubectl prints one compact object a line (older versions pretty-printed over several lines):
+            # an event is complete once what was read so far parses.
+            try:
                 event = json.loads("".join(lines))
-                lines.clear()
-                with self._lock:
-                    self.events.append((event["type"], event["object"]))
+            except json.JSONDecodeError:
+                continue
+            lines.clear()
+            with self._lock:
+                self.events.append((event["type"], event["object"]))
 
     def snapshot(self) -> list[tuple[str, dict[str, Any]]]:
         with self._lock:

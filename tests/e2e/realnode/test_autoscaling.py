@@ -167,6 +167,7 @@ def _check(run: Run) -> None:
     print(f"[{run.version}] spec changes {changes}; workers created {workers_created}, deleted {workers_deleted}; "
           f"head ready {run.times['head']:.1f}s, worker Running {run.times['up']:.1f}s after the actor asked, "
           f"gone {run.times['down']:.1f}s after it ended")
+    assert changes and workers_created, f"[{run.version}] the watches recorded nothing"
     replicas = [r for r, _ in changes]
     # Asked: 0 → 1 → 0. Every rise of `replicas` is one created worker; nothing else was created.
     assert replicas[0] == 0 and max(replicas) == 1 and replicas[-1] == 0, changes
