@@ -278,6 +278,40 @@ def test_autoscaler_v2_makes_pods_never_restart() -> None:
     assert _env(children.head_pod["spec"]["containers"][0])["RAY_enable_autoscaler_v2"] in ("true", "1")
 
 
+def test_autoscaler_options_shape_the_sidecar_and_the_ray_read_fields_stay_in_the_cr() -> None:
+    options = {
+        "image": "my/autoscaler:1", "imagePullPolicy": "Always",
+        "resources": {"limits": {"cpu": "1"}, "requests": {"cpu": "250m"}},
+        "env": [{"name": "EXTRA", "value": "1"}], "envFrom": [{"configMapRef": {"name": "cm"}}],
+        "volumeMounts": [{"name": "extra", "mountPath": "/extra"}], "securityContext": {"runAsUser": 1000},
+        "command": ["/bin/sh", "-c"], "args": ["ray kuberay-autoscaler --custom"],
+        "upscalingMode": "Conservative", "idleTimeoutSeconds": 30,
+    }
+    group = {"groupName": "wg", "replicas": 1, "minReplicas": 0, "maxReplicas": 5, "rayStartParams": {},
+             "idleTimeoutSeconds": 10, "template": {"spec": {"containers": [{"name": "ray-worker", "image": "ray:x"}]}}}
+    rc = make_cluster(enableInTreeAutoscaling=True, autoscalerOptions=options, workerGroupSpecs=[group])
+    children = _desired(rc, DEFAULTS)
+    autoscaler = children.head_pod["spec"]["containers"][1]
+    assert autoscaler["image"] == "my/autoscaler:1" and autoscaler["imagePullPolicy"] == "Always"
+    assert autoscaler["resources"] == options["resources"]
+    assert [e["name"] for e in autoscaler["env"]][-1] == "EXTRA" and "RAY_HEAD_POD_NAME" in _env(autoscaler)
+    assert autoscaler["envFrom"] == options["envFrom"]
+    assert {"name": "extra", "mountPath": "/extra"} in autoscaler["volumeMounts"]
+    assert autoscaler["securityContext"] == {"runAsUser": 1000}
+    assert (autoscaler["command"], autoscaler["args"]) == (options["command"], options["args"])
+    # upscalingMode and both idleTimeoutSeconds are read by Ray's autoscaler from the RayCluster, not from pods.
+    pods = [children.head_pod, *(pod for _, pod in children.worker_pods)]
+    assert not any(word in repr(pod) for pod in pods for word in ("Conservative", "idleTimeout", "upscaling"))
+    assert rc.spec.autoscaler_options is not None and rc.spec.autoscaler_options.upscaling_mode == "Conservative"
+    assert (rc.spec.worker_group_specs or [])[0].idle_timeout_seconds == 10
+
+
+def test_autoscaler_v1_keeps_the_templates_restart_policy() -> None:
+    children = _desired(sample_cluster("ray-cluster.autoscaler.yaml"), DEFAULTS)
+    assert children.head_pod["spec"].get("restartPolicy") != "Never"
+    assert all(pod["spec"].get("restartPolicy") != "Never" for _, pod in children.worker_pods)
+
+
 def test_tpu_multihost_sample_gets_a_headless_worker_service() -> None:
     children = _desired(sample_cluster("ray-cluster.tpu-v4-multihost.yaml"), DEFAULTS)
     svc = _child(children, "Service", "-headless")
