@@ -408,3 +408,25 @@ def test_head_start_params_are_computed_once_and_are_what_ray_start_gets() -> No
     assert all(f"--{key}={value}" in command for key, value in params.items() if value != "true")
     autoscaled = start_params(cluster_context(sample_cluster("ray-cluster.autoscaler.yaml"), DEFAULTS))
     assert autoscaled["no-monitor"] == "true"
+
+
+@pytest.mark.parametrize(
+    ("options", "head_env", "expected"),
+    [
+        pytest.param({"version": "v2"}, None, ["true"], id="v2"),
+        pytest.param({"version": "v1"}, None, ["false"], id="v1"),
+        pytest.param(None, None, [], id="unset"),
+        pytest.param(None, "true", ["true"], id="user-env-not-duplicated"),
+    ],
+)
+def test_autoscaler_version_sets_the_heads_v2_switch_once(
+    options: dict[str, Any] | None, head_env: str | None, expected: list[str]
+) -> None:
+    head_container: dict[str, Any] = {"name": "ray-head", "image": "ray:x"}
+    if head_env is not None:
+        head_container["env"] = [{"name": "RAY_enable_autoscaler_v2", "value": head_env}]
+    head = {"rayStartParams": {}, "template": {"spec": {"containers": [head_container]}}}
+    extra: dict[str, Any] = {"autoscalerOptions": options} if options is not None else {}
+    rc = make_cluster(enableInTreeAutoscaling=True, headGroupSpec=head, **extra)
+    ray = _desired(rc, DEFAULTS).head_pod["spec"]["containers"][0]
+    assert [e.get("value") for e in ray.get("env", []) if e["name"] == "RAY_enable_autoscaler_v2"] == expected
