@@ -194,7 +194,8 @@ def _serve(s: Snapshot, start: tuple[a.Action, ...]) -> Decision:
         actions.append(a.CreateCluster(body, "pending" if active else "first"))
     for name in (active, pending):
         actions.extend(_serve_actions(s, name, deploy=name == (pending or active)))
-    serving = pending if _apps_ready(s, pending) else active if _apps_ready(s, active) else ""
+    switch = _apps_ready(s, pending) and (not _apps_ready(s, active) or _head_in_serve_svc(s, pending))
+    serving = pending if switch else active if _apps_ready(s, active) else ""
     if serving:
         actions.extend(_service_actions(s, s.clusters[serving]))
     promoted = bool(serving and serving == pending)
@@ -342,6 +343,17 @@ def _apps_ready(s: Snapshot, name: str) -> bool:
         return False
     apps = view.apps.applications
     return bool(apps) and all(app.status == reasons.ServeApplicationStatus.RUNNING for app in apps.values())
+
+
+def _head_in_serve_svc(s: Snapshot, name: str) -> bool:
+    """The head of ``name`` already carries ``ray.io/serve=true`` (its proxy answered ``/-/healthz``), so the
+    serve Service has an endpoint the moment its selector moves there [raykube: KubeRay switches on RUNNING
+    applications alone, and requests fail until the label follows]. With ``excludeHeadPodFromServeSvc`` the
+    head never serves and is not waited for."""
+    if s.svc.spec.exclude_head_pod_from_serve_svc:
+        return True
+    head = s.heads.get(name) or {}
+    return (head.get("metadata", {}).get("labels") or {}).get(reasons.LABEL_SERVE) == "true"
 
 
 def _condition(status: Mapping[str, Any], kind: str) -> dict[str, Any] | None:

@@ -14,7 +14,7 @@ from raykube.builders import parents
 from raykube.builders.settings import OperatorSettings
 from raykube.controllers.rayservice import actions as a
 from raykube.controllers.rayservice import status as st
-from raykube.controllers.rayservice.plan import RayServiceSettings, Snapshot, decide, parse_duration
+from raykube.controllers.rayservice.plan import Decision, RayServiceSettings, Snapshot, decide, parse_duration
 from raykube.controllers.rayservice.serve import Applied, ClusterServe
 from raykube.ray.serve import ServeInstanceDetails
 
@@ -218,6 +218,27 @@ def test_only_a_cluster_spec_change_makes_a_new_cluster_and_only_with_newcluster
         )
         assert bool(of(a.CreateCluster, d.actions)) is new_cluster
         assert d.pending == ("svc-zzzzz" if new_cluster else "")
+
+
+def test_traffic_moves_to_the_pending_cluster_only_once_its_head_is_in_the_serve_service() -> None:
+    old, svc = service(), service(env="2")
+    clusters = {"svc-aaaaa": cluster(old, "svc-aaaaa"), "svc-bbbbb": cluster(svc, "svc-bbbbb")}
+    serve = {"svc-aaaaa": running(), "svc-bbbbb": running()}
+
+    def upgrade(new_head_label: str) -> Decision:
+        heads = {"svc-aaaaa": head("svc-aaaaa", serve="true"), "svc-bbbbb": head("svc-bbbbb", serve=new_head_label)}
+        return decide(snap(svc, active="svc-aaaaa", pending="svc-bbbbb", clusters=clusters, heads=heads, serve=serve))
+
+    # Applications RUNNING, proxy healthy, but the label is not on the pod yet: the label first, traffic stays.
+    first = upgrade("false")
+    assert (first.active, first.pending, first.promoted) == ("svc-aaaaa", "svc-bbbbb", False)
+    assert of(a.LabelHeadPod, first.actions) == [a.LabelHeadPod("svc-bbbbb-head", "true")]
+    assert {x.body["spec"]["selector"]["ray.io/cluster"] for x in of(a.ApplyService, first.actions)} == {"svc-aaaaa"}
+    # The next pass sees the label: the Services switch and the pending cluster is promoted.
+    second = upgrade("true")
+    assert (second.active, second.pending, second.promoted) == ("svc-bbbbb", "", True)
+    selectors = {x.body["metadata"]["name"]: x.body["spec"]["selector"] for x in of(a.ApplyService, second.actions)}
+    assert selectors["svc-serve-svc"] == {"ray.io/cluster": "svc-bbbbb", "ray.io/serve": "true"}
 
 
 def test_the_old_cluster_is_deleted_only_after_the_delay() -> None:
