@@ -33,7 +33,13 @@ from raykube.api.raycluster import RayCluster
 from raykube.api.raycronjob import RayCronJob
 from raykube.api.rayjob import RayJob
 from raykube.api.rayservice import RayService
-from raykube.api.validation import validate_raycluster, validate_raycronjob, validate_rayjob, validate_rayservice
+from raykube.api.validation import (
+    ValidationGates,
+    validate_raycluster,
+    validate_raycronjob,
+    validate_rayjob,
+    validate_rayservice,
+)
 from raykube.builders import names, parents, service
 from raykube.builders.cluster import PodsToCreate, cluster_context, desired_cluster
 from raykube.builders.job import desired_job
@@ -82,15 +88,22 @@ def parse(doc: dict[str, Any], where: str) -> RayObject:
         raise RenderError("\n".join(f"{label}: {p}" for p in invalid.problems)) from None
 
 
+#: `render` shows what every field produces, so it validates as an operator with every feature gate on
+#: (the operator itself rejects a field whose gate is off: see `raykube operator --feature-gates`).
+RENDER_GATES = ValidationGates(
+    rayjob_deletion_policy=True, network_policy=True, mtls=True, history_server=True, gcs_embedded_storage=True
+)
+
+
 def _validate(obj: RayObject) -> list[str]:
     if isinstance(obj, RayCluster):
-        return validate_raycluster(obj)
+        return validate_raycluster(obj, gates=RENDER_GATES)
     if isinstance(obj, RayJob):
-        return validate_rayjob(obj)
+        return validate_rayjob(obj, gates=RENDER_GATES)
     if isinstance(obj, RayService):
-        return validate_rayservice(obj)
+        return validate_rayservice(obj, gates=RENDER_GATES)
     if isinstance(obj, RayCronJob):
-        return validate_raycronjob(obj)
+        return validate_raycronjob(obj, gates=RENDER_GATES)
     return []
 
 

@@ -99,12 +99,15 @@ class RayClusterReconciler:
     def _parse(self, obj: dict[str, Any], events: ObjectEvents) -> RayCluster | None:
         """The typed, defaulted cluster, or None after a Warning Event when the spec is invalid."""
         try:
-            cluster = kit.parse(RayCluster, obj, validate_raycluster, crd_defaults=False)  # the server defaulted it
+            cluster = kit.parse(RayCluster, obj, self._validate, crd_defaults=False)  # the server defaulted it
         except kit.Invalid as invalid:
             events.warning(reasons.EventReason.INVALID_RAYCLUSTER_SPEC, "Validate", str(invalid))
             return None
         cluster.spec = set_raycluster_defaults(cluster.spec)
         return cluster
+
+    def _validate(self, cluster: RayCluster) -> list[str]:
+        return validate_raycluster(cluster, gates=self._settings.gates)
 
     async def _reconcile_children(
         self, key: ObjectKey, cluster: RayCluster, events: ObjectEvents
