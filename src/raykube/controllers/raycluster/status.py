@@ -18,7 +18,7 @@ from typing import Any
 from raykube import reasons
 from raykube.api.defaults import effective_num_of_hosts, effective_replicas
 from raykube.api.quantity import Quantity, total
-from raykube.api.raycluster import RayCluster
+from raykube.api.raycluster import MAX_INT32, RayCluster
 from raykube.controllers.event import Event
 from raykube.controllers.raycluster import pods as podfacts
 from raykube.controllers.raycluster.pods import Pod
@@ -76,14 +76,17 @@ def desired_resources(cluster: RayCluster) -> dict[str, str]:
 
 
 def _replica_counts(cluster: RayCluster, workers: list[Pod]) -> dict[str, int]:
+    """The status' replica counts, each saturated at 2^31-1: the status schema holds int32 (KubeRay's Go
+    int32 arithmetic would wrap; a value past the schema's range would make every status write fail)."""
     groups = [g for g in cluster.spec.worker_group_specs or [] if not g.suspend]
-    return {
+    counts = {
         "desiredWorkerReplicas": sum(effective_replicas(g) for g in groups),
         "minWorkerReplicas": sum((g.min_replicas or 0) * effective_num_of_hosts(g) for g in groups),
         "maxWorkerReplicas": sum((g.max_replicas or 0) * effective_num_of_hosts(g) for g in groups),
         "readyWorkerReplicas": sum(1 for p in workers if podfacts.is_ready(p)),
         "availableWorkerReplicas": sum(1 for p in workers if podfacts.phase(p) == "Running"),
     }
+    return {name: min(value, MAX_INT32) for name, value in counts.items()}
 
 
 def _endpoints(service: dict[str, Any] | None) -> dict[str, str]:
