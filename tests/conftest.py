@@ -12,19 +12,6 @@ from raykube.local.cluster import ClusterConfig, LocalCluster
 from raykube.local.processes import is_alive
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Which tests run on the same pytest-xdist worker (`make test` runs two, `--dist loadgroup`).
-
-    A test file stays on one worker, so its module fixtures (an operator process, a chart install) are set
-    up once. Everything under tests/e2e shares one worker: the machine runs one real node at a time, and
-    the lifecycle tests compare the whole machine before and after theirs.
-    """
-    for item in items:
-        path = Path(str(item.fspath)).resolve()
-        group = "e2e" if "e2e" in path.parts else path.name
-        item.add_marker(pytest.mark.xdist_group(group))
-
-
 @pytest.fixture(scope="session")
 def local_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
     """A running local cluster with 2 fake nodes; torn down (and checked dead) after the session."""
