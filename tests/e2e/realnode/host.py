@@ -15,8 +15,10 @@ from raykube.local.nodes.real import cgroups, hostnet, machine, nodens
 from raykube.local.nodes.real.plan import NodePlan
 from raykube.local.processes import ProcessRecord, _start_ticks, is_alive
 
-#: In a test run's state directory: the pytest process that made it (a ProcessRecord as JSON).
-RUNNER_FILE = "test-runner.json"
+
+def runner_file(state: Path) -> Path:
+    """Beside a test run's state directory (`up` empties the directory itself): the pytest that made it."""
+    return state.with_name(state.name + ".runner.json")
 
 
 @dataclass(frozen=True)
@@ -74,14 +76,14 @@ def state_dir(prefix: str) -> Path:
     """
     made = Path(tempfile.mkdtemp(prefix=f"raykube-{prefix}-")).resolve()
     me = ProcessRecord("pytest", os.getpid(), _start_ticks(os.getpid()) or 0, "")
-    (made / RUNNER_FILE).write_text(json.dumps(me.to_json()))
+    runner_file(made).write_text(json.dumps(me.to_json()))
     return made
 
 
 def _runner_gone(owner: Path) -> bool:
     """True if the pytest run that made this state directory is no longer running (killed, interrupted)."""
     try:
-        runner = ProcessRecord.from_json(json.loads((owner / RUNNER_FILE).read_text()))
+        runner = ProcessRecord.from_json(json.loads(runner_file(owner).read_text()))
     except (OSError, ValueError, KeyError):
         return False  # made before runners were recorded, or not by a test: wait for it instead
     return not is_alive(runner)
@@ -112,6 +114,7 @@ def wait_for_machine(timeout: float = 1800) -> None:
             # An interrupted test run's cluster lives on (only `down` stops it) but nobody will stop it.
             print(f"stopping a real-node cluster whose test run is gone ({owner})", flush=True)
             LocalCluster(ClusterConfig(state_dir=owner)).down()
+            runner_file(owner).unlink(missing_ok=True)
             continue
         if not _test_run_state(owner):
             raise AssertionError(f"a real-node cluster of yours is running ({owner}); only one can run per machine: "
