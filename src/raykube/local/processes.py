@@ -72,6 +72,12 @@ def is_alive(record: ProcessRecord) -> bool:
     return _start_ticks(record.pid) == record.start_ticks
 
 
+def record_of(pid: int, name: str, log: str = "") -> ProcessRecord | None:
+    """A record of a running process (this one, or one we did not start), or None if `pid` is gone."""
+    ticks = _start_ticks(pid)
+    return None if ticks is None else ProcessRecord(name, pid, ticks, log)
+
+
 def log_tail(path: str | Path, lines: int = 25) -> str:
     try:
         return "\n".join(Path(path).read_text(errors="replace").splitlines()[-lines:])

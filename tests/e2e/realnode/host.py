@@ -13,7 +13,7 @@ from raykube.local.cluster import ClusterConfig, LocalCluster
 from raykube.local.controlplane.components import etcd_data_dir
 from raykube.local.nodes.real import cgroups, hostnet, machine, nodens
 from raykube.local.nodes.real.plan import NodePlan
-from raykube.local.processes import ProcessRecord, _start_ticks, is_alive
+from raykube.local.processes import ProcessRecord, is_alive, record_of
 
 
 def runner_file(state: Path) -> Path:
@@ -75,7 +75,8 @@ def state_dir(prefix: str) -> Path:
     under it. The caller removes the directory once the cluster is down and nothing was left behind.
     """
     made = Path(tempfile.mkdtemp(prefix=f"raykube-{prefix}-")).resolve()
-    me = ProcessRecord("pytest", os.getpid(), _start_ticks(os.getpid()) or 0, "")
+    me = record_of(os.getpid(), "pytest")
+    assert me is not None  # this very process
     runner_file(made).write_text(json.dumps(me.to_json()))
     return made
 
