@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from raykube.controllers.raycluster.plan import Deletion, plan_pods
+from raykube.controllers.raycluster.plan import Cause, Deletion, plan_pods
 from tests.unit.controllers.fixtures import make_cluster, make_pod
 
 
@@ -53,7 +53,7 @@ def test_workers_to_delete_removes_exactly_the_named_pods() -> None:
 def test_workers_to_delete_are_deleted_even_when_replicas_was_not_lowered() -> None:
     cluster = make_cluster().worker_group("g", replicas=2, to_delete=["w1"]).obj()
     plan = plan_pods(cluster, [make_pod("head"), make_pod("w1", group="g"), make_pod("w2", group="g")])
-    assert plan.deletions == [Deletion("g", "w1", "listed in scaleStrategy.workersToDelete")]
+    assert plan.deletions == [Deletion("g", "w1", "listed in scaleStrategy.workersToDelete", Cause.WORKERS_TO_DELETE)]
     assert plan.creates == {"g": 1}
 
 

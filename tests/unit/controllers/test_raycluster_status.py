@@ -178,3 +178,42 @@ def test_condition_flips_become_events_and_steady_state_is_silent() -> None:
         now=LATER,
     )
     assert [e.reason for e in transition_events(ready, head_down)] == ["HeadPodNotReady"]
+
+
+def test_a_cluster_that_never_suspended_carries_suspending_and_suspended_false() -> None:
+    status = compute_status(make_cluster().obj(), [make_pod("h")], head_service=HEAD_SVC, failure=None, now=NOW)
+    by_type = {c["type"]: (c["status"], c["reason"], c["message"]) for c in status["conditions"]}
+    assert by_type["RayClusterSuspending"] == ("False", "RayClusterSuspending", "")
+    assert by_type["RayClusterSuspended"] == ("False", "RayClusterSuspended", "")
+    assert by_type["RayClusterProvisioned"] == (
+        "True",
+        "AllPodRunningAndReadyFirstTime",
+        "All Ray Pods are ready for the first time",
+    )
+
+
+def test_condition_messages_are_kuberays() -> None:
+    missing = compute_status(make_cluster().obj(), [], head_service=None, failure=None, now=NOW)
+    assert _cond(missing, "HeadPodReady")["message"] == "Head Pod not found"  # type: ignore[index]
+    assert _cond(missing, "RayClusterProvisioned")["message"] == (  # type: ignore[index]
+        "RayCluster Pods are being provisioned for first time"
+    )
+    suspending = make_cluster().suspend().conditions(RayClusterSuspending=True).obj()
+    suspended = compute_status(suspending, [], head_service=None, failure=None, now=NOW)
+    assert _cond(suspended, "RayClusterProvisioned")["message"] == "RayCluster has been suspended"  # type: ignore[index]
+
+
+def test_zero_worker_counts_are_left_out_as_kuberays_omitempty_fields() -> None:
+    status = compute_status(make_cluster().obj(), [make_pod("h")], head_service=HEAD_SVC, failure=None, now=NOW)
+    for field in (
+        "readyWorkerReplicas",
+        "availableWorkerReplicas",
+        "desiredWorkerReplicas",
+        "minWorkerReplicas",
+        "maxWorkerReplicas",
+    ):
+        assert field not in status
+    assert status["desiredCPU"] == "1"  # a Quantity is never omitted by Go's encoder
+    scaled = make_cluster().worker_group("g", replicas=2).obj()
+    counted = compute_status(scaled, [make_pod("h")], head_service=HEAD_SVC, failure=None, now=NOW)
+    assert counted["desiredWorkerReplicas"] == 2 and "readyWorkerReplicas" not in counted

@@ -16,7 +16,7 @@ from raykube.api.raycluster import RayCluster
 from raykube.builders.cluster import DesiredCluster
 from raykube.controllers.events import ObjectEvents
 from raykube.controllers.kinds import POD
-from raykube.controllers.raycluster.plan import HEAD, Plan
+from raykube.controllers.raycluster.plan import HEAD, Cause, Deletion, Plan
 from raykube.controllers.raycluster.status import ReconcileFailure
 from raykube.runtime.client import KubeClient
 from raykube.runtime.errors import ApiError, is_not_found
@@ -49,9 +49,10 @@ class PodActor:
             self._events.warning(E.DUPLICATE_HEAD_PODS, "Reconcile", message)
             return ReconcileFailure(R.DUPLICATE_HEAD_PODS, message)
         # Deletions are independent of each other: send them together, then the creates.
-        failures = await asyncio.gather(*(self._delete(key, d.group, d.pod, d.reason) for d in plan.deletions))
+        failures = await asyncio.gather(*(self._delete(key, d) for d in plan.deletions))
         if failure := next((f for f in failures if f), None):
             return failure
+        self._collection_events(key, plan)
         # The head and every group scale independently (each group in its own slow-start batches).
         creations = []
         if desired.head_pod is not None:
@@ -63,26 +64,79 @@ class PodActor:
         failures = await asyncio.gather(*creations)
         return next((f for f in failures if f), None)
 
-    async def _delete(self, key: ObjectKey, group: str, name: str, why: str) -> ReconcileFailure | None:
-        head = group == HEAD
+    async def _delete(self, key: ObjectKey, deletion: Deletion) -> ReconcileFailure | None:
+        """Delete one pod; the Event (KubeRay's text for the deletion's cause) names it, except for the
+        whole-cluster and whole-group deletions, which get one Event each (`_collection_events`)."""
+        head, name, ns = deletion.group == HEAD, deletion.pod, key.namespace
         try:
-            await self._client.delete(POD, name, namespace=key.namespace)
+            await self._client.delete(POD, name, namespace=ns)
         except ApiError as err:
             if not is_not_found(err):
-                reason = E.FAILED_TO_DELETE_HEAD_POD if head else E.FAILED_TO_DELETE_WORKER_POD
-                self._events.warning(reason, "Delete", f"Failed deleting pod {key.namespace}/{name}: {err}")
-                return ReconcileFailure(R.FAILED_DELETE_HEAD_POD if head else R.FAILED_DELETE_WORKER_POD, str(err))
-        self._expectations.expect_delete(key, group, name)
-        kind = "head" if head else "worker"
-        reason = E.DELETED_HEAD_POD if head else E.DELETED_WORKER_POD
-        self._events.normal(reason, "Delete", f"Deleted {kind} Pod {key.namespace}/{name}: {why}")
+                return self._delete_failed(key, deletion, err)
+        self._expectations.expect_delete(key, deletion.group, name)
+        match deletion.cause:
+            case Cause.UNHEALTHY:
+                kind = "head" if head else "worker"
+                reason = E.DELETED_HEAD_POD if head else E.DELETED_WORKER_POD
+                self._events.normal(reason, "Delete", f"Deleted {kind} Pod {ns}/{name}; {deletion.state}")
+            case Cause.WORKERS_TO_DELETE:
+                self._events.normal(E.DELETED_WORKER_POD, "Delete", f"Deleted pod {ns}/{name}")
+            case Cause.SCALE_DOWN:
+                self._events.normal(E.DELETED_WORKER_POD, "Delete", f"Deleted Pod {ns}/{name}")
+            case Cause.RECREATE:
+                self._events.normal(E.DELETED_POD, "Delete", f"Deleted Pod {ns}/{name}: {deletion.reason}")
         return None
+
+    def _delete_failed(self, key: ObjectKey, deletion: Deletion, err: ApiError) -> ReconcileFailure:
+        head, name, ns, why = deletion.group == HEAD, deletion.pod, key.namespace, err.message or str(err)
+        condition_reason = R.FAILED_DELETE_HEAD_POD if head else R.FAILED_DELETE_WORKER_POD
+        match deletion.cause:
+            case Cause.SUSPENDING:
+                condition_reason = R.FAILED_DELETE_ALL_PODS
+                self._events.warning(
+                    E.FAILED_TO_DELETE_POD_COLLECTION,
+                    "Delete",
+                    f"Failed deleting Pods due to suspension for RayCluster {ns}/{key.name}, {why}",
+                )
+            case Cause.GROUP_SUSPENDED:
+                self._events.warning(
+                    E.FAILED_TO_DELETE_WORKER_POD_COLLECTION,
+                    "Delete",
+                    f"Failed deleting worker Pods for suspended group {deletion.group} in RayCluster "
+                    f"{ns}/{key.name}, {why}",
+                )
+            case Cause.UNHEALTHY:
+                kind = "head" if head else "worker"
+                reason = E.FAILED_TO_DELETE_HEAD_POD if head else E.FAILED_TO_DELETE_WORKER_POD
+                self._events.warning(
+                    reason, "Delete", f"Failed deleting {kind} Pod {ns}/{name}; {deletion.state}, {why}"
+                )
+            case Cause.WORKERS_TO_DELETE:
+                self._events.warning(E.FAILED_TO_DELETE_WORKER_POD, "Delete", f"Failed deleting pod {ns}/{name}, {why}")
+            case _:
+                reason = E.FAILED_TO_DELETE_HEAD_POD if head else E.FAILED_TO_DELETE_WORKER_POD
+                self._events.warning(reason, "Delete", f"Failed deleting Pod {ns}/{name}, {why}")
+        return ReconcileFailure(condition_reason, f"{condition_reason}\n{why}")
+
+    def _collection_events(self, key: ObjectKey, plan: Plan) -> None:
+        """One Event for a suspended cluster's pods, one per suspended worker group (KubeRay deletes each
+        as a collection)."""
+        causes = {d.cause for d in plan.deletions}
+        if Cause.SUSPENDING in causes:
+            self._events.normal(
+                E.DELETED_POD, "Delete", f"Deleted Pods for RayCluster {key.namespace}/{key.name} due to suspension"
+            )
+        for group in dict.fromkeys(d.group for d in plan.deletions if d.cause is Cause.GROUP_SUSPENDED):
+            self._events.normal(
+                E.DELETED_WORKER_POD,
+                "Delete",
+                f"Deleted all pods for suspended worker group {group} in RayCluster {key.namespace}/{key.name}",
+            )
 
     async def _create_batch(self, key: ObjectKey, group: str, pods: list[dict[str, Any]]) -> ReconcileFailure | None:
         """Create `pods` in batches of 1, 2, 4, ...; stop at the first failed batch.
 
-        One Event names every pod the call created (KubeRay writes one Event per pod; a 50-pod scale-up
-        would cost 50 extra API writes).
+        Each created pod gets its own Event, as in KubeRay.
         """
         batch, start, created, failure = 1, 0, [], None
         while start < len(pods) and failure is None:
@@ -91,7 +145,7 @@ class PodActor:
             created += [r for r in results if isinstance(r, str)]
             errors = [r for r in results if isinstance(r, BaseException)]
             if errors:
-                failure = self._create_failed(key, group, errors[0])
+                failure = self._create_failed(key, group, errors[0], chunk[0])
             start += len(chunk)
             batch *= 2
         if created:
@@ -105,20 +159,24 @@ class PodActor:
         return name
 
     def _created_event(self, key: ObjectKey, group: str, names: list[str]) -> None:
-        if group == HEAD:
-            self._events.normal(E.CREATED_HEAD_POD, "Create", f"Created head Pod {key.namespace}/{names[0]}")
-            return
-        shown = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
-        noun = "worker Pod" if len(names) == 1 else f"{len(names)} worker Pods"
-        self._events.normal(
-            E.CREATED_WORKER_POD, "Create", f"Created {noun} of group {group} in {key.namespace}: {shown}"
-        )
+        """One Event per created pod, KubeRay's text."""
+        kind, reason = ("head", E.CREATED_HEAD_POD) if group == HEAD else ("worker", E.CREATED_WORKER_POD)
+        for name in names:
+            self._events.normal(reason, "Create", f"Created {kind} Pod {key.namespace}/{name}")
 
-    def _create_failed(self, key: ObjectKey, group: str, error: BaseException) -> ReconcileFailure:
+    def _create_failed(self, key: ObjectKey, group: str, error: BaseException, pod: dict[str, Any]) -> ReconcileFailure:
         if not isinstance(error, ApiError):
             raise error
-        head = group == HEAD
-        what = "head Pod" if head else f"worker Pod of group {group}"
-        reason = E.FAILED_TO_CREATE_HEAD_POD if head else E.FAILED_TO_CREATE_WORKER_POD
-        self._events.warning(reason, "Create", f"Failed to create {what} in {key.namespace}: {error.message or error}")
-        return ReconcileFailure(R.FAILED_CREATE_HEAD_POD if head else R.FAILED_CREATE_WORKER_POD, str(error))
+        why = error.message or str(error)
+        if group == HEAD:
+            name = str(pod.get("metadata", {}).get("name", ""))  # empty with generateName, as in KubeRay
+            self._events.warning(
+                E.FAILED_TO_CREATE_HEAD_POD, "Create", f"Failed to create head Pod {key.namespace}/{name}, {why}"
+            )
+            return ReconcileFailure(R.FAILED_CREATE_HEAD_POD, f"{R.FAILED_CREATE_HEAD_POD}\n{why}")
+        self._events.warning(
+            E.FAILED_TO_CREATE_WORKER_POD,
+            "Create",
+            f"Failed to create worker Pod for the cluster {key.namespace}/{key.name}, {why}",
+        )
+        return ReconcileFailure(R.FAILED_CREATE_WORKER_POD, f"{R.FAILED_CREATE_WORKER_POD}\n{why}")

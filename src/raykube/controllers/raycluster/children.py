@@ -38,15 +38,20 @@ from raykube.runtime.objects import ObjectKey
 
 E = reasons.EventReason
 
-#: The kind of every non-pod child, and the reason of the Event its creation gets.
-CHILD_KINDS: dict[str, tuple[ResourceKind, E]] = {
-    "Service": (SERVICE, E.CREATED_SERVICE),
-    "ServiceAccount": (SERVICE_ACCOUNT, E.CREATED_SERVICE_ACCOUNT),
-    "Role": (ROLE, E.CREATED_ROLE),
-    "RoleBinding": (ROLE_BINDING, E.CREATED_ROLE_BINDING),
-    "Ingress": (INGRESS, E.CREATED_INGRESS),
-    "Secret": (SECRET, E.CREATED_SECRET),
-    "PersistentVolumeClaim": (PERSISTENT_VOLUME_CLAIM, E.CREATED_PERSISTENT_VOLUME_CLAIM),
+#: The kind of every non-pod child, the reason of the Event its creation gets and the noun in its text
+#: (KubeRay's: ``Created role <ns>/<name>``).
+CHILD_KINDS: dict[str, tuple[ResourceKind, E, str]] = {
+    "Service": (SERVICE, E.CREATED_SERVICE, "service"),
+    "ServiceAccount": (SERVICE_ACCOUNT, E.CREATED_SERVICE_ACCOUNT, "service account"),
+    "Role": (ROLE, E.CREATED_ROLE, "role"),
+    "RoleBinding": (ROLE_BINDING, E.CREATED_ROLE_BINDING, "role binding"),
+    "Ingress": (INGRESS, E.CREATED_INGRESS, "ingress"),
+    "Secret": (SECRET, E.CREATED_SECRET, "secret"),
+    "PersistentVolumeClaim": (
+        PERSISTENT_VOLUME_CLAIM,
+        E.CREATED_PERSISTENT_VOLUME_CLAIM,
+        "persistent volume claim",
+    ),
 }
 
 
@@ -81,14 +86,13 @@ class ChildrenActor:
         once_done = self._done.get(key) == uid
         have = {s["metadata"]["name"] for s in existing_services}
         for obj in wanted:
-            kind, reason = CHILD_KINDS[obj["kind"]]
+            kind, reason, noun = CHILD_KINDS[obj["kind"]]
             name = obj["metadata"]["name"]
             if (name in have) if kind is SERVICE else once_done:
                 continue
             created = await create_if_absent(self._client, kind, obj, key.namespace)
             if created:
-                what = "service" if kind is SERVICE else kind.kind
-                events.normal(reason, "Create", f"Created {what} {key.namespace}/{name}")
+                events.normal(reason, "Create", f"Created {noun} {key.namespace}/{name}")
         self._done[key] = uid
 
     def forget(self, key: ObjectKey) -> None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import Enum
 
 from raykube import reasons
 from raykube.api.defaults import effective_replicas, is_autoscaling_enabled
@@ -36,13 +37,30 @@ from raykube.controllers.raycluster.pods import Pod
 HEAD = reasons.HEAD_GROUP_NAME
 
 
+class Cause(Enum):
+    """Why a pod is deleted; decides the Event KubeRay writes for it."""
+
+    UNHEALTHY = "unhealthy"  # one Event per pod, with its state
+    SUSPENDING = "suspending"  # one Event for the whole cluster
+    GROUP_SUSPENDED = "group-suspended"  # one Event per worker group
+    WORKERS_TO_DELETE = "workers-to-delete"
+    SCALE_DOWN = "scale-down"
+    RECREATE = "recreate"
+
+
 @dataclass(frozen=True)
 class Deletion:
-    """One pod to delete: its group (`headgroup` for the head) and why."""
+    """One pod to delete: its group (`headgroup` for the head), why (free text) and the cause class.
+
+    ``state`` is the pod's state summary (phase, restart policy, Ray container's terminated status) that
+    KubeRay prints in the Event of an unhealthy pod's deletion.
+    """
 
     group: str
     pod: str
     reason: str
+    cause: Cause = Cause.UNHEALTHY
+    state: str = field(default="", compare=False)
 
 
 @dataclass
@@ -92,7 +110,10 @@ def plan_pods(
     if _condition_true(cluster, reasons.RayClusterConditionType.SUSPENDING):
         plan.deletions += [
             Deletion(
-                HEAD if podfacts.is_head(p) else podfacts.group(p), podfacts.name(p), "the RayCluster is suspending"
+                HEAD if podfacts.is_head(p) else podfacts.group(p),
+                podfacts.name(p),
+                "the RayCluster is suspending",
+                Cause.SUSPENDING,
             )
             for p in observed
             if not podfacts.is_terminating(p)
@@ -104,7 +125,9 @@ def plan_pods(
     live = [p for p in observed if not podfacts.is_terminating(p)]
     if _needs_recreate(cluster, live, operator_version):
         plan.deletions += [
-            Deletion(HEAD if podfacts.is_head(p) else podfacts.group(p), podfacts.name(p), RECREATE_REASON)
+            Deletion(
+                HEAD if podfacts.is_head(p) else podfacts.group(p), podfacts.name(p), RECREATE_REASON, Cause.RECREATE
+            )
             for p in live
         ]
         return plan
@@ -151,7 +174,9 @@ def _plan_head(cluster: RayCluster, heads: list[Pod], plan: Plan) -> None:
     if heads:
         reason = podfacts.deletion_reason(heads[0])
         if reason:
-            plan.deletions.append(Deletion(HEAD, podfacts.name(heads[0]), reason))
+            plan.deletions.append(
+                Deletion(HEAD, podfacts.name(heads[0]), reason, state=podfacts.state_summary(heads[0]))
+            )
         return
     provisioned = _condition_true(cluster, reasons.RayClusterConditionType.PROVISIONED)
     if provisioned and cluster.annotations.get(reasons.ANNOTATION_DISABLE_PROVISIONED_HEAD_RESTART) == "true":
@@ -164,17 +189,26 @@ def _plan_group(
 ) -> None:
     spec = next(g for g in cluster.spec.worker_group_specs or [] if g.group_name == group_name)
     if spec.suspend:
-        plan.deletions += [Deletion(group_name, podfacts.name(p), "the worker group is suspended") for p in members]
+        plan.deletions += [
+            Deletion(group_name, podfacts.name(p), "the worker group is suspended", Cause.GROUP_SUSPENDED)
+            for p in members
+        ]
         return
     dead = [(p, r) for p in members if (r := podfacts.deletion_reason(p))]
     if dead:
-        plan.deletions += [Deletion(group_name, podfacts.name(p), reason) for p, reason in dead]
+        plan.deletions += [
+            Deletion(group_name, podfacts.name(p), reason, state=podfacts.state_summary(p)) for p, reason in dead
+        ]
         return
     wanted_gone = set(spec.scale_strategy.workers_to_delete or []) if spec.scale_strategy else set()
     remaining = []
     for pod in members:
         if podfacts.name(pod) in wanted_gone:
-            plan.deletions.append(Deletion(group_name, podfacts.name(pod), "listed in scaleStrategy.workersToDelete"))
+            plan.deletions.append(
+                Deletion(
+                    group_name, podfacts.name(pod), "listed in scaleStrategy.workersToDelete", Cause.WORKERS_TO_DELETE
+                )
+            )
         else:
             remaining.append(pod)
     diff = effective_replicas(spec) - len(remaining)
@@ -183,7 +217,9 @@ def _plan_group(
     elif diff < 0 and not is_autoscaling_enabled(cluster.spec):
         for pod in _surplus_order(remaining)[:-diff]:
             plan.deletions.append(
-                Deletion(group_name, podfacts.name(pod), "the worker group has more pods than replicas")
+                Deletion(
+                    group_name, podfacts.name(pod), "the worker group has more pods than replicas", Cause.SCALE_DOWN
+                )
             )
 
 

@@ -84,3 +84,31 @@ def deletion_reason(pod: Pod) -> str | None:
         if status and "terminated" in (status.get("state") or {}):
             return f"the Ray container of pod {name(pod)} terminated and restartPolicy is Never"
     return None
+
+
+def _go_time(text: str | None) -> str:
+    """An RFC 3339 time as Go's ``time.Time.String()`` prints it (``2024-01-02 03:04:05 +0000 UTC``)."""
+    if not text:
+        return "0001-01-01 00:00:00 +0000 UTC"
+    return text.replace("T", " ").replace("Z", " +0000 UTC")
+
+
+def terminated_text(pod: Pod) -> str:
+    """The Ray container's terminated state as KubeRay's Event texts print it (Go's ``%v``), ``nil`` if running."""
+    status = ray_container_status(pod)
+    done = ((status or {}).get("state") or {}).get("terminated")
+    if not done:
+        return "nil"
+    return (
+        f"&ContainerStateTerminated{{ExitCode:{done.get('exitCode', 0)},Signal:{done.get('signal', 0)},"
+        f"Reason:{done.get('reason', '')},Message:{done.get('message', '')},"
+        f"StartedAt:{_go_time(done.get('startedAt'))},FinishedAt:{_go_time(done.get('finishedAt'))},"
+        f"ContainerID:{done.get('containerID', '')},}}"
+    )
+
+
+def state_summary(pod: Pod) -> str:
+    """``Pod status: ...; Pod restart policy: ...; Ray container terminated status: ...`` (KubeRay's Event text)."""
+    policy = (pod.get("spec") or {}).get("restartPolicy", "")
+    terminated = terminated_text(pod)
+    return f"Pod status: {phase(pod)}; Pod restart policy: {policy}; Ray container terminated status: {terminated}"

@@ -29,6 +29,12 @@ E = reasons.EventReason
 R = reasons.RayClusterConditionReason
 _REASON_SYNTAX = re.compile(r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$")
 
+#: Condition messages, KubeRay's text.
+HEAD_POD_NOT_FOUND_MESSAGE = "Head Pod not found"
+PROVISIONED_MESSAGE = "All Ray Pods are ready for the first time"
+PROVISIONING_MESSAGE = "RayCluster Pods are being provisioned for first time"
+SUSPENDED_MESSAGE = "RayCluster has been suspended"
+
 
 @dataclass(frozen=True)
 class ReconcileFailure:
@@ -76,14 +82,17 @@ def desired_resources(cluster: RayCluster) -> dict[str, str]:
 
 
 def _replica_counts(cluster: RayCluster, workers: list[Pod]) -> dict[str, int]:
+    """The five worker counts; a zero count is left out, as KubeRay's ``omitempty`` int32 fields are
+    (so `kubectl get rayclusters` shows a blank, not 0)."""
     groups = [g for g in cluster.spec.worker_group_specs or [] if not g.suspend]
-    return {
+    counts = {
         "desiredWorkerReplicas": sum(effective_replicas(g) for g in groups),
         "minWorkerReplicas": sum((g.min_replicas or 0) * effective_num_of_hosts(g) for g in groups),
         "maxWorkerReplicas": sum((g.max_replicas or 0) * effective_num_of_hosts(g) for g in groups),
         "readyWorkerReplicas": sum(1 for p in workers if podfacts.is_ready(p)),
         "availableWorkerReplicas": sum(1 for p in workers if podfacts.phase(p) == "Running"),
     }
+    return {key: value for key, value in counts.items() if value}
 
 
 def _endpoints(service: dict[str, Any] | None) -> dict[str, str]:
@@ -145,7 +154,7 @@ class _Conditions:
 
 def _head_ready_condition(head: Pod | None) -> tuple[bool, str, str]:
     if head is None:
-        return False, R.HEAD_POD_NOT_FOUND, "the head pod does not exist"
+        return False, R.HEAD_POD_NOT_FOUND, HEAD_POD_NOT_FOUND_MESSAGE
     if podfacts.is_ready(head):
         return True, R.HEAD_POD_RUNNING_AND_READY, ""
     ready = podfacts.condition(head, "Ready") or {}
@@ -185,7 +194,7 @@ def compute_status(
     all_ready = (
         failure is None
         and head is not None
-        and len(live) == counts["desiredWorkerReplicas"] + 1
+        and len(live) == counts.get("desiredWorkerReplicas", 0) + 1
         and all(podfacts.is_running_and_ready(p) for p in live)
     )
     state = old.get("state")
@@ -203,8 +212,9 @@ def compute_status(
         "head": _head_info(head, head_service),
         "conditions": conditions.as_list(),
         "lastUpdateTime": now_text,
-        "observedGeneration": int(cluster.metadata.get("generation") or 0),
     }
+    if generation := int(cluster.metadata.get("generation") or 0):
+        status["observedGeneration"] = generation
     transitions = dict(old.get("stateTransitionTimes") or {})
     if state:
         status["state"] = state
@@ -218,28 +228,28 @@ def compute_status(
 
 
 def _suspend_and_provisioned(cluster: RayCluster, conditions: _Conditions, *, pod_count: int, all_ready: bool) -> None:
-    """Advance the suspend state machine, then RayClusterProvisioned (which a suspension resets)."""
-    if conditions.get(C.SUSPENDING):
+    """RayClusterProvisioned (which a suspension resets), then the suspend state machine.
+
+    As KubeRay's `calculateStatus`: outside a suspension both RayClusterSuspending and RayClusterSuspended
+    are written with status False (reason = the type), so every cluster carries all four conditions.
+    """
+    suspending, suspended = conditions.get(C.SUSPENDING), conditions.get(C.SUSPENDED)
+    if not suspended and not conditions.get(C.PROVISIONED):
+        if all_ready:
+            conditions.set(C.PROVISIONED, True, R.ALL_POD_RUNNING_AND_READY_FIRST_TIME, PROVISIONED_MESSAGE)
+        else:
+            conditions.set(C.PROVISIONED, False, R.PODS_PROVISIONING, PROVISIONING_MESSAGE)
+    if suspending:
         if pod_count == 0:
+            conditions.set(C.PROVISIONED, False, R.PODS_PROVISIONING, SUSPENDED_MESSAGE)
             conditions.set(C.SUSPENDING, False, C.SUSPENDING)
             conditions.set(C.SUSPENDED, True, C.SUSPENDED)
-            conditions.set(C.PROVISIONED, False, R.PODS_PROVISIONING, "the RayCluster is suspended")
-        return
-    if conditions.get(C.SUSPENDED):
+    elif suspended:
         if not cluster.spec.suspend:
             conditions.set(C.SUSPENDED, False, C.SUSPENDED)
-        return
-    if cluster.spec.suspend:
-        conditions.set(C.SUSPENDING, True, C.SUSPENDING)
-        return
-    if all_ready:
-        conditions.set(
-            C.PROVISIONED, True, R.ALL_POD_RUNNING_AND_READY_FIRST_TIME, "All Ray Pods are ready for the first time"
-        )
-    elif not conditions.get(C.PROVISIONED):
-        conditions.set(
-            C.PROVISIONED, False, R.PODS_PROVISIONING, "RayCluster Pods are being provisioned for first time"
-        )
+    else:
+        conditions.set(C.SUSPENDED, False, C.SUSPENDED)
+        conditions.set(C.SUSPENDING, bool(cluster.spec.suspend), C.SUSPENDING)
 
 
 def status_changed(old: dict[str, Any], new: dict[str, Any]) -> bool:
