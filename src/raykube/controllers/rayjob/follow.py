@@ -48,6 +48,39 @@ def submitter_outcome(s: Snapshot, cluster: dict[str, Any]) -> tuple[SubmitterOu
     return children.RUNNING, None
 
 
+def submitter_finished_long_ago(s: Snapshot, outcome: SubmitterOutcome) -> Step | None:
+    """K8sJobMode/SidecarMode: the submitter finished more than 30 s ago and Ray has not (yet) said the job
+    ended: Failed with JobDeploymentStatusTransitionGracePeriodExceeded, jobStatus FAILED.
+
+    As KubeRay (``checkSubmitterFinishedTimeoutAndUpdateStatusIfNeeded``), this is checked before the
+    dashboard is asked, so a dashboard that never answers ends the RayJob here, long before the
+    status-check timeout (300 s).
+    """
+    if s.mode not in (SubmissionMode.K8S_JOB, SubmissionMode.SIDECAR) or not outcome.finished or outcome.at is None:
+        return None
+    grace = s.settings.submitter_finished_grace
+    if (s.now - outcome.at).total_seconds() < grace:
+        return None
+    info = s.probe.info
+    if info is not None and info.details is not None and info.details.status.is_terminal:
+        return None  # Ray's answer has come in: `follow` completes the RayJob with it
+    message = (
+        f"The RayJob submitter finished at {outcome.at.strftime('%Y-%m-%d %H:%M:%S')} but the ray job did not "
+        f"reach terminal state within {go_duration(grace)}"
+    )
+    return fail(s, F.TRANSITION_GRACE_PERIOD_EXCEEDED, message, {"jobStatus": J.FAILED.value})
+
+
+def go_duration(seconds: float) -> str:
+    """Seconds as Go's ``time.Duration.String()`` prints a whole number of them (``30s``, ``5m0s``)."""
+    whole = int(seconds)
+    minutes, rest = divmod(whole, 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{hours}h{minutes}m{rest}s"
+    return f"{minutes}m{rest}s" if minutes else f"{rest}s"
+
+
 def follow(s: Snapshot, step: Step, target: Target, outcome: SubmitterOutcome, cluster: dict[str, Any]) -> Step:
     """Read the latest dashboard answer (never wait for one)."""
     info = s.probe.info
@@ -77,11 +110,6 @@ def follow(s: Snapshot, step: Step, target: Target, outcome: SubmitterOutcome, c
     ended = details.status.is_terminal
     if s.mode == SubmissionMode.K8S_JOB and not outcome.finished:
         ended = False  # KubeRay waits for the submitter too (kuberay#1919)
-    elif s.mode == SubmissionMode.K8S_JOB and not details.status.is_terminal and outcome.at is not None:
-        late = (s.now - outcome.at).total_seconds()
-        if late >= s.settings.submitter_finished_grace:
-            message = f"The submitter Job finished {late:.0f}s ago, but the Ray job is still {details.status.value}"
-            return fail(s, F.TRANSITION_GRACE_PERIOD_EXCEEDED, message, changes)
     if not ended:
         return step.but(changes=changes)
     if details.status.value == J.FAILED:

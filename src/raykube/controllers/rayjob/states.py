@@ -19,7 +19,8 @@ Where raykube differs: the dashboard is never called here. :class:`~.actions.Pol
 :class:`~.actions.SubmitJob` start background calls, and the functions read only the latest answers
 (``Snapshot.probe``). A dashboard that keeps failing, or never answers, sets
 ``jobStatusCheckFailureStartTime``; after ``RAYJOB_STATUS_CHECK_TIMEOUT_SECONDS`` the RayJob fails with
-``JobStatusCheckTimeoutExceeded``.
+``JobStatusCheckTimeoutExceeded`` - unless, as in KubeRay, its submitter finished more than 30 s before
+(then JobDeploymentStatusTransitionGracePeriodExceeded, checked first).
 """
 
 from __future__ import annotations
@@ -108,9 +109,10 @@ def initializing(s: Snapshot) -> Step:
     changes: dict[str, Any] = {}
     url = s.get("dashboardURL")
     if not url:
-        changes["rayClusterStatus"] = cluster.get("status") or None
         if not children.is_ready(cluster) and not _sidecar_finished(s):
-            return wait.but(changes=changes)
+            # As KubeRay: the not-ready cluster's status is copied while waiting (not in the pass that
+            # finds it ready; from Running on, with every answer of the dashboard).
+            return wait.but(changes={"rayClusterStatus": cluster.get("status") or None})
         url = children.dashboard_url(cluster, s.operator)
         changes["dashboardURL"] = url
     if s.mode == SubmissionMode.INTERACTIVE:
@@ -145,6 +147,8 @@ def running(s: Snapshot) -> Step:
     outcome, failed = follow.submitter_outcome(s, cluster)
     if failed is not None:
         return failed
+    if outcome is not None and (late := follow.submitter_finished_long_ago(s, outcome)):
+        return late
     if outcome is None:  # the submitter Job is being recreated
         return step.but(actions=[CreateSubmitter(_submitter(s, cluster))])
     if s.target is None:

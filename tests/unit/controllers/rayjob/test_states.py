@@ -110,6 +110,13 @@ def test_initializing_waits_for_a_ready_cluster_and_shows_its_status() -> None:
     assert kinds(step) == []
 
 
+def test_the_pass_that_finds_the_cluster_ready_does_not_copy_its_status() -> None:
+    # As KubeRay: rayClusterStatus is copied while waiting, then with each dashboard answer in Running.
+    step = states.decide(snap(status=INIT, cluster=make_cluster()))
+    assert step.changes["jobDeploymentStatus"] == "Running"
+    assert "rayClusterStatus" not in step.changes
+
+
 @pytest.mark.parametrize(
     ("mode", "submitter", "next_state", "actions"),
     [
@@ -280,8 +287,31 @@ def test_a_failed_submitter_job_fails_the_rayjob(last_job_status: str, reason: s
 def test_a_submitter_that_finished_long_ago_while_ray_still_runs_fails_the_rayjob() -> None:
     step, _ = run(info("RUNNING"), submitter=make_submitter("Complete", at=ago(31)))
     assert step.changes["reason"] == "JobDeploymentStatusTransitionGracePeriodExceeded"
+    assert step.changes["jobStatus"] == "FAILED"
     step, s = run(info("RUNNING"), submitter=make_submitter("Complete", at=ago(29)))
     assert deployment(step, s) == "Running"
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [pytest.param(None, id="never-answered"), pytest.param(UNREACHABLE, id="unreachable")],
+)
+def test_a_dashboard_that_never_answers_fails_the_rayjob_30s_after_its_submitter_finished(answer: Any) -> None:
+    # KubeRay checks the finished submitter before it asks the dashboard: not the 300 s status-check timeout.
+    finished = ago(31)
+    step, _ = run(answer, submitter=make_submitter("Complete", at=finished))
+    assert step.changes["jobDeploymentStatus"] == "Failed"
+    assert step.changes["jobStatus"] == "FAILED"
+    assert step.changes["reason"] == "JobDeploymentStatusTransitionGracePeriodExceeded"
+    assert step.changes["message"] == (
+        f"The RayJob submitter finished at {finished.strftime('%Y-%m-%d %H:%M:%S')} but the ray job did not "
+        "reach terminal state within 30s"
+    )
+
+
+def test_a_terminal_answer_beats_the_submitter_grace_period() -> None:
+    step, s = run(info("SUCCEEDED", end=ago(1)), submitter=make_submitter("Complete", at=ago(40)))
+    assert deployment(step, s) == "Complete"
 
 
 def test_a_finished_submitter_whose_job_ray_does_not_know_is_an_app_failure() -> None:
