@@ -13,6 +13,7 @@ import yaml
 from raykube import __version__
 from raykube.builders.rbac import ROLE_RULES
 from raykube.cli.main import app
+from raykube.operator.config import DEFAULT_GATES, parse_feature_gates
 from tests.charts.helm import (
     CLUSTER_CHART,
     KUBERAY_VERSIONS,
@@ -229,15 +230,36 @@ def test_metrics_service_and_service_monitor() -> None:
     assert monitor["spec"]["endpoints"][0]["port"] == "http"
 
 
+def _gates(args: list[str]) -> frozenset[str]:
+    """The gates that are on for an operator started with `args`."""
+    return parse_feature_gates(str(_parse_operator_args(args)["feature_gates"]))
+
+
+def test_the_default_feature_gates_reach_the_operator_as_kuberays_chart_passes_them() -> None:
+    args = _container(_render())["args"]
+    assert ("--feature-gates=RayClusterStatusConditions=true,RayJobDeletionPolicy=true,RayMultiHostIndexing=true,"
+            "RayServiceIncrementalUpgrade=true,RayCronJob=false") in args
+    assert _gates(args) == DEFAULT_GATES
+
+
+def test_every_gate_in_featuregates_is_switched(tmp_path: Path) -> None:
+    values = tmp_path / "gates.yaml"
+    values.write_text(yaml.safe_dump({"featureGates": [{"name": "RayJobDeletionPolicy", "enabled": False},
+                                                       {"name": "RayClusterNetworkPolicy", "enabled": True}]}))
+    gates = _gates(_container(_render(values=(values,)))["args"])
+    assert "RayClusterNetworkPolicy" in gates and "RayJobDeletionPolicy" not in gates
+    assert "RayClusterStatusConditions" in gates  # not listed: KubeRay's default
+
+
 def test_the_raycronjob_gate_runs_its_controller_with_its_rbac(tmp_path: Path) -> None:
     values = tmp_path / "gates.yaml"
     values.write_text(yaml.safe_dump({"featureGates": [{"name": "RayClusterStatusConditions", "enabled": True},
                                                        {"name": "RayCronJob", "enabled": True}]}))
     plain, gated = _render(), _render(values=(values,))
-    assert "--feature-gates=RayCronJob=true" not in _container(plain)["args"]
+    assert "RayCronJob" not in _gates(_container(plain)["args"])
     args = _container(gated)["args"]
-    assert "--feature-gates=RayCronJob=true" in args
-    assert _parse_operator_args(args)["feature_gates"] == "RayCronJob=true"
+    assert "--feature-gates=RayClusterStatusConditions=true,RayCronJob=true" in args
+    assert "RayCronJob" in _gates(args)
     plain_rules, rules = only(plain, "ClusterRole")["rules"], only(gated, "ClusterRole")["rules"]
     assert [r for r in rules if r not in plain_rules] == [
         {"apiGroups": ["ray.io"], "resources": ["raycronjobs"], "verbs": ["get", "list", "watch"]},
@@ -249,7 +271,7 @@ def test_the_raycronjob_gate_runs_its_controller_with_its_rbac(tmp_path: Path) -
 def test_featuregates_set_by_index_leave_nil_entries_that_the_chart_skips() -> None:
     # helm replaces the list: entries 0-3 become null. Without a name the entry switches nothing on.
     only_enabled = _render("featureGates[4].enabled=true")
-    assert "--feature-gates=RayCronJob=true" not in _container(only_enabled)["args"]
+    assert "RayCronJob" not in _gates(_container(only_enabled)["args"])
     named = _render("featureGates[4].name=RayCronJob", "featureGates[4].enabled=true")
     assert "--feature-gates=RayCronJob=true" in _container(named)["args"]
 

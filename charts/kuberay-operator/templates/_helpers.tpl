@@ -59,7 +59,7 @@ list or a comma-separated string; `singleNamespaceInstall` alone means the relea
 What the operator does with the API, and nothing more (README.md, "RBAC", explains each rule). The same
 rules go into the ClusterRole, or into a Role in every watched namespace.
 */ -}}
-{{- /* "true" when featureGates switches RayCronJob on (the one gate raykube toggles; off by default). */ -}}
+{{- /* "true" when featureGates switches RayCronJob on (off by default): its controller needs more RBAC. */ -}}
 {{- define "kuberay-operator.raycronjob" -}}
 {{- range (.Values.featureGates | default list) -}}
 {{- /* `--set featureGates[4].enabled=true` leaves nil entries before the one it sets: skip them. */ -}}
@@ -170,12 +170,6 @@ rules go into the ClusterRole, or into a Role in every watched namespace.
 {{- $logging := $v.logging | default dict -}}
 {{- if or $logging.baseDir $logging.fileName -}}
 {{- $notes = append $notes "logging.baseDir/fileName: raykube logs to stdout only." -}}
-{{- end -}}
-{{- $fixed := dict "RayClusterStatusConditions" true "RayJobDeletionPolicy" true "RayMultiHostIndexing" true "RayServiceIncrementalUpgrade" true -}}
-{{- range ($v.featureGates | default list) -}}
-{{- if and (kindIs "map" .) (ne (toString .name) "RayCronJob") (ne (toString .enabled) (toString (hasKey $fixed (toString .name)))) -}}
-{{- $notes = append $notes (printf "featureGates: %s=%v is ignored; raykube behaves like KubeRay v1.7.0 with %s %s." .name .enabled .name (ternary "on" "off" (hasKey $fixed (toString .name)))) -}}
-{{- end -}}
 {{- end -}}
 {{- range $notes }}
 - {{ . }}

@@ -38,10 +38,22 @@ MIN_RAY_VERSION_K8S_TOKEN_AUTH: Final = (2, 55, 0)
 
 @dataclass(frozen=True, kw_only=True)
 class ValidationGates:
-    """Feature gates that change validation (defaults are KubeRay v1.7.0's)."""
+    """Feature gates that change validation (defaults are KubeRay v1.7.0's; the operator's ``--feature-gates``
+    sets them). A field whose gate is off is rejected with KubeRay's message.
+
+    Attributes (the gate in brackets):
+        rayjob_deletion_policy: RayJob deletionStrategy, worker group suspend [RayJobDeletionPolicy].
+        network_policy: ``spec.networkPolicy`` [RayClusterNetworkPolicy].
+        mtls: ``spec.tlsOptions`` [RayClusterMTLS].
+        history_server: ``spec.historyServerOptions`` [RayClusterHistoryServer].
+        gcs_embedded_storage: ``gcsFaultToleranceOptions.backend: rocksdb`` [GCSFaultToleranceEmbeddedStorage].
+    """
 
     rayjob_deletion_policy: bool = True
-    gcs_embedded_storage: bool = False  # GCSFaultToleranceEmbeddedStorage: the rocksdb backend
+    network_policy: bool = False
+    mtls: bool = False
+    history_server: bool = False
+    gcs_embedded_storage: bool = False
 
 
 def name_errors(kind: str, name: str, max_length: int) -> list[str]:
@@ -74,8 +86,9 @@ def cluster_spec_errors(
     _group_errors(spec, path, errors)
     _replica_errors(spec, path, errors)
     _gcs_errors(spec, annotations, path, errors)
-    _gcs_backend_errors(spec, path, gates, errors)
+    _gcs_backend_errors(spec, path, errors)
     _suspend_errors(spec, path, gates, errors)
+    _gated_field_errors(spec, path, gates, errors)
     _autoscaler_errors(spec, path, errors)
     _auth_errors(spec, path, errors)
     return errors
@@ -210,8 +223,8 @@ def _gcs_errors(spec: RayClusterSpec, annotations: dict[str, str], path: str, er
         )
 
 
-def _gcs_backend_errors(spec: RayClusterSpec, path: str, gates: ValidationGates, errors: list[str]) -> None:
-    """The rocksdb backend needs its feature gate and takes no Redis settings; ``storage`` is rocksdb-only."""
+def _gcs_backend_errors(spec: RayClusterSpec, path: str, errors: list[str]) -> None:
+    """The rocksdb backend takes no Redis settings; ``storage`` is rocksdb-only (its gate: `_gated_field_errors`)."""
     options = spec.gcs_fault_tolerance_options
     if options is None:
         return
@@ -220,10 +233,6 @@ def _gcs_backend_errors(spec: RayClusterSpec, path: str, gates: ValidationGates,
         if options.storage is not None:
             errors.append(f"{where}.storage: can only be set with backend rocksdb")
         return
-    if not gates.gcs_embedded_storage:
-        errors.append(
-            f"{where}.backend: rocksdb requires the GCSFaultToleranceEmbeddedStorage feature gate to be enabled"
-        )
     redis_fields = {
         "redisAddress": options.redis_address,
         "redisPassword": options.redis_password,
@@ -248,6 +257,25 @@ def _suspend_errors(spec: RayClusterSpec, path: str, gates: ValidationGates, err
             )
         if autoscaling:
             errors.append(f"{where}: worker group {group.group_name} cannot be suspended with Autoscaler enabled")
+
+
+def _gated_field_errors(spec: RayClusterSpec, path: str, gates: ValidationGates, errors: list[str]) -> None:
+    """Alpha fields whose feature gate is off (KubeRay v1.7.0's messages after the field's path)."""
+    if spec.network_policy is not None and not gates.network_policy:
+        errors.append(
+            f"{path}.networkPolicy: spec.networkPolicy requires the RayClusterNetworkPolicy feature gate to be enabled"
+        )
+    if spec.tls_options is not None and not gates.mtls:
+        errors.append(f"{path}.tlsOptions: spec.tlsOptions requires the RayClusterMTLS feature gate to be enabled")
+    if spec.history_server_options is not None and not gates.history_server:
+        errors.append(f"{path}.historyServerOptions: RayClusterHistoryServer feature gate is not enabled")
+    gcs = spec.gcs_fault_tolerance_options
+    if gcs is not None and gcs.backend == GcsBackend.ROCKSDB and not gates.gcs_embedded_storage:
+        errors.append(
+            f"{path}.gcsFaultToleranceOptions.backend: the embedded RocksDB GCS fault tolerance backend "
+            "(GcsFaultToleranceOptions.Backend: 'rocksdb') requires the GCSFaultToleranceEmbeddedStorage feature "
+            "gate to be enabled"
+        )
 
 
 def _autoscaler_errors(spec: RayClusterSpec, path: str, errors: list[str]) -> None:

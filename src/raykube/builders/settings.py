@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Final
 
 from raykube.api.schema import K8sObject
+from raykube.api.validation_cluster import ValidationGates
 
 #: The KubeRay release whose behaviour (and version stamp) raykube reproduces.
 KUBERAY_VERSION: Final = "v1.7.0"
@@ -46,6 +47,7 @@ class OperatorSettings:
             [``defaultPodLabels`` / ``defaultPodAnnotations``].
         head_sidecar_containers / worker_sidecar_containers: appended to head / worker pods
             [``headSidecarContainers`` / ``workerSidecarContainers``].
+        gates: the feature gates that decide which spec fields the controllers accept [``--feature-gates``].
     """
 
     cluster_domain: str = DEFAULT_CLUSTER_DOMAIN
@@ -62,6 +64,7 @@ class OperatorSettings:
     default_pod_annotations: Mapping[str, str] = field(default_factory=dict)
     head_sidecar_containers: tuple[K8sObject, ...] = ()
     worker_sidecar_containers: tuple[K8sObject, ...] = ()
+    gates: ValidationGates = field(default_factory=ValidationGates)
 
 
 #: KubeRay operator environment variables -> field, with how the value is read.

@@ -11,7 +11,7 @@ import typer
 from raykube.builders.settings import settings_from_environment
 from raykube.controllers.rayjob.settings import rayjob_settings_from_environment
 from raykube.operator import app as operator_app
-from raykube.operator.config import OperatorConfig, parse_feature_gates
+from raykube.operator.config import OperatorConfig, parse_feature_gates, with_gates
 from raykube.runtime import logs
 
 _log = logs.get_logger("raykube.operator")
@@ -35,7 +35,7 @@ def operator(
         bool, typer.Option(help="Reach Ray dashboards through the API server's Service proxy.")
     ] = False,
     feature_gates: Annotated[
-        str, typer.Option(help="KubeRay's gates, e.g. RayCronJob=true (the only one raykube switches).")
+        str, typer.Option(help="KubeRay's feature gates, e.g. RayCronJob=true,RayClusterNetworkPolicy=true.")
     ] = "",
     dashboard_url_override: Annotated[
         str | None,
@@ -48,7 +48,7 @@ def operator(
     """Run the raykube operator (RayCluster and RayJob controllers) against a Kubernetes cluster."""
     logs.configure(log_level, json_output=log_json)
     try:
-        gates = parse_feature_gates(feature_gates, warn=lambda message: _log.warning(message))
+        gates = parse_feature_gates(feature_gates)
     except ValueError as err:
         raise typer.BadParameter(str(err), param_hint="--feature-gates") from None
     config = OperatorConfig(
@@ -61,7 +61,7 @@ def operator(
         reconcile_concurrency=reconcile_concurrency,
         qps=qps,
         burst=burst,
-        settings=settings_from_environment(os.environ),
+        settings=with_gates(settings_from_environment(os.environ), gates),
         rayjob=rayjob_settings_from_environment(
             os.environ, dashboard_url_override=dashboard_url_override, use_kubernetes_proxy=use_kubernetes_proxy
         ),

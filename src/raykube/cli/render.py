@@ -58,10 +58,11 @@ CRON_TICK: Final = datetime(2025, 1, 1, tzinfo=UTC)
 _UID_NAMESPACE: Final = uuid.UUID("6f1c0c36-0d7c-4a43-9a8e-6a0c8b1f7c11")
 
 Rendered = tuple[str, dict[str, Any]]
-#: Validation as an operator with KubeRay's default feature gates does it.
-DEFAULT_GATES: Final = ValidationGates()
-#: Validation with the embedded GCS storage gate on (``--embedded-gcs-storage``).
-EMBEDDED_GCS_GATES: Final = ValidationGates(gcs_embedded_storage=True)
+#: `render` shows what every field produces, so it validates as an operator with every feature gate on
+#: (the operator itself rejects a field whose gate is off: see `raykube operator --feature-gates`).
+RENDER_GATES: Final = ValidationGates(
+    rayjob_deletion_policy=True, network_policy=True, mtls=True, history_server=True, gcs_embedded_storage=True
+)
 
 
 class RenderError(Exception):
@@ -82,7 +83,7 @@ def _with_identity(doc: dict[str, Any], namespace: str) -> dict[str, Any]:
     return {**doc, "metadata": meta}
 
 
-def parse(doc: dict[str, Any], where: str, gates: ValidationGates = DEFAULT_GATES) -> RayObject:
+def parse(doc: dict[str, Any], where: str, gates: ValidationGates = RENDER_GATES) -> RayObject:
     """Parse, CRD-default and validate one document of our kinds."""
     kind = str(doc.get("kind"))
     label = f"{where}: {kind} {(doc.get('metadata') or {}).get('name', '<unnamed>')!r}"
@@ -189,7 +190,7 @@ def render_object(obj: RayObject, settings: OperatorSettings) -> Iterator[Render
 
 
 def load_objects(
-    path: Path, namespace: str, skipped: list[str], gates: ValidationGates = DEFAULT_GATES
+    path: Path, namespace: str, skipped: list[str], gates: ValidationGates = RENDER_GATES
 ) -> list[RayObject]:
     """Our kinds from a multi-document YAML file; other documents are listed in ``skipped``."""
     try:
@@ -245,20 +246,12 @@ def render(
         Path | None, typer.Option("--settings", help="YAML of operator settings (e.g. ENABLE_LOGIN_SHELL: 'true').")
     ] = None,
     namespace: Annotated[str, typer.Option("--namespace", "-n", help="Namespace of objects without one.")] = "default",
-    embedded_gcs_storage: Annotated[
-        bool,
-        typer.Option(
-            "--embedded-gcs-storage",
-            help="Render as an operator with the GCSFaultToleranceEmbeddedStorage feature gate on (rocksdb backend).",
-        ),
-    ] = False,
 ) -> None:
     """Print every object the operator would create for the given manifests."""
     skipped: list[str] = []
-    gates = EMBEDDED_GCS_GATES if embedded_gcs_storage else DEFAULT_GATES
     try:
         settings = load_settings(settings_file)
-        objects = [obj for path in files for obj in load_objects(path, namespace, skipped, gates)]
+        objects = [obj for path in files for obj in load_objects(path, namespace, skipped)]
         rendered = [item for obj in objects for item in render_object(obj, settings)]
     except RenderError as exc:
         typer.echo(str(exc), err=True)

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry
 
-from raykube.api.validation import ValidationGates
 from raykube.controllers.kinds import JOB, POD, RAYCLUSTER, SERVICE
 from raykube.controllers.raycluster.cache import (
     BY_CLUSTER,
@@ -28,7 +27,7 @@ from raykube.controllers.raycluster.cache import (
     by_owning_cluster,
 )
 from raykube.controllers.raycluster.reconciler import RayClusterReconciler
-from raykube.operator.config import GCS_EMBEDDED_STORAGE_GATE, OperatorConfig
+from raykube.operator.config import OperatorConfig
 from raykube.operator.http import Endpoints
 from raykube.operator.metrics import ClusterStateCollector
 from raykube.operator.raycronjob import build_raycronjob
@@ -95,7 +94,6 @@ def build(config: OperatorConfig, client: KubeClient) -> Operator:
         expectations=ScaleExpectations(cache),
         recorder=recorder,
         settings=config.settings,
-        gates=ValidationGates(gcs_embedded_storage=config.gate(GCS_EMBEDDED_STORAGE_GATE)),
     )
     controller = Controller("raycluster", reconciler.reconcile, workers=config.reconcile_concurrency, metrics=metrics)
     for ns_informers in informers.values():

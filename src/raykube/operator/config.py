@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from raykube.api.validation import ValidationGates
 from raykube.builders.settings import OperatorSettings
 from raykube.controllers.rayjob.settings import RayJobSettings
 
@@ -27,7 +27,8 @@ class OperatorConfig:
         qps / burst: client-side rate limit towards the API server [`--qps` 100, `--burst` 200 in KubeRay v1.7].
         settings: builder switches read from the environment (ENABLE_INIT_CONTAINER_INJECTION, ...).
         rayjob: RayJob timings (RAYJOB_STATUS_CHECK_TIMEOUT_SECONDS, ...) and the dashboard test hook.
-        feature_gates: gates switched on [`--feature-gates`, e.g. `RayCronJob=true`]; see FEATURE_GATES.
+        feature_gates: the gates that are on [`--feature-gates`, e.g. `RayCronJob=true`]; see FEATURE_GATES.
+            ``settings`` must agree with them (build both with :func:`with_gates`).
     """
 
     kubeconfig: str | None = None
@@ -42,14 +43,17 @@ class OperatorConfig:
     burst: int = 200
     settings: OperatorSettings = field(default_factory=OperatorSettings)
     rayjob: RayJobSettings = field(default_factory=RayJobSettings)
-    feature_gates: frozenset[str] = frozenset()
+    feature_gates: frozenset[str] = field(default_factory=lambda: DEFAULT_GATES)
 
     def gate(self, name: str) -> bool:
-        return name in self.feature_gates if name in TOGGLED_GATES else FEATURE_GATES[name]
+        """Whether KubeRay's feature gate ``name`` is on (KeyError for a gate KubeRay does not have)."""
+        if name not in FEATURE_GATES:
+            raise KeyError(name)
+        return name in self.feature_gates
 
 
-#: KubeRay v1.7.0's feature gates and their defaults. raykube always behaves as the defaults say, except
-#: for the gates in TOGGLED_GATES, which `--feature-gates` switches.
+#: KubeRay v1.7.0's feature gates and their defaults (pkg/features/features.go). `--feature-gates` switches
+#: each of them; what each one changes in raykube is listed in docs/compatibility.md.
 FEATURE_GATES: dict[str, bool] = {
     "RayClusterStatusConditions": True,
     "RayJobDeletionPolicy": True,
@@ -63,31 +67,44 @@ FEATURE_GATES: dict[str, bool] = {
     "RayClusterHistoryServer": False,
     "KubernetesWAS": False,
 }
-#: The gate of the embedded (rocksdb) GCS FT backend: validation rejects ``backend: rocksdb`` while it is off.
-GCS_EMBEDDED_STORAGE_GATE = "GCSFaultToleranceEmbeddedStorage"
-TOGGLED_GATES: frozenset[str] = frozenset({"RayCronJob", GCS_EMBEDDED_STORAGE_GATE})
+DEFAULT_GATES: frozenset[str] = frozenset(name for name, on in FEATURE_GATES.items() if on)
 
 
-def parse_feature_gates(text: str, warn: Callable[[str], None] = lambda _: None) -> frozenset[str]:
-    """`Name=true,Other=false` (KubeRay's `--feature-gates` syntax) -> the toggled gates switched on.
+def parse_feature_gates(text: str) -> frozenset[str]:
+    """`Name=true,Other=false` (KubeRay's `--feature-gates` syntax) -> every gate that is on.
 
-    A malformed entry or an unknown gate is an error, as in KubeRay. A known gate that raykube does not
-    switch, set against its default, is reported through ``warn`` and otherwise ignored (the Helm chart of
-    KubeRay 1.3.0 turns RayJobDeletionPolicy off: the operator must still start)."""
-    enabled = set()
+    Gates not named keep their default. A malformed entry or an unknown gate is an error, as in KubeRay
+    (component-base's feature gate parser)."""
+    enabled = set(DEFAULT_GATES)
     for item in (part.strip() for part in text.split(",")):
         if not item:
             continue
         name, eq, value = item.partition("=")
-        if not eq or value.lower() not in ("true", "false"):
+        name = name.strip()
+        if not eq or value.strip().lower() not in ("true", "false"):
             raise ValueError(f"expected Name=true|false, got {item!r}")
         if name not in FEATURE_GATES:
             raise ValueError(f"unrecognized feature gate: {name}")
-        on = value.lower() == "true"
-        if name in TOGGLED_GATES:
-            if on:
-                enabled.add(name)
-        elif on != FEATURE_GATES[name]:
-            default = str(FEATURE_GATES[name]).lower()
-            warn(f"feature gate {name}={value.lower()} is ignored: raykube always runs with {name}={default}")
+        if value.strip().lower() == "true":
+            enabled.add(name)
+        else:
+            enabled.discard(name)
     return frozenset(enabled)
+
+
+def validation_gates(enabled: frozenset[str]) -> ValidationGates:
+    """The gates that decide which spec fields the controllers accept."""
+    return ValidationGates(
+        rayjob_deletion_policy="RayJobDeletionPolicy" in enabled,
+        network_policy="RayClusterNetworkPolicy" in enabled,
+        mtls="RayClusterMTLS" in enabled,
+        history_server="RayClusterHistoryServer" in enabled,
+        gcs_embedded_storage="GCSFaultToleranceEmbeddedStorage" in enabled,
+    )
+
+
+def with_gates(settings: OperatorSettings, enabled: frozenset[str]) -> OperatorSettings:
+    """``settings`` with the builder and validation switches the gates decide."""
+    return replace(
+        settings, gates=validation_gates(enabled), enable_multi_host_indexing="RayMultiHostIndexing" in enabled
+    )

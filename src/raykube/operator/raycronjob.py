@@ -23,7 +23,7 @@ def build_raycronjob(config: OperatorConfig, client: KubeClient, manager: Manage
     informers = {namespace: manager.informer(RAYCRONJOB, namespace=namespace)
                  for namespace in config.watch_namespaces or (None,)}
     recorder = EventRecorder(client.with_rate_limit(config.qps, config.burst), controller="raycronjob-controller")
-    reconciler = RayCronJobReconciler(client, informers=informers, recorder=recorder)
+    reconciler = RayCronJobReconciler(client, informers=informers, recorder=recorder, gates=config.settings.gates)
     controller = Controller("raycronjob", reconciler.reconcile, workers=config.reconcile_concurrency, metrics=metrics)
     for informer in informers.values():
         controller.for_(informer)

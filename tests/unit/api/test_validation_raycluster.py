@@ -280,3 +280,41 @@ def test_valid_raycluster_has_no_errors(mutate: Callable[[Doc], None]) -> None:
 def test_all_violations_are_reported_not_only_the_first() -> None:
     errors = _check(_all(_meta(name="Bad"), _group(0, minReplicas=3, maxReplicas=1)))
     assert len(errors) == 2
+
+
+GATED_FIELDS = [
+    pytest.param(
+        _spec(networkPolicy={"mode": "DenyAll"}),
+        ValidationGates(network_policy=True),
+        "spec.networkPolicy: spec.networkPolicy requires the RayClusterNetworkPolicy feature gate to be enabled",
+        id="networkPolicy",
+    ),
+    pytest.param(
+        _spec(tlsOptions={"enabled": True}),
+        ValidationGates(mtls=True),
+        "spec.tlsOptions: spec.tlsOptions requires the RayClusterMTLS feature gate to be enabled",
+        id="tlsOptions",
+    ),
+    pytest.param(
+        _spec(historyServerOptions={"collectorOptions": {"image": "collector"}}),
+        ValidationGates(history_server=True),
+        "spec.historyServerOptions: RayClusterHistoryServer feature gate is not enabled",
+        id="historyServerOptions",
+    ),
+    pytest.param(
+        _spec(gcsFaultToleranceOptions={"backend": "rocksdb"}),
+        ValidationGates(gcs_embedded_storage=True),
+        "spec.gcsFaultToleranceOptions.backend: the embedded RocksDB GCS fault tolerance backend "
+        "(GcsFaultToleranceOptions.Backend: 'rocksdb') requires the GCSFaultToleranceEmbeddedStorage feature gate "
+        "to be enabled",
+        id="rocksdb",
+    ),
+]
+
+
+@pytest.mark.parametrize(("mutate", "gate_on", "message"), GATED_FIELDS)
+def test_a_field_whose_gate_is_off_is_rejected_and_accepted_with_the_gate_on(
+    mutate: Callable[[Doc], None], gate_on: ValidationGates, message: str
+) -> None:
+    assert _check(mutate) == [message]
+    assert _check(mutate, gate_on) == []

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from raykube.builders.settings import OperatorSettings
-from raykube.cli.render import EMBEDDED_GCS_GATES, KINDS, load_objects, render_object, to_yaml
+from raykube.cli.render import KINDS, load_objects, render_object, to_yaml
 from tests.unit.api.upstream import VERSION, reference_dir, requires_reference
 
 SNAPSHOTS = Path(__file__).resolve().parents[2] / "snapshots" / "render"
@@ -40,7 +40,7 @@ pytestmark = requires_reference
 def render_file(path: Path) -> str:
     skipped: list[str] = []
     settings = OperatorSettings()
-    objects = load_objects(path, "default", skipped, EMBEDDED_GCS_GATES)  # the rocksdb sample too
+    objects = load_objects(path, "default", skipped)  # every gate on: the rocksdb sample too
     return to_yaml([item for obj in objects for item in render_object(obj, settings)])
 
 

@@ -17,13 +17,12 @@ manifest can never make the operator loop hot.
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 from raykube import reasons
 from raykube.api.defaults import set_raycluster_defaults
 from raykube.api.raycluster import RayCluster
-from raykube.api.validation import ValidationGates, validate_raycluster
+from raykube.api.validation import validate_raycluster
 from raykube.builders.cluster import desired_cluster
 from raykube.builders.settings import OperatorSettings
 from raykube.controllers import kit
@@ -47,8 +46,6 @@ from raykube.runtime.events import EventRecorder
 from raykube.runtime.expectations import ScaleExpectations
 from raykube.runtime.objects import ObjectKey, controller_ref
 
-#: KubeRay v1.7.0's gate defaults.
-DEFAULT_GATES = ValidationGates()
 #: Requeue after a change or an error (KubeRay's DefaultRequeueDuration).
 REQUEUE_SOON = 2.0
 #: Periodic resync of a quiet cluster (KubeRay's RAYCLUSTER_DEFAULT_REQUEUE_SECONDS default).
@@ -66,7 +63,6 @@ class RayClusterReconciler:
         expectations: ScaleExpectations,
         recorder: EventRecorder,
         settings: OperatorSettings,
-        gates: ValidationGates = DEFAULT_GATES,
         now: kit.Clock = kit.utc_now,
     ) -> None:
         self._client = client
@@ -76,7 +72,6 @@ class RayClusterReconciler:
         self._expectations = expectations
         self._recorder = recorder
         self._settings = settings
-        self._gates = gates
         self._now = now
 
     async def reconcile(self, key: ObjectKey) -> Result:
@@ -116,13 +111,15 @@ class RayClusterReconciler:
     def _parse(self, obj: dict[str, Any], events: ObjectEvents) -> RayCluster | None:
         """The typed, defaulted cluster, or None after a Warning Event when the spec is invalid."""
         try:
-            validate = functools.partial(validate_raycluster, gates=self._gates)
-            cluster = kit.parse(RayCluster, obj, validate, crd_defaults=False)  # the server defaulted it
+            cluster = kit.parse(RayCluster, obj, self._validate, crd_defaults=False)  # the server defaulted it
         except kit.Invalid as invalid:
             events.warning(reasons.EventReason.INVALID_RAYCLUSTER_SPEC, "Validate", str(invalid))
             return None
         cluster.spec = set_raycluster_defaults(cluster.spec)
         return cluster
+
+    def _validate(self, cluster: RayCluster) -> list[str]:
+        return validate_raycluster(cluster, gates=self._settings.gates)
 
     async def _reconcile_children(
         self, key: ObjectKey, cluster: RayCluster, events: ObjectEvents

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from raykube import reasons
 from raykube.api.raycronjob import RayCronJob
-from raykube.api.validation import validate_raycronjob
+from raykube.api.validation import ValidationGates, validate_raycronjob
 from raykube.builders.parents import build_cron_rayjob
 from raykube.controllers import kit
 from raykube.controllers.events import ObjectEvents
@@ -68,9 +68,10 @@ def plan(schedule: Schedule, *, created: dt.datetime, last_scheduled: dt.datetim
 class RayCronJobReconciler:
     def __init__(
         self, client: KubeClient, *, informers: dict[str | None, Informer], recorder: EventRecorder,
-        clock: Clock | None = None,
+        clock: Clock | None = None, gates: ValidationGates | None = None,
     ) -> None:
         self._client = client
+        self._gates = gates or ValidationGates()
         self._informers = informers  # key None: all namespaces
         self._recorder = recorder
         self._clock = clock or RealClock()
@@ -85,7 +86,7 @@ class RayCronJobReconciler:
             return Result()
         events = ObjectEvents.start(self._recorder, obj)
         try:
-            cron, schedule = _parse(obj)
+            cron, schedule = _parse(obj, self._gates)
         except kit.Invalid as invalid:
             events.warning(E.INVALID_RAYCRONJOB_SPEC, "Validate", f"{key.namespace}/{key.name}: {invalid}")
             events.emit()
@@ -122,8 +123,8 @@ class RayCronJobReconciler:
                                                   f"{stamp(run)}")
 
 
-def _parse(obj: Obj) -> tuple[RayCronJob, Schedule]:
-    cron = kit.parse(RayCronJob, obj, validate_raycronjob, crd_defaults=False)
+def _parse(obj: Obj, gates: ValidationGates) -> tuple[RayCronJob, Schedule]:
+    cron = kit.parse(RayCronJob, obj, lambda c: validate_raycronjob(c, gates=gates), crd_defaults=False)
     try:
         return cron, parse(cron.spec.schedule, cron.spec.time_zone)
     except ScheduleError as err:

@@ -25,7 +25,7 @@ import pydantic
 from raykube import reasons
 from raykube.api.defaults import apply_crd_defaults, effective_submission_mode
 from raykube.api.rayjob import RayJob, SubmissionMode
-from raykube.api.validation import validate_rayjob
+from raykube.api.validation import ValidationGates, validate_rayjob
 from raykube.builders import names
 from raykube.builders.settings import OperatorSettings
 from raykube.controllers import kit
@@ -84,7 +84,7 @@ class RayJobReconciler:
             await self._actor(key, obj, events).carry_out(step.actions)
             events.emit()
             return Result(requeue_after=step.requeue_after)
-        job, problems = _parse(obj)
+        job, problems = _parse(obj, self._operator.gates)
         if job is None or problems:
             step = validation_failure(problems)
             job = job or RayJob.model_construct(metadata=obj.get("metadata") or {})
@@ -163,10 +163,10 @@ class RayJobReconciler:
         return True
 
 
-def _parse(obj: Obj) -> tuple[RayJob | None, list[str]]:
+def _parse(obj: Obj, gates: ValidationGates) -> tuple[RayJob | None, list[str]]:
     """The typed RayJob (as the API server defaulted it) and KubeRay's validation problems."""
     try:
         job = apply_crd_defaults(RayJob.model_validate(obj))
     except pydantic.ValidationError as err:
         return None, kit.problems_of(err)
-    return job, validate_rayjob(job)
+    return job, validate_rayjob(job, gates=gates)

@@ -21,7 +21,7 @@ import pydantic
 from raykube import reasons
 from raykube.api.defaults import apply_crd_defaults
 from raykube.api.rayservice import RayService, RayServiceSpec
-from raykube.api.validation import validate_rayservice
+from raykube.api.validation import ValidationGates, validate_rayservice
 from raykube.builders import names
 from raykube.builders.settings import OperatorSettings
 from raykube.controllers.events import ObjectEvents
@@ -96,7 +96,7 @@ class RayServiceReconciler:
         return Result(requeue_after=decision.requeue_after)
 
     def _observe(self, key: ObjectKey, obj: Obj) -> plan.Snapshot:
-        svc, problems = _parse(obj)
+        svc, problems = _parse(obj, self._operator.gates)
         clusters = self._cache.clusters(key, owner_uid=uid_of(obj))
         self._probes.keep_only(key, set(clusters))
         heads = {n: h for n in clusters if (h := self._cache.head_pod(key.namespace, n)) is not None}
@@ -153,7 +153,7 @@ def _deploy_event(events: ObjectEvents, namespace: str, cluster: str, error: str
         )
 
 
-def _parse(obj: Obj) -> tuple[RayService, list[str]]:
+def _parse(obj: Obj, gates: ValidationGates) -> tuple[RayService, list[str]]:
     """The typed RayService (as the API server defaulted it) and KubeRay's validation problems."""
     try:
         svc = apply_crd_defaults(RayService.model_validate(obj))
@@ -161,4 +161,4 @@ def _parse(obj: Obj) -> tuple[RayService, list[str]]:
         problems = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in err.errors()]
         spec = RayServiceSpec.model_construct()
         return RayService.model_construct(metadata=obj.get("metadata") or {}, spec=spec), problems
-    return svc, validate_rayservice(svc)
+    return svc, validate_rayservice(svc, gates=gates)
