@@ -118,7 +118,11 @@ def applied(kubeconfig: Path, ray_crds: None, tmp_path_factory: pytest.TempPathF
         docs = [{**d, "metadata": {**d["metadata"], "namespace": ns}} for d in clusters]
         kubectl(kubeconfig, "create", "-n", ns, "-f", "-", input=yaml.safe_dump_all(docs))
     try:
-        yield from running_operator(kubeconfig, tmp_path_factory.mktemp("operator"), lease_namespace="kube-system")
+        # `raykube render` validates as an operator with every gate on: samples of alpha fields need them.
+        gates = "RayClusterNetworkPolicy=true,RayClusterMTLS=true,RayClusterHistoryServer=true," \
+                "GCSFaultToleranceEmbeddedStorage=true"
+        yield from running_operator(kubeconfig, tmp_path_factory.mktemp("operator"), lease_namespace="kube-system",
+                                    extra=(f"--feature-gates={gates}",))
     finally:
         for index in range(len(CASES)):
             kubectl(kubeconfig, "delete", "namespace", _namespace(index), "--wait=false", check=False)
