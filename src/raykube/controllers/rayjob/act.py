@@ -63,22 +63,27 @@ class JobActor:
                 await self._delete(RAYJOB, name, "RayJob", None, None)
                 return None
             case a.CreateCluster(body=body):
-                await self._create(RAYCLUSTER, body, E.CREATED_RAYCLUSTER, E.FAILED_TO_CREATE_RAYCLUSTER, "RayCluster")
-            case a.DeleteCluster(name=cluster):
-                await self._delete(
-                    RAYCLUSTER, cluster, "RayCluster", E.DELETED_RAYCLUSTER, E.FAILED_TO_DELETE_RAYCLUSTER
+                await self._create(
+                    RAYCLUSTER, body, E.CREATED_RAYCLUSTER, E.FAILED_TO_CREATE_RAYCLUSTER, "RayCluster", "RayCluster"
                 )
+            case a.DeleteCluster(name=cluster):
+                await self._delete(RAYCLUSTER, cluster, "cluster", E.DELETED_RAYCLUSTER, E.FAILED_TO_DELETE_RAYCLUSTER)
             case a.SuspendWorkers(name=cluster, groups=groups):
                 await self._suspend_workers(cluster, groups)
             case a.CreateSubmitter(body=body):
                 await self._create(
-                    JOB, body, E.CREATED_RAYJOB_SUBMITTER, E.FAILED_TO_CREATE_RAYJOB_SUBMITTER, "Kubernetes Job"
+                    JOB,
+                    body,
+                    E.CREATED_RAYJOB_SUBMITTER,
+                    E.FAILED_TO_CREATE_RAYJOB_SUBMITTER,
+                    "Kubernetes Job",
+                    "new Kubernetes Job",
                 )
             case a.DeleteSubmitter(name=job):
                 await self._delete(
                     JOB,
                     job,
-                    "submitter Kubernetes Job",
+                    "submitter K8s Job",
                     E.DELETED_RAYJOB_SUBMITTER,
                     E.FAILED_TO_DELETE_RAYJOB_SUBMITTER,
                 )
@@ -116,14 +121,15 @@ class JobActor:
             raise
         return None if not add and updated["metadata"].get("deletionTimestamp") else updated
 
-    async def _create(self, kind: Any, body: Obj, created: E, failed: E, what: str) -> None:
+    async def _create(self, kind: Any, body: Obj, created: E, failed: E, what: str, what_failed: str) -> None:
+        """Create ``body``; the Events are KubeRay's: "Created <what> ns/name", "Failed to create <what_failed> ..."."""
         ns = self._key.namespace
         name = body["metadata"]["name"]
         try:
             if not await kit.create_if_absent(self._client, kind, body, ns):
                 return
         except ApiError as err:
-            self._events.warning(failed, "Create", f"Failed to create {what} {ns}/{name}: {err.message or err}")
+            self._events.warning(failed, "Create", f"Failed to create {what_failed} {ns}/{name}: {err.message or err}")
             raise
         self._events.normal(created, "Create", f"Created {what} {ns}/{name}")
 
@@ -171,7 +177,7 @@ class JobActor:
     async def _apply_service(self, body: Obj, existing: Obj | None) -> None:
         ns, name = self._key.namespace, body["metadata"]["name"]
         if existing is None:
-            await self._create(SERVICE, body, E.CREATED_SERVICE, E.FAILED_TO_CREATE_SERVICE, "Service")
+            await self._create(SERVICE, body, E.CREATED_SERVICE, E.FAILED_TO_CREATE_SERVICE, "Service", "Service")
             return
         patch = {"spec": {"selector": body["spec"]["selector"]}}
         try:

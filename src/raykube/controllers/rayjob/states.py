@@ -249,7 +249,9 @@ def _missing_cluster(s: Snapshot) -> dict[str, Any]:
     """The cluster is not in the cache: create it, or (clusterSelector) complain and wait."""
     name = str(s.get("rayClusterName") or "")
     if s.cluster_selected:
-        note = f"RayCluster {s.job.namespace}/{name} selected by spec.clusterSelector was not found"
+        note = (
+            f"RayCluster {s.job.namespace}/{name} set in the clusterSelector is not found. It must be created manually"
+        )
         return {"events": [Event.warning(E.RAYCLUSTER_NOT_FOUND, note)]}
     body = desired_job(s.job, s.operator, cluster_name=name, job_id=str(s.get("jobId") or "")).cluster
     assert body is not None  # not cluster_selected

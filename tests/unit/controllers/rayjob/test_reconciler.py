@@ -175,6 +175,9 @@ async def test_a_k8s_job_mode_rayjob_runs_to_complete_and_its_cluster_is_deleted
     reasons = await harness.event_reasons()
     for reason in ("CreatedRayCluster", "CreatedRayJobSubmitter", "CreatedService", "DeletedRayCluster"):
         assert reason in reasons
+    notes = {(e["reason"], e.get("note") or e.get("message")) for e in harness.api.events}
+    assert {("CreatedRayCluster", "Created RayCluster ns/rj-ccccc"), ("CreatedRayJobSubmitter",
+            "Created Kubernetes Job ns/rj"), ("DeletedRayCluster", "Deleted cluster ns/rj-ccccc")} <= notes
 
 
 async def test_a_failing_job_is_retried_once_on_a_fresh_cluster(harness: Harness) -> None:

@@ -101,7 +101,10 @@ def test_a_selected_cluster_that_does_not_exist_is_reported_not_created() -> Non
     job = make_job(clusterSelector={"ray.io/cluster": CLUSTER}, rayClusterSpec=None)
     step = states.decide(snap(job, INIT))
     assert kinds(step) == []
-    assert [e.reason for e in step.events] == ["RayClusterNotFound"]
+    assert [(e.reason, e.message) for e in step.events] == [
+        ("RayClusterNotFound", f"RayCluster ns/{CLUSTER} set in the clusterSelector is not found. It must be "
+         "created manually")
+    ]
 
 
 def test_initializing_waits_for_a_ready_cluster_and_shows_its_status() -> None:
