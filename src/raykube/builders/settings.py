@@ -48,6 +48,8 @@ class OperatorSettings:
         head_sidecar_containers / worker_sidecar_containers: appended to head / worker pods
             [``headSidecarContainers`` / ``workerSidecarContainers``].
         gates: the feature gates that decide which spec fields the controllers accept [``--feature-gates``].
+        enable_status_conditions: write RayCluster conditions, suspend in two steps [feature gate
+            ``RayClusterStatusConditions``, on in v1.7.0].
     """
 
     cluster_domain: str = DEFAULT_CLUSTER_DOMAIN
@@ -65,6 +67,7 @@ class OperatorSettings:
     head_sidecar_containers: tuple[K8sObject, ...] = ()
     worker_sidecar_containers: tuple[K8sObject, ...] = ()
     gates: ValidationGates = field(default_factory=ValidationGates)
+    enable_status_conditions: bool = True
 
 
 #: KubeRay operator environment variables -> field, with how the value is read.

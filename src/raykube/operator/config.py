@@ -106,5 +106,8 @@ def validation_gates(enabled: frozenset[str]) -> ValidationGates:
 def with_gates(settings: OperatorSettings, enabled: frozenset[str]) -> OperatorSettings:
     """``settings`` with the builder and validation switches the gates decide."""
     return replace(
-        settings, gates=validation_gates(enabled), enable_multi_host_indexing="RayMultiHostIndexing" in enabled
+        settings,
+        gates=validation_gates(enabled),
+        enable_multi_host_indexing="RayMultiHostIndexing" in enabled,
+        enable_status_conditions="RayClusterStatusConditions" in enabled,
     )

@@ -167,3 +167,12 @@ def test_recreate_strategy_replaces_every_pod_after_a_spec_change_but_not_after_
     # Without the strategy nothing is recreated; nor is a head stamped by another operator version.
     assert plan_pods(make_cluster().worker_group("g", replicas=1, cpu="2").obj(), pods).empty
     assert plan_pods(changed, [_stamped_head(old_hash, "v1.6.0"), make_pod("w", group="g")]).deletions == []
+
+
+def test_without_the_status_conditions_gate_suspend_deletes_every_pod_at_once() -> None:
+    cluster = make_cluster().worker_group("g").suspend().obj()
+    pods = [make_pod("head"), make_pod("w1", group="g")]
+    assert plan_pods(cluster, pods).deletions == []  # with the gate: the status step sets Suspending first
+    plan = plan_pods(cluster, pods, status_conditions=False)
+    assert sorted(d.pod for d in plan.deletions) == ["head", "w1"]
+    assert {d.cause for d in plan.deletions} == {Cause.SUSPENDING}

@@ -217,3 +217,10 @@ def test_zero_worker_counts_are_left_out_as_kuberays_omitempty_fields() -> None:
     scaled = make_cluster().worker_group("g", replicas=2).obj()
     counted = compute_status(scaled, [make_pod("h")], head_service=HEAD_SVC, failure=None, now=NOW)
     assert counted["desiredWorkerReplicas"] == 2 and "readyWorkerReplicas" not in counted
+
+
+def test_without_the_status_conditions_gate_no_condition_is_written() -> None:
+    suspended = make_cluster().worker_group("g").suspend().obj()
+    status = compute_status(suspended, [], head_service=None, failure=None, now=NOW, conditions_enabled=False)
+    assert status["conditions"] == []
+    assert status["state"] == "suspended"  # spec.suspend and no pods, as KubeRay with the gate off

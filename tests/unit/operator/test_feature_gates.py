@@ -32,13 +32,15 @@ def test_every_kuberay_gate_can_be_switched_against_its_default(name: str) -> No
 def test_gates_reach_validation_and_the_builders() -> None:
     gates = parse_feature_gates(
         "RayClusterNetworkPolicy=true, RayClusterMTLS=true,RayClusterHistoryServer=true,"
-        "GCSFaultToleranceEmbeddedStorage=true,RayJobDeletionPolicy=false,RayMultiHostIndexing=false"
+        "GCSFaultToleranceEmbeddedStorage=true,RayJobDeletionPolicy=false,RayMultiHostIndexing=false,"
+        "RayClusterStatusConditions=false"
     )
     settings = with_gates(OperatorSettings(), gates)
     assert settings.gates == ValidationGates(
         rayjob_deletion_policy=False, network_policy=True, mtls=True, history_server=True, gcs_embedded_storage=True
     )
     assert not settings.enable_multi_host_indexing
+    assert not settings.enable_status_conditions
 
 
 @pytest.mark.parametrize(("text", "message"), [

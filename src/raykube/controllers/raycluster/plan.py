@@ -100,14 +100,18 @@ def plan_pods(
     expectations_satisfied: Callable[[str], bool] = lambda _group: True,
     operator_version: str = KUBERAY_VERSION,
     suffix: Callable[[str], Callable[[], str]] = lambda _group: names.random_suffix,
+    status_conditions: bool = True,
 ) -> Plan:
     """Compute the plan for `cluster` given its pods as the informer sees them.
 
     New worker pods get their replica index (and, multi-host, replica name and host index) here;
-    ``suffix(group)`` gives the random part of the group's new replica names.
+    ``suffix(group)`` gives the random part of the group's new replica names. ``status_conditions`` is
+    KubeRay's RayClusterStatusConditions gate: off, ``spec.suspend`` deletes every pod at once (no
+    Suspending step).
     """
     plan = Plan()
-    if _condition_true(cluster, reasons.RayClusterConditionType.SUSPENDING):
+    suspending = _condition_true(cluster, reasons.RayClusterConditionType.SUSPENDING)
+    if suspending if status_conditions else cluster.spec.suspend:
         plan.deletions += [
             Deletion(
                 HEAD if podfacts.is_head(p) else podfacts.group(p),

@@ -100,7 +100,14 @@ class RayClusterReconciler:
         failure = await self._reconcile_children(key, cluster, events)
         observed = self._owned_pods(key, cluster)
         head_service = children.find_head_service(self._cache.services(key), cluster)
-        new_status = compute_status(cluster, observed, head_service=head_service, failure=failure, now=self._now())
+        new_status = compute_status(
+            cluster,
+            observed,
+            head_service=head_service,
+            failure=failure,
+            now=self._now(),
+            conditions_enabled=self._settings.enable_status_conditions,
+        )
         changed = await self._write_status(obj, new_status)
         if changed:
             for event in transition_events(obj.get("status") or {}, new_status):
@@ -131,6 +138,7 @@ class RayClusterReconciler:
             self._owned_pods(key, cluster),
             expectations_satisfied=lambda g: self._expectations.satisfied(key, g),
             operator_version=self._settings.kuberay_version,
+            status_conditions=self._settings.enable_status_conditions,
         )
         desired = desired_cluster(
             cluster, self._settings, auth_token=children.new_auth_token(), pods=plan.pods_to_create

@@ -173,8 +173,14 @@ def compute_status(
     head_service: dict[str, Any] | None,
     failure: ReconcileFailure | None,
     now: dt.datetime,
+    conditions_enabled: bool = True,
 ) -> dict[str, Any]:
-    """The complete new `status` of `cluster` (JSON, camelCase), ready to be written."""
+    """The complete new `status` of `cluster` (JSON, camelCase), ready to be written.
+
+    ``conditions_enabled`` is KubeRay's RayClusterStatusConditions gate (on by default): off, no condition
+    is written (those already there stay as they are) and ``state`` turns ``suspended`` once a suspended
+    cluster has no pods.
+    """
     old = cluster.status.model_dump(by_alias=True, exclude_none=True) if cluster.status else {}
     now_text = stamp(now)
     live = [p for p in observed if not podfacts.is_terminating(p)]
@@ -183,14 +189,6 @@ def compute_status(
     workers = [p for p in live if podfacts.is_worker(p)]
     counts = _replica_counts(cluster, workers)
     conditions = _Conditions(old.get("conditions") or [], now_text)
-
-    if failure is None:
-        conditions.remove(C.REPLICA_FAILURE)
-    else:
-        conditions.set(C.REPLICA_FAILURE, True, failure.reason, failure.message)
-    ready_now, reason, message = _head_ready_condition(head)
-    conditions.set(C.HEAD_POD_READY, ready_now, reason, message)
-
     all_ready = (
         failure is None
         and head is not None
@@ -200,8 +198,9 @@ def compute_status(
     state = old.get("state")
     if all_ready:
         state = reasons.ClusterState.READY.value
-    _suspend_and_provisioned(cluster, conditions, pod_count=len(observed), all_ready=all_ready)
-    if conditions.get(C.SUSPENDED):
+    if conditions_enabled:
+        _update_conditions(cluster, conditions, head, failure, pod_count=len(observed), all_ready=all_ready)
+    if conditions.get(C.SUSPENDED) or (not conditions_enabled and cluster.spec.suspend and not observed):
         # As KubeRay: after a resume the state stays `suspended` until every pod is ready again.
         state = reasons.ClusterState.SUSPENDED.value
 
@@ -225,6 +224,25 @@ def compute_status(
     if old.get("reason") and state != reasons.ClusterState.READY.value:
         status["reason"] = old["reason"]
     return status
+
+
+def _update_conditions(
+    cluster: RayCluster,
+    conditions: _Conditions,
+    head: Pod | None,
+    failure: ReconcileFailure | None,
+    *,
+    pod_count: int,
+    all_ready: bool,
+) -> None:
+    """ReplicaFailure from the reconcile error, HeadPodReady from the head pod, then the rest."""
+    if failure is None:
+        conditions.remove(C.REPLICA_FAILURE)
+    else:
+        conditions.set(C.REPLICA_FAILURE, True, failure.reason, failure.message)
+    ready_now, reason, message = _head_ready_condition(head)
+    conditions.set(C.HEAD_POD_READY, ready_now, reason, message)
+    _suspend_and_provisioned(cluster, conditions, pod_count=pod_count, all_ready=all_ready)
 
 
 def _suspend_and_provisioned(cluster: RayCluster, conditions: _Conditions, *, pod_count: int, all_ready: bool) -> None:
