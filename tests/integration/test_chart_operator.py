@@ -216,11 +216,14 @@ def test_helm_upgrade_scales_without_recreating_the_head_and_uninstall_cleans_up
 def test_kuberay_operator_values_print_notes_for_ignored_keys(
     kubeconfig: Path, ray_crds: None, chart_repo: Path, helm_home: Path
 ) -> None:
-    """A KubeRay 1.3.0 values file installs; the NOTES name what raykube ignores (a dry run on the server)."""
+    """A KubeRay 1.3.0 values file installs; the NOTES name what raykube ignores (a dry run on the server);
+    its feature gates reach the operator as KubeRay's chart passes them."""
     result = helm("install", "notes-check", str(chart_repo / "kuberay-operator-1.3.0.tgz"), "-n", "default",
                   "--dry-run=server", "-f", str(kuberay_values("kuberay-operator", "v1.3.0")),
                   "--set", "fullnameOverride=notes-check", "--set", "batchScheduler.name=volcano",
                   home=helm_home, kubeconfig=kubeconfig)
     notes = result.stdout.split("NOTES:", 1)[1]
     assert "batchScheduler" in notes
-    assert "RayJobDeletionPolicy=false is ignored" in notes
+    assert "featureGates" not in notes
+    manifests = result.stdout.split("NOTES:", 1)[0]
+    assert "--feature-gates=RayClusterStatusConditions=true,RayJobDeletionPolicy=false" in manifests
