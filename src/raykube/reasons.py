@@ -142,6 +142,7 @@ class RayClusterConditionReason(StrEnum):
     FAILED_CREATE_WORKER_POD = "FailedCreateWorkerPod"
     DUPLICATE_HEAD_PODS = "DuplicateHeadPods"
     FAILED_CREATE_SERVICE = "FailedCreateService"
+    REPLICAS_OVER_LIMIT = "ReplicasOverLimit"  # raykube only: --max-pods-per-cluster
 
 
 # ----------------------------------------------------------------------------------------------------------

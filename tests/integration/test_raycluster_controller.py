@@ -277,6 +277,27 @@ def test_a_pod_template_without_containers_is_reported_and_gets_no_pods(
     assert _pods(kubeconfig, ns, "ray.io/cluster=empty") == []
 
 
+def test_a_cluster_over_the_pod_limit_is_refused_and_does_not_stall_others(
+    operator: OperatorProcess, kubeconfig: Path, ns: str
+) -> None:
+    # Found as a hostile user: replicas 2^31-1 made the operator build every pod body at once.
+    _apply(kubeconfig, ns, _small_cluster("huge", 2**31 - 1, max_replicas=2**31 - 1))
+    _apply(kubeconfig, ns, _small_cluster("fine", 1))
+
+    note = eventually(lambda: _invalid_spec_note(kubeconfig, ns), what="InvalidRayClusterSpec event")
+    assert "limit of 10000" in note and "2147483649 pods" in note
+
+    def replica_failure() -> dict[str, Any] | None:
+        conditions = _cluster(kubeconfig, ns, "huge").get("status", {}).get("conditions") or []
+        return next((c for c in conditions if c["type"] == "ReplicaFailure"), None)
+
+    condition = eventually(replica_failure, what="ReplicaFailure on the huge cluster")
+    assert condition["status"] == "True" and condition["reason"] == "ReplicasOverLimit"
+    _wait_state(kubeconfig, ns, "fine", "ready")
+    assert _pods(kubeconfig, ns, "ray.io/cluster=huge") == []
+    assert operator.proc.poll() is None
+
+
 def test_unknown_fields_are_rejected_with_strict_validation(ray_crds: None, kubeconfig: Path, ns: str) -> None:
     manifest = _small_cluster("typo", 1)
     manifest["spec"]["workerGroupSpecs"][0]["replica"] = 3

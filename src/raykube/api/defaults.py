@@ -110,6 +110,11 @@ def effective_replicas(group: WorkerGroupSpec) -> int:
     return replicas * effective_num_of_hosts(group)
 
 
+def desired_pod_count(spec: RayClusterSpec) -> int:
+    """Pods the cluster asks for: one head plus every worker group's effective size."""
+    return 1 + sum(effective_replicas(group) for group in spec.worker_group_specs or [])
+
+
 def effective_num_of_hosts(group: WorkerGroupSpec) -> int:
     """``numOfHosts``, 1 when unset."""
     return group.num_of_hosts if group.num_of_hosts is not None else 1

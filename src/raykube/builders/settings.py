@@ -22,6 +22,8 @@ from raykube.api.validation_cluster import ValidationGates
 #: The KubeRay release whose behaviour (and version stamp) raykube reproduces.
 KUBERAY_VERSION: Final = "v1.7.0"
 DEFAULT_CLUSTER_DOMAIN: Final = "cluster.local"
+#: Pods one RayCluster may ask for (head and workers); Kubernetes' own tested limit is 150,000 per cluster.
+DEFAULT_MAX_PODS_PER_CLUSTER: Final = 10_000
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -50,6 +52,8 @@ class OperatorSettings:
         gates: the feature gates that decide which spec fields the controllers accept [``--feature-gates``].
         enable_status_conditions: write RayCluster conditions, suspend in two steps [feature gate
             ``RayClusterStatusConditions``, on in v1.7.0].
+        max_pods_per_cluster: a RayCluster asking for more pods (head and workers) is refused with a
+            Warning Event and the ReplicaFailure condition [raykube only: ``--max-pods-per-cluster``; 0: no limit].
     """
 
     cluster_domain: str = DEFAULT_CLUSTER_DOMAIN
@@ -68,6 +72,7 @@ class OperatorSettings:
     worker_sidecar_containers: tuple[K8sObject, ...] = ()
     gates: ValidationGates = field(default_factory=ValidationGates)
     enable_status_conditions: bool = True
+    max_pods_per_cluster: int = DEFAULT_MAX_PODS_PER_CLUSTER
 
 
 #: KubeRay operator environment variables -> field, with how the value is read.
@@ -122,6 +127,10 @@ def _coerce(name: str, key: str, value: Any) -> Any:
         return {str(k): str(v) for k, v in value.items()}
     if name in ("cluster_domain", "kuberay_version"):
         return str(value)
+    if name == "max_pods_per_cluster":
+        if isinstance(value, bool) or not str(value).isdigit():
+            raise SettingsError(f"operator setting {key!r} must be a whole number >= 0")
+        return int(value)
     return _switch(name, key, value)
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 from typing import Annotated
 
 import typer
 
-from raykube.builders.settings import settings_from_environment
+from raykube.builders.settings import DEFAULT_MAX_PODS_PER_CLUSTER, settings_from_environment
 from raykube.controllers.rayjob.settings import rayjob_settings_from_environment
 from raykube.operator import app as operator_app
 from raykube.operator.config import OperatorConfig, parse_feature_gates, with_gates
@@ -29,6 +30,10 @@ def operator(
     reconcile_concurrency: Annotated[int, typer.Option(help="Concurrent reconciles per controller.")] = 16,
     qps: Annotated[float, typer.Option(help="Client-side API requests per second.")] = 100.0,
     burst: Annotated[int, typer.Option(help="Client-side API request burst.")] = 200,
+    max_pods_per_cluster: Annotated[
+        int,
+        typer.Option(min=0, help="Refuse RayClusters asking for more pods (head and workers); 0: no limit."),
+    ] = DEFAULT_MAX_PODS_PER_CLUSTER,
     log_json: Annotated[bool, typer.Option(help="Structured JSON logs.")] = False,
     log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR.")] = "INFO",
     use_kubernetes_proxy: Annotated[
@@ -61,7 +66,10 @@ def operator(
         reconcile_concurrency=reconcile_concurrency,
         qps=qps,
         burst=burst,
-        settings=with_gates(settings_from_environment(os.environ), gates),
+        settings=with_gates(
+            dataclasses.replace(settings_from_environment(os.environ), max_pods_per_cluster=max_pods_per_cluster),
+            gates,
+        ),
         rayjob=rayjob_settings_from_environment(
             os.environ, dashboard_url_override=dashboard_url_override, use_kubernetes_proxy=use_kubernetes_proxy
         ),

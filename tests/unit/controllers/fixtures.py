@@ -113,13 +113,14 @@ def make_pod(
     restart_policy: str | None = None,
     terminated: bool = False,
     ip: str = "10.244.0.9",
+    labels: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     node_type = "head" if group == "headgroup" else "worker"
     pod: dict[str, Any] = {
         "metadata": {
             "name": name,
             "creationTimestamp": created,
-            "labels": {"ray.io/cluster": "rc", "ray.io/node-type": node_type, "ray.io/group": group},
+            "labels": {"ray.io/cluster": "rc", "ray.io/node-type": node_type, "ray.io/group": group, **(labels or {})},
         },
         "spec": {"containers": [{"name": "ray"}]},
         "status": {

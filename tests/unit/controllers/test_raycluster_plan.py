@@ -176,3 +176,46 @@ def test_without_the_status_conditions_gate_suspend_deletes_every_pod_at_once() 
     plan = plan_pods(cluster, pods, status_conditions=False)
     assert sorted(d.pod for d in plan.deletions) == ["head", "w1"]
     assert {d.cause for d in plan.deletions} == {Cause.SUSPENDING}
+
+
+def test_one_pass_creates_at_most_its_budget_and_counts_the_rest_as_deferred() -> None:
+    # replicas 2^31-1 must not make one pass build two billion slots: the budget bounds the work of a pass.
+    cluster = (
+        make_cluster().worker_group("a", replicas=2**31 - 1, max_replicas=2**31 - 1).worker_group("b", replicas=3).obj()
+    )
+    plan = plan_pods(cluster, [], max_creates=10)
+    assert plan.create_head
+    assert plan.creates == {"a": 9}
+    assert plan.deferred == (2**31 - 1 - 9) + 3
+    assert len(plan.pods_to_create.workers) == 9
+
+
+def test_later_passes_continue_where_the_budget_stopped() -> None:
+    cluster = make_cluster().worker_group("g", replicas=5).obj()
+    pods = [make_pod("head"), make_pod("w0", group="g", labels={"ray.io/worker-group-replica-index": "0"})]
+    plan = plan_pods(cluster, pods, max_creates=2)
+    assert plan.creates == {"g": 2}
+    assert [s.replica_index for s in plan.new_workers["g"]] == [1, 2]
+    assert plan.deferred == 2
+
+
+def test_a_multi_host_replica_cut_by_the_budget_is_completed_by_the_next_pass() -> None:
+    cluster = make_cluster().worker_group("g", replicas=1, hosts=4).obj()
+    first = plan_pods(cluster, [make_pod("head")], max_creates=3)
+    assert [s.host_index for s in first.new_workers["g"]] == [0, 1, 2]
+    replica = first.new_workers["g"][0].replica_name
+    made = [
+        make_pod(
+            f"w{s.host_index}",
+            group="g",
+            labels={
+                "ray.io/worker-group-replica-index": "0",
+                "ray.io/worker-group-replica-name": str(replica),
+                "ray.io/replica-host-index": str(s.host_index),
+            },
+        )
+        for s in first.new_workers["g"]
+    ]
+    second = plan_pods(cluster, [make_pod("head"), *made], max_creates=3)
+    assert [(s.replica_name, s.host_index) for s in second.new_workers["g"]] == [(replica, 3)]
+    assert second.deferred == 0

@@ -224,3 +224,16 @@ def test_without_the_status_conditions_gate_no_condition_is_written() -> None:
     status = compute_status(suspended, [], head_service=None, failure=None, now=NOW, conditions_enabled=False)
     assert status["conditions"] == []
     assert status["state"] == "suspended"  # spec.suspend and no pods, as KubeRay with the gate off
+
+
+def test_replica_counts_saturate_at_int32_so_the_status_write_is_never_refused() -> None:
+    # Found as a hostile user: two groups of 2^31-1 made desiredWorkerReplicas exceed the schema's int32.
+    big = 2**31 - 1
+    cluster = (
+        make_cluster().worker_group("a", replicas=big, max_replicas=big).worker_group("b", replicas=5).obj()
+    )
+    failure = ReconcileFailure("ReplicasOverLimit", "too many")
+    status = compute_status(cluster, [], head_service=None, failure=failure, now=NOW)
+    assert status["desiredWorkerReplicas"] == big
+    assert status["maxWorkerReplicas"] == big
+    assert _cond(status, "ReplicaFailure") is not None

@@ -15,7 +15,10 @@ tests inspect it directly. It follows KubeRay's `reconcilePods` (controllers/ray
 
 Where we differ from KubeRay (docs/compatibility.md): terminating pods do not count towards a group's
 size (a replacement starts while the old pod shuts down, as a ReplicaSet does), and surplus pods are
-chosen unready first, then newest first, instead of in list order.
+chosen unready first, then newest first, instead of in list order. One pass creates at most
+``max_creates`` pods (:data:`MAX_CREATES_PER_PASS`) over the whole cluster: the rest follow in later passes,
+once the expectations of this one are met, so the work (and memory) of a pass never grows with ``replicas``
+and a huge cluster cannot hold a worker while other clusters wait.
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ from raykube.controllers.raycluster import pods as podfacts
 from raykube.controllers.raycluster.pods import Pod
 
 HEAD = reasons.HEAD_GROUP_NAME
+#: Pods one reconcile pass creates at most, head and all groups together.
+MAX_CREATES_PER_PASS = 200
 
 
 class Cause(Enum):
@@ -72,6 +77,7 @@ class Plan:
     deletions: list[Deletion] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # states the plan cannot fix by itself
     skipped_groups: list[str] = field(default_factory=list)  # waiting on expectations
+    deferred: int = 0  # pods still missing after this pass's create budget was spent
 
     @property
     def creates(self) -> dict[str, int]:
@@ -101,13 +107,15 @@ def plan_pods(
     operator_version: str = KUBERAY_VERSION,
     suffix: Callable[[str], Callable[[], str]] = lambda _group: names.random_suffix,
     status_conditions: bool = True,
+    max_creates: int = MAX_CREATES_PER_PASS,
 ) -> Plan:
     """Compute the plan for `cluster` given its pods as the informer sees them.
 
     New worker pods get their replica index (and, multi-host, replica name and host index) here;
     ``suffix(group)`` gives the random part of the group's new replica names. ``status_conditions`` is
     KubeRay's RayClusterStatusConditions gate: off, ``spec.suspend`` deletes every pod at once (no
-    Suspending step).
+    Suspending step). At most ``max_creates`` pods are planned; ``plan.deferred`` counts the ones left for
+    later passes.
     """
     plan = Plan()
     suspending = _condition_true(cluster, reasons.RayClusterConditionType.SUSPENDING)
@@ -144,7 +152,8 @@ def plan_pods(
             plan.skipped_groups.append(group.group_name)
             continue
         members = [p for p in live if podfacts.is_worker(p) and podfacts.group(p) == group.group_name]
-        _plan_group(cluster, group.group_name, members, plan, suffix(group.group_name))
+        budget = max(0, max_creates - int(plan.create_head) - sum(plan.creates.values()))
+        _plan_group(cluster, group.group_name, members, plan, suffix(group.group_name), budget)
     return plan
 
 
@@ -189,7 +198,7 @@ def _plan_head(cluster: RayCluster, heads: list[Pod], plan: Plan) -> None:
 
 
 def _plan_group(
-    cluster: RayCluster, group_name: str, members: list[Pod], plan: Plan, suffix: Callable[[], str]
+    cluster: RayCluster, group_name: str, members: list[Pod], plan: Plan, suffix: Callable[[], str], budget: int
 ) -> None:
     spec = next(g for g in cluster.spec.worker_group_specs or [] if g.group_name == group_name)
     if spec.suspend:
@@ -217,7 +226,11 @@ def _plan_group(
             remaining.append(pod)
     diff = effective_replicas(spec) - len(remaining)
     if diff > 0:
-        plan.new_workers[group_name] = choose_worker_slots(spec, [podfacts.labels(p) for p in members], diff, suffix)
+        count = min(diff, budget)
+        plan.deferred += diff - count
+        if count:
+            slots = choose_worker_slots(spec, [podfacts.labels(p) for p in members], count, suffix)
+            plan.new_workers[group_name] = slots[:count] if count < diff else slots
     elif diff < 0 and not is_autoscaling_enabled(cluster.spec):
         for pod in _surplus_order(remaining)[:-diff]:
             plan.deletions.append(

@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from raykube import reasons
-from raykube.api.defaults import set_raycluster_defaults
+from raykube.api.defaults import desired_pod_count, set_raycluster_defaults
 from raykube.api.raycluster import RayCluster
 from raykube.api.validation import validate_raycluster
 from raykube.builders.cluster import desired_cluster
@@ -97,7 +97,13 @@ class RayClusterReconciler:
             events.emit()
             return Result(requeue_after=decision.requeue_after)
 
-        failure = await self._reconcile_children(key, cluster, events)
+        over_limit = self._over_limit(cluster)
+        if over_limit is not None:
+            events.warning(reasons.EventReason.INVALID_RAYCLUSTER_SPEC, "Validate", over_limit.message)
+            failure: ReconcileFailure | None = over_limit
+            deferred = 0
+        else:
+            failure, deferred = await self._reconcile_children(key, cluster, events)
         observed = self._owned_pods(key, cluster)
         head_service = children.find_head_service(self._cache.services(key), cluster)
         new_status = compute_status(
@@ -113,7 +119,21 @@ class RayClusterReconciler:
             for event in transition_events(obj.get("status") or {}, new_status):
                 events.record(event)
         events.emit()
-        return Result(requeue_after=REQUEUE_SOON if (failure or changed) else RESYNC)
+        if over_limit is not None:
+            return Result()  # nothing to retry: the next generation of the object is the next attempt
+        return Result(requeue_after=REQUEUE_SOON if (failure or changed or deferred) else RESYNC)
+
+    def _over_limit(self, cluster: RayCluster) -> ReconcileFailure | None:
+        """A failure when the cluster asks for more pods than this operator allows (``--max-pods-per-cluster``)."""
+        limit = self._settings.max_pods_per_cluster
+        wanted = desired_pod_count(cluster.spec)
+        if limit <= 0 or wanted <= limit:
+            return None
+        message = (
+            f"the RayCluster asks for {wanted} pods (head and workers), more than this operator's limit of "
+            f"{limit} per cluster (--max-pods-per-cluster); no pods are created until replicas are lowered"
+        )
+        return ReconcileFailure(reasons.RayClusterConditionReason.REPLICAS_OVER_LIMIT, message)
 
     def _parse(self, obj: dict[str, Any], events: ObjectEvents) -> RayCluster | None:
         """The typed, defaulted cluster, or None after a Warning Event when the spec is invalid."""
@@ -130,9 +150,10 @@ class RayClusterReconciler:
 
     async def _reconcile_children(
         self, key: ObjectKey, cluster: RayCluster, events: ObjectEvents
-    ) -> ReconcileFailure | None:
+    ) -> tuple[ReconcileFailure | None, int]:
         """Plan the pods, ask the desired state for every object, then create the missing children and carry
-        out the pod plan; the first failure stops the pass (as KubeRay)."""
+        out the pod plan; the first failure stops the pass (as KubeRay). Also returns how many pods were left
+        for later passes (the per-pass create budget)."""
         plan = plan_pods(
             cluster,
             self._owned_pods(key, cluster),
@@ -146,9 +167,9 @@ class RayClusterReconciler:
         try:
             await self._children.ensure(key, cluster, desired.children, self._cache.services(key), events)
         except ApiError as err:
-            return ReconcileFailure(reasons.RayClusterConditionReason.FAILED_CREATE_SERVICE, str(err))
+            return ReconcileFailure(reasons.RayClusterConditionReason.FAILED_CREATE_SERVICE, str(err)), plan.deferred
         actor = PodActor(self._client, cluster, self._expectations, events)
-        return await actor.carry_out(key, plan, desired)
+        return await actor.carry_out(key, plan, desired), plan.deferred
 
     def _owned_pods(self, key: ObjectKey, cluster: RayCluster) -> list[dict[str, Any]]:
         """The pods this cluster controls: a pod that merely carries our labels is never counted, scaled

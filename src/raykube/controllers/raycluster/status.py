@@ -18,7 +18,7 @@ from typing import Any
 from raykube import reasons
 from raykube.api.defaults import effective_num_of_hosts, effective_replicas
 from raykube.api.quantity import Quantity, total
-from raykube.api.raycluster import RayCluster
+from raykube.api.raycluster import MAX_INT32, RayCluster
 from raykube.controllers.event import Event
 from raykube.controllers.raycluster import pods as podfacts
 from raykube.controllers.raycluster.pods import Pod
@@ -82,8 +82,9 @@ def desired_resources(cluster: RayCluster) -> dict[str, str]:
 
 
 def _replica_counts(cluster: RayCluster, workers: list[Pod]) -> dict[str, int]:
-    """The five worker counts; a zero count is left out, as KubeRay's ``omitempty`` int32 fields are
-    (so `kubectl get rayclusters` shows a blank, not 0)."""
+    """The five worker counts, each saturated at 2^31-1: the status schema holds int32 (KubeRay's Go int32
+    arithmetic would wrap; a value past the schema's range would make every status write fail). A zero
+    count is left out, as KubeRay's ``omitempty`` int32 fields are (`kubectl get rayclusters` shows a blank)."""
     groups = [g for g in cluster.spec.worker_group_specs or [] if not g.suspend]
     counts = {
         "desiredWorkerReplicas": sum(effective_replicas(g) for g in groups),
@@ -92,7 +93,7 @@ def _replica_counts(cluster: RayCluster, workers: list[Pod]) -> dict[str, int]:
         "readyWorkerReplicas": sum(1 for p in workers if podfacts.is_ready(p)),
         "availableWorkerReplicas": sum(1 for p in workers if podfacts.phase(p) == "Running"),
     }
-    return {key: value for key, value in counts.items() if value}
+    return {name: min(value, MAX_INT32) for name, value in counts.items() if value}
 
 
 def _endpoints(service: dict[str, Any] | None) -> dict[str, str]:
