@@ -251,6 +251,8 @@ class ServeDeploymentStatus(StrEnum):
 class EventReason(StrEnum):
     """Reasons of the Events the controllers emit (KubeRay's event type names, verbatim)."""
 
+    # Any reconciler (raykube only): a pass failed with an error no specific reason covers
+    RECONCILE_ERROR = "ReconcileError"
     # RayCluster validation
     INVALID_RAYCLUSTER_STATUS = "InvalidRayClusterStatus"
     INVALID_RAYCLUSTER_SPEC = "InvalidRayClusterSpec"

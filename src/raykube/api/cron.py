@@ -36,6 +36,19 @@ DESCRIPTORS: Final = {
 #: One ``<number><unit>`` part of an ``@every`` duration (Go's ``time.ParseDuration`` units).
 DURATION_PART: Final = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
 _EVERY: Final = re.compile(rf"^@every\s+(({DURATION_PART.pattern})+)$")
+#: Seconds per duration unit.
+UNIT_SECONDS: Final = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+#: Go's ``time.Duration`` is int64 nanoseconds: ``time.ParseDuration`` refuses anything longer (≈ 292 years).
+MAX_DURATION_SECONDS: Final = (2**63 - 1) / 1e9
+
+
+def duration_seconds(text: str) -> float | None:
+    """Seconds of a Go duration such as ``1h30m``; None when it does not parse or overflows Go's range."""
+    parts = DURATION_PART.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        return None
+    seconds = sum(float(n) * UNIT_SECONDS[u] for n, u in parts)
+    return seconds if seconds <= MAX_DURATION_SECONDS else None
 
 
 def schedule_errors(schedule: str) -> list[str]:
@@ -46,7 +59,12 @@ def schedule_errors(schedule: str) -> list[str]:
     if text.startswith(("TZ=", "CRON_TZ=")):
         return ["TZ= and CRON_TZ= prefixes are not supported; use spec.timeZone instead"]
     if text.startswith("@"):
-        if text in DESCRIPTORS or _EVERY.match(text):
+        if text in DESCRIPTORS:
+            return []
+        if _EVERY.match(text):
+            duration = text.removeprefix("@every").strip()
+            if duration_seconds(duration) is None:
+                return [f'failed to parse duration {text}: time: invalid duration "{duration}"']
             return []
         return [f"unrecognized descriptor: {text}"]
     fields = text.split()

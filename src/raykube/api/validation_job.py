@@ -69,6 +69,14 @@ def _lifecycle_errors(spec: RayJobSpec, path: str, errors: list[str]) -> None:
 
 def _mode_errors(spec: RayJobSpec, path: str, errors: list[str]) -> None:
     mode = effective_submission_mode(spec)
+    template = spec.submitter_pod_template
+    if template is not None:
+        pod_spec = template.get("spec")
+        containers = pod_spec.get("containers") if isinstance(pod_spec, dict) else None
+        if not isinstance(containers, list) or not containers:
+            errors.append(
+                f"{path}.submitterPodTemplate.spec.containers: submitterPodTemplate should have at least one container"
+            )
     retries = spec.backoff_limit is not None and spec.backoff_limit > 0
     if spec.cluster_selector:
         _selector_errors(spec, path, errors, sidecar=mode == SubmissionMode.SIDECAR, retries=retries)

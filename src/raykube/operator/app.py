@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry
 
+from raykube.controllers.events import reporting
 from raykube.controllers.kinds import JOB, POD, RAYCLUSTER, SERVICE
 from raykube.controllers.raycluster.cache import (
     BY_CLUSTER,
@@ -95,7 +96,8 @@ def build(config: OperatorConfig, client: KubeClient) -> Operator:
         recorder=recorder,
         settings=config.settings,
     )
-    controller = Controller("raycluster", reconciler.reconcile, workers=config.reconcile_concurrency, metrics=metrics)
+    reconcile = reporting(reconciler.reconcile, lookup=cache.cluster, recorder=recorder)
+    controller = Controller("raycluster", reconcile, workers=config.reconcile_concurrency, metrics=metrics)
     for ns_informers in informers.values():
         controller.for_(ns_informers.clusters, AnyOf(GENERATION_CHANGED, LABELS_CHANGED, ANNOTATIONS_CHANGED))
         controller.owns(ns_informers.pods, owner_kind="RayCluster", owner_group="ray.io", batch=POD_EVENT_BATCH)

@@ -8,6 +8,7 @@ pass is due at a time the work queue's clock keeps (requeue after), not on an ev
 
 from __future__ import annotations
 
+from raykube.controllers.events import reporting
 from raykube.controllers.kinds import RAYCRONJOB
 from raykube.controllers.raycronjob.reconciler import RayCronJobReconciler
 from raykube.operator.config import OperatorConfig
@@ -24,7 +25,8 @@ def build_raycronjob(config: OperatorConfig, client: KubeClient, manager: Manage
                  for namespace in config.watch_namespaces or (None,)}
     recorder = EventRecorder(client.with_rate_limit(config.qps, config.burst), controller="raycronjob-controller")
     reconciler = RayCronJobReconciler(client, informers=informers, recorder=recorder, gates=config.settings.gates)
-    controller = Controller("raycronjob", reconciler.reconcile, workers=config.reconcile_concurrency, metrics=metrics)
+    reconcile = reporting(reconciler.reconcile, lookup=reconciler.get, recorder=recorder)
+    controller = Controller("raycronjob", reconcile, workers=config.reconcile_concurrency, metrics=metrics)
     for informer in informers.values():
         controller.for_(informer)
     manager.add_controller(controller)

@@ -20,6 +20,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from raykube.controllers.events import reporting
 from raykube.controllers.kinds import JOB, RAYJOB
 from raykube.controllers.raycluster.cache import NamespaceInformers
 from raykube.controllers.rayjob.cache import SUBMITTER_SELECTOR, JobCache, JobInformers, rayjob_of_head_pod
@@ -109,7 +110,8 @@ def build_rayjob(
     reconciler = RayJobReconciler(
         client, cache=cache, probes=probes, recorder=recorder, settings=settings, operator_settings=config.settings
     )
-    controller = Controller("rayjob", reconciler.reconcile, workers=config.reconcile_concurrency, metrics=metrics)
+    reconcile = reporting(reconciler.reconcile, lookup=cache.rayjob, recorder=recorder)
+    controller = Controller("rayjob", reconcile, workers=config.reconcile_concurrency, metrics=metrics)
     probes.on_answer = controller.queue.add
     for ns_informers in informers.values():
         controller.for_(ns_informers.rayjobs)

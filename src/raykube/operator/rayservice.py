@@ -22,6 +22,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from raykube import reasons
+from raykube.controllers.events import reporting
 from raykube.controllers.kinds import ENDPOINT_SLICE, RAYCLUSTER, RAYSERVICE
 from raykube.controllers.raycluster.cache import NamespaceInformers
 from raykube.controllers.rayservice.cache import (
@@ -137,7 +138,8 @@ def build_rayservice(
     reconciler = RayServiceReconciler(
         client, cache=cache, probes=probes, recorder=recorder, settings=settings, operator_settings=config.settings
     )
-    controller = Controller("rayservice", reconciler.reconcile, workers=config.reconcile_concurrency, metrics=metrics)
+    reconcile = reporting(reconciler.reconcile, lookup=cache.rayservice, recorder=recorder)
+    controller = Controller("rayservice", reconcile, workers=config.reconcile_concurrency, metrics=metrics)
     probes.on_answer = controller.queue.add
     for ns in informers.values():
         controller.for_(ns.rayservices, AnyOf(GENERATION_CHANGED, LABELS_CHANGED, ANNOTATIONS_CHANGED))

@@ -290,3 +290,18 @@ def test_deletion_strategy_needs_the_deletion_policy_gate() -> None:
 )
 def test_valid_rayjob_has_no_errors(mutate: Callable[[Doc], None]) -> None:
     assert _check(mutate) == []
+
+
+def test_a_submitter_template_without_containers_is_rejected() -> None:
+    # Found as a hostile user: accepted, then every pass raised IndexError in the submitter builder, silently.
+    errors = _check(_spec(submitterPodTemplate={"spec": {"containers": []}}))
+    assert errors == [
+        "spec.submitterPodTemplate.spec.containers: submitterPodTemplate should have at least one container"
+    ]
+
+
+@pytest.mark.parametrize("field", ["activeDeadlineSeconds", "preRunningDeadlineSeconds", "ttlSecondsAfterFinished"])
+def test_integers_past_their_int32_format_are_rejected_before_any_arithmetic(field: str) -> None:
+    # Found as a hostile user: activeDeadlineSeconds 2^63-1 passed the schema and overflowed the timer.
+    errors = _check(_spec(**{field: 2**63 - 1, "shutdownAfterJobFinishes": True}))
+    assert f"spec.{field} (9223372036854775807) is out of range: it must fit in int32" in " ".join(errors)

@@ -151,6 +151,15 @@ def _cron(mutate: Callable[[Doc], None]) -> list[str]:
 
 CRON_CASES = [
     pytest.param(
+        # Found as a hostile user: accepted, then every pass failed on the date arithmetic, silently.
+        lambda doc: doc["spec"].update(schedule="@every 99999999999h"),
+        [
+            "spec.schedule: invalid cron schedule: failed to parse duration @every 99999999999h: "
+            'time: invalid duration "99999999999h"'
+        ],
+        id="every-past-gos-duration-range",
+    ),
+    pytest.param(
         lambda doc: doc["metadata"].update(name="c" * 37),
         ["metadata.name: RayCronJob name should be no more than 36 characters (got 37)"],
         id="name-too-long",

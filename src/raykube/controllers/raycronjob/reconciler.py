@@ -76,12 +76,12 @@ class RayCronJobReconciler:
         self._recorder = recorder
         self._clock = clock or RealClock()
 
-    def _get(self, key: ObjectKey) -> Obj | None:
+    def get(self, key: ObjectKey) -> Obj | None:
         informer = self._informers.get(key.namespace) or self._informers.get(None)
         return informer.store.get(key) if informer is not None else None
 
     async def reconcile(self, key: ObjectKey) -> Result:
-        obj = self._get(key)
+        obj = self.get(key)
         if obj is None or is_being_deleted(obj):
             return Result()
         events = ObjectEvents.start(self._recorder, obj)

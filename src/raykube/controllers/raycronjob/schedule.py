@@ -18,9 +18,8 @@ import zoneinfo
 from dataclasses import dataclass
 from typing import Final
 
-from raykube.api.cron import DESCRIPTORS, DURATION_PART, FIELDS, field_number
+from raykube.api.cron import DESCRIPTORS, FIELDS, duration_seconds, field_number
 
-_UNIT_SECONDS: Final = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 #: Give up looking after this long (a schedule such as "0 0 30 2 *" never fires).
 _HORIZON: Final = dt.timedelta(days=5 * 366)
 
@@ -131,10 +130,9 @@ def _number(text: str, names: dict[str, int]) -> int:
 
 
 def _every_seconds(text: str) -> int:
-    parts = DURATION_PART.findall(text)
-    if not parts or "".join(n + u for n, u in parts) != text:
+    seconds = duration_seconds(text)
+    if seconds is None:
         raise ScheduleError(f"invalid duration {text!r}")
-    seconds = sum(float(n) * _UNIT_SECONDS[u] for n, u in parts)
     return max(1, int(seconds))  # robfig/cron: at least one second, fractions dropped
 
 
