@@ -99,3 +99,30 @@ def test_an_invalid_schedule_gets_a_warning_event_and_no_rayjob(kubeconfig: Path
     assert "spec.schedule" in note and "hour" in note, note
     assert _rayjobs(kubeconfig, ns) == []
     assert 'controller="raycronjob"' in operator.metrics()
+
+
+def _event_notes(kubeconfig: Path, ns: str, reason: str) -> str:
+    return kubectl(kubeconfig, "get", "events", "-n", ns, "--field-selector", f"reason={reason}", "-o",
+                   "jsonpath={.items[*].message}").stdout
+
+
+def test_an_every_past_gos_duration_range_is_rejected_with_a_warning(kubeconfig: Path, operator: OperatorProcess,
+                                                                     ns: str) -> None:
+    # Found as a hostile user: accepted, then every pass failed on the date arithmetic without telling anyone.
+    apply(kubeconfig, ns, _cronjob("forever", "@every 99999999999h"))
+    note = eventually(lambda: _event_notes(kubeconfig, ns, "InvalidRayCronJobSpec"), what="InvalidRayCronJobSpec")
+    assert 'invalid duration "99999999999h"' in note, note
+    assert operator.proc.poll() is None
+
+
+def test_a_refused_rayjob_create_is_a_warning_event(kubeconfig: Path, operator: OperatorProcess, ns: str) -> None:
+    # Found as a hostile user: a failed create of a run sent no Warning Event. A quota of zero RayJobs makes the
+    # API server refuse every run.
+    quota = {"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "no-rayjobs"},
+             "spec": {"hard": {"count/rayjobs.ray.io": "0"}}}
+    apply(kubeconfig, ns, quota)
+    apply(kubeconfig, ns, _cronjob("refused", "@every 2s"))
+    note = eventually(lambda: _event_notes(kubeconfig, ns, "FailedToCreateRayJob"), timeout=60,
+                      what=f"FailedToCreateRayJob (operator log:\n{operator.log_tail()})")
+    assert "is forbidden" in note and "no-rayjobs" in note, note
+    assert _rayjobs(kubeconfig, ns) == []

@@ -293,6 +293,24 @@ def test_an_invalid_rayjob_is_marked_validation_failed(operator: OperatorProcess
     eventually(lambda: "InvalidRayJobSpec" in _reasons(kubeconfig, ns), what="InvalidRayJobSpec event")
 
 
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        pytest.param({"submitterPodTemplate": {"spec": {"containers": []}}}, "at least one container", id="no-containers"),
+        pytest.param({"activeDeadlineSeconds": 2**63 - 1}, "must fit in int32", id="deadline-past-int32"),
+    ],
+)
+def test_manifests_that_looped_silently_are_marked_validation_failed(
+    operator: OperatorProcess, kubeconfig: Path, ns: str, spec: dict[str, Any], message: str
+) -> None:
+    # Found as a hostile user: both were accepted and every pass then raised (IndexError, OverflowError), silently.
+    _apply(kubeconfig, ns, _rayjob("hostile", **spec))
+    status = _wait(kubeconfig, ns, "hostile", "ValidationFailed", timeout=30)
+    assert message in status["message"]
+    eventually(lambda: "InvalidRayJobSpec" in _reasons(kubeconfig, ns), what="InvalidRayJobSpec event")
+    assert operator.proc.poll() is None
+
+
 # -- the `raykube job` command line ----------------------------------------------------------------------
 
 
