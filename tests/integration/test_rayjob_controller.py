@@ -296,7 +296,9 @@ def test_an_invalid_rayjob_is_marked_validation_failed(operator: OperatorProcess
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
-        pytest.param({"submitterPodTemplate": {"spec": {"containers": []}}}, "at least one container", id="no-containers"),
+        pytest.param(
+            {"submitterPodTemplate": {"spec": {"containers": []}}}, "at least one container", id="no-containers"
+        ),
         pytest.param({"activeDeadlineSeconds": 2**63 - 1}, "must fit in int32", id="deadline-past-int32"),
     ],
 )
