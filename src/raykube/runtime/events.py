@@ -11,7 +11,7 @@ silence a record is forgotten and the next occurrence starts a new Event.
 
 Events are written as KubeRay writes them: ``reportingController`` is the controller name
 (``raycluster-controller``), ``regarding`` points at the object, ``note`` is cut to the API's
-1 kB limit.
+1 kB limit (bytes of UTF-8, not characters).
 
 :meth:`EventRecorder.deferred` returns a :class:`PendingEvents` batch for JobSet's habit: queue the
 events of a reconcile pass and :meth:`PendingEvents.emit` them only after the status write
@@ -35,6 +35,14 @@ _log = logs.get_logger("raykube.events")
 NORMAL = "Normal"
 WARNING = "Warning"
 _NOTE_LIMIT = 1024
+
+
+def truncate_note(note: str, limit: int = _NOTE_LIMIT) -> str:
+    """``note`` cut to at most ``limit`` bytes of UTF-8 (the API server counts bytes), never inside a character."""
+    encoded = note.encode()
+    if len(encoded) <= limit:
+        return note
+    return encoded[:limit].decode(errors="ignore")
 
 
 class EventSink(Protocol):
@@ -126,7 +134,7 @@ class EventRecorder:
             str(m.get("name") or ""),
             str(m.get("uid") or ""),
         )
-        key = _Key(ref, type_, reason, action, note[:_NOTE_LIMIT])
+        key = _Key(ref, type_, reason, action, truncate_note(note))
         now, stamp = self._clock.monotonic(), micro_time(self._clock.now())
         record = self._records.get(key)
         if record is None or now - record.last_seen > self.window:

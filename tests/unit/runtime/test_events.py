@@ -6,7 +6,7 @@ from typing import Any
 
 from raykube.runtime.clock import FakeClock
 from raykube.runtime.errors import ApiError
-from raykube.runtime.events import WARNING, EventRecorder
+from raykube.runtime.events import WARNING, EventRecorder, truncate_note
 from raykube.runtime.kinds import KindLike
 from raykube.runtime.objects import Obj
 
@@ -152,3 +152,18 @@ async def test_other_forbidden_writes_are_retried() -> None:
     sink.fail = False
     await rec.flush()
     assert len(sink.created) == 1
+
+
+async def test_a_note_is_cut_to_1024_bytes_of_utf8_never_inside_a_character() -> None:
+    # Found as a hostile user: 1,024 characters of multi-byte text are more bytes than the API server accepts.
+    sink, _, rec = make()
+    rec.event(CLUSTER, WARNING, "InvalidRayClusterSpec", "é" * 2000)
+    await rec.flush()
+    note = sink.created[0]["note"]
+    assert len(note.encode()) <= 1024 and note == "é" * 512
+
+
+def test_truncation_keeps_short_notes_and_drops_a_split_character() -> None:
+    assert truncate_note("plain") == "plain"
+    assert truncate_note("a" + "€" * 400) == "a" + "€" * 341  # 1 + 341*3 = 1024 bytes
+    assert truncate_note("€€", limit=4) == "€"
