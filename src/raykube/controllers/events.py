@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from raykube import reasons
 from raykube.controllers.event import Event, EventType, Reason
 from raykube.runtime.controller import Result
-from raykube.runtime.errors import ApiError, is_conflict, is_not_found
+from raykube.runtime.errors import ApiError, NotLeader, is_conflict, is_not_found
 from raykube.runtime.events import EventRecorder, PendingEvents
 from raykube.runtime.objects import Obj, ObjectKey
 
@@ -65,7 +65,8 @@ Reconcile = Callable[[ObjectKey], Awaitable[Result]]
 def reporting(reconcile: Reconcile, *, lookup: Callable[[ObjectKey], Obj | None], recorder: EventRecorder) -> Reconcile:
     """`reconcile`, with every failure shown on the object as a Warning Event (then re-raised for backoff).
 
-    A conflict (409: our cache was stale) or a vanished object is routine and gets no Event.
+    A conflict (409: our cache was stale), a vanished object or a write fenced off after losing the lease is
+    routine and gets no Event.
     """
 
     async def run(key: ObjectKey) -> Result:
@@ -77,7 +78,8 @@ def reporting(reconcile: Reconcile, *, lookup: Callable[[ObjectKey], Obj | None]
             warned = any(events.has_warning for events in started)
             for events in started:
                 events.emit()
-            routine = isinstance(exc, ApiError) and (is_conflict(exc) or is_not_found(exc))
+            stale = isinstance(exc, ApiError) and (is_conflict(exc) or is_not_found(exc))
+            routine = stale or isinstance(exc, NotLeader)
             obj = lookup(key)
             if obj is not None and not warned and not routine:
                 recorder.event(

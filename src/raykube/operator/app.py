@@ -75,6 +75,7 @@ def build(config: OperatorConfig, client: KubeClient) -> Operator:
     if config.leader_election:
         lease = LeaderElectionConfig(name=config.leader_election_id, namespace=config.leader_election_namespace)
         elector = LeaderElector(client, lease, metrics=metrics)
+        client.fence.holds = elector.holds_lease  # every write of every controller is fenced by the lease
     manager = Manager(client, leader_elector=elector)
     informers: dict[str | None, NamespaceInformers] = {}
     for namespace in config.watch_namespaces or (None,):

@@ -33,7 +33,7 @@ from lightkube.config import client_adapter
 from lightkube.config.kubeconfig import KubeConfig, SingleConfig
 
 from raykube.runtime.clock import Clock, RealClock
-from raykube.runtime.errors import ApiError, is_conflict
+from raykube.runtime.errors import ApiError, NotLeader, is_conflict
 from raykube.runtime.kinds import KindLike, ResourceKind
 from raykube.runtime.objects import Obj, meta
 from raykube.runtime.ratelimit import TokenBucket
@@ -78,6 +78,20 @@ def _body(obj: Any) -> Any:
     return to_dict() if callable(to_dict) else obj
 
 
+class WriteFence:
+    """Shared by a client and its twins: ``holds`` (set by leader election) must answer True before any
+    write is sent. Lease writes pass anyway: they are how leadership is won and kept."""
+
+    def __init__(self) -> None:
+        self.holds: Callable[[], bool] | None = None
+
+    def check(self, method: str, path: str) -> None:
+        if method == "GET" or self.holds is None or "/apis/coordination.k8s.io/" in path:
+            return
+        if not self.holds():
+            raise NotLeader(f"{method} {path} not sent: this process no longer holds its leader Lease")
+
+
 class KubeClient:
     """Async access to the Kubernetes API for controllers, informers, leases and events.
 
@@ -102,8 +116,10 @@ class KubeClient:
         field_manager: str = "raykube",
         max_throttle_retries: int = 10,
         on_response: Callable[[str, int], None] | None = None,
+        fence: WriteFence | None = None,
     ) -> None:
         self._http = http
+        self.fence = fence or WriteFence()
         self.on_response = on_response
         self._clock = clock or RealClock()
         self._bucket = TokenBucket(qps, burst, clock=self._clock)
@@ -138,7 +154,8 @@ class KubeClient:
         starve nor be starved by the controller's own requests.
         """
         twin = KubeClient(self._http, qps=qps, burst=burst, clock=self._clock, field_manager=self.field_manager,
-                          max_throttle_retries=self.max_throttle_retries, on_response=self.on_response)
+                          max_throttle_retries=self.max_throttle_retries, on_response=self.on_response,
+                          fence=self.fence)
         return twin
 
     async def close(self) -> None:
@@ -325,6 +342,7 @@ class KubeClient:
         timeout = httpx2.Timeout(30.0, read=None) if stream else httpx2.USE_CLIENT_DEFAULT
         for attempt in range(self.max_throttle_retries + 1):
             await self._bucket.acquire()
+            self.fence.check(method, path)  # after the wait: the lease may have been lost meanwhile
             request = self._http.build_request(
                 method, path, params=query, content=content, headers=headers, timeout=timeout
             )

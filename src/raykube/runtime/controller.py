@@ -31,8 +31,11 @@ import asyncio
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
+import httpx2
+
 from raykube.runtime import logs
 from raykube.runtime.clock import Clock, RealClock
+from raykube.runtime.errors import ApiError, NotLeader
 from raykube.runtime.informer import EventHandler, Informer
 from raykube.runtime.metrics import RuntimeMetrics
 from raykube.runtime.objects import Obj, ObjectKey, controller_ref, key_of
@@ -92,6 +95,7 @@ class Controller:
         )
         self.shutdown_timeout = shutdown_timeout
         self.informers: list[Informer] = []
+        self._sources: list[tuple[Informer, Callable[[Obj], None]]] = []
         self._log = logs.get_logger("raykube.controller", controller=name)
 
     # -- wiring ----------------------------------------------------------------------------------
@@ -144,6 +148,7 @@ class Controller:
                 enqueue(obj)
 
         informer.add_handler(EventHandler(on_add, on_update, on_delete))
+        self._sources.append((informer, enqueue))
         if informer not in self.informers:
             self.informers.append(informer)
         return self
@@ -164,6 +169,13 @@ class Controller:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             self._log.info("All workers finished")
+
+    def restart(self) -> None:
+        """Before a (new) run: accept keys again and enqueue every cached object (a full resync)."""
+        self.queue.restart()
+        for informer, enqueue in self._sources:
+            for obj in informer.store.list():
+                enqueue(obj)
 
     def stop(self) -> None:
         """Stop handing out keys; :meth:`run` returns once in-flight reconciles are done."""
@@ -205,7 +217,14 @@ class Controller:
         except Exception as exc:
             self.queue.add_rate_limited(key)
             self.metrics.reconcile_errors.labels(self.name).inc()
-            log.error("Reconciler error", error=str(exc), requeues=self.queue.num_requeues(key), exc_info=exc)
+            # An API answer, a refused (fenced) write or a connection failure is one line; only a bug gets a traceback.
+            expected = isinstance(exc, ApiError | NotLeader | httpx2.TransportError | OSError)
+            log.error(
+                "Reconciler error",
+                error=f"{type(exc).__name__}: {exc}",
+                requeues=self.queue.num_requeues(key),
+                exc_info=None if expected else exc,
+            )
         else:
             self.queue.forget(key)
             if result.requeue_after is not None and result.requeue_after > 0:

@@ -42,6 +42,10 @@ class ApiError(Exception):
         )
 
 
+class NotLeader(Exception):
+    """A write refused before it was sent: this process no longer holds its leader Lease (fencing)."""
+
+
 def _code(exc: BaseException) -> int | None:
     return exc.code if isinstance(exc, ApiError) else None
 

@@ -100,7 +100,16 @@ class LeaderElector:
         self._lease: Obj | None = None
         self._observed: tuple[Any, ...] | None = None
         self._observed_at = 0.0
+        self._renewed_at = float("-inf")
         self.is_leader = False
+
+    def holds_lease(self) -> bool:
+        """Leading, and the lease was renewed within the renew deadline (by this process' monotonic clock).
+
+        A process that was frozen (SIGSTOP, a long GC pause, a suspended VM) wakes up with this False even
+        before its renew loop has run, so the writes it had in flight are refused, not sent on stale data.
+        """
+        return self.is_leader and self._clock.monotonic() - self._renewed_at < self.config.renew_deadline
 
     async def run(self, lead: Callable[[], Coroutine[Any, Any, None]]) -> None:
         """Wait for the lease, run ``lead()`` while holding it, release it when ``lead`` ends or on cancel.
@@ -177,6 +186,7 @@ class LeaderElector:
         _log.info("Waiting for the lease", lease=self.config.name, identity=self.config.identity)
         while not await self._attempt():
             await self._clock.sleep(self.config.retry_period * (1 + 0.2 * random.random()))
+        self._renewed_at = self._clock.monotonic()
         self._set_leader(True)
         _log.info("Started leading", lease=self.config.name, identity=self.config.identity)
 
@@ -190,7 +200,7 @@ class LeaderElector:
             if lead_task.done():
                 return
             if await self._attempt():
-                last_renew = self._clock.monotonic()
+                last_renew = self._renewed_at = self._clock.monotonic()
             elif self._clock.monotonic() - last_renew >= self.config.renew_deadline:
                 _log.error("Lost the lease", lease=self.config.name, identity=self.config.identity)
                 return

@@ -12,9 +12,13 @@ Start-up follows controller-runtime's ``pkg/manager/internal.go``:
 
 Shutdown (:meth:`Manager.stop`, or cancelling :meth:`Manager.run`) runs in reverse: controllers
 stop taking keys and finish in-flight reconciles, the lease is released so a successor takes over
-within a retry period, then the informers stop. Losing the lease ends :meth:`Manager.run` with
-:class:`~raykube.runtime.leader.LeadershipLost`; the process should exit and restart (as
-controller-runtime does) rather than keep running controllers it no longer owns.
+within a retry period, then the informers stop.
+
+Losing the lease (a renewal failing for the renew deadline: an API server outage, a frozen process) stops
+the controllers at once, and the manager goes back to being a candidate with its caches still running: when
+it wins the lease again, every controller starts over from a full resync. controller-runtime exits the
+process instead; staying up means an outage costs one log line, not a restart with a traceback. Writes are
+fenced meanwhile (:class:`~raykube.runtime.client.WriteFence`): none is sent without a fresh lease.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from raykube.runtime import logs
 from raykube.runtime.controller import Controller
 from raykube.runtime.informer import Informer, WatchSource
 from raykube.runtime.kinds import KindLike, ResourceKind
-from raykube.runtime.leader import LeaderElector
+from raykube.runtime.leader import LeaderElector, LeadershipLost
 from raykube.runtime.store import IndexFunc
 
 _log = logs.get_logger("raykube.manager")
@@ -118,7 +122,7 @@ class Manager:
         try:
             await self._wait_for_caches()
             if self.leader_elector is not None:
-                main = asyncio.create_task(self.leader_elector.run(self._lead))
+                main = asyncio.create_task(self._lead_while_elected(self.leader_elector))
             else:
                 main = asyncio.create_task(self._lead())
             stopper = asyncio.create_task(self._stop.wait())
@@ -139,7 +143,18 @@ class Manager:
             raise CacheSyncTimeout(f"informers not synced after {self.cache_sync_timeout}s: {missing}")
         _log.info("Caches synced", informers=len(self.informers))
 
+    async def _lead_while_elected(self, elector: LeaderElector) -> None:
+        """Lead whenever elected; a lost lease means candidate again, never the end of the process."""
+        while True:
+            try:
+                await elector.run(self._lead)
+                return
+            except LeadershipLost as lost:
+                _log.warning("Lost leadership; controllers stopped, waiting for the lease again", error=str(lost))
+
     async def _lead(self) -> None:
+        for controller in self.controllers:
+            controller.restart()  # a former term shut its queue down; start from a full resync
         tasks = [asyncio.create_task(c.run(), name=f"controller-{c.name}") for c in self.controllers]
         tasks += [asyncio.create_task(r()) for r in self._runnables]
         try:

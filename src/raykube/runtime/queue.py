@@ -166,6 +166,10 @@ class WorkQueue(Generic[T]):
         if item in self._dirty and not self._shutting_down:
             self._push(item)
 
+    def restart(self) -> None:
+        """Accept keys again after :meth:`shut_down` (a new leadership term)."""
+        self._shutting_down = False
+
     def shut_down(self) -> None:
         """Stop accepting keys, drop pending timers and wake every parked worker with :class:`ShutDown`."""
         self._shutting_down = True

@@ -12,7 +12,7 @@ from lightkube.resources.core_v1 import Pod
 
 from raykube.runtime.client import KubeClient, PatchType, retry_on_conflict
 from raykube.runtime.clock import FakeClock
-from raykube.runtime.errors import ApiError, is_conflict, is_gone, is_not_found
+from raykube.runtime.errors import ApiError, NotLeader, is_conflict, is_gone, is_not_found
 from raykube.runtime.kinds import POD, ResourceKind
 
 RAYCLUSTER = ResourceKind("ray.io", "v1", "RayCluster", "rayclusters")
@@ -164,3 +164,27 @@ async def test_retry_on_conflict_does_not_retry_other_errors() -> None:
 
     with pytest.raises(ApiError):
         await retry_on_conflict(update, clock=FakeClock(auto_advance=True))
+
+
+async def test_writes_are_fenced_by_the_lease_but_reads_and_lease_writes_pass() -> None:
+    sent: list[str] = []
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        sent.append(f"{request.method} {request.url.path}")
+        return httpx2.Response(200, json={"metadata": {"name": "p"}})
+
+    client = make_client(handler)
+    events = client.with_rate_limit(10, 10)  # a twin shares the fence
+    leading = False
+    client.fence.holds = lambda: leading
+    with pytest.raises(NotLeader):
+        await client.create(POD, {"metadata": {"name": "p"}}, namespace="ns")
+    with pytest.raises(NotLeader):
+        await events.delete(POD, "p", namespace="ns")
+    await client.get(POD, "p", namespace="ns")
+    lease = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": {"name": "l", "namespace": "ns"}}
+    await client.replace(Lease, lease)
+    assert sent == ["GET /api/v1/namespaces/ns/pods/p", "PUT /apis/coordination.k8s.io/v1/namespaces/ns/leases/l"]
+    leading = True
+    await client.create(POD, {"metadata": {"name": "p"}}, namespace="ns")
+    assert sent[-1] == "POST /api/v1/namespaces/ns/pods"

@@ -119,3 +119,29 @@ async def test_failing_controller_stops_the_manager_with_its_error() -> None:
     manager.add_runnable(broken)
     with pytest.raises(RuntimeError, match="boom"):
         await asyncio.wait_for(manager.run(), 2)
+
+
+async def test_a_lost_lease_stops_the_controllers_and_the_manager_leads_again_when_re_elected() -> None:
+    # Found with API server outages: losing the lease (renewals failing for 10 s) made the process exit.
+    api, clock = FakeLeaseApi(), FakeClock()
+    mine = LeaderElector(api, LeaderElectionConfig("raykube", "ray-system", identity="me"), clock=clock)
+    reconciled: list[ObjectKey] = []
+    manager, _ = pods_manager(reconciled, mine)
+    task = asyncio.create_task(manager.run())
+    await wait_until(lambda: len(reconciled) == 2)
+    api.failing = True  # the outage
+    for _ in range(6):
+        clock.advance(2.0)
+        await asyncio.sleep(0.001)
+    await wait_until(lambda: not mine.is_leader)
+    assert not task.done()  # still running, as a candidate
+    api.failing = False
+    for _ in range(20):
+        clock.advance(2.4)
+        await asyncio.sleep(0.001)
+        if len(reconciled) >= 4:
+            break
+    await wait_until(lambda: len(reconciled) >= 4)  # the new term starts with a full resync
+    assert mine.is_leader
+    manager.stop()
+    await asyncio.wait_for(task, 2)

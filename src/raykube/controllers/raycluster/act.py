@@ -1,5 +1,8 @@
 """Carry out a pod plan: deletes first, then creates in slow-start batches, recording expectations.
 
+Before each batch the actor asks whether the cluster is still wanted (still cached, same uid, no
+deletionTimestamp), so a cluster deleted in the middle of a pass gets no further pods.
+
 Every create and delete is recorded with the scale expectations before the next pass may scale that group
 again, so a stale cache can never cause duplicate pods. Creates go out in batches of 1, 2, 4, 8, ...
 (the ReplicaSet controller's `slowStartBatch`): a quota or admission error costs one failed call, not
@@ -9,6 +12,7 @@ fifty, and the first failure stops the pass and shows as the ReplicaFailure cond
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from raykube import reasons
@@ -36,8 +40,10 @@ class PodActor:
         cluster: RayCluster,
         expectations: ScaleExpectations,
         events: ObjectEvents,
+        still_wanted: Callable[[], bool] = lambda: True,
     ) -> None:
         self._client = client
+        self._still_wanted = still_wanted
         self._cluster = cluster
         self._expectations = expectations
         self._events = events
@@ -140,6 +146,8 @@ class PodActor:
         """
         batch, start, created, failure = 1, 0, [], None
         while start < len(pods) and failure is None:
+            if not self._still_wanted():
+                break  # the cluster was deleted (or is being deleted) while this pass ran: create nothing more
             chunk = pods[start : start + batch]
             results = await asyncio.gather(*(self._create_one(key, group, p) for p in chunk), return_exceptions=True)
             created += [r for r in results if isinstance(r, str)]

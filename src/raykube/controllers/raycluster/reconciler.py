@@ -168,8 +168,16 @@ class RayClusterReconciler:
             await self._children.ensure(key, cluster, desired.children, self._cache.services(key), events)
         except ApiError as err:
             return ReconcileFailure(reasons.RayClusterConditionReason.FAILED_CREATE_SERVICE, str(err)), plan.deferred
-        actor = PodActor(self._client, cluster, self._expectations, events)
+        alive = lambda: self._alive(key, cluster)  # noqa: E731
+        actor = PodActor(self._client, cluster, self._expectations, events, still_wanted=alive)
         return await actor.carry_out(key, plan, desired), plan.deferred
+
+    def _alive(self, key: ObjectKey, cluster: RayCluster) -> bool:
+        """The cluster is still in the cache, is the same object (uid) and is not being deleted."""
+        current = self._cache.cluster(key)
+        if current is None or current["metadata"].get("deletionTimestamp"):
+            return False
+        return bool(current["metadata"].get("uid") == cluster.metadata.get("uid"))
 
     def _owned_pods(self, key: ObjectKey, cluster: RayCluster) -> list[dict[str, Any]]:
         """The pods this cluster controls: a pod that merely carries our labels is never counted, scaled
