@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import signal
 import time
 import uuid
 from collections.abc import Iterator
@@ -193,3 +195,40 @@ def test_watch_namespace_limits_the_operator_to_the_listed_namespaces(
             op.stop()
     finally:
         kubectl(kubeconfig, "delete", "namespace", other, "--wait=false")
+
+
+def test_a_frozen_leader_that_resumes_after_a_takeover_writes_nothing_and_stays_up(
+    kubeconfig: Path, ns: str, tmp_path: Path
+) -> None:
+    # Found with SIGSTOP/SIGCONT: the resumed ex-leader acted on its stale cache (3-6 extra worker pods).
+    one = OperatorProcess(kubeconfig, tmp_path, name="one", lease_namespace=ns)
+    two = OperatorProcess(kubeconfig, tmp_path, name="two", lease_namespace=ns)
+    try:
+        one.wait_ready()
+        two.wait_ready()
+        leader, follower = eventually(
+            lambda: (one, two) if one.is_leader() else (two, one) if two.is_leader() else None, what="a leader"
+        )
+        kubectl(kubeconfig, "apply", "-n", ns, "-f", "-", input=_cluster("frozen", 2))
+        eventually(lambda: len(_live_workers(kubeconfig, ns)) == 2, what="2 workers")
+
+        os.killpg(leader.proc.pid, signal.SIGSTOP)
+        kubectl(
+            kubeconfig, "patch", "raycluster", "frozen", "-n", ns, "--type=json",
+            "-p", '[{"op": "replace", "path": "/spec/workerGroupSpecs/0/replicas", "value": 6}]',
+        )
+        eventually(follower.is_leader, timeout=60, what="follower takes over")
+        eventually(lambda: len(_live_workers(kubeconfig, ns)) == 6, what="new leader scales to 6")
+        os.killpg(leader.proc.pid, signal.SIGCONT)
+
+        eventually(lambda: "Lost leadership" in leader.log_tail(200), timeout=60, what="ex-leader steps down")
+        # The ex-leader's watch has caught up by now; it wrote nothing, and the new leader needed nothing more.
+        assert len(_live_workers(kubeconfig, ns)) == 6
+        assert leader.proc.poll() is None, "the ex-leader stays up as a candidate"
+        assert "Traceback" not in leader.log_tail(200)
+    finally:
+        for proc in (one, two):
+            if proc.proc.poll() is None:
+                os.killpg(proc.proc.pid, signal.SIGCONT)
+        one.stop()
+        two.stop()
