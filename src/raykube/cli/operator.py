@@ -25,8 +25,12 @@ def operator(
     watch_namespace: Annotated[str, typer.Option(help="Comma-separated namespaces to watch; empty: all.")] = "",
     enable_leader_election: Annotated[bool, typer.Option(help="Only the Lease holder reconciles.")] = True,
     leader_election_namespace: Annotated[str | None, typer.Option(help="Namespace of the Lease.")] = None,
-    metrics_addr: Annotated[str, typer.Option(help="Prometheus /metrics address.")] = ":8080",
-    health_probe_bind_address: Annotated[str, typer.Option(help="/healthz and /readyz address.")] = ":8082",
+    metrics_addr: Annotated[
+        str, typer.Option(help="Prometheus /metrics address (host:port; empty host: all interfaces).")
+    ] = "127.0.0.1:8080",
+    health_probe_bind_address: Annotated[
+        str, typer.Option(help="/healthz and /readyz address (host:port; empty host: all interfaces).")
+    ] = "127.0.0.1:8082",
     reconcile_concurrency: Annotated[int, typer.Option(help="Concurrent reconciles per controller.")] = 16,
     qps: Annotated[float, typer.Option(help="Client-side API requests per second.")] = 100.0,
     burst: Annotated[int, typer.Option(help="Client-side API request burst.")] = 200,

@@ -21,7 +21,9 @@ class OperatorConfig:
         leader_election_namespace: where the Lease lives [`--leader-election-namespace`; default: the
             operator pod's namespace (`POD_NAMESPACE`), else `default`].
         leader_election_id: the Lease's name [KubeRay: `ray-operator-leader`].
-        metrics_addr / probe_addr: listen addresses [`--metrics-addr` `:8080`, `--health-probe-bind-address` `:8082`].
+        metrics_addr / probe_addr: listen addresses [`--metrics-addr` `:8080`, `--health-probe-bind-address` `:8082`
+            in KubeRay; here loopback by default, `127.0.0.1:8080` and `127.0.0.1:8082`, so a developer's operator
+            is not reachable from the network; the chart passes `:8080` and `:8082` for its Service and probes].
         reconcile_concurrency: RayCluster workers [`--reconcile-concurrency`, 1 in KubeRay; 16 here: a
             reconcile mostly waits on the API server, not the CPU].
         qps / burst: client-side rate limit towards the API server [`--qps` 100, `--burst` 200 in KubeRay v1.7].
@@ -36,8 +38,8 @@ class OperatorConfig:
     leader_election: bool = True
     leader_election_namespace: str = field(default_factory=lambda: os.environ.get("POD_NAMESPACE", "default"))
     leader_election_id: str = "ray-operator-leader"
-    metrics_addr: str = ":8080"
-    probe_addr: str = ":8082"
+    metrics_addr: str = "127.0.0.1:8080"
+    probe_addr: str = "127.0.0.1:8082"
     reconcile_concurrency: int = 16
     qps: float = 100.0
     burst: int = 200

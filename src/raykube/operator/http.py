@@ -46,8 +46,8 @@ class Endpoints:
             )
             writer.write(head.encode("latin-1") + body)
             await writer.drain()
-        except (TimeoutError, ConnectionError):
-            pass
+        except (TimeoutError, ConnectionError, ValueError):
+            pass  # a slow, broken or oversized request (ValueError: a line past the stream limit) just closes
         finally:
             writer.close()
 
