@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
 import signal
+import socket
+import threading
 import time
+import urllib.parse
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -232,3 +236,83 @@ def test_a_frozen_leader_that_resumes_after_a_takeover_writes_nothing_and_stays_
                 os.killpg(proc.proc.pid, signal.SIGCONT)
         one.stop()
         two.stop()
+
+
+class _CuttableProxy:
+    """A TCP relay to the API server that can be cut (every connection dropped, new ones refused at once)."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self._target = (host, port)
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        self.up = True
+        self._open: list[socket.socket] = []
+        self._lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self._listener.accept()
+            except OSError:
+                return
+            if not self.up:
+                conn.close()
+                continue
+            upstream = socket.create_connection(self._target)
+            with self._lock:
+                self._open += [conn, upstream]
+            threading.Thread(target=self._pump, args=(conn, upstream), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, conn), daemon=True).start()
+
+    @staticmethod
+    def _pump(src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                with contextlib.suppress(OSError):
+                    s.shutdown(socket.SHUT_RDWR)
+
+    def cut(self) -> None:
+        self.up = False
+        with self._lock:
+            for s in self._open:
+                with contextlib.suppress(OSError):
+                    s.shutdown(socket.SHUT_RDWR)
+            self._open.clear()
+
+    def close(self) -> None:
+        self.cut()
+        self._listener.close()
+
+
+def test_an_api_server_outage_longer_than_the_lease_is_survived_in_process(
+    kubeconfig: Path, ns: str, tmp_path: Path
+) -> None:
+    # Found with API server outages: past ~10 s the operator exited with a 75-line traceback.
+    config = yaml.safe_load(kubeconfig.read_text())
+    server = urllib.parse.urlsplit(config["clusters"][0]["cluster"]["server"])
+    proxy = _CuttableProxy(server.hostname or "127.0.0.1", server.port or 443)
+    config["clusters"][0]["cluster"]["server"] = f"https://127.0.0.1:{proxy.port}"
+    proxied = tmp_path / "kubeconfig"
+    proxied.write_text(yaml.safe_dump(config))
+    operator = OperatorProcess(proxied, tmp_path, name="outage", lease_namespace=ns)
+    try:
+        operator.wait_ready()
+        eventually(operator.is_leader, what="leader")
+        proxy.cut()
+        eventually(lambda: "Lost leadership" in operator.log_tail(400), timeout=60, what="lease lost in the outage")
+        assert operator.proc.poll() is None, "the operator stays up through the outage"
+        proxy.up = True  # the API server is back
+
+        kubectl(kubeconfig, "apply", "-n", ns, "-f", "-", input=_cluster("after", 1))
+        eventually(lambda: len(_live_workers(kubeconfig, ns)) == 1, timeout=90, what="reconciles after the outage")
+        log = operator.log_path.read_text(errors="replace")
+        assert "Traceback" not in log, log[-3000:]
+    finally:
+        operator.stop()
+        proxy.close()
