@@ -298,6 +298,19 @@ def test_a_cluster_over_the_pod_limit_is_refused_and_does_not_stall_others(
     assert operator.proc.poll() is None
 
 
+def test_a_cluster_larger_than_one_pass_is_completed_by_later_passes_without_duplicates(
+    operator: OperatorProcess, kubeconfig: Path, ns: str
+) -> None:
+    # One pass creates at most 200 pods; 230 workers need a second pass, started by the first one's requeue.
+    _apply(kubeconfig, ns, _small_cluster("wide", 230, max_replicas=300))
+    eventually(
+        lambda: len(_workers(kubeconfig, ns, "wide", "small")) == 230, timeout=180, what="230 workers of group small"
+    )
+    pods = _pods(kubeconfig, ns, "ray.io/cluster=wide,ray.io/group=small")
+    indexes = [p["metadata"]["labels"].get("ray.io/worker-group-replica-index") for p in pods]
+    assert sorted(indexes, key=int) == [str(i) for i in range(230)]  # no index twice, none skipped
+
+
 def test_unknown_fields_are_rejected_with_strict_validation(ray_crds: None, kubeconfig: Path, ns: str) -> None:
     manifest = _small_cluster("typo", 1)
     manifest["spec"]["workerGroupSpecs"][0]["replica"] = 3
