@@ -155,7 +155,7 @@ def _peak_rss_mib(pid: int) -> float:
 
 
 async def run_operator(client: KubeClient, op: OperatorProcess, ns: str, clusters: int, workers: int
-                       ) -> dict[str, float]:
+                       ) -> dict[str, Any]:
     """N RayClusters created at once in `ns` (the only namespace `op` watches), timed until all are ready."""
     await client.create(NAMESPACE, {"metadata": {"name": ns}})
     await _wait(lambda: _has_default_sa(client, ns), 60)
@@ -196,11 +196,12 @@ async def run_operator(client: KubeClient, op: OperatorProcess, ns: str, cluster
 
 
 async def _measure(client: KubeClient, args: argparse.Namespace, cluster: LocalCluster, work: Path, name: str,
-                   program: tuple[str, ...] | None, extra: list[str]) -> dict[str, float]:
+                   program: tuple[str, ...] | None, extra: list[str]) -> dict[str, Any]:
     ns = f"bench-{name}"
-    options = {"program": program} if program else {}
-    op = OperatorProcess(cluster.kubeconfig, work, name=name, lease_namespace="kube-system",
-                         extra=(f"--watch-namespace={ns}", *extra), **options)
+    flags = (f"--watch-namespace={ns}", *extra)
+    op = (OperatorProcess(cluster.kubeconfig, work, name=name, lease_namespace="kube-system", extra=flags,
+                          program=program) if program
+          else OperatorProcess(cluster.kubeconfig, work, name=name, lease_namespace="kube-system", extra=flags))
     try:
         op.wait_ready()
         return await run_operator(client, op, ns, args.clusters, args.workers)

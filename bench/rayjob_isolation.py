@@ -166,6 +166,12 @@ async def _busy_counts(client: KubeClient) -> tuple[int, int]:
     return still_running, failing
 
 
+def _count_running(items: list[dict[str, Any]]) -> int:
+    """The busy RayJobs whose deployment is Running."""
+    return sum(1 for j in items if j["metadata"]["name"].startswith("busy-")
+               and (j.get("status") or {}).get("jobDeploymentStatus") == "Running")
+
+
 async def run(args: argparse.Namespace, cluster: LocalCluster, work: Path) -> dict[str, Any]:
     standin = StandInDashboard(JobScript(run_for=0))  # healthy jobs: SUCCEEDED as soon as they exist
     standin.script("busy-slow-", JobScript(run_for=None, latency=args.slow))
@@ -209,8 +215,7 @@ async def run(args: argparse.Namespace, cluster: LocalCluster, work: Path) -> di
 
         async def all_running() -> bool:
             items = (await client.list(RAYJOB, namespace=NS)).items
-            return sum(1 for j in items if j["metadata"]["name"].startswith("busy-")
-                       and (j.get("status") or {}).get("jobDeploymentStatus") == "Running") == args.jobs
+            return bool(_count_running(items) == args.jobs)
 
         loaded_since = time.monotonic()
         await _wait(all_running, 300, 0.5)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
 import uuid
@@ -30,15 +31,22 @@ def kubectl(
     )
 
 
-def eventually(probe: Callable[[], T | None], *, timeout: float = 60.0, what: str = "condition") -> T:
-    """Poll `probe` until it returns something truthy, and return that. Not a timing assertion:
+def kubectl_json(kubeconfig: Path, *args: str) -> dict[str, Any]:
+    """``kubectl <args> -o json``, decoded."""
+    decoded: dict[str, Any] = json.loads(kubectl(kubeconfig, *args, "-o", "json").stdout)
+    return decoded
+
+
+def eventually(probe: Callable[[], T | bool | None], *, timeout: float = 60.0, what: str = "condition") -> T:
+    """Poll `probe` until it returns something truthy, and return that (a probe that is a plain condition
+    gives True; typed probes are written `cond and value`, whose falsy part is the bool). Not a timing assertion:
     the timeout only bounds how long a broken system is waited for."""
     deadline = time.monotonic() + timeout
-    last: T | None = None
+    last: T | bool | None = None
     while time.monotonic() < deadline:
         last = probe()
         if last:
-            return last
+            return last  # type: ignore[return-value]  # True only for plain conditions, whose value is unused
         time.sleep(0.2)
     raise AssertionError(f"timed out waiting for {what}; last value: {last!r}")
 

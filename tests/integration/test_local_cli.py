@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from raykube.local.binaries import versions
-from raykube.local.cluster import ClusterConfig, LocalCluster, etcd_data_dir
+from raykube.local.cluster import ClusterConfig, LocalCluster
+from raykube.local.controlplane.components import etcd_data_dir
 from raykube.local.processes import ComponentFailedError, ProcessRecord, is_alive
 
 pytestmark = pytest.mark.integration

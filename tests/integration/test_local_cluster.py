@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import ssl
 import uuid
@@ -59,7 +60,9 @@ def test_configmap_create_get_list_delete(kubeconfig: Path) -> None:
     ns = _namespace(kubeconfig)
     kube.create(ConfigMap(metadata=ObjectMeta(name="one", namespace=ns), data={"k": "v"}))
     assert kube.get(ConfigMap, "one", namespace=ns).data == {"k": "v"}
-    assert [c.metadata.name for c in kube.list(ConfigMap, namespace=ns) if c.metadata.name == "one"] == ["one"]
+    assert [c.metadata.name for c in kube.list(ConfigMap, namespace=ns) if c.metadata and c.metadata.name == "one"] == [
+        "one"
+    ]
     kube.delete(ConfigMap, "one", namespace=ns)
     with pytest.raises(ApiError) as err:
         kube.get(ConfigMap, "one", namespace=ns)
@@ -130,8 +133,12 @@ def test_deployment_pods_are_scheduled_and_become_running_and_ready(kubeconfig: 
     pods = eventually(ready_pods, what="3 running, ready pods")
     assert all(p.spec is not None and p.spec.nodeName and p.spec.nodeName.startswith("raykube-fake-") for p in pods)
     assert len({p.status.podIP for p in pods if p.status}) == 3  # unique pod IPs
-    deployment = eventually(lambda: (d := kube.get(Deployment, "web", namespace=ns)).status
-                            and d.status.readyReplicas == 3 and d, what="deployment ready")
+
+    def deployment_ready() -> Deployment | None:
+        d = kube.get(Deployment, "web", namespace=ns)
+        return d if d.status is not None and d.status.readyReplicas == 3 else None
+
+    deployment = eventually(deployment_ready, what="deployment ready")
     assert deployment.status is not None and deployment.status.availableReplicas == 3
 
 
@@ -142,13 +149,19 @@ def test_a_test_can_make_a_fake_pod_fail_or_unready(kubeconfig: Path) -> None:
         kube.create(Pod(metadata=ObjectMeta(name=name, namespace=ns),
                         spec=PodSpec(containers=[Container(name="c", image="busybox")])))
     for name in ("will-fail", "will-wobble"):
-        eventually(lambda n=name: _running_ready(kube.get(Pod, n, namespace=ns)), what=f"{name} ready")
+        eventually(functools.partial(lambda n: _running_ready(kube.get(Pod, n, namespace=ns)), name),
+                   what=f"{name} ready")
 
     kube.patch(Pod, "will-fail", namespace=ns, obj={"metadata": {"annotations": {POD_STATE_ANNOTATION: "Failed"}}})
-    failed = eventually(lambda: (p := kube.get(Pod, "will-fail", namespace=ns)).status
-                        and p.status.phase == "Failed" and p, what="pod Failed")
+
+    def pod_failed() -> Pod | None:
+        p = kube.get(Pod, "will-fail", namespace=ns)
+        return p if p.status is not None and p.status.phase == "Failed" else None
+
+    failed = eventually(pod_failed, what="pod Failed")
     assert failed.status is not None and failed.status.containerStatuses is not None
-    terminated = failed.status.containerStatuses[0].state.terminated  # type: ignore[union-attr]
+    state = failed.status.containerStatuses[0].state
+    terminated = state.terminated if state is not None else None
     assert terminated is not None and terminated.exitCode == 1
 
     kube.patch(Pod, "will-wobble", namespace=ns, obj={"metadata": {"annotations": {POD_STATE_ANNOTATION: "Unready"}}})
@@ -169,7 +182,8 @@ def test_deleting_an_owner_garbage_collects_its_children(kubeconfig: Path) -> No
     kube.delete(ConfigMap, "owner", namespace=ns)
 
     def children_gone() -> bool:
-        return not [c for c in kube.list(ConfigMap, namespace=ns) if (c.metadata.name or "").startswith("child-")]
+        names = [c.metadata.name or "" for c in kube.list(ConfigMap, namespace=ns) if c.metadata]
+        return not [n for n in names if n.startswith("child-")]
 
     eventually(children_gone, what="children garbage-collected")
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import json
 import os
 import signal
 import socket
@@ -19,7 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.integration.kube import eventually, kubectl
+from tests.integration.kube import eventually, kubectl, kubectl_json
 from tests.integration.operator import OperatorProcess
 
 pytestmark = pytest.mark.integration
@@ -60,7 +59,8 @@ def _cluster(name: str, replicas: int) -> str:
 
 
 def _pods(kubeconfig: Path, ns: str) -> list[dict[str, Any]]:
-    return json.loads(kubectl(kubeconfig, "get", "pods", "-n", ns, "-o", "json").stdout)["items"]
+    pods: list[dict[str, Any]] = kubectl_json(kubeconfig, "get", "pods", "-n", ns)["items"]
+    return pods
 
 
 def _live_workers(kubeconfig: Path, ns: str) -> list[dict[str, Any]]:
@@ -72,7 +72,8 @@ def _live_workers(kubeconfig: Path, ns: str) -> list[dict[str, Any]]:
 
 
 def _lease(kubeconfig: Path, ns: str) -> dict[str, Any]:
-    return json.loads(kubectl(kubeconfig, "get", "lease", LEASE, "-n", ns, "-o", "json").stdout)["spec"]
+    spec: dict[str, Any] = kubectl_json(kubeconfig, "get", "lease", LEASE, "-n", ns)["spec"]
+    return spec
 
 
 def _time(text: str) -> dt.datetime:
@@ -101,7 +102,7 @@ def test_killed_in_the_middle_of_a_50_worker_scale_up_then_restarted_leaves_no_d
         # Give the operator time to do something wrong (it has no reason to act), then look again.
         state = eventually(
             lambda: (
-                json.loads(kubectl(kubeconfig, "get", "raycluster", "big", "-n", ns, "-o", "json").stdout)
+                kubectl_json(kubeconfig, "get", "raycluster", "big", "-n", ns)
                 .get("status", {})
                 .get("state")
                 == "ready"

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.integration.kube import apply, eventually, kubectl, scratch_namespace
+from tests.integration.kube import apply, eventually, kubectl, kubectl_json, scratch_namespace
 from tests.integration.operator import OperatorProcess, running_operator
 
 pytestmark = pytest.mark.integration
@@ -30,11 +30,12 @@ _apply = apply
 
 
 def _cluster(kubeconfig: Path, ns: str, name: str) -> dict[str, Any]:
-    return json.loads(kubectl(kubeconfig, "get", "raycluster", name, "-n", ns, "-o", "json").stdout)
+    return kubectl_json(kubeconfig, "get", "raycluster", name, "-n", ns)
 
 
 def _pods(kubeconfig: Path, ns: str, selector: str) -> list[dict[str, Any]]:
-    return json.loads(kubectl(kubeconfig, "get", "pods", "-n", ns, "-l", selector, "-o", "json").stdout)["items"]
+    pods: list[dict[str, Any]] = kubectl_json(kubeconfig, "get", "pods", "-n", ns, "-l", selector)["items"]
+    return pods
 
 
 def _running(pod: dict[str, Any]) -> bool:
@@ -56,7 +57,7 @@ def _wait_state(kubeconfig: Path, ns: str, name: str, state: str, timeout: float
 
 def _invalid_spec_note(kubeconfig: Path, ns: str) -> str | None:
     """The message of the first InvalidRayClusterSpec Event in `ns`, if any."""
-    events = json.loads(kubectl(kubeconfig, "get", "events", "-n", ns, "-o", "json").stdout)["items"]
+    events = kubectl_json(kubeconfig, "get", "events", "-n", ns)["items"]
     notes = [e.get("message") or e.get("note") or "" for e in events if e.get("reason") == "InvalidRayClusterSpec"]
     return notes[0] if notes else None
 
@@ -80,7 +81,7 @@ def test_sample_cluster_becomes_ready_with_kuberays_columns(
     assert names[0].startswith("raycluster-kuberay-head-")
     assert names[1].startswith("raycluster-kuberay-workergroup-worker-")
     assert all(_running(p) for p in pods)
-    services = json.loads(kubectl(kubeconfig, "get", "svc", "-n", ns, "-o", "json").stdout)["items"]
+    services = kubectl_json(kubeconfig, "get", "svc", "-n", ns)["items"]
     assert [s["metadata"]["name"] for s in services] == ["raycluster-kuberay-head-svc"]
 
     def reasons() -> set[str]:
@@ -365,13 +366,13 @@ def test_token_auth_gets_a_generated_secret_and_autoscaling_gets_its_rbac(
     manifest["spec"]["authOptions"] = {"mode": "token"}
     _apply(kubeconfig, ns, manifest)
     _wait_state(kubeconfig, ns, "guarded", "ready")
-    secret = json.loads(kubectl(kubeconfig, "get", "secret", "guarded", "-n", ns, "-o", "json").stdout)
+    secret = kubectl_json(kubeconfig, "get", "secret", "guarded", "-n", ns)
     assert len(secret["data"]["auth_token"]) >= 40  # base64 of 32 random bytes
     assert secret["metadata"]["ownerReferences"][0]["name"] == "guarded"
     head = _pods(kubeconfig, ns, "ray.io/cluster=guarded,ray.io/node-type=head")[0]
     env = {e["name"]: e for e in head["spec"]["containers"][0]["env"]}
     assert env["RAY_AUTH_TOKEN"]["valueFrom"]["secretKeyRef"] == {"name": "guarded", "key": "auth_token"}
-    role = json.loads(kubectl(kubeconfig, "get", "role", "guarded", "-n", ns, "-o", "json").stdout)
+    role = kubectl_json(kubeconfig, "get", "role", "guarded", "-n", ns)
     assert {"apiGroups": ["ray.io"], "resources": ["rayclusters"], "verbs": ["get", "patch"]} in role["rules"]
     kubectl(kubeconfig, "get", "rolebinding", "guarded", "-n", ns)
     kubectl(kubeconfig, "get", "serviceaccount", "guarded", "-n", ns)

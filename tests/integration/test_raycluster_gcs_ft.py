@@ -186,7 +186,7 @@ def test_stuck_cleanup_job_is_abandoned_after_the_deletion_timeout(
     )
     assert job["metadata"]["name"] == "stuck-redis-cleanup"
     created = eventually(lambda: _event(kubeconfig, ns, "CreatedRedisCleanupJob"), what="CreatedRedisCleanupJob")
-    assert "gcs-ft-deletion-timeout=15s" in (created.get("message") or created.get("note"))
+    assert "gcs-ft-deletion-timeout=15s" in str(created.get("message") or created.get("note"))
     cluster = _cluster_or_none(kubeconfig, ns, "stuck")
     assert cluster is not None and FIN in cluster["metadata"]["finalizers"]
     assert not _get(kubeconfig, ns, "pods", "-l", "ray.io/node-type in (head,worker)")["items"]

@@ -21,7 +21,7 @@ import yaml
 
 from raykube.ray.standin import JobScript, StandInDashboard
 from raykube.ray.standin_serve import ServeScript
-from tests.integration.kube import apply, eventually, kubectl, scratch_namespace
+from tests.integration.kube import apply, eventually, kubectl, kubectl_json, scratch_namespace
 from tests.integration.operator import OperatorProcess, running_operator
 
 pytestmark = pytest.mark.integration
@@ -76,12 +76,12 @@ def _ready(kubeconfig: Path, ns: str, name: str, timeout: float = 90) -> dict[st
 
 
 def _clusters(kubeconfig: Path, ns: str) -> list[str]:
-    items = json.loads(kubectl(kubeconfig, "get", "rayclusters", "-n", ns, "-o", "json").stdout)["items"]
+    items = kubectl_json(kubeconfig, "get", "rayclusters", "-n", ns)["items"]
     return sorted(o["metadata"]["name"] for o in items if not o["metadata"].get("deletionTimestamp"))
 
 
 def _events(kubeconfig: Path, ns: str) -> list[tuple[str, str, str]]:
-    items = json.loads(kubectl(kubeconfig, "get", "events.events.k8s.io", "-n", ns, "-o", "json").stdout)["items"]
+    items = kubectl_json(kubeconfig, "get", "events.events.k8s.io", "-n", ns)["items"]
     return [(e.get("type", ""), e.get("reason", ""), e.get("note", "")) for e in items]
 
 
@@ -202,7 +202,10 @@ def test_the_config_is_reapplied_only_when_it_changes(
     apply(kubeconfig, ns, _rayservice("cfg"))
     cluster = _active(_ready(kubeconfig, ns, "cfg"))
     key = f"{ns}/{cluster}"
-    gets = lambda: sum(1 for m, p, h in standin.hosts if m == "GET" and h.startswith(f"{cluster}-head-svc."))  # noqa: E731
+
+    def gets() -> int:
+        return sum(1 for m, _p, h in standin.hosts if m == "GET" and h.startswith(f"{cluster}-head-svc."))
+
     seen = gets()
     eventually(lambda: gets() >= seen + 3, what="three more polls of the applications")
     assert standin.serve.puts(key) == 1, "".join(
@@ -398,7 +401,8 @@ def test_the_head_pod_leaves_the_serve_service_when_its_proxy_is_unhealthy(
     selector = f"ray.io/cluster={cluster},ray.io/node-type=head"
 
     def head() -> dict[str, Any]:
-        return json.loads(kubectl(kubeconfig, "get", "pods", "-n", ns, "-l", selector, "-o", "json").stdout)["items"][0]
+        pods: list[dict[str, Any]] = kubectl_json(kubeconfig, "get", "pods", "-n", ns, "-l", selector)["items"]
+        return pods[0]
 
     eventually(lambda: _status(kubeconfig, ns, "proxy").get("numServeEndpoints") == 2, what="head and worker serve")
     ip = head()["status"]["podIP"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -44,7 +45,7 @@ def ns(kubeconfig: Path) -> Iterator[str]:
     yield from scratch_namespace(kubeconfig, "sdk")
 
 
-SMALL = {"head_cpu": "1", "head_memory": "1Gi", "worker_cpu": "1", "worker_memory": "1Gi"}
+SMALL: dict[str, Any] = {"head_cpu": "1", "head_memory": "1Gi", "worker_cpu": "1", "worker_memory": "1Gi"}
 
 
 def test_the_sdk_walkthrough(operator: OperatorProcess, kubeconfig: Path, ns: str, standin: StandInDashboard) -> None:

@@ -13,6 +13,7 @@ The two versions run side by side, each in its own namespace, to halve the wait.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import time
@@ -127,7 +128,7 @@ def runs(real_kubeconfig: Path, operator: OperatorProcess, kuberay_reference: Pa
                 run.times[f"{step}-start"] = time.monotonic()
             for run in result.values():
                 try:
-                    eventually(lambda r=run: done(r), timeout=timeout, what=f"[{run.version}] {step}")
+                    eventually(functools.partial(done, run), timeout=timeout, what=f"[{run.version}] {step}")
                 except AssertionError as err:
                     raise AssertionError(f"{err}\n{_diagnostics(kube, run, operator)}") from None
                 run.times[step] = time.monotonic() - run.times[f"{step}-start"]

@@ -256,15 +256,15 @@ def _diagnostics(kubeconfig: Path, ns: str, operator: OperatorProcess) -> str:
     return "\n".join(parts)
 
 
-def _until(probe: Callable[[], T | None], *, timeout: float, what: str, diagnose: Callable[[], str],
+def _until(probe: Callable[[], T | bool | None], *, timeout: float, what: str, diagnose: Callable[[], str],
            every: float = 1.0) -> T:
     """Poll (every second: kubectl is not free on two busy vCPUs) until truthy; the timeout only bounds a
     broken system, it is no timing assertion."""
     deadline = time.monotonic() + timeout
-    last: T | None = None
+    last: T | bool | None = None
     while time.monotonic() < deadline:
         if last := probe():
-            return last
+            return last  # type: ignore[return-value]  # True only for plain conditions (see kube.eventually)
         time.sleep(every)
     raise AssertionError(f"timed out waiting for {what}; last value: {last!r}\n{diagnose()}")
 

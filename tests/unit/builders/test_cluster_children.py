@@ -27,6 +27,12 @@ def _child(desired: DesiredCluster, kind: str, name_suffix: str = "") -> dict[st
     return found[0] if found else None
 
 
+def _head(desired: DesiredCluster) -> dict[str, Any]:
+    """The head pod of a cluster whose first pass creates one."""
+    assert desired.head_pod is not None
+    return desired.head_pod
+
+
 def _head_service(desired: DesiredCluster) -> dict[str, Any]:
     svc = _child(desired, "Service", "-head-svc")
     assert svc is not None
@@ -38,7 +44,7 @@ def _env(container: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_sample_head_ray_start_string_is_exact() -> None:
-    head = _desired(sample_cluster("ray-cluster.sample.yaml"), DEFAULTS).head_pod
+    head = _head(_desired(sample_cluster("ray-cluster.sample.yaml"), DEFAULTS))
     ray = head["spec"]["containers"][0]
     expected = (
         "ray start --head  --block  --dashboard-agent-listen-port=52365  --dashboard-host=0.0.0.0  "
@@ -60,7 +66,7 @@ def test_sample_worker_ray_start_string_is_exact() -> None:
 
 def test_pod_labels_and_generate_names() -> None:
     children = _desired(sample_cluster("ray-cluster.sample.yaml"), DEFAULTS)
-    head, worker = children.head_pod["metadata"], children.worker_pods[0][1]["metadata"]
+    head, worker = _head(children)["metadata"], children.worker_pods[0][1]["metadata"]
     assert head["generateName"] == "raycluster-kuberay-head-"
     assert worker["generateName"] == "raycluster-kuberay-workergroup-worker-"
     assert head["labels"] == {
@@ -81,7 +87,7 @@ def test_user_labels_cannot_override_cluster_group_or_node_type() -> None:
     labels = {"ray.io/cluster": "x", "ray.io/group": "x", "ray.io/node-type": "x", "team": "a"}
     template = {"metadata": {"labels": labels}, "spec": {"containers": [{"name": "h", "image": "i"}]}}
     rc = make_cluster(headGroupSpec={"rayStartParams": {}, "template": template})
-    got = _desired(rc, DEFAULTS).head_pod["metadata"]["labels"]
+    got = _head(_desired(rc, DEFAULTS))["metadata"]["labels"]
     assert (got["ray.io/cluster"], got["ray.io/group"], got["ray.io/node-type"], got["team"]) == (
         "rc",
         "headgroup",
@@ -115,7 +121,7 @@ def test_worker_env_order_and_field_refs() -> None:
 
 
 def test_head_env_stamps_the_kuberay_version_and_local_address() -> None:
-    head = _desired(sample_cluster("ray-cluster.sample.yaml"), DEFAULTS).head_pod
+    head = _head(_desired(sample_cluster("ray-cluster.sample.yaml"), DEFAULTS))
     values = _env(head["spec"]["containers"][0])
     assert values["RAY_ADDRESS"] == "127.0.0.1:6379"
     assert values["RAY_USAGE_STATS_EXTRA_TAGS"] == "kuberay_version=v1.7.0;kuberay_crd=RayCluster"
@@ -125,7 +131,7 @@ def test_head_env_stamps_the_kuberay_version_and_local_address() -> None:
 
 
 def test_shared_memory_is_sized_from_the_memory_limit() -> None:
-    head = _desired(sample_cluster("ray-cluster.sample.yaml"), DEFAULTS).head_pod
+    head = _head(_desired(sample_cluster("ray-cluster.sample.yaml"), DEFAULTS))
     assert head["spec"]["volumes"] == [{"name": "shared-mem", "emptyDir": {"medium": "Memory", "sizeLimit": "5Gi"}}]
     assert {"mountPath": "/dev/shm", "name": "shared-mem"} in head["spec"]["containers"][0]["volumeMounts"]
 
@@ -134,12 +140,12 @@ def test_plasma_directory_skips_shared_memory() -> None:
     rc = make_cluster()
     spec = rc.spec.model_copy(deep=True)
     spec.head_group_spec.ray_start_params = {"plasma-directory": "/tmp"}
-    head = _desired(rc.model_copy(update={"spec": spec}), DEFAULTS).head_pod
+    head = _head(_desired(rc.model_copy(update={"spec": spec}), DEFAULTS))
     assert "volumes" not in head["spec"]
 
 
 def test_metrics_port_is_added_to_the_ray_container() -> None:
-    head = _desired(sample_cluster("ray-cluster.sample.yaml"), DEFAULTS).head_pod
+    head = _head(_desired(sample_cluster("ray-cluster.sample.yaml"), DEFAULTS))
     assert {"name": "metrics", "containerPort": 8080} in head["spec"]["containers"][0]["ports"]
 
 
@@ -175,7 +181,7 @@ def test_operator_switches_turn_injection_off(switch: str, check: Any) -> None:
 
 def test_login_shell_switch_uses_bash_lc() -> None:
     settings = settings_from_mapping({"ENABLE_LOGIN_SHELL": "true"})
-    head = _desired(sample_cluster("ray-cluster.sample.yaml"), settings).head_pod
+    head = _head(_desired(sample_cluster("ray-cluster.sample.yaml"), settings))
     assert head["spec"]["containers"][0]["command"] == ["/bin/bash", "-lc", "--"]
 
 
@@ -189,7 +195,7 @@ def test_login_shell_switch_uses_bash_lc() -> None:
     ],
 )
 def test_probe_kind_depends_on_ray_version(ray_version: str | None, kind: str) -> None:
-    head = _desired(make_cluster(ray_version=ray_version), DEFAULTS).head_pod
+    head = _head(_desired(make_cluster(ray_version=ray_version), DEFAULTS))
     ray = head["spec"]["containers"][0]
     assert kind in ray["livenessProbe"] and kind in ray["readinessProbe"]
     if kind == "httpGet":
@@ -198,7 +204,7 @@ def test_probe_kind_depends_on_ray_version(ray_version: str | None, kind: str) -
 
 def test_exec_probes_check_raylet_and_gcs_on_the_head_only() -> None:
     children = _desired(make_cluster(), DEFAULTS)
-    head_probe = children.head_pod["spec"]["containers"][0]["livenessProbe"]
+    head_probe = _head(children)["spec"]["containers"][0]["livenessProbe"]
     worker_probe = children.worker_pods[0][1]["spec"]["containers"][0]["readinessProbe"]
     assert head_probe["exec"]["command"][2] == (
         "wget --tries 1 -T 2 -q -O- http://localhost:52365/api/local_raylet_healthz | grep success && "
@@ -243,7 +249,7 @@ def test_head_service_without_container_ports_gets_kuberay_defaults() -> None:
 
 def test_autoscaler_sample_gets_sidecar_logs_volume_and_rbac() -> None:
     children = _desired(sample_cluster("ray-cluster.autoscaler.yaml"), DEFAULTS)
-    head = children.head_pod
+    head = _head(children)
     ray, autoscaler = head["spec"]["containers"][0], head["spec"]["containers"][1]
     assert autoscaler["name"] == "autoscaler"
     assert autoscaler["image"] == ray["image"]
@@ -273,9 +279,9 @@ def test_autoscaler_sample_gets_sidecar_logs_volume_and_rbac() -> None:
 
 def test_autoscaler_v2_makes_pods_never_restart() -> None:
     children = _desired(sample_cluster("ray-cluster.autoscaler-v2.yaml"), DEFAULTS)
-    assert children.head_pod["spec"]["restartPolicy"] == "Never"
+    assert _head(children)["spec"]["restartPolicy"] == "Never"
     assert all(pod["spec"]["restartPolicy"] == "Never" for _, pod in children.worker_pods)
-    assert _env(children.head_pod["spec"]["containers"][0])["RAY_enable_autoscaler_v2"] in ("true", "1")
+    assert _env(_head(children)["spec"]["containers"][0])["RAY_enable_autoscaler_v2"] in ("true", "1")
 
 
 def test_autoscaler_options_shape_the_sidecar_and_the_ray_read_fields_stay_in_the_cr() -> None:
@@ -291,7 +297,7 @@ def test_autoscaler_options_shape_the_sidecar_and_the_ray_read_fields_stay_in_th
              "idleTimeoutSeconds": 10, "template": {"spec": {"containers": [{"name": "ray-worker", "image": "ray:x"}]}}}
     rc = make_cluster(enableInTreeAutoscaling=True, autoscalerOptions=options, workerGroupSpecs=[group])
     children = _desired(rc, DEFAULTS)
-    autoscaler = children.head_pod["spec"]["containers"][1]
+    autoscaler = _head(children)["spec"]["containers"][1]
     assert autoscaler["image"] == "my/autoscaler:1" and autoscaler["imagePullPolicy"] == "Always"
     assert autoscaler["resources"] == options["resources"]
     assert [e["name"] for e in autoscaler["env"]][-1] == "EXTRA" and "RAY_HEAD_POD_NAME" in _env(autoscaler)
@@ -300,7 +306,7 @@ def test_autoscaler_options_shape_the_sidecar_and_the_ray_read_fields_stay_in_th
     assert autoscaler["securityContext"] == {"runAsUser": 1000}
     assert (autoscaler["command"], autoscaler["args"]) == (options["command"], options["args"])
     # upscalingMode and both idleTimeoutSeconds are read by Ray's autoscaler from the RayCluster, not from pods.
-    pods = [children.head_pod, *(pod for _, pod in children.worker_pods)]
+    pods = [_head(children), *(pod for _, pod in children.worker_pods)]
     assert not any(word in repr(pod) for pod in pods for word in ("Conservative", "idleTimeout", "upscaling"))
     assert rc.spec.autoscaler_options is not None and rc.spec.autoscaler_options.upscaling_mode == "Conservative"
     assert (rc.spec.worker_group_specs or [])[0].idle_timeout_seconds == 10
@@ -308,7 +314,7 @@ def test_autoscaler_options_shape_the_sidecar_and_the_ray_read_fields_stay_in_th
 
 def test_autoscaler_v1_keeps_the_templates_restart_policy() -> None:
     children = _desired(sample_cluster("ray-cluster.autoscaler.yaml"), DEFAULTS)
-    assert children.head_pod["spec"].get("restartPolicy") != "Never"
+    assert _head(children)["spec"].get("restartPolicy") != "Never"
     assert all(pod["spec"].get("restartPolicy") != "Never" for _, pod in children.worker_pods)
 
 
@@ -335,7 +341,7 @@ def test_single_host_cluster_has_no_headless_service() -> None:
 
 def test_overwrite_annotation_preserves_the_user_command() -> None:
     rc = sample_cluster("ray-cluster.overwrite-command.yaml")
-    head = _desired(rc, DEFAULTS).head_pod
+    head = _head(_desired(rc, DEFAULTS))
     user = rc.spec.head_group_spec.template["spec"]["containers"][0]
     ray = head["spec"]["containers"][0]
     assert head["metadata"]["annotations"]["ray.io/overwrite-container-cmd"] == "true"
@@ -346,7 +352,7 @@ def test_overwrite_annotation_preserves_the_user_command() -> None:
 def test_user_command_runs_before_ray_start() -> None:
     template = {"spec": {"containers": [{"name": "h", "image": "i", "command": ["echo"], "args": ["hi"]}]}}
     rc = make_cluster(headGroupSpec={"rayStartParams": {}, "template": template})
-    args = _desired(rc, DEFAULTS).head_pod["spec"]["containers"][0]["args"][0]
+    args = _head(_desired(rc, DEFAULTS))["spec"]["containers"][0]["args"][0]
     assert args.startswith(" echo  hi  && ulimit -n ${RAY_START_ULIMIT_OPEN_FILES:-65536}; ray start --head ")
 
 
@@ -404,7 +410,7 @@ def test_head_start_params_are_computed_once_and_are_what_ray_start_gets() -> No
     rc = sample_cluster("ray-cluster.external-redis.yaml")
     params = start_params(cluster_context(rc, DEFAULTS))
     assert params["redis-password"] == "$REDIS_PASSWORD"
-    command = _env(_desired(rc, DEFAULTS).head_pod["spec"]["containers"][0])["KUBERAY_GEN_RAY_START_CMD"]  # type: ignore[index]
+    command = _env(_head(_desired(rc, DEFAULTS))["spec"]["containers"][0])["KUBERAY_GEN_RAY_START_CMD"]
     assert all(f"--{key}={value}" in command for key, value in params.items() if value != "true")
     autoscaled = start_params(cluster_context(sample_cluster("ray-cluster.autoscaler.yaml"), DEFAULTS))
     assert autoscaled["no-monitor"] == "true"
@@ -428,5 +434,5 @@ def test_autoscaler_version_sets_the_heads_v2_switch_once(
     head = {"rayStartParams": {}, "template": {"spec": {"containers": [head_container]}}}
     extra: dict[str, Any] = {"autoscalerOptions": options} if options is not None else {}
     rc = make_cluster(enableInTreeAutoscaling=True, headGroupSpec=head, **extra)
-    ray = _desired(rc, DEFAULTS).head_pod["spec"]["containers"][0]
+    ray = _head(_desired(rc, DEFAULTS))["spec"]["containers"][0]
     assert [e.get("value") for e in ray.get("env", []) if e["name"] == "RAY_enable_autoscaler_v2"] == expected

@@ -51,8 +51,8 @@ def test_no_finalizer_when_cleanup_is_switched_off_or_not_redis() -> None:
 
 
 def test_a_finalizer_nobody_will_act_on_is_removed_with_an_event() -> None:
-    for kwargs, words in (({"redis": False}, "not enabled"), ({"enabled": False}, "ENABLE_GCS_FT_REDIS_CLEANUP=false")):
-        decision = _decide(_cluster(), **kwargs)
+    for redis, enabled, words in ((False, True, "not enabled"), (True, False, "ENABLE_GCS_FT_REDIS_CLEANUP=false")):
+        decision = _decide(_cluster(), redis=redis, enabled=enabled)
         assert decision.step == Step.REMOVE_FINALIZER and decision.stop
         assert words in decision.events[0].message
 

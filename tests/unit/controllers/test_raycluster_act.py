@@ -11,6 +11,7 @@ from raykube.controllers.raycluster.act import PodActor
 from raykube.controllers.raycluster.plan import plan_pods
 from raykube.runtime.expectations import ScaleExpectations
 from raykube.runtime.objects import ObjectKey
+from raykube.runtime.store import Store
 from tests.unit.controllers.fixtures import make_cluster
 from tests.unit.runtime.test_events import make
 
@@ -37,7 +38,7 @@ async def test_a_cluster_deleted_during_a_pass_gets_no_further_pods() -> None:
     pods = Pods(delete_after=3)
     _, _, recorder = make()
     events = ObjectEvents.start(recorder, cluster.model_dump(by_alias=True, exclude_none=True))
-    expectations = ScaleExpectations(lambda _key: None)
+    expectations = ScaleExpectations(Store())
     actor = PodActor(
         pods, cluster, expectations, events, still_wanted=lambda: pods.created < pods.delete_after  # type: ignore[arg-type]
     )

@@ -145,7 +145,7 @@ def test_suspend_deletes_all_pods_only_once_the_cluster_is_suspending() -> None:
 
 def _stamped_head(cluster_spec_hash: str, version: str = "v1.7.0") -> dict[str, object]:
     head = make_pod("head")
-    head["metadata"]["annotations"] = {  # type: ignore[index]
+    head["metadata"]["annotations"] = {
         "ray.io/upgrade-strategy-recreate-hash": cluster_spec_hash,
         "ray.io/kuberay-version": version,
     }

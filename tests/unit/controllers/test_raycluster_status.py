@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from raykube import reasons
 from raykube.controllers.raycluster.status import ReconcileFailure, compute_status, desired_resources, status_changed
 from tests.unit.controllers.fixtures import make_cluster, make_pod
 
@@ -111,7 +112,9 @@ def test_a_reconcile_failure_shows_as_replica_failure_and_clears_on_success() ->
         [],
         head_service=None,
         now=NOW,
-        failure=ReconcileFailure("FailedCreateHeadPod", "pods is forbidden: exceeded quota"),
+        failure=ReconcileFailure(
+            reasons.RayClusterConditionReason.FAILED_CREATE_HEAD_POD, "pods is forbidden: exceeded quota"
+        ),
     )
     assert _cond(failed, "ReplicaFailure") == {
         "type": "ReplicaFailure",
@@ -232,7 +235,7 @@ def test_replica_counts_saturate_at_int32_so_the_status_write_is_never_refused()
     cluster = (
         make_cluster().worker_group("a", replicas=big, max_replicas=big).worker_group("b", replicas=5).obj()
     )
-    failure = ReconcileFailure("ReplicasOverLimit", "too many")
+    failure = ReconcileFailure(reasons.RayClusterConditionReason.REPLICAS_OVER_LIMIT, "too many")
     status = compute_status(cluster, [], head_service=None, failure=failure, now=NOW)
     assert status["desiredWorkerReplicas"] == big
     assert status["maxWorkerReplicas"] == big

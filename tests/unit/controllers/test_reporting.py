@@ -26,7 +26,7 @@ async def _notes(run: object) -> list[tuple[str, str, str]]:
 async def test_an_unexpected_exception_becomes_a_reconcile_error_warning_and_is_re_raised() -> None:
     def run(_recorder: object):  # type: ignore[no-untyped-def]
         async def reconcile(_key: ObjectKey) -> Result:
-            return [][0]  # type: ignore[no-any-return]
+            return [][0]  # type: ignore[no-any-return,unused-ignore]
 
         return reconcile
 

@@ -205,7 +205,7 @@ def autoscaling_cluster() -> dict[str, Any]:
     return obj
 
 
-ROLE = {"metadata": {"name": "rc"}, "rules": [
+ROLE: dict[str, Any] = {"metadata": {"name": "rc"}, "rules": [
     {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch", "patch"]},
     {"apiGroups": ["ray.io"], "resources": ["rayclusters"], "verbs": ["get", "patch"]}]}
 BINDING = {"metadata": {"name": "rc"}, "roleRef": {"kind": "Role", "name": "rc"}}

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from raykube.ray.client import DashboardClient, base_url
+from raykube.ray.client import DEFAULT_TIMEOUT, DashboardClient, base_url
 from raykube.ray.errors import (
     DashboardServerError,
     DashboardUnreachable,
@@ -28,8 +28,10 @@ DETAILS = {
 }
 
 
-def client_for(handler: Callable[[httpx.Request], httpx.Response], **kwargs: float) -> DashboardClient:
-    return DashboardClient(transport=httpx.MockTransport(handler), **kwargs)
+def client_for(
+    handler: Callable[[httpx.Request], httpx.Response], *, timeout: float = DEFAULT_TIMEOUT
+) -> DashboardClient:
+    return DashboardClient(transport=httpx.MockTransport(handler), timeout=timeout)
 
 
 def test_base_url_accepts_status_dashboard_url_and_full_urls() -> None:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import json
-from collections.abc import AsyncIterator
+import copy
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from raykube.runtime.client import ObjectList, WatchEvent
@@ -25,9 +25,9 @@ class ScriptedWatchSource:
     ``watches`` is one watch call: events to stream, optionally ending in an exception to raise.
     """
 
-    def __init__(self, lists: list[ObjectList | Exception], watches: list[list[WatchEvent | Exception]]):
-        self.lists = lists
-        self.watches = watches
+    def __init__(self, lists: Sequence[ObjectList | Exception], watches: Sequence[Sequence[WatchEvent | Exception]]):
+        self.lists: list[ObjectList | Exception] = [*lists]
+        self.watches: list[list[WatchEvent | Exception]] = [[*w] for w in watches]
         self.list_calls = 0
         self.watch_versions: list[str | None] = []
         self.watch_params: list[dict[str, Any]] = []
@@ -66,16 +66,16 @@ class FakeLeaseApi:
 
     def _stamp(self, lease: Obj) -> Obj:
         self.rv += 1
-        stored = json.loads(json.dumps(lease))
+        stored = copy.deepcopy(lease)
         stored["metadata"]["resourceVersion"] = str(self.rv)
         self.leases[stored["metadata"]["name"]] = stored
-        return json.loads(json.dumps(stored))
+        return copy.deepcopy(stored)
 
     async def get(self, kind: KindLike, name: str, *, namespace: str | None = None) -> Obj:
         self._check()
         if name not in self.leases:
             raise ApiError(404, "NotFound")
-        return json.loads(json.dumps(self.leases[name]))
+        return copy.deepcopy(self.leases[name])
 
     async def create(self, kind: KindLike, lease: Any, *, namespace: str | None = None) -> Obj:
         self._check()

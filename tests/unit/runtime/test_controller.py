@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 from prometheus_client import CollectorRegistry
@@ -175,7 +176,7 @@ async def run_informer(informer: Informer, source: ScriptedWatchSource) -> async
     return task
 
 
-def owned_pod(name: str, owner: str, *, kind: str = "RayCluster", controller: bool = True) -> dict:
+def owned_pod(name: str, owner: str, *, kind: str = "RayCluster", controller: bool = True) -> dict[str, Any]:
     ref = {"apiVersion": "ray.io/v1", "kind": kind, "name": owner, "uid": "u", "controller": controller}
     return obj(name, ownerReferences=[ref])
 
@@ -208,7 +209,7 @@ async def test_for_with_predicates_ignores_status_only_updates() -> None:
     seen: list[str] = []
     ctrl = Controller("raycluster", Script(), clock=FakeClock())
     ctrl.for_(informer, AnyOf(GENERATION_CHANGED, LABELS_CHANGED, ANNOTATIONS_CHANGED))
-    ctrl.queue.add = lambda key: seen.append(str(key))  # type: ignore[method-assign]
+    ctrl.queue.add = lambda item: seen.append(str(item))  # type: ignore[method-assign]
     task = await run_informer(informer, source)
     assert seen == ["ns/rc", "ns/rc"]  # the initial add and the label change, not the status write
     task.cancel()

@@ -149,6 +149,10 @@ def test_config_rejects_a_renew_deadline_longer_than_the_lease() -> None:
         LeaderElectionConfig("x", "ns", lease_duration=10, renew_deadline=15)
 
 
+async def _forever() -> None:
+    await asyncio.Event().wait()
+
+
 async def test_the_lease_is_held_only_while_renewed_within_the_deadline() -> None:
     # Found with a frozen leader (SIGSTOP, then SIGCONT after a successor took over): its in-flight
     # reconciles created pods on stale data. Writes are fenced by holds_lease, which goes False by the clock
@@ -156,7 +160,7 @@ async def test_the_lease_is_held_only_while_renewed_within_the_deadline() -> Non
     api, clock = FakeLeaseApi(), FakeClock()
     a = elector(api, clock, "a")
     assert not a.holds_lease()
-    task = asyncio.create_task(a.run(asyncio.Event().wait))
+    task = asyncio.create_task(a.run(_forever))
     await settle()
     assert a.holds_lease()
     clock.advance(10.0)  # frozen for the renew deadline: no renewal ran

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from raykube.runtime.objects import ObjectKey
 from raykube.runtime.store import Store, controller_uid_index, index_value, label_index
 
 from .fakes import obj
 
 
-def pod(name: str, cluster: str | None, *, namespace: str = "ns", owner_uid: str | None = None) -> dict:
+def pod(name: str, cluster: str | None, *, namespace: str = "ns", owner_uid: str | None = None) -> dict[str, Any]:
     labels = {"ray.io/cluster": cluster} if cluster else {}
     refs = [{"kind": "RayCluster", "name": cluster, "uid": owner_uid, "controller": True}] if owner_uid else []
     return obj(name, namespace=namespace, labels=labels, ownerReferences=refs)

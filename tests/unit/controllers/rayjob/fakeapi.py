@@ -54,7 +54,8 @@ class FakeApi:
         return stored
 
     def obj(self, kind: KindLike, name: str, namespace: str = "ns") -> Obj | None:
-        return self._store(kind).get(ObjectKey(namespace, name))
+        found: Obj | None = self._store(kind).get(ObjectKey(namespace, name))
+        return found
 
     def put(self, kind: KindLike, obj: Obj) -> Obj:
         """Store an object as if someone else had written it."""
@@ -69,7 +70,8 @@ class FakeApi:
         rk = ResourceKind.of(kind)
         if rk == EVENT:
             self.events.append(obj)
-            return obj
+            event: Obj = obj
+            return event
         name = obj["metadata"]["name"]
         if self.obj(kind, name, namespace or obj["metadata"]["namespace"]) is not None:
             raise ApiError(409, "AlreadyExists", f"{name} exists")
@@ -121,7 +123,7 @@ class FakeApi:
         if isinstance(patch, list):  # JSON patch: test and add are all the controller sends
             for op in patch:
                 parts = [int(p) if p.isdigit() else p for p in op["path"].strip("/").split("/")]
-                target = body
+                target: Any = body
                 for part in parts[:-1]:
                     target = target[part]
                 if op["op"] == "test" and target.get(parts[-1]) != op["value"]:

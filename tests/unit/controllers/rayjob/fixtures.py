@@ -95,7 +95,7 @@ def details(
     return JobDetails(
         submission_id=JOB_ID,
         status=status,
-        message=message or None,  # type: ignore[arg-type]
+        message=message or None,
         start_time=millis(start or ago(60)),
         end_time=millis(end),
     )
