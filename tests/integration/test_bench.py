@@ -14,7 +14,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_raycluster_scale_benchmark_runs_both_operators_and_reports_every_measure() -> None:
-    # --against-kuberay builds KubeRay's Go operator on first use (tools/build.sh kuberay-operator).
+    # KubeRay's Go operator is built by `make test` before the tests (`make tools-kuberay`); run alone, the
+    # benchmark builds it on first use.
     result = subprocess.run(
         [sys.executable, str(REPO / "bench" / "raycluster_scale.py"), "--clusters", "3", "--workers", "1", "--json",
          "--against-kuberay"],

@@ -196,11 +196,11 @@ def test_interactive_mode_waits_until_the_user_sets_the_job_id(
 def test_shutdown_after_job_finishes_deletes_the_cluster_after_the_ttl(
     operator: OperatorProcess, kubeconfig: Path, ns: str
 ) -> None:
-    _apply(kubeconfig, ns, _rayjob("ttl", shutdownAfterJobFinishes=True, ttlSecondsAfterFinished=4))
+    _apply(kubeconfig, ns, _rayjob("ttl", shutdownAfterJobFinishes=True, ttlSecondsAfterFinished=20))
     status = _wait(kubeconfig, ns, "ttl", "Complete", timeout=90)
     cluster = status["rayClusterName"]
     assert _get(kubeconfig, ns, "raycluster", cluster) is not None  # not before the TTL
-    eventually(lambda: _get(kubeconfig, ns, "raycluster", cluster) is None, timeout=30, what="cluster deleted")
+    eventually(lambda: _get(kubeconfig, ns, "raycluster", cluster) is None, timeout=90, what="cluster deleted")
     assert _get(kubeconfig, ns, "job", "ttl") is not None  # the submitter keeps the logs
     eventually(lambda: "DeletedRayCluster" in _reasons(kubeconfig, ns), what="DeletedRayCluster event")
 
@@ -225,7 +225,7 @@ def test_deletion_rules_delete_workers_then_the_cluster_then_the_rayjob(
     rc = _get(kubeconfig, ns, "raycluster", cluster)
     assert rc is not None and rc["spec"]["workerGroupSpecs"][0]["suspend"] is True
     assert _names(kubeconfig, ns, "pods", f"ray.io/cluster={cluster},ray.io/node-type=head")  # head stays
-    eventually(lambda: _get(kubeconfig, ns, "raycluster", cluster) is None, timeout=30, what="cluster deleted")
+    eventually(lambda: _get(kubeconfig, ns, "raycluster", cluster) is None, timeout=90, what="cluster deleted")
     assert _get(kubeconfig, ns, "rayjob", "rules") is not None
     eventually(lambda: _get(kubeconfig, ns, "rayjob", "rules") is None, timeout=30, what="RayJob deleted")
 

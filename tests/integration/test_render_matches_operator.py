@@ -41,6 +41,7 @@ CHILD_KINDS = {
     "RoleBinding": "rolebindings.rbac.authorization.k8s.io",
     "Ingress": "ingresses.networking.k8s.io",
     "Secret": "secrets",
+    "PersistentVolumeClaim": "persistentvolumeclaims",
 }
 REPLICA_NAME = "ray.io/worker-group-replica-name"
 
