@@ -66,5 +66,5 @@ def ns(real_kubeconfig: Path) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def real_crds(real_kubeconfig: Path) -> None:
     kubectl(real_kubeconfig, "apply", "--server-side", "-f", str(CRD_DIR))
-    kubectl(real_kubeconfig, "wait", "--for=condition=Established", "--timeout=60s",
+    kubectl(real_kubeconfig, "wait", "--for=condition=Established", "--timeout=180s",
             *[f"crd/{p.stem.split('_', 1)[1]}.ray.io" for p in sorted(CRD_DIR.glob("ray.io_*.yaml"))])
