@@ -287,3 +287,47 @@ def test_rayservice_rules_are_what_its_controller_needs() -> None:
     # The serve Service's selector is switched with a patch; the head pod's ray.io/serve label likewise.
     assert _allows(rules, "", "services", "patch") and _allows(rules, "", "pods", "patch")
     assert _allows(rules, "ray.io", "rayclusters", "create") and _allows(rules, "ray.io", "rayclusters", "delete")
+
+
+#: The container hardening of KubeRay's chart (v1.7.0 values.yaml, `securityContext`), which raykube keeps.
+HARDENED_CONTAINER = {
+    "allowPrivilegeEscalation": False,
+    "readOnlyRootFilesystem": True,
+    "capabilities": {"drop": ["ALL"]},
+    "runAsNonRoot": True,
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+
+
+def test_the_operator_container_is_hardened_by_default() -> None:
+    docs = _render()
+    pod = only(docs, "Deployment")["spec"]["template"]["spec"]
+    assert _container(docs)["securityContext"] == HARDENED_CONTAINER
+    # Nothing in the pod undoes it: no host namespaces, no privileged or added capabilities anywhere.
+    assert not any(pod.get(key) for key in ("hostNetwork", "hostPID", "hostIPC"))
+    assert "volumes" not in pod
+
+
+@requires_reference
+def test_the_container_hardening_is_kuberays() -> None:
+    upstream = yaml.safe_load(kuberay_values("kuberay-operator", "v1.7.0").read_text())
+    assert upstream["securityContext"] == HARDENED_CONTAINER
+    assert upstream["podSecurityContext"] == {} == yaml.safe_load((OPERATOR_CHART / "values.yaml").read_text())[
+        "podSecurityContext"]
+
+
+def test_run_as_non_root_can_be_verified_for_the_operator_image() -> None:
+    # `runAsNonRoot` without `runAsUser` only starts a container whose image names a numeric, non-zero user:
+    # the kubelet cannot resolve a user name, and refuses the pod.
+    dockerfile = (OPERATOR_CHART.parents[1] / "images" / "operator" / "Dockerfile").read_text()
+    users = [line.split()[1] for line in dockerfile.splitlines() if line.startswith("USER ")]
+    assert users, "the operator image sets its user"
+    uid, _, gid = users[-1].partition(":")
+    assert uid.isdigit() and int(uid) != 0
+    assert not gid or (gid.isdigit() and int(gid) != 0)
+
+
+def test_hardening_values_can_be_overridden_as_in_kuberays_chart() -> None:
+    docs = _render("securityContext.runAsUser=1000", "podSecurityContext.fsGroup=2000")
+    assert _container(docs)["securityContext"] == {**HARDENED_CONTAINER, "runAsUser": 1000}
+    assert only(docs, "Deployment")["spec"]["template"]["spec"]["securityContext"] == {"fsGroup": 2000}
