@@ -242,6 +242,7 @@ class LocalCluster:
         etcd = self._launch(state, layout, "etcd", components.etcd(layout))
         self._wait(state, etcd, lambda: http_healthy(f"http://127.0.0.1:{layout.etcd_port}/health"), progress)
 
+        layout.audit_policy.write_text(components.AUDIT_POLICY)
         apiserver = self._launch(state, layout, "kube-apiserver", components.apiserver(layout))
         with self._api(layout) as api:
             self._wait(state, apiserver, api.healthy, progress)
