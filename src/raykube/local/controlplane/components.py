@@ -100,7 +100,8 @@ def etcd(layout: Layout) -> list[str | Path]:
     ]
 
 
-def apiserver(layout: Layout) -> list[str | Path]:
+def apiserver(layout: Layout, extra: tuple[str, ...] = ()) -> list[str | Path]:
+    """``extra`` flags go last (a later flag wins): e.g. the chaos suite's short etcd compaction interval."""
     pki = layout.pki
     return [
         binary("kube-apiserver"),
@@ -133,6 +134,7 @@ def apiserver(layout: Layout) -> list[str | Path]:
         "--max-requests-inflight=1600",
         "--max-mutating-requests-inflight=800",
         "--v=1",
+        *extra,
     ]
 
 
