@@ -197,9 +197,14 @@ def test_rules_are_least_privilege() -> None:
     assert {v for _, r, v in flat if r == "secrets"} == {"create"}, "the token Secret is written, never read"
     # What the RayCluster controller does today.
     for resource, verbs in {"pods": ("get", "list", "watch", "create", "delete"),
-                            "services": ("get", "list", "watch", "create")}.items():
+                            "services": ("list", "watch", "create")}.items():
         assert all(_allows(rules, "", resource, v) for v in verbs), resource
     assert all(_allows(rules, "ray.io", "rayclusters", v) for v in ("get", "list", "watch"))
+    # Created once and never read: no get, list or watch (tests/integration/test_chart_rbac_audit.py).
+    for group, resource in (("", "serviceaccounts"), ("rbac.authorization.k8s.io", "roles"),
+                            ("networking.k8s.io", "ingresses"), ("", "persistentvolumeclaims")):
+        assert [v for v in ("get", "list", "watch", "create") if _allows(rules, group, resource, v)] == ["create"]
+    assert not _allows(rules, "", "events", "create"), "Events are written with events.k8s.io only"
     assert _allows(rules, "ray.io", "rayclusters/status", "update")
     assert _allows(rules, "events.k8s.io", "events", "create") and _allows(rules, "events.k8s.io", "events", "patch")
     # Kubernetes only lets the operator create the autoscaler Role if it holds every permission in it.
@@ -262,8 +267,8 @@ def test_the_raycronjob_gate_runs_its_controller_with_its_rbac(tmp_path: Path) -
     assert "RayCronJob" in _gates(args)
     plain_rules, rules = only(plain, "ClusterRole")["rules"], only(gated, "ClusterRole")["rules"]
     assert [r for r in rules if r not in plain_rules] == [
-        {"apiGroups": ["ray.io"], "resources": ["raycronjobs"], "verbs": ["get", "list", "watch"]},
-        {"apiGroups": ["ray.io"], "resources": ["raycronjobs/status"], "verbs": ["get", "update", "patch"]}]
+        {"apiGroups": ["ray.io"], "resources": ["raycronjobs"], "verbs": ["list", "watch"]},
+        {"apiGroups": ["ray.io"], "resources": ["raycronjobs/status"], "verbs": ["update"]}]
     assert _allows(rules, "ray.io", "rayjobs", "create"), "its runs are RayJobs"
     assert not _allows(plain_rules, "ray.io", "raycronjobs", "list")
 
@@ -278,12 +283,12 @@ def test_featuregates_set_by_index_leave_nil_entries_that_the_chart_skips() -> N
 
 def test_rayservice_rules_are_what_its_controller_needs() -> None:
     rules = only(_render(), "ClusterRole")["rules"]
-    for resource, verbs in {"rayservices": ("get", "list", "watch", "update"),
+    for resource, verbs in {"rayservices": ("list", "watch", "update"),
                             "rayservices/status": ("update",), "rayservices/finalizers": ("update",)}.items():
         assert all(_allows(rules, "ray.io", resource, v) for v in verbs), resource
     assert not any(_allows(rules, "ray.io", "rayservices", v) for v in ("create", "delete", "patch"))
     assert [v for v in ("get", "list", "watch", "create", "update", "delete")
-            if _allows(rules, "discovery.k8s.io", "endpointslices", v)] == ["get", "list", "watch"]
+            if _allows(rules, "discovery.k8s.io", "endpointslices", v)] == ["list", "watch"]
     # The serve Service's selector is switched with a patch; the head pod's ray.io/serve label likewise.
     assert _allows(rules, "", "services", "patch") and _allows(rules, "", "pods", "patch")
     assert _allows(rules, "ray.io", "rayclusters", "create") and _allows(rules, "ray.io", "rayclusters", "delete")

@@ -38,18 +38,24 @@ pytestmark = pytest.mark.integration
 
 Grant = tuple[str, str, str]  # apiGroup, resource[/subresource], verb
 
-#: Granted, never seen in the audit log, and kept on purpose.
+#: Granted although the operator never sends such a request, and why.
 KEPT: Final[dict[Grant, str]] = {
     # Kubernetes lets the operator create the autoscaler's Role only if it holds every permission in it
-    # (RBAC escalation check): pods get/list/watch/patch, pods/resize patch, rayclusters get/patch.
-    ("", "pods/resize", "patch"): "the autoscaler Role grants it (RBAC escalation check)",
+    # (the RBAC escalation check): pods get/list/watch/patch, pods/resize patch, rayclusters get/patch.
     ("", "pods", "get"): "the autoscaler Role grants it (RBAC escalation check)",
-    ("ray.io", "rayclusters", "get"): "the autoscaler Role grants it; RayJob reads its cluster before a patch",
+    ("", "pods/resize", "patch"): "the autoscaler Role grants it (RBAC escalation check)",
     # With the OwnerReferencesPermissionEnforcement admission plugin (OpenShift), setting blockOwnerDeletion
     # on a child needs `update` on the owner's finalizers: never an API call of its own. KubeRay grants it.
     ("ray.io", "rayclusters/finalizers", "update"): "blockOwnerDeletion under OwnerReferencesPermissionEnforcement",
     ("ray.io", "rayjobs/finalizers", "update"): "blockOwnerDeletion under OwnerReferencesPermissionEnforcement",
     ("ray.io", "rayservices/finalizers", "update"): "blockOwnerDeletion under OwnerReferencesPermissionEnforcement",
+}
+
+#: Requests the operator makes on paths this scenario does not drive, with the code that makes them.
+NOT_DRIVEN: Final[dict[Grant, str]] = {
+    ("", "services", "patch"): "rayservice/act.py switches the serve Service to a new cluster; rayjob/act.py "
+                               "points an existing Service at its cluster",
+    ("events.k8s.io", "events", "patch"): "runtime/events.py: the series count of an Event repeated after 30 s",
 }
 
 
@@ -61,10 +67,18 @@ def audit_log(local_cluster: LocalCluster) -> Path:
 
 
 @pytest.fixture(scope="module")
-def operator(kubeconfig: Path, ray_crds: None, chart_repo: Path, helm_home: Path,
+def standin() -> Iterator[StandInDashboard]:
+    server = StandInDashboard(JobScript(run_for=1.0))
+    server.start_in_thread()
+    try:
+        yield server
+    finally:
+        server.stop_thread()
+
+
+@pytest.fixture(scope="module")
+def operator(kubeconfig: Path, ray_crds: None, chart_repo: Path, helm_home: Path, standin: StandInDashboard,
              tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChartOperator]:
-    standin = StandInDashboard(JobScript(run_for=1.0))
-    standin.start_in_thread()
     namespace = f"chart-audit-{uuid.uuid4().hex[:6]}"
     kubectl(kubeconfig, "create", "namespace", namespace)
     chart = ChartOperator(
@@ -77,7 +91,6 @@ def operator(kubeconfig: Path, ray_crds: None, chart_repo: Path, helm_home: Path
         yield chart
     finally:
         chart.close()
-        standin.stop_thread()
         kubectl(kubeconfig, "delete", "namespace", namespace, "--wait=false")
 
 
@@ -142,11 +155,20 @@ def _exercise_rayclusters(kubeconfig: Path, ns: str) -> None:
     eventually(lambda: _items(kubeconfig, ns, "jobs", "ray.io/node-type=redis-cleanup"), what="clean-up Job")
 
 
-def _exercise_parents(kubeconfig: Path, ns: str) -> None:
-    """A RayJob completed and deleted, a RayService made Ready and deleted, one RayCronJob run."""
-    apply(kubeconfig, ns, _rayjob("job", shutdownAfterJobFinishes=True, ttlSecondsAfterFinished=0))
-    _state(kubeconfig, ns, "rayjob", "job", ("status", "jobDeploymentStatus"), "Complete")
-    kubectl(kubeconfig, "delete", "rayjob", "job", "-n", ns, "--wait=true", "--timeout=90s")
+def _exercise_parents(kubeconfig: Path, ns: str, standin: StandInDashboard) -> None:
+    """RayJobs completed (deletion rules: workers suspended, cluster and RayJob deleted) and suspended while
+    running (submitter Job deleted), a RayService made Ready and deleted, one RayCronJob run."""
+    rules = [{"policy": "DeleteWorkers", "condition": {"jobStatus": "SUCCEEDED", "ttlSeconds": 0}},
+             {"policy": "DeleteCluster", "condition": {"jobStatus": "SUCCEEDED", "ttlSeconds": 3}},
+             {"policy": "DeleteSelf", "condition": {"jobStatus": "SUCCEEDED", "ttlSeconds": 6}}]
+    apply(kubeconfig, ns, _rayjob("job", deletionStrategy={"deletionRules": rules}))
+    eventually(lambda: not _exists(kubeconfig, ns, "rayjob", "job"), timeout=150, what="RayJob deleted by its rule")
+
+    standin.script("pausable-", JobScript(run_for=None))
+    apply(kubeconfig, ns, _rayjob("pausable", shutdownAfterJobFinishes=True))
+    _state(kubeconfig, ns, "rayjob", "pausable", ("status", "jobStatus"), "RUNNING")
+    kubectl(kubeconfig, "patch", "rayjob", "pausable", "-n", ns, "--type=merge", "-p", '{"spec": {"suspend": true}}')
+    _state(kubeconfig, ns, "rayjob", "pausable", ("status", "jobDeploymentStatus"), "Suspended")
 
     apply(kubeconfig, ns, _rayservice("svc"))
     _rayservice_ready(kubeconfig, ns, "svc", timeout=120)
@@ -182,10 +204,11 @@ def _granted(kubeconfig: Path, operator: ChartOperator) -> set[Grant]:
 
 
 @pytest.fixture(scope="module")
-def requests(operator: ChartOperator, kubeconfig: Path, audit_log: Path) -> list[dict[str, Any]]:
+def requests(operator: ChartOperator, kubeconfig: Path, audit_log: Path, standin: StandInDashboard,
+             ) -> list[dict[str, Any]]:
     namespace = next(scratch_namespace(kubeconfig, "audited"))
     _exercise_rayclusters(kubeconfig, namespace)
-    _exercise_parents(kubeconfig, namespace)
+    _exercise_parents(kubeconfig, namespace, standin)
     kubectl(kubeconfig, "delete", "namespace", namespace, "--wait=false")
     return _recorded(audit_log, operator.account)
 
@@ -206,6 +229,7 @@ def test_every_grant_is_used_or_kept_for_a_written_reason(requests: list[dict[st
                                                          operator: ChartOperator) -> None:
     granted = _granted(kubeconfig, operator)
     used = {_request_grant(e) for e in requests}
-    assert set(KEPT) <= granted, "a kept grant the chart no longer has"
-    unused = sorted(granted - used - set(KEPT))
+    assert set(KEPT) | set(NOT_DRIVEN) <= granted, "a listed grant the chart no longer has"
+    assert not set(KEPT) & used, "a kept grant is in fact used: move it out of KEPT"
+    unused = sorted(granted - used - set(KEPT) - set(NOT_DRIVEN))
     assert not unused, f"granted but never used: {unused}"
