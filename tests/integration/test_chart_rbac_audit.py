@@ -157,7 +157,7 @@ def _exercise_rayclusters(kubeconfig: Path, ns: str) -> None:
 
 def _exercise_parents(kubeconfig: Path, ns: str, standin: StandInDashboard) -> None:
     """RayJobs completed (deletion rules: workers suspended, cluster and RayJob deleted) and suspended while
-    running (submitter Job deleted), a RayService made Ready and deleted, one RayCronJob run."""
+    running (submitter Job deleted), a RayService made Ready, suspended and deleted, one RayCronJob run."""
     rules = [{"policy": "DeleteWorkers", "condition": {"jobStatus": "SUCCEEDED", "ttlSeconds": 0}},
              {"policy": "DeleteCluster", "condition": {"jobStatus": "SUCCEEDED", "ttlSeconds": 3}},
              {"policy": "DeleteSelf", "condition": {"jobStatus": "SUCCEEDED", "ttlSeconds": 6}}]
@@ -172,6 +172,9 @@ def _exercise_parents(kubeconfig: Path, ns: str, standin: StandInDashboard) -> N
 
     apply(kubeconfig, ns, _rayservice("svc"))
     _rayservice_ready(kubeconfig, ns, "svc", timeout=120)
+    # Suspending tears down its clusters and Services (the operator deletes them itself).
+    kubectl(kubeconfig, "patch", "rayservice", "svc", "-n", ns, "--type=merge", "-p", '{"spec": {"suspend": true}}')
+    eventually(lambda: not _exists(kubeconfig, ns, "service", "svc-serve-svc"), timeout=90, what="serve Service gone")
     kubectl(kubeconfig, "delete", "rayservice", "svc", "-n", ns, "--wait=true", "--timeout=90s")
 
     apply(kubeconfig, ns, _cronjob("cron", "@every 5s"))
