@@ -143,6 +143,7 @@ class RayClusterConditionReason(StrEnum):
     DUPLICATE_HEAD_PODS = "DuplicateHeadPods"
     FAILED_CREATE_SERVICE = "FailedCreateService"
     REPLICAS_OVER_LIMIT = "ReplicasOverLimit"  # raykube only: --max-pods-per-cluster
+    INVALID_SPEC = "InvalidRayClusterSpec"  # raykube only: the spec (or name) did not validate
 
 
 # ----------------------------------------------------------------------------------------------------------

@@ -6,7 +6,13 @@ import datetime as dt
 from typing import Any
 
 from raykube import reasons
-from raykube.controllers.raycluster.status import ReconcileFailure, compute_status, desired_resources, status_changed
+from raykube.controllers.raycluster.status import (
+    ReconcileFailure,
+    compute_status,
+    desired_resources,
+    invalid_spec_status,
+    status_changed,
+)
 from tests.unit.controllers.fixtures import make_cluster, make_pod
 
 NOW = dt.datetime(2026, 11, 26, 12, 0, 0, tzinfo=dt.UTC)
@@ -240,3 +246,33 @@ def test_replica_counts_saturate_at_int32_so_the_status_write_is_never_refused()
     assert status["desiredWorkerReplicas"] == big
     assert status["maxWorkerReplicas"] == big
     assert _cond(status, "ReplicaFailure") is not None
+
+
+def test_an_invalid_spec_is_a_replica_failure_condition_that_a_valid_spec_clears() -> None:
+    message = "metadata.name: RayCluster name should be no more than 53 characters (got 253)"
+    old = {"state": "ready", "readyWorkerReplicas": 1,
+           "conditions": [{"type": "HeadPodReady", "status": "True", "reason": "HeadPodRunningAndReady",
+                           "message": "", "lastTransitionTime": "2026-11-26T11:00:00Z"}]}
+    status = invalid_spec_status(old, message, now=NOW)
+    failure = _cond(status, "ReplicaFailure")
+    assert failure is not None
+    assert (failure["status"], failure["reason"], failure["message"]) == ("True", "InvalidRayClusterSpec", message)
+    assert _cond(status, "HeadPodReady") == old["conditions"][0], "what was observed before stays"
+    assert (status["state"], status["readyWorkerReplicas"]) == ("ready", 1)
+    # The same failure again is no change (no status write, no new transition time).
+    later = NOW + dt.timedelta(minutes=5)
+    assert not status_changed(status, invalid_spec_status(status, message, now=later))
+    # Once the spec is fixed, the next full status drops the condition.
+    cluster = make_cluster().status(**status).obj()
+    fixed = compute_status(cluster, [make_pod("h")], head_service=HEAD_SVC, failure=None, now=later)
+    assert _cond(fixed, "ReplicaFailure") is None
+
+
+def test_an_invalid_spec_leaves_the_status_alone_when_conditions_are_off() -> None:
+    old = {"state": "ready"}
+    assert invalid_spec_status(old, "bad", now=NOW, conditions_enabled=False) == old
+
+
+def test_a_huge_validation_message_fits_the_crds_condition_message() -> None:
+    status = invalid_spec_status({}, "x" * 100_000, now=NOW)
+    assert len(status["conditions"][0]["message"]) == 32768

@@ -36,6 +36,7 @@ from raykube.controllers.raycluster.plan import plan_pods
 from raykube.controllers.raycluster.status import (
     ReconcileFailure,
     compute_status,
+    invalid_spec_status,
     status_changed,
     transition_events,
 )
@@ -85,8 +86,11 @@ class RayClusterReconciler:
             return Result()  # another controller (MultiKueue) owns this cluster
         events = ObjectEvents.start(self._recorder, obj)
         cluster = self._parse(obj, events)
-        if cluster is None:
+        if isinstance(cluster, str):
             await self._cleanup.release_invalid(obj, events)
+            await self._write_status(obj, invalid_spec_status(
+                obj.get("status") or {}, cluster, now=self._now(),
+                conditions_enabled=self._settings.enable_status_conditions))
             events.emit()
             return Result()
         decision, written = await self._cleanup.step(key, obj, cluster, self._owned_pods(key, cluster), events)
@@ -135,13 +139,13 @@ class RayClusterReconciler:
         )
         return ReconcileFailure(reasons.RayClusterConditionReason.REPLICAS_OVER_LIMIT, message)
 
-    def _parse(self, obj: dict[str, Any], events: ObjectEvents) -> RayCluster | None:
-        """The typed, defaulted cluster, or None after a Warning Event when the spec is invalid."""
+    def _parse(self, obj: dict[str, Any], events: ObjectEvents) -> RayCluster | str:
+        """The typed, defaulted cluster, or the validation message (after a Warning Event) when it is invalid."""
         try:
             cluster = kit.parse(RayCluster, obj, self._validate, crd_defaults=False)  # the server defaulted it
         except kit.Invalid as invalid:
             events.warning(reasons.EventReason.INVALID_RAYCLUSTER_SPEC, "Validate", str(invalid))
-            return None
+            return str(invalid)
         cluster.spec = set_raycluster_defaults(cluster.spec)
         return cluster
 

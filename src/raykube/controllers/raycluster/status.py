@@ -271,6 +271,24 @@ def _suspend_and_provisioned(cluster: RayCluster, conditions: _Conditions, *, po
         conditions.set(C.SUSPENDING, bool(cluster.spec.suspend), C.SUSPENDING)
 
 
+#: The CRD's maxLength of a condition message.
+_CONDITION_MESSAGE_LIMIT = 32768
+
+
+def invalid_spec_status(
+    old: dict[str, Any], message: str, *, now: dt.datetime, conditions_enabled: bool = True
+) -> dict[str, Any]:
+    """The status of a cluster whose spec (or name) does not validate: the old status plus ReplicaFailure
+    (reason ``InvalidRayClusterSpec``, the validation message), besides the Warning Event. raykube only: KubeRay
+    sends the Event alone, so the problem vanishes from ``kubectl describe`` once the Event expires. Nothing
+    else changes: no pod was looked at. With status conditions off the status is left as it is."""
+    if not conditions_enabled:
+        return old
+    conditions = _Conditions(old.get("conditions") or [], stamp(now))
+    conditions.set(C.REPLICA_FAILURE, True, R.INVALID_SPEC, message[:_CONDITION_MESSAGE_LIMIT])
+    return {**old, "conditions": conditions.as_list()}
+
+
 def status_changed(old: dict[str, Any], new: dict[str, Any]) -> bool:
     """True if anything but `lastUpdateTime` differs: only then is the status written."""
     return {k: v for k, v in old.items() if k != "lastUpdateTime"} != {
