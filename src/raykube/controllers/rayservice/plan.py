@@ -308,13 +308,17 @@ def _options(s: Snapshot) -> Options:
 
 def _capacity_step(s: Snapshot, active: str, pending: str, shares: Mapping[str, Share]) -> tuple[str, int] | None:
     """The target_capacity change of this pass: only once the Gateway and the HTTPRoute are ready (a gateway
-    controller accepted them) and no Serve PUT is under way on either cluster."""
+    controller accepted them), the pending cluster took the config and no Serve PUT is under way."""
     if not gateway.gateway_ready(s.gateway):
         return None
     if not gateway.httproute_ready(s.httproute, gateway.gateway_name(s.svc.name), s.svc.namespace):
         return None
     if any(s.serve.get(n, ClusterServe()).deploying for n in (active, pending)):
         return None
+    pending_head = s.heads.get(pending)
+    taken = Applied(s.svc.spec.serve_config_v2 or "", str((pending_head or {}).get("metadata", {}).get("uid", "")))
+    if pending_head is None or not taken.same_config(s.serve.get(pending, ClusterServe()).applied):
+        return None  # the pending cluster first takes the config, at its starting capacity
     change = next_capacity(shares.get(active, Share()), shares.get(pending, Share()), _options(s))
     if change is None:
         return None
