@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import itertools
 from typing import Any
@@ -261,3 +262,27 @@ def test_the_first_cluster_takes_full_capacity_and_is_served_through_the_route_o
     assert seen[-1] == (("svc-zzzzz-serve-svc", 100),)
     assert world.events[0] == "config svc-zzzzz 100"
     assert world.status["activeServiceStatus"]["targetCapacity"] == 100
+
+
+def test_suspend_deletes_the_gateway_and_the_route_with_the_clusters() -> None:
+    world = World()
+    svc = service(upgradeStrategy=INCREMENTAL)
+    _run(world, svc, 3)
+    assert set(world.routing) == {"Gateway", "HTTPRoute"}
+    suspended = service(upgradeStrategy=INCREMENTAL, suspend=True)
+    d = decide(world.snapshot(suspended))
+    assert d.suspended
+    assert [(x.kind, x.name) for x in d.actions if isinstance(x, a.DeleteRouting)] == [
+        ("HTTPRoute", "svc-httproute"),
+        ("Gateway", "svc-gateway"),
+    ]
+    assert [x.name for x in d.actions if isinstance(x, a.DeleteCluster)] == ["svc-aaaaa"]
+
+
+def test_with_the_feature_gate_off_the_strategy_makes_no_new_cluster_and_no_gateway() -> None:
+    world = World()
+    svc = service(env="2", upgradeStrategy=INCREMENTAL)
+    s = world.snapshot(svc)
+    off = Snapshot(**{**s.__dict__, "settings": dataclasses.replace(s.settings, incremental_upgrade=False)})
+    d = decide(off)
+    assert d.pending == "" and not [x for x in d.actions if isinstance(x, (a.CreateCluster, a.ApplyRouting))]
