@@ -240,7 +240,11 @@ def _serve(s: Snapshot, start: tuple[a.Action, ...]) -> Decision:
     actions.extend(deletes)
     waits = [w for w in (delete_wake, wake, s.settings.requeue_seconds) if w is not None]
     shares = {n: shares[n] for n in (active, pending) if n in shares}
-    counted = tuple(names.serve_service_name(n) for n in (active, pending) if n) if incremental and active else ()
+    counted: tuple[str, ...] = ()
+    if incremental and active in s.cluster_serve_svcs:
+        # KubeRay counts the per-cluster serve Services then; until the active one exists (a RayService switched
+        # to this strategy), <svc>-serve-svc is counted so Ready does not drop meanwhile
+        counted = tuple(names.serve_service_name(n) for n in (active, pending) if n in s.cluster_serve_svcs)
     return Decision(
         tuple(actions),
         active,

@@ -239,6 +239,7 @@ def test_a_cluster_spec_change_moves_the_route_weights_in_steps_and_promotes_the
     )
     assert "lastTrafficMigratedTime" in active and not world.status.get("pendingServiceStatus")
     assert set(world.serve_svcs) == {"svc-zzzzz"}
+    assert decide(world.snapshot(svc)).endpoint_services == ("svc-zzzzz-serve-svc",)  # numServeEndpoints from it
     assert world.routing["Gateway"]["spec"]["gatewayClassName"] == "istio"
     assert "replicas" not in world.clusters["svc-zzzzz"]["spec"]["workerGroupSpecs"][0]  # grows from minReplicas
 
