@@ -291,6 +291,10 @@ def test_rayservice_rules_are_what_its_controller_needs() -> None:
             if _allows(rules, "discovery.k8s.io", "endpointslices", v)] == ["list", "watch"]
     # The serve Service's selector is switched with a patch; the head pod's ray.io/serve label likewise.
     assert _allows(rules, "", "services", "patch") and _allows(rules, "", "pods", "patch")
+    # The incremental upgrade's Gateway and HTTPRoute: read, created, replaced, deleted; never listed or watched.
+    for resource in ("gateways", "httproutes"):
+        assert [v for v in ("get", "list", "watch", "create", "update", "patch", "delete")
+                if _allows(rules, "gateway.networking.k8s.io", resource, v)] == ["get", "create", "update", "delete"]
     assert _allows(rules, "ray.io", "rayclusters", "create") and _allows(rules, "ray.io", "rayclusters", "delete")
 
 

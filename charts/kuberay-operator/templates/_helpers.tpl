@@ -103,6 +103,11 @@ rules go into the ClusterRole, or into a Role in every watched namespace.
 - apiGroups: [discovery.k8s.io]
   resources: [endpointslices]
   verbs: [list, watch]
+# Gateway API (RayService NewClusterWithIncrementalUpgrade): the RayService's Gateway and HTTPRoute, read with a
+# GET each pass (no informer), created, their spec replaced, deleted on suspend.
+- apiGroups: [gateway.networking.k8s.io]
+  resources: [gateways, httproutes]
+  verbs: [get, create, update, delete]
 {{- if include "kuberay-operator.raycronjob" . }}
 # RayCronJobs (feature gate RayCronJob): watched, and lastScheduleTime written; their runs are RayJobs (above).
 - apiGroups: [ray.io]

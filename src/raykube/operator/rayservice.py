@@ -116,6 +116,7 @@ def build_rayservice(
         zero_downtime=os.environ.get(ENV_ZERO_DOWNTIME, "true").lower() != "false",
         dashboard_url_override=jobs.dashboard_url_override,
         kubernetes_proxy_base=proxy_base,
+        incremental_upgrade=config.gate("RayServiceIncrementalUpgrade"),
     )
     informers = {
         namespace: ServiceInformers(

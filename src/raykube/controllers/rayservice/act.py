@@ -12,7 +12,7 @@ from typing import Any
 
 from raykube import reasons
 from raykube.controllers.events import ObjectEvents
-from raykube.controllers.kinds import POD, RAYCLUSTER, RAYSERVICE, SERVICE
+from raykube.controllers.kinds import GATEWAY, HTTPROUTE, POD, RAYCLUSTER, RAYSERVICE, SERVICE
 from raykube.controllers.rayservice import actions as a
 from raykube.controllers.rayservice.plan import REQUEUE_SECONDS
 from raykube.controllers.rayservice.serve import ServeProbes
@@ -66,8 +66,14 @@ class ServiceActor:
                 await self._label(pod, value)
             case a.PollApplications(cluster=cluster, endpoint=endpoint):
                 self._probes.poll(self._key, cluster, endpoint, max_age=REQUEUE_SECONDS)
-            case a.DeployConfig(cluster=cluster, endpoint=endpoint, config=config, applied=applied):
-                self._probes.deploy(self._key, cluster, endpoint, config, applied)
+            case a.DeployConfig(
+                cluster=cluster, endpoint=endpoint, config=config, applied=applied, capacity_only=capacity_only
+            ):
+                self._probes.deploy(self._key, cluster, endpoint, config, applied, capacity_only=capacity_only)
+            case a.ApplyRouting(kind=kind, body=body, existing=existing):
+                await self._apply_routing(kind, body, existing)
+            case a.DeleteRouting(kind=kind, name=name):
+                await self._delete(_ROUTING[kind][0], name, f"{kind} {ns}/{name}", None, None)
             case a.CheckProxy(cluster=cluster, endpoint=endpoint, pod_ip=ip):
                 self._probes.check_proxy(self._key, cluster, endpoint, ip)
         return current
@@ -126,6 +132,31 @@ class ServiceActor:
         cluster = selector.get(reasons.LABEL_CLUSTER, "")
         self._events.normal(E.UPDATED_SERVICE, "Update", f"Service {ns}/{name} now selects RayCluster {ns}/{cluster}")
 
+    async def _apply_routing(self, kind: str, body: Obj, existing: Obj | None) -> None:
+        """Create the Gateway or HTTPRoute, or replace the existing one's spec (KubeRay's texts)."""
+        resource, created, updated, failed_create, failed_update = _ROUTING[kind]
+        ns, name = self._key.namespace, body["metadata"]["name"]
+        if existing is None:
+            try:
+                await self._client.create(resource, body, namespace=ns)
+            except ApiError as err:
+                if is_already_exists(err):
+                    return
+                self._events.warning(
+                    failed_create, "Create", f"Failed to create {kind} for RayService {ns}/{name}: {_why(err)}"
+                )
+                raise
+            self._events.normal(created, "Create", f"Created {kind} for RayService {ns}/{name}")
+            return
+        replacement = deep_copy(existing)
+        replacement["spec"] = body["spec"]
+        try:
+            await self._client.replace(resource, replacement)
+        except ApiError as err:
+            self._events.warning(failed_update, "Update", f"Failed to update the {kind} {ns}/{name}: {_why(err)}")
+            raise
+        self._events.normal(updated, "Update", f"Updated the {kind} {ns}/{name}")
+
     async def _label(self, pod: str, value: str) -> None:
         ns = self._key.namespace
         patch = {"metadata": {"labels": {reasons.LABEL_SERVE: value}}}
@@ -145,3 +176,23 @@ class ServiceActor:
             "Update",
             f"Updated the serve label to {value!r} for the Head Pod {ns}/{pod}",
         )
+
+
+#: kind -> (resource, created, updated, failed to create, failed to update)
+_ROUTING = {
+    "Gateway": (GATEWAY, E.CREATED_GATEWAY, E.UPDATED_GATEWAY, E.FAILED_TO_CREATE_GATEWAY, E.FAILED_TO_UPDATE_GATEWAY),
+    "HTTPRoute": (
+        HTTPROUTE,
+        E.CREATED_HTTPROUTE,
+        E.UPDATED_HTTPROUTE,
+        E.FAILED_TO_CREATE_HTTPROUTE,
+        E.FAILED_TO_UPDATE_HTTPROUTE,
+    ),
+}
+
+
+def _why(err: ApiError) -> str:
+    """The API server's message; a 404 on create means the Gateway API CRDs are not installed."""
+    if err.code == 404:
+        return f"{err.message or err} (are the Gateway API CRDs installed? NewClusterWithIncrementalUpgrade needs them)"
+    return str(err.message or err)

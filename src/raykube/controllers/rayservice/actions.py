@@ -64,10 +64,31 @@ class PollApplications:
 
 @dataclass(frozen=True)
 class DeployConfig:
+    """PUT a serve config; ``capacity_only`` when only its ``target_capacity`` changed (an incremental upgrade
+    step: reported as KubeRay's UpdatedServeTargetCapacity rather than UpdatedServeApplications)."""
+
     cluster: str
     endpoint: Endpoint
     config: dict[str, Any] = field(hash=False)
     applied: Applied
+    capacity_only: bool = False
+
+
+@dataclass(frozen=True)
+class ApplyRouting:
+    """Create the RayService's Gateway or HTTPRoute, or replace the spec of the existing one."""
+
+    kind: str  # "Gateway" or "HTTPRoute"
+    body: Obj = field(hash=False)
+    existing: Obj | None = field(default=None, hash=False)
+
+
+@dataclass(frozen=True)
+class DeleteRouting:
+    """Delete the RayService's Gateway or HTTPRoute (suspend)."""
+
+    kind: str
+    name: str
 
 
 @dataclass(frozen=True)
@@ -88,4 +109,6 @@ Action = (
     | PollApplications
     | DeployConfig
     | CheckProxy
+    | ApplyRouting
+    | DeleteRouting
 )

@@ -12,6 +12,7 @@ In memory (as KubeRay): when each no-longer-used cluster was first seen so (its 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from typing import Any
@@ -20,17 +21,17 @@ import pydantic
 
 from raykube import reasons
 from raykube.api.defaults import apply_crd_defaults
-from raykube.api.rayservice import RayService, RayServiceSpec
+from raykube.api.rayservice import RayService, RayServiceSpec, ServiceUpgradeType
 from raykube.api.validation import ValidationGates, validate_rayservice
-from raykube.builders import names
+from raykube.builders import gateway, names
 from raykube.builders.settings import OperatorSettings
 from raykube.controllers.events import ObjectEvents
-from raykube.controllers.kinds import RAYSERVICE
+from raykube.controllers.kinds import GATEWAY, HTTPROUTE, RAYSERVICE
 from raykube.controllers.kit import random_suffix
 from raykube.controllers.rayservice import plan, status
 from raykube.controllers.rayservice.act import ServiceActor
 from raykube.controllers.rayservice.cache import ServiceCache
-from raykube.controllers.rayservice.serve import ServeProbes
+from raykube.controllers.rayservice.serve import Outcome, ServeProbes
 from raykube.runtime.client import KubeClient
 from raykube.runtime.clock import Clock, RealClock
 from raykube.runtime.controller import Result
@@ -74,9 +75,11 @@ class RayServiceReconciler:
             return Result()  # another controller (MultiKueue) owns this RayService
         events = ObjectEvents.start(self._recorder, obj)
         snapshot = self._observe(key, obj)
+        if _incremental(snapshot):
+            snapshot = await self._observe_routing(snapshot)
         decision = plan.decide(snapshot)
-        for cluster, error in self._probes.take_outcomes(key):
-            _deploy_event(events, key.namespace, cluster, error)
+        for outcome in self._probes.take_outcomes(key):
+            _deploy_event(events, key.namespace, outcome)
         current = await ServiceActor(self._client, self._probes, key=key, rayservice=obj, events=events).carry_out(
             decision.actions
         )
@@ -84,8 +87,9 @@ class RayServiceReconciler:
         if current is not None and not snapshot.deleting:
             if current is not obj:
                 self._cache.observe_rayservice(current)
-            serve_name = self._serve_service_name(snapshot)
-            endpoints = status.count_serve_endpoints(self._cache.endpoint_slices(key.namespace, serve_name))
+            serve_names = decision.endpoint_services or (self._serve_service_name(snapshot),)
+            slices = [piece for n in serve_names for piece in self._cache.endpoint_slices(key.namespace, n)]
+            endpoints = status.count_serve_endpoints(slices)
             new, notes = status.compute(snapshot, decision, endpoints=endpoints)
             await self._write_status(current, dict(snapshot.status), new)
             for event in (*decision.events, *notes):
@@ -119,6 +123,28 @@ class RayServiceReconciler:
             suffix=self._suffix(),
         )
 
+    async def _observe_routing(self, s: plan.Snapshot) -> plan.Snapshot:
+        """The Gateway and HTTPRoute, read from the API server (only for incremental RayServices: no Gateway API
+        informer runs, so a cluster without its CRDs costs nothing), and the per-cluster serve Services."""
+        ns = s.svc.namespace
+        found: dict[str, Obj | None] = {}
+        for kind, name in (
+            (GATEWAY, gateway.gateway_name(s.svc.name)),
+            (HTTPROUTE, gateway.httproute_name(s.svc.name)),
+        ):
+            try:
+                found[kind.kind] = await self._client.get(kind, name, namespace=ns)
+            except ApiError as err:
+                if not is_not_found(err):
+                    raise
+                found[kind.kind] = None
+        serve_svcs = {
+            n: svc for n in s.clusters if (svc := self._cache.service(ns, names.serve_service_name(n))) is not None
+        }
+        return dataclasses.replace(
+            s, gateway=found["Gateway"], httproute=found["HTTPRoute"], cluster_serve_svcs=serve_svcs
+        )
+
     @staticmethod
     def _serve_service_name(s: plan.Snapshot) -> str:
         custom = ((s.svc.spec.serve_service or {}).get("metadata") or {}).get("name")
@@ -138,7 +164,34 @@ class RayServiceReconciler:
         return True
 
 
-def _deploy_event(events: ObjectEvents, namespace: str, cluster: str, error: str) -> None:
+def _incremental(s: plan.Snapshot) -> bool:
+    strategy = s.svc.spec.upgrade_strategy
+    return (
+        not s.problems
+        and not s.deleting
+        and s.settings.incremental_upgrade
+        and strategy is not None
+        and strategy.type == ServiceUpgradeType.NEW_CLUSTER_WITH_INCREMENTAL_UPGRADE
+    )
+
+
+def _deploy_event(events: ObjectEvents, namespace: str, outcome: Outcome) -> None:
+    cluster, error = outcome.cluster, outcome.error
+    if outcome.capacity_only:
+        if error:
+            events.warning(
+                reasons.EventReason.FAILED_TO_UPDATE_TARGET_CAPACITY,
+                "Update",
+                f"Failed to update target_capacity of serve applications to the RayCluster {namespace}/{cluster}: "
+                f"{error}",
+            )
+        else:
+            events.normal(
+                reasons.EventReason.UPDATED_SERVE_TARGET_CAPACITY,
+                "Update",
+                f"Updated target_capacity of serve applications to the RayCluster {namespace}/{cluster}",
+            )
+        return
     if error:
         events.warning(
             reasons.EventReason.FAILED_TO_UPDATE_SERVE_APPLICATIONS,

@@ -56,7 +56,7 @@ def _entry(status: str, message: str) -> dict[str, Any]:
     return {"status": status, "message": message} if message else {"status": status}
 
 
-def _cluster_status(s: Snapshot, name: str, previous: Mapping[str, Any]) -> dict[str, Any] | None:
+def _cluster_status(s: Snapshot, d: Decision, name: str, previous: Mapping[str, Any]) -> dict[str, Any] | None:
     if not name:
         return None
     cluster = s.clusters.get(name)
@@ -69,6 +69,14 @@ def _cluster_status(s: Snapshot, name: str, previous: Mapping[str, Any]) -> dict
         apps = previous.get("applicationStatuses")  # no fresh answer: keep what was last seen
     if apps:
         entry["applicationStatuses"] = apps
+    share = d.shares.get(name)
+    if share is not None:
+        if share.capacity is not None:
+            entry["targetCapacity"] = share.capacity
+        if share.traffic is not None:
+            entry["trafficRoutedPercent"] = share.traffic
+        if share.migrated_at is not None:
+            entry["lastTrafficMigratedTime"] = stamp(share.migrated_at)
     return entry
 
 
@@ -82,7 +90,7 @@ def compute(s: Snapshot, d: Decision, *, endpoints: int) -> tuple[dict[str, Any]
         for k in ("activeServiceStatus", "pendingServiceStatus")
     }
     for key, name in (("activeServiceStatus", d.active), ("pendingServiceStatus", d.pending)):
-        entry = _cluster_status(s, name, previous_by_cluster.get(name, {}))
+        entry = _cluster_status(s, d, name, previous_by_cluster.get(name, {}))
         if entry is not None:
             new[key] = entry
             events.extend(_app_events(s, name, previous_by_cluster.get(name, {}), entry))
