@@ -133,7 +133,7 @@ class CorpusRunner:
         for event in events:
             if event.get("type") == "Warning":
                 regarding = event.get("regarding") or {}
-                warned.setdefault((regarding.get("kind"), regarding.get("name")), str(event.get("reason")))
+                warned.setdefault((str(regarding.get("kind")), str(regarding.get("name"))), str(event.get("reason")))
         objects = {kind: {o["metadata"]["name"]: o for o in self.api.items(Api.ray_path(ns, kind))}
                    for kind in {c.kind for c, _ in created.values()}}
         owned = {ref["name"] for job in self.api.items(Api.ray_path(ns, "RayJob"))

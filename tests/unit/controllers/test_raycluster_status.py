@@ -250,7 +250,7 @@ def test_replica_counts_saturate_at_int32_so_the_status_write_is_never_refused()
 
 def test_an_invalid_spec_is_a_replica_failure_condition_that_a_valid_spec_clears() -> None:
     message = "metadata.name: RayCluster name should be no more than 53 characters (got 253)"
-    old = {"state": "ready", "readyWorkerReplicas": 1,
+    old: dict[str, Any] = {"state": "ready", "readyWorkerReplicas": 1,
            "conditions": [{"type": "HeadPodReady", "status": "True", "reason": "HeadPodRunningAndReady",
                            "message": "", "lastTransitionTime": "2026-11-26T11:00:00Z"}]}
     status = invalid_spec_status(old, message, now=NOW)
