@@ -11,6 +11,7 @@ from raykube import __version__
 from raykube.cli.kubectl_ray.session import Context, Kubeconfig, Namespace, PluginError, closing, fail, run, target
 from raykube.controllers.kinds import RAYCLUSTER, RAYJOB, RAYSERVICE
 from raykube.runtime.errors import ApiError
+from raykube.runtime.explain import explain
 from raykube.runtime.kinds import ResourceKind
 
 scale_app = typer.Typer(no_args_is_help=True, help="Scale a Ray resource.")
@@ -57,7 +58,7 @@ def scale_cluster(
             try:
                 obj = await client.get(RAYCLUSTER, cluster, namespace=t.namespace)
             except ApiError as err:
-                raise PluginError(f"failed to scale {where}: {err.message or err}") from err
+                raise PluginError(f"failed to scale {where}: {explain(err)}") from err
             groups = obj["spec"].get("workerGroupSpecs") or []
             found = [g for g in groups if g.get("groupName") == worker_group]
             if not found:
@@ -73,7 +74,7 @@ def scale_cluster(
             try:
                 await client.replace(RAYCLUSTER, obj)
             except ApiError as err:
-                raise PluginError(f"failed to scale {where}: {err.message or err}") from err
+                raise PluginError(f"failed to scale {where}: {explain(err)}") from err
             if set(changes) == {"replicas"}:
                 return (f"Scaled worker group {worker_group} in Ray cluster {cluster} in namespace {t.namespace} "
                         f"from {before['replicas'] if before['replicas'] is not None else 1} to {replicas} replicas")
@@ -134,7 +135,7 @@ def delete(
                 try:
                     await client.delete(_KINDS[kind], name, namespace=t.namespace)
                 except ApiError as err:
-                    raise PluginError(f"failed to delete {kind}/{name}: {err.message or err}") from err
+                    raise PluginError(f"failed to delete {kind}/{name}: {explain(err)}") from err
                 typer.echo(f"Deleted {kind} {name}")
 
     run(work())

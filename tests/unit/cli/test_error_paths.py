@@ -1,0 +1,185 @@
+"""Every user-facing command fails with one line saying what went wrong and what to do: no traceback.
+
+Each command of ``kubectl ray``, ``raykube doctor`` and ``raykube get`` is run in-process (the console scripts'
+own entry points) against each fault: no kubeconfig, a kubeconfig that is not YAML, an unknown context, an
+API server nobody listens on, a stand-in API server (:mod:`.fakeapi`) that refuses everything (403, 401),
+that has no ray.io CRDs, or that holds no objects, and a bad flag. The same faults through the real kubectl
+binary and the real API server (with real RBAC) are in tests/integration/test_kubectl_ray.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from raykube.cli import main as raykube_main
+from raykube.cli.kubectl_ray import app as kubectl_ray_app
+from tests.unit.cli.fakeapi import fake_api, write_kubeconfig
+
+Entry = Callable[[list[str] | None], None]
+
+# (entry point, arguments, what the "missing object" answer must say); {out} is a scratch directory.
+COMMANDS: list[tuple[str, list[str], str]] = [
+    ("kubectl-ray", ["get", "cluster"], ""),
+    ("kubectl-ray", ["get", "cluster", "ghost"], "Ray cluster ghost not found in namespace ns"),
+    ("kubectl-ray", ["get", "nodes", "ghost"], "Ray node ghost not found in namespace ns in any Ray cluster"),
+    ("kubectl-ray", ["get", "workergroups", "ghost"], "Ray worker group ghost not found in namespace ns"),
+    ("kubectl-ray", ["get", "token", "ghost"], "failed to get RayCluster ns/ghost"),
+    ("kubectl-ray", ["create", "cluster", "c", "--head-cpu", "1"], ""),
+    ("kubectl-ray", ["create", "workergroup", "g", "-c", "ghost"], "error getting Ray cluster"),
+    ("kubectl-ray", ["scale", "cluster", "ghost", "-w", "g", "-r", "1"], "failed to scale"),
+    ("kubectl-ray", ["delete", "ghost", "-y"], "failed to delete raycluster/ghost"),
+    ("kubectl-ray", ["session", "ghost"], "Ray cluster ghost not found in namespace ns"),
+    ("kubectl-ray", ["log", "ghost", "--out-dir", "{out}"], "Ray cluster ghost not found in namespace ns"),
+    ("kubectl-ray", ["job", "submit", "--name", "j", "--working-dir", "{out}", "--", "python", "x.py"], ""),
+    ("raykube", ["doctor", "raycluster/ghost"], "RayCluster ghost not found in namespace ns"),
+    ("raykube", ["doctor", "rayjob/ghost", "-o", "json"], "RayJob ghost not found in namespace ns"),
+    ("raykube", ["doctor", "-A"], ""),
+    ("raykube", ["get", "cluster"], ""),
+]
+ENTRIES: dict[str, Entry] = {"kubectl-ray": kubectl_ray_app.main, "raykube": raykube_main.main}
+
+
+def ids(command: tuple[str, list[str], str]) -> str:
+    return f"{command[0]} {' '.join(a for a in command[1] if a != '{out}')}"
+
+
+def run(capsys: pytest.CaptureFixture[str], entry: str, args: list[str], out: Path) -> tuple[int, str, str]:
+    argv = [a.replace("{out}", str(out)) for a in args]
+    with pytest.raises(SystemExit) as done:
+        ENTRIES[entry](argv)
+    captured = capsys.readouterr()
+    return int(done.value.code or 0), captured.out, captured.err
+
+
+def assert_one_line(code: int, err: str, *fragments: str) -> str:
+    lines = err.strip().splitlines()
+    assert code != 0, err
+    assert len(lines) == 1 and lines[0].startswith("Error: "), err
+    assert "Traceback" not in err
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+    return lines[0]
+
+
+@pytest.fixture(autouse=True)
+def no_user_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No kubeconfig of the machine's user leaks in, and no debug mode."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+    monkeypatch.delenv("RAYKUBE_DEBUG", raising=False)
+
+
+@pytest.fixture
+def out(tmp_path: Path) -> Path:
+    path = tmp_path / "out"
+    path.mkdir()
+    (path / "main.py").write_text("print(1)\n")
+    return path
+
+
+@pytest.fixture
+def served(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    with fake_api(request.param) as url:
+        monkeypatch.setenv("KUBECONFIG", str(write_kubeconfig(tmp_path / "fake.kubeconfig", url)))
+        yield
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=ids)
+def test_no_kubeconfig(capsys: pytest.CaptureFixture[str], out: Path, command: tuple[str, list[str], str]) -> None:
+    code, _, err = run(capsys, command[0], command[1], out)
+    assert_one_line(code, err, "no kubeconfig at ~/.kube/config", "set KUBECONFIG")
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=ids)
+def test_a_kubeconfig_that_is_not_yaml(capsys: pytest.CaptureFixture[str], out: Path, tmp_path: Path,
+                                       monkeypatch: pytest.MonkeyPatch, command: tuple[str, list[str], str]) -> None:
+    broken = tmp_path / "broken.kubeconfig"
+    broken.write_text("clusters: [\n")
+    monkeypatch.setenv("KUBECONFIG", str(broken))
+    code, _, err = run(capsys, command[0], command[1], out)
+    assert_one_line(code, err, f"the kubeconfig {broken} is not valid YAML (line 2)")
+
+
+@pytest.mark.parametrize("command", COMMANDS[:2], ids=ids)
+def test_an_unknown_context(capsys: pytest.CaptureFixture[str], out: Path, tmp_path: Path,
+                            command: tuple[str, list[str], str]) -> None:
+    config = write_kubeconfig(tmp_path / "k", "http://127.0.0.1:1")
+    code, _, err = run(capsys, command[0], [*command[1], "--kubeconfig", str(config), "--context", "nope"], out)
+    assert_one_line(code, err, "Context 'nope' not found", "kubectl config get-contexts")
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=ids)
+def test_an_unreachable_api_server(capsys: pytest.CaptureFixture[str], out: Path, tmp_path: Path,
+                                   monkeypatch: pytest.MonkeyPatch, command: tuple[str, list[str], str]) -> None:
+    monkeypatch.setenv("KUBECONFIG", str(write_kubeconfig(tmp_path / "k", "http://127.0.0.1:1")))
+    code, _, err = run(capsys, command[0], command[1], out)
+    assert_one_line(code, err, "cannot reach the API server", "is the cluster up")
+
+
+@pytest.mark.parametrize("served", ["forbidden"], indirect=True)
+@pytest.mark.parametrize("command", COMMANDS, ids=ids)
+def test_missing_rbac(capsys: pytest.CaptureFixture[str], out: Path, served: None,
+                      command: tuple[str, list[str], str]) -> None:
+    code, _, err = run(capsys, command[0], command[1], out)
+    assert_one_line(code, err, "is forbidden", "ask a cluster admin for RBAC permission")
+
+
+@pytest.mark.parametrize("served", ["unauthorized"], indirect=True)
+@pytest.mark.parametrize("command", COMMANDS, ids=ids)
+def test_rejected_credentials(capsys: pytest.CaptureFixture[str], out: Path, served: None,
+                              command: tuple[str, list[str], str]) -> None:
+    code, _, err = run(capsys, command[0], command[1], out)
+    assert_one_line(code, err, "rejected the credentials", "renew the token")
+
+
+@pytest.mark.parametrize("served", ["no-crds"], indirect=True)
+@pytest.mark.parametrize("command", [c for c in COMMANDS if c[1][0] == "get" and c[1][1] == "cluster"], ids=ids)
+def test_ray_crds_not_installed(capsys: pytest.CaptureFixture[str], out: Path, served: None,
+                                command: tuple[str, list[str], str]) -> None:
+    code, _, err = run(capsys, command[0], command[1], out)
+    assert_one_line(code, err, "are the ray.io CRDs installed?")
+
+
+@pytest.mark.parametrize("served", ["empty"], indirect=True)
+@pytest.mark.parametrize("command", [c for c in COMMANDS if c[2]], ids=ids)
+def test_missing_objects(capsys: pytest.CaptureFixture[str], out: Path, served: None,
+                         command: tuple[str, list[str], str]) -> None:
+    code, _, err = run(capsys, command[0], command[1], out)
+    assert_one_line(code, err, command[2])
+
+
+@pytest.mark.parametrize("entry", ["kubectl-ray", "raykube"])
+@pytest.mark.parametrize("args", [["get", "cluster", "--bogus"], ["get", "nodes", "-A", "extra", "args"],
+                                  ["scale", "cluster", "c", "-r", "many"]], ids=["option", "argument", "value"])
+def test_bad_flags_are_usage_errors(capsys: pytest.CaptureFixture[str], out: Path, entry: str,
+                                    args: list[str]) -> None:
+    code, _, err = run(capsys, entry, args, out)
+    assert code == 2
+    assert_one_line(code, err, "--help")
+
+
+@pytest.mark.parametrize("args", [["doctor", "--bogus"], ["doctor", "-o", "xml"], ["doctor", "pod/x"]],
+                         ids=["option", "output", "kind"])
+def test_doctor_refuses_bad_arguments(capsys: pytest.CaptureFixture[str], out: Path, args: list[str]) -> None:
+    code, _, err = run(capsys, "raykube", args, out)
+    assert_one_line(code, err)
+
+
+def test_debug_shows_the_traceback(capsys: pytest.CaptureFixture[str], out: Path) -> None:
+    code, _, err = run(capsys, "kubectl-ray", ["get", "cluster", "--debug"], out)
+    assert code == 1 and "Traceback" in err and err.strip().splitlines()[-1].startswith("Error: no kubeconfig")
+    code, _, err = run(capsys, "raykube", ["--debug", "doctor"], out)
+    assert code == 1 and "Traceback" in err
+
+
+def test_a_kubeconfig_without_contexts(capsys: pytest.CaptureFixture[str], out: Path, tmp_path: Path,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    empty = tmp_path / "empty.kubeconfig"
+    empty.write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "Config"}))
+    monkeypatch.setenv("KUBECONFIG", str(empty))
+    code, _, err = run(capsys, "kubectl-ray", ["get", "cluster"], out)
+    assert_one_line(code, err, f"the kubeconfig {empty} lacks 'clusters'", "kubectl config view")
