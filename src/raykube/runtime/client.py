@@ -297,6 +297,15 @@ class KubeClient:
             body["preconditions"] = preconditions
         await self._send("DELETE", ResourceKind.of(kind).path(namespace, name), body=body)
 
+    async def read_log(self, namespace: str, pod: str, *, container: str | None = None,
+                       tail_lines: int | None = None, previous: bool = False) -> str:
+        """A container's log as text (``GET .../pods/NAME/log``): its last ``tail_lines`` lines, of the
+        previous run with ``previous`` (what a crashed container printed before it was restarted)."""
+        params = {"container": container, "tailLines": str(tail_lines) if tail_lines else None,
+                  "previous": "true" if previous else None}
+        response = await self._send("GET", f"/api/v1/namespaces/{namespace}/pods/{pod}/log", params=params)
+        return response.text
+
     # -- plumbing --------------------------------------------------------------------------------
 
     @staticmethod

@@ -187,7 +187,8 @@ def test_a_failed_submitter_pod_and_a_dead_dashboard() -> None:
         {"name": "ray-job-submitter", "state": {"terminated": {"reason": "Error", "exitCode": 1}}}])
     submitter["metadata"]["labels"] = {"batch.kubernetes.io/job-name": "job"}
     found = diagnose(snap(job, submitter, kind="RayJob", clusters=(cluster("job-abc"),)))
-    assert [f.code for f in found] == ["rayjob-dashboard-unreachable", "pod-failed"]
+    assert [f.code for f in found] == ["rayjob-dashboard-unreachable", "rayjob-submitter-failed"]
+    assert found[1].evidence == ("container ray-job-submitter: terminated Error, exit code 1, restarts 0",)
 
 
 def test_failing_serve_applications() -> None:
