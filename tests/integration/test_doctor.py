@@ -19,7 +19,14 @@ from typing import Any
 import pytest
 
 from raykube.local.nodes.fake import MISSING_IMAGE, POD_STATE_ANNOTATION
-from tests.integration.kube import apply, eventually, kubectl, scratch_namespace
+from tests.integration.kube import (
+    apply,
+    eventually,
+    kubectl,
+    no_rights_kubeconfig,
+    scratch_namespace,
+    unreachable_kubeconfig,
+)
 from tests.integration.operator import OperatorProcess, running_operator
 
 pytestmark = pytest.mark.integration
@@ -168,7 +175,24 @@ def test_autoscaler_role_removed(operator: OperatorProcess, kubeconfig: Path, ns
     assert found["evidence"] == [f"Role {ns}/scaler: not found"]
 
 
-def test_errors_are_one_line(operator: OperatorProcess, kubeconfig: Path, ns: str) -> None:
+def test_a_failed_submitter_is_quoted(operator: OperatorProcess, kubeconfig: Path, ns: str) -> None:
+    submitter_pod = {"metadata": {"annotations": {POD_STATE_ANNOTATION: "Failed"}},
+                     "spec": {"restartPolicy": "Never",
+                              "containers": [{"name": "ray-job-submitter", "image": "rayproject/ray:2.52.0"}]}}
+    apply(kubeconfig, ns, {"apiVersion": "ray.io/v1", "kind": "RayJob", "metadata": {"name": "nosubmit"},
+                           "spec": {"entrypoint": "python -c 1", "submitterPodTemplate": submitter_pod,
+                                    "submitterConfig": {"backoffLimit": 0},
+                                    "rayClusterSpec": raycluster("unused")["spec"]}})
+    found = wait_for_finding(kubeconfig, ns, "rayjob/nosubmit", "rayjob-submitter-failed")
+    assert found["subject"].startswith(f"submitter pod {ns}/nosubmit-")
+    assert found["evidence"][0].startswith("container ray-job-submitter: terminated ")
+    assert "exit code 1" in found["evidence"][0]
+    # Its log is asked for; fake nodes have no kubelet to serve it, and the doctor says so.
+    pod = found["subject"].split("/")[-1]
+    assert found["evidence"][1].startswith(f"log of {pod}/ray-job-submitter: not available (")
+
+
+def test_errors_are_one_line(operator: OperatorProcess, kubeconfig: Path, ns: str, tmp_path: Path) -> None:
     done = doctor(kubeconfig, "raycluster/ghost", "-n", ns)
     assert done.returncode == 1 and done.stderr.strip() == f"Error: RayCluster ghost not found in namespace {ns}"
     bad = doctor(kubeconfig, "pod/x", "-n", ns)
@@ -176,3 +200,15 @@ def test_errors_are_one_line(operator: OperatorProcess, kubeconfig: Path, ns: st
     empty = doctor(kubeconfig, "-n", ns)
     assert empty.returncode == 0 and empty.stdout.strip() == f"No RayClusters, RayJobs or RayServices found in " \
                                                              f"namespace {ns}."
+    flag = doctor(kubeconfig, "--bogus")
+    assert flag.returncode == 2 and flag.stderr.strip().startswith("Error: No such option: --bogus")
+    faults = {unreachable_kubeconfig(kubeconfig, tmp_path / "unreachable"): "cannot reach the API server",
+              no_rights_kubeconfig(kubeconfig, ns, tmp_path / "limited"): "ask a cluster admin for RBAC permission",
+              tmp_path / "missing": "no kubeconfig at"}
+    for config, fragment in faults.items():
+        for args in (["-n", ns], ["raycluster/ghost", "-n", ns], ["-A", "-o", "json"]):
+            failed = subprocess.run([sys.executable, "-m", "raykube.cli.main", "doctor", "--kubeconfig", str(config),
+                                     *args], capture_output=True, text=True, timeout=120, check=False)
+            lines = failed.stderr.strip().splitlines()
+            assert failed.returncode == 1 and len(lines) == 1 and lines[0].startswith("Error: "), failed.stderr
+            assert fragment in lines[0] and not failed.stdout
