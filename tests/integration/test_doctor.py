@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from raykube.local.nodes.fake import MISSING_IMAGE, POD_STATE_ANNOTATION
 from tests.integration.kube import (
@@ -109,6 +110,46 @@ def test_pending_for_a_node_selector(operator: OperatorProcess, kubeconfig: Path
     found = wait_for_finding(kubeconfig, ns, "picky", "pod-unschedulable-selector")
     assert "didn't match Pod's node affinity/selector" in found["evidence"][0]
     assert "unobtainium" in found["evidence"][1]
+
+
+def test_pending_for_taints(operator: OperatorProcess, kubeconfig: Path, ns: str) -> None:
+    nodes = kubectl(kubeconfig, "get", "nodes", "-o", "name").stdout.split()
+    key = f"raykube.dev/doctor-{ns}"
+    try:
+        for node in nodes:  # NoSchedule: running pods stay, new ones find no node
+            kubectl(kubeconfig, "taint", node, f"{key}=test:NoSchedule")
+        apply(kubeconfig, ns, raycluster("tainted"))
+        found = wait_for_finding(kubeconfig, ns, "tainted", "pod-unschedulable-taints")
+        assert "untolerated taint" in found["evidence"][0] and key in found["evidence"][0]
+        assert found["evidence"][1] == "tolerations: []"
+    finally:
+        for node in nodes:
+            kubectl(kubeconfig, "taint", node, f"{key}-", check=False)
+
+
+def test_admission_policy_rejects_pod_creation(operator: OperatorProcess, kubeconfig: Path, ns: str) -> None:
+    policy = f"no-ray-workers-{ns}"
+    kubectl(kubeconfig, "apply", "-f", "-", input=yaml.safe_dump_all([
+        {"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicy",
+         "metadata": {"name": policy},
+         "spec": {"failurePolicy": "Fail",
+                  "matchConstraints": {"resourceRules": [{"apiGroups": [""], "apiVersions": ["v1"],
+                                                          "operations": ["CREATE"], "resources": ["pods"]}]},
+                  "validations": [{"expression": "!has(object.metadata.labels) || !('ray.io/node-type' in "
+                                                 "object.metadata.labels) || object.metadata.labels['ray.io/node-type']"
+                                                 " != 'worker'", "message": "no Ray workers in this namespace"}]}},
+        {"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicyBinding",
+         "metadata": {"name": policy},
+         "spec": {"policyName": policy, "validationActions": ["Deny"],
+                  "matchResources": {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}}}}}]))
+    try:
+        apply(kubeconfig, ns, raycluster("policed"))
+        found = wait_for_finding(kubeconfig, ns, "policed", "pod-creation-rejected")
+        assert any("no Ray workers in this namespace" in line for line in found["evidence"]), found
+        assert "admission" in found["summary"]
+    finally:
+        kubectl(kubeconfig, "delete", "validatingadmissionpolicybinding,validatingadmissionpolicy", policy,
+                check=False)
 
 
 def test_image_pull_failure(operator: OperatorProcess, kubeconfig: Path, ns: str) -> None:

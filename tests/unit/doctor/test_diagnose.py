@@ -140,6 +140,9 @@ def test_rbac_and_webhook_refusals_are_told_apart() -> None:
     assert refused('pods is forbidden: User "system:serviceaccount:x:y" cannot create resource "pods"') == [
         "pod-creation-forbidden"]
     assert refused('admission webhook "policy.example" denied the request: no root') == ["pod-creation-rejected"]
+    policy = ('pods "rc-w-1" is forbidden: ValidatingAdmissionPolicy \'no-gpu\' with binding \'no-gpu\' denied '
+              'request: no GPUs here')
+    assert refused(policy) == ["pod-creation-rejected"]
 
 
 def test_no_operator_when_the_lease_is_released_or_stale() -> None:
