@@ -233,6 +233,25 @@ def test_a_failed_submitter_is_quoted(operator: OperatorProcess, kubeconfig: Pat
     assert found["evidence"][1].startswith(f"log of {pod}/ray-job-submitter: not available (")
 
 
+def test_a_chart_operator_watching_other_namespaces(operator: OperatorProcess, kubeconfig: Path, ns: str) -> None:
+    """The Deployment the kuberay-operator chart makes with ``singleNamespaceInstall`` (fake nodes run its pod
+    Ready), watching another namespace."""
+    labels = {"app.kubernetes.io/name": "kuberay-operator"}
+    deployment = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "kuberay-operator",
+                                                                               "labels": labels},
+                  "spec": {"replicas": 1, "selector": {"matchLabels": labels},
+                           "template": {"metadata": {"labels": labels}, "spec": {"containers": [
+                               {"name": "kuberay-operator", "image": "raykube/operator:test",
+                                "args": ["--watch-namespace=elsewhere,other"]}]}}}}
+    apply(kubeconfig, ns, deployment)
+    try:
+        apply(kubeconfig, ns, raycluster("unwatched"))
+        found = wait_for_finding(kubeconfig, ns, "unwatched", "operator-not-watching-namespace")
+        assert found["evidence"] == [f"Deployment {ns}/kuberay-operator: --watch-namespace=elsewhere,other"]
+    finally:
+        kubectl(kubeconfig, "delete", "deployment", "kuberay-operator", "-n", ns, "--wait=true")
+
+
 def test_errors_are_one_line(operator: OperatorProcess, kubeconfig: Path, ns: str, tmp_path: Path) -> None:
     done = doctor(kubeconfig, "raycluster/ghost", "-n", ns)
     assert done.returncode == 1 and done.stderr.strip() == f"Error: RayCluster ghost not found in namespace {ns}"
