@@ -183,3 +183,26 @@ def test_a_kubeconfig_without_contexts(capsys: pytest.CaptureFixture[str], out: 
     monkeypatch.setenv("KUBECONFIG", str(empty))
     code, _, err = run(capsys, "kubectl-ray", ["get", "cluster"], out)
     assert_one_line(code, err, f"the kubeconfig {empty} lacks 'clusters'", "kubectl config view")
+
+
+def test_version_warns_when_the_operator_cannot_be_looked_up(capsys: pytest.CaptureFixture[str], out: Path,
+                                                            tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As KubeRay's plugin: the plugin version always, the operator lookup failing is a warning (exit 0); a
+    kubeconfig that cannot be used at all is an error."""
+    code, printed, err = run(capsys, "kubectl-ray", ["version"], out)
+    assert printed.startswith("kubectl ray plugin version: ")
+    assert_one_line(code, err, "no kubeconfig at")
+    monkeypatch.setenv("KUBECONFIG", str(write_kubeconfig(tmp_path / "k", "http://127.0.0.1:1")))
+    code, printed, err = run(capsys, "kubectl-ray", ["version"], out)
+    lines = printed.splitlines()
+    assert code == 0 and not err and len(lines) == 2
+    assert lines[1].startswith("warning: KubeRay operator installation cannot be found: cannot reach the API server")
+    assert lines[1].endswith('Did you install it with the name "kuberay-operator"?')
+    with fake_api("forbidden") as url:
+        monkeypatch.setenv("KUBECONFIG", str(write_kubeconfig(tmp_path / "k", url)))
+        code, printed, err = run(capsys, "kubectl-ray", ["version"], out)
+    assert code == 0 and "cannot be found: forbidden: deployments is forbidden" in printed
+    with fake_api("empty") as url:
+        monkeypatch.setenv("KUBECONFIG", str(write_kubeconfig(tmp_path / "k", url)))
+        code, printed, err = run(capsys, "kubectl-ray", ["version"], out)
+    assert code == 0 and "cannot be found: no Deployment kuberay-operator in any namespace. Did" in printed

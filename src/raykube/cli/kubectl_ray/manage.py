@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from typing import Annotated, Any
 
@@ -11,7 +12,7 @@ from raykube import __version__
 from raykube.cli.kubectl_ray.session import Context, Kubeconfig, Namespace, PluginError, closing, fail, run, target
 from raykube.controllers.kinds import RAYCLUSTER, RAYJOB, RAYSERVICE
 from raykube.runtime.errors import ApiError
-from raykube.runtime.explain import explain
+from raykube.runtime.explain import KNOWN, explain
 from raykube.runtime.kinds import ResourceKind
 
 scale_app = typer.Typer(no_args_is_help=True, help="Scale a Ray resource.")
@@ -148,11 +149,15 @@ def version(
 ) -> None:
     """Output the version of the Ray kubectl plugin and KubeRay operator."""
     typer.echo(f"kubectl ray plugin version: {__version__} (raykube)")
-    t = target(kubeconfig, context, namespace)
-    operator = run(_operator_version(t))
+    t = target(kubeconfig, context, namespace)  # no usable kubeconfig: an error, as KubeRay's "failed to create client"
+    try:
+        operator = asyncio.run(_operator_version(t))
+        reason = "no Deployment kuberay-operator in any namespace"
+    except KNOWN as err:  # as KubeRay's plugin: the lookup failing is a warning, the plugin version still stands
+        operator, reason = None, explain(err)
     if operator is None:
-        typer.echo("warning: KubeRay operator installation cannot be found: no Deployment kuberay-operator in any "
-                   'namespace. Did you install it with the name "kuberay-operator"?')
+        typer.echo(f"warning: KubeRay operator installation cannot be found: {reason}. Did you install it with the "
+                   'name "kuberay-operator"?')
         return
     typer.echo(f"KubeRay operator version: {operator}")
 
