@@ -1,5 +1,7 @@
 """Every user-facing command fails with one line saying what went wrong and what to do: no traceback.
 
+(Also here, since it needs the entry point and no API server: `create cluster --dry-run` with every flag.)
+
 Each command of ``kubectl ray``, ``raykube doctor`` and ``raykube get`` is run in-process (the console scripts'
 own entry points) against each fault: no kubeconfig, a kubeconfig that is not YAML, an unknown context, an
 API server nobody listens on, a stand-in API server (:mod:`.fakeapi`) that refuses everything (403, 401),
@@ -34,7 +36,8 @@ COMMANDS: list[tuple[str, list[str], str]] = [
     ("kubectl-ray", ["delete", "ghost", "-y"], "failed to delete raycluster/ghost"),
     ("kubectl-ray", ["session", "ghost"], "Ray cluster ghost not found in namespace ns"),
     ("kubectl-ray", ["log", "ghost", "--out-dir", "{out}"], "Ray cluster ghost not found in namespace ns"),
-    ("kubectl-ray", ["job", "submit", "--name", "j", "--working-dir", "{out}", "--", "python", "x.py"], ""),
+    ("kubectl-ray", ["job", "submit", "--name", "j", "--working-dir", "{out}", "--verify", "false", "--log-style",
+                     "record", "--log-color", "false", "--", "python", "x.py"], ""),  # Ray CLI flags: accepted
     ("raykube", ["doctor", "raycluster/ghost"], "RayCluster ghost not found in namespace ns"),
     ("raykube", ["doctor", "rayjob/ghost", "-o", "json"], "RayJob ghost not found in namespace ns"),
     ("raykube", ["doctor", "-A"], ""),
@@ -206,3 +209,34 @@ def test_version_warns_when_the_operator_cannot_be_looked_up(capsys: pytest.Capt
         monkeypatch.setenv("KUBECONFIG", str(write_kubeconfig(tmp_path / "k", url)))
         code, printed, err = run(capsys, "kubectl-ray", ["version"], out)
     assert code == 0 and "cannot be found: no Deployment kuberay-operator in any namespace. Did" in printed
+
+
+def test_create_cluster_flags_shape_the_dry_run(capsys: pytest.CaptureFixture[str], out: Path, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every `create cluster` flag of docs/kubectl-ray.md, as it lands in the printed RayCluster (no API call)."""
+    monkeypatch.setenv("KUBECONFIG", str(write_kubeconfig(tmp_path / "k", "http://127.0.0.1:1")))
+    tpu = "cloud.google.com/gke-tpu-topology=2x2,cloud.google.com/gke-tpu-accelerator=tpu-v4"
+    code, printed, _ = run(capsys, "kubectl-ray", [
+        "create", "cluster", "c", "--dry-run", "--labels", "app=ray,env=dev", "--annotations", "owner=me",
+        "--image", "img:1", "--head-cpu", "3", "--head-memory", "5Gi", "--head-gpu", "1",
+        "--head-ephemeral-storage", "10Gi", "--head-ray-start-params", "num-cpus=0", "--head-node-selectors",
+        "pool=head", "--worker-replicas", "2", "--worker-cpu", "1", "--worker-memory", "2Gi", "--worker-gpu", "1",
+        "--worker-tpu", "4", "--worker-ephemeral-storage", "5Gi", "--worker-ray-start-params",
+        "object-store-memory=100", "--worker-node-selectors", tpu, "--num-of-hosts", "2", "--autoscaler", "v2"], out)
+    assert code == 0
+    body = yaml.safe_load(printed)
+    assert body["metadata"] == {"name": "c", "namespace": "ns", "labels": {"app": "ray", "env": "dev"},
+                                "annotations": {"owner": "me"}}
+    head = body["spec"]["headGroupSpec"]
+    assert head["rayStartParams"] == {"dashboard-host": "0.0.0.0", "num-cpus": "0"}
+    assert head["template"]["spec"]["nodeSelector"] == {"pool": "head"}
+    container = head["template"]["spec"]["containers"][0]
+    assert container["image"] == "img:1"
+    assert container["resources"]["requests"] == {"cpu": "3", "memory": "5Gi", "ephemeral-storage": "10Gi",
+                                                  "nvidia.com/gpu": "1"}
+    group = body["spec"]["workerGroupSpecs"][0]
+    assert (group["replicas"], group["numOfHosts"], group["rayStartParams"]) == (2, 2, {"object-store-memory": "100"})
+    assert group["template"]["spec"]["nodeSelector"]["cloud.google.com/gke-tpu-accelerator"] == "tpu-v4"
+    assert group["template"]["spec"]["containers"][0]["resources"]["limits"] == {
+        "memory": "2Gi", "ephemeral-storage": "5Gi", "nvidia.com/gpu": "1", "google.com/tpu": "4"}
+    assert (body["spec"]["enableInTreeAutoscaling"], body["spec"]["autoscalerOptions"]) == (True, {"version": "v2"})
