@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.integration.conftest import CRD_DIR
 from tests.integration.kube import apply, eventually, kubectl, scratch_namespace
@@ -28,14 +29,22 @@ def served_fields(kubeconfig: Path) -> str:
                    "jsonpath={.spec.versions[?(@.name=='v1')].schema.openAPIV3Schema.properties.spec.properties}").stdout
 
 
+def replace_crd(kubeconfig: Path, source: Path) -> None:
+    """Put ``source`` in place of the installed CRD of that name, exactly (an update needs the resourceVersion)."""
+    crd = yaml.safe_load(source.read_text())
+    crd["metadata"]["resourceVersion"] = kubectl(kubeconfig, "get", "crd", crd["metadata"]["name"], "-o",
+                                                 "jsonpath={.metadata.resourceVersion}").stdout.strip()
+    kubectl(kubeconfig, "replace", "-f", "-", input=yaml.safe_dump(crd))
+
+
 @pytest.fixture
 def old_rayjob_crd(kubeconfig: Path, ray_crds: None, kuberay_reference: Path) -> Iterator[None]:
-    kubectl(kubeconfig, "replace", "-f", str(kuberay_reference / "v1.3.0" / "crds" / "ray.io_rayjobs.yaml"))
+    replace_crd(kubeconfig, kuberay_reference / "v1.3.0" / "crds" / "ray.io_rayjobs.yaml")
     try:
         eventually(lambda: "preRunningDeadlineSeconds" not in served_fields(kubeconfig), what="the old schema")
         yield
     finally:
-        kubectl(kubeconfig, "replace", "-f", str(CRD_DIR / "ray.io_rayjobs.yaml"))
+        replace_crd(kubeconfig, CRD_DIR / "ray.io_rayjobs.yaml")
         eventually(lambda: "preRunningDeadlineSeconds" in served_fields(kubeconfig), what="our schema back")
 
 
