@@ -50,12 +50,17 @@ def old_rayjob_crd(kubeconfig: Path, ray_crds: None, kuberay_reference: Path) ->
 
 def test_an_outdated_rayjob_crd(kubeconfig: Path, ns: str, old_rayjob_crd: None) -> None:
     spec = raycluster("unused")["spec"]
-    apply(kubeconfig, ns, {"apiVersion": "ray.io/v1", "kind": "RayJob", "metadata": {"name": "old"},
-                           "spec": {"entrypoint": "python -c 1", "rayClusterSpec": spec,
-                                    "preRunningDeadlineSeconds": 600}})
-    # The API server pruned the field the old schema does not know: the fault is real.
-    stored = kubectl(kubeconfig, "get", "rayjob", "old", "-n", ns, "-o", "jsonpath={.spec}").stdout
-    assert "preRunningDeadlineSeconds" not in stored
+
+    def pruned() -> bool:
+        """The API server drops the field the old schema does not know: the fault is real (applied again until
+        the server's handler uses the replaced schema)."""
+        apply(kubeconfig, ns, {"apiVersion": "ray.io/v1", "kind": "RayJob", "metadata": {"name": "old"},
+                               "spec": {"entrypoint": "python -c 1", "rayClusterSpec": spec,
+                                        "preRunningDeadlineSeconds": 600}})
+        stored = kubectl(kubeconfig, "get", "rayjob", "old", "-n", ns, "-o", "jsonpath={.spec}").stdout
+        return "preRunningDeadlineSeconds" not in stored
+
+    eventually(pruned, what="the field pruned by the old schema")
     outdated = [f for f in findings(kubeconfig, ns, "rayjob/old") if f["code"] == "crd-outdated"]
     assert [f["subject"] for f in outdated] == ["CustomResourceDefinition rayjobs.ray.io"]
     assert outdated[0]["evidence"][0] == ("CustomResourceDefinition rayjobs.ray.io: the v1 schema has no "
