@@ -240,3 +240,12 @@ def test_create_cluster_flags_shape_the_dry_run(capsys: pytest.CaptureFixture[st
     assert group["template"]["spec"]["containers"][0]["resources"]["limits"] == {
         "memory": "2Gi", "ephemeral-storage": "5Gi", "nvidia.com/gpu": "1", "google.com/tpu": "4"}
     assert (body["spec"]["enableInTreeAutoscaling"], body["spec"]["autoscalerOptions"]) == (True, {"version": "v2"})
+
+
+@pytest.mark.parametrize(("entry", "args", "usage"), [("kubectl-ray", ["get"], "Usage: kubectl ray get"),
+                                                     ("kubectl-ray", ["create"], "Usage: kubectl ray create"),
+                                                     ("raykube", ["get"], "Usage: raykube get")])
+def test_a_group_without_its_subcommand_prints_its_help(capsys: pytest.CaptureFixture[str], out: Path, entry: str,
+                                                        args: list[str], usage: str) -> None:
+    code, printed, err = run(capsys, entry, args, out)
+    assert code == 0 and usage in printed and not err

@@ -58,6 +58,9 @@ def run_cli(cli: typer.Typer, prog_name: str, argv: list[str] | None = None) -> 
     except typer.Abort:
         code = 130
     except Exception as err:
+        if type(err).__name__ == "NoArgsIsHelpError" and getattr(err, "ctx", None) is not None:
+            typer.echo(err.ctx.get_help())  # type: ignore[attr-defined]  # a group without its subcommand, as cobra
+            sys.exit(0)
         if debug_enabled():
             traceback.print_exc()
         typer.echo(f"Error: {_usage(err) or describe(err)}", err=True)
