@@ -6,6 +6,7 @@ prune v1.7.0's new fields), KubeRay v1.7.0's and raykube's own (both current).
 
 from __future__ import annotations
 
+import asyncio
 import copy
 from pathlib import Path
 from typing import Any
@@ -13,9 +14,10 @@ from typing import Any
 import pytest
 import yaml
 
-from raykube.doctor import crds, logs
+from raykube.doctor import collect, crds, logs
 from raykube.doctor.diagnose import diagnose
 from raykube.doctor.snapshot import LogTail, Snapshot
+from raykube.runtime.errors import ApiError
 from tests.unit.doctor.test_diagnose import NOW, OPERATOR, cluster, pod, stamp
 
 OURS = Path(__file__).resolve().parents[3] / "config" / "crd" / "bases"
@@ -146,3 +148,39 @@ def test_autoscaler_errors_are_quoted() -> None:
 ], ids=["quiet", "unreadable"])
 def test_a_quiet_or_unreadable_autoscaler_log_is_no_finding(tail: LogTail) -> None:
     assert diagnose(autoscaling_head(tail)) == []
+
+
+class StubClient:
+    """The two reads collect.read_logs and collect.crd_view make, scripted."""
+
+    def __init__(self, crd_error: int | None = None) -> None:
+        self.crd_error = crd_error
+
+    async def read_log(self, namespace: str, pod: str, **_: Any) -> str:
+        if pod == "slow":
+            await asyncio.sleep(60)
+        if pod == "fake-node":
+            raise ApiError(500, "InternalError", "dial tcp 10.0.0.1:10250: connect: connection refused")
+        return "\n".join(f"line {i}" for i in range(80))
+
+    async def get(self, kind: Any, name: str, **_: Any) -> dict[str, Any]:
+        if self.crd_error is not None:
+            raise ApiError(self.crd_error, "", "")
+        if name == "rayservices.ray.io":
+            raise ApiError(404, "NotFound", "")
+        return {"metadata": {"name": name}}
+
+
+def test_logs_are_read_with_a_tail_and_a_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(collect, "LOG_TIMEOUT", 0.05)
+    tails = asyncio.run(collect.read_logs(StubClient(), "ns", [("ok", "c", False), ("fake-node", "c", False),  # type: ignore[arg-type]
+                                                               ("slow", "c", True)]))
+    assert tails[0].lines[0] == "line 30" and len(tails[0].lines) == logs.TAIL_LINES
+    assert tails[1].error == "500 dial tcp 10.0.0.1:10250: connect: connection refused"
+    assert (tails[2].error, tails[2].previous) == ("no answer in 0.05s", True)
+
+
+def test_crds_that_may_not_be_read_skip_the_rule() -> None:
+    found = asyncio.run(collect.crd_view(StubClient()))  # type: ignore[arg-type]
+    assert found is not None and [c["metadata"]["name"] for c in found] == ["rayclusters.ray.io", "rayjobs.ray.io"]
+    assert asyncio.run(collect.crd_view(StubClient(crd_error=403))) is None  # type: ignore[arg-type]
