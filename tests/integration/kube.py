@@ -63,3 +63,26 @@ def scratch_namespace(kubeconfig: Path, prefix: str) -> Iterator[str]:
     kubectl(kubeconfig, "create", "namespace", name)
     yield name
     kubectl(kubeconfig, "delete", "namespace", name, "--wait=false")
+
+
+def unreachable_kubeconfig(kubeconfig: Path, path: Path) -> Path:
+    """A copy of ``kubeconfig`` whose server is a loopback port nobody listens on."""
+    config = yaml.safe_load(kubeconfig.read_text())
+    for cluster in config["clusters"]:
+        cluster["cluster"]["server"] = "https://127.0.0.1:1"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def no_rights_kubeconfig(kubeconfig: Path, namespace: str, path: Path, *, account: str = "nobody") -> Path:
+    """A kubeconfig for a new ServiceAccount of ``namespace`` with no RBAC at all (real RBAC says no to it)."""
+    kubectl(kubeconfig, "create", "serviceaccount", account, "-n", namespace)
+    token = kubectl(kubeconfig, "create", "token", account, "-n", namespace).stdout.strip()
+    config = yaml.safe_load(kubeconfig.read_text())
+    cluster = config["contexts"][0]["context"]["cluster"]
+    config["users"] = [{"name": account, "user": {"token": token}}]
+    config["contexts"] = [{"name": account, "context": {"cluster": cluster, "user": account,
+                                                        "namespace": namespace}}]
+    config["current-context"] = account
+    path.write_text(yaml.safe_dump(config))
+    return path
