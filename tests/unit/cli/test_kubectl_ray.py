@@ -149,8 +149,12 @@ def test_session_restarts_the_port_forward_until_it_ends(monkeypatch: pytest.Mon
     exits = iter([1, 1, 0])
     slept: list[float] = []
     monkeypatch.setattr(access, "head_cluster", cluster_of)
-    monkeypatch.setattr(access.subprocess, "call", lambda command: calls.append(command) or next(exits))
-    monkeypatch.setattr(access.time, "sleep", slept.append)
+    def call(command: list[str]) -> int:
+        calls.append(command)
+        return next(exits)
+
+    monkeypatch.setattr("raykube.cli.kubectl_ray.access.subprocess.call", call)
+    monkeypatch.setattr("raykube.cli.kubectl_ray.access.time.sleep", slept.append)
     monkeypatch.setenv("KUBECTL", "kubectl-stub")
     monkeypatch.setenv("KUBECONFIG", str(write_kubeconfig(tmp_path / "k", "http://127.0.0.1:1")))
     with pytest.raises(SystemExit) as done:
