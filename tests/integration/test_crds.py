@@ -60,10 +60,12 @@ def _in_namespace(document: dict[str, Any], ns: str, name: str | None = None) ->
     return yaml.safe_dump(doc)
 
 
-def _create(kubeconfig: Path, ns: str, document: dict[str, Any], *extra: str, check: bool = False) -> Any:
+def _create(
+    kubeconfig: Path, ns: str, document: dict[str, Any], *extra: str, check: bool = False, name: str | None = None
+) -> Any:
     return kubectl(
-        kubeconfig, "create", "-n", ns, "--validate=strict", "-f", "-", *extra, input=_in_namespace(document, ns),
-        check=check,
+        kubeconfig, "create", "-n", ns, "--validate=strict", "-f", "-", *extra,
+        input=_in_namespace(document, ns, name), check=check,
     )
 
 
@@ -124,7 +126,10 @@ def test_installing_again_is_a_no_op(kubeconfig: Path, ray_crds: None) -> None:
 def test_upstream_sample_passes_a_server_side_dry_run(
     kubeconfig: Path, ns: str, sample_id: str, document: dict[str, Any]
 ) -> None:
-    result = _create(kubeconfig, ns, document, "--dry-run=server", "-o", "json")
+    # A name of its own: other tests of this module create the samples for real in the same namespace, and a
+    # dry-run create of an existing name fails with AlreadyExists (seen with a random test order).
+    dry_name = f"dry-{uuid.uuid4().hex[:8]}"
+    result = _create(kubeconfig, ns, document, "--dry-run=server", "-o", "json", name=dry_name)
     assert result.returncode == 0, f"{sample_id}: {result.stderr}"
     stored = json.loads(result.stdout)
     assert stored["kind"] == document["kind"]
@@ -172,8 +177,8 @@ def _table(output: str) -> list[list[str]]:
 
 @requires_reference
 def test_get_rayclusters_shows_the_upstream_printer_columns(kubeconfig: Path, ns: str) -> None:
-    _create(kubeconfig, ns, _sample("RayCluster"), check=True)
-    name = _sample("RayCluster")["metadata"]["name"]
+    name = f"cols-{uuid.uuid4().hex[:8]}"  # its own name: other tests of this module create the sample itself
+    _create(kubeconfig, ns, _sample("RayCluster"), check=True, name=name)
     header = _table(kubectl(kubeconfig, "get", "rayclusters", "-n", ns).stdout)[0]
     assert header == ["NAME", "DESIRED WORKERS", "AVAILABLE WORKERS", "CPUS", "MEMORY", "GPUS", "STATUS", "AGE"]
     wide = _table(kubectl(kubeconfig, "get", "rayclusters", "-n", ns, "-o", "wide").stdout)[0]
