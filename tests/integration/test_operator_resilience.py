@@ -127,6 +127,13 @@ def test_killed_in_the_middle_of_a_50_worker_scale_up_then_restarted_leaves_no_d
         second.stop()
 
 
+def _leader_and_follower(one: OperatorProcess, two: OperatorProcess) -> tuple[OperatorProcess, OperatorProcess]:
+    """Wait until one of two operator replicas leads; (leader, follower)."""
+    return eventually(
+        lambda: (one, two) if one.is_leader() else (two, one) if two.is_leader() else None, what="a leader"
+    )
+
+
 def test_two_replicas_only_the_leader_reconciles_and_a_crash_hands_over_after_the_lease(
     kubeconfig: Path, ns: str, tmp_path: Path
 ) -> None:
@@ -135,9 +142,7 @@ def test_two_replicas_only_the_leader_reconciles_and_a_crash_hands_over_after_th
     try:
         one.wait_ready()
         two.wait_ready()
-        leader, follower = eventually(
-            lambda: (one, two) if one.is_leader() else (two, one) if two.is_leader() else None, what="a leader"
-        )
+        leader, follower = _leader_and_follower(one, two)
         assert not follower.is_leader()
         kubectl(kubeconfig, "apply", "-n", ns, "-f", "-", input=_cluster("ha", 2))
         eventually(lambda: len(_live_workers(kubeconfig, ns)) == 2, what="2 workers")
@@ -211,9 +216,7 @@ def test_a_frozen_leader_that_resumes_after_a_takeover_writes_nothing_and_stays_
     try:
         one.wait_ready()
         two.wait_ready()
-        leader, follower = eventually(
-            lambda: (one, two) if one.is_leader() else (two, one) if two.is_leader() else None, what="a leader"
-        )
+        leader, follower = _leader_and_follower(one, two)
         kubectl(kubeconfig, "apply", "-n", ns, "-f", "-", input=_cluster("frozen", 2))
         eventually(lambda: len(_live_workers(kubeconfig, ns)) == 2, what="2 workers")
 
