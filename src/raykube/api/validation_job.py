@@ -1,8 +1,9 @@
 """Controller-side rules of a ``RayJobSpec`` (also applied to ``RayCronJob.spec.jobTemplate``).
 
 Covers suspend/shutdown, clusterSelector exclusions, submission-mode restrictions, deadlines, the runtime env
-YAML, both styles of ``deletionStrategy`` and the form of ``jobId`` (a raykube rule: KubeRay has none). Messages start with the field path (under ``path``, the JSON
-path of the RayJobSpec) and keep KubeRay's wording after it where KubeRay has one.
+YAML, both styles of ``deletionStrategy`` and the form of ``jobId`` (a raykube rule: KubeRay has none).
+Messages start with the field path (under ``path``, the JSON path of the RayJobSpec) and keep KubeRay's
+wording after it where KubeRay has one.
 """
 
 from __future__ import annotations
