@@ -10,8 +10,8 @@ Times are evaluated on the wall clock of ``timeZone`` (UTC when unset). A wall-c
 exist (the hour skipped when daylight saving time starts) is passed over; one that happens twice fires once.
 
 A schedule that is valid syntax but matches no date (``0 0 30 2 *``: February 30) is refused by :func:`parse`
-like a syntax error, so the controller reports it (robfig/cron accepts it, and KubeRay's RayCronJob then never
-runs, silently). A schedule that matches any date matches one at least every 8 years (February 29 skips 2100),
+like a syntax error, so the controller reports it (robfig/cron accepts it; its next-time search returns the
+zero time). A schedule that matches any date matches one at least every 8 years (February 29 skips 2100),
 so "no time within :data:`HORIZON_YEARS` years" means "never", from any moment.
 Pure: no clock, no I/O.
 """
