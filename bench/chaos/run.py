@@ -9,7 +9,8 @@ stand-in Ray dashboard for RayJobs and RayServices), then:
 2. the faults (:mod:`bench.chaos.faults`): kill -9 during a scale-up, leader freeze, API outage, watch expiry.
 
 Prints the tables for docs/reliability.md and writes every answer to a JSON report. Exits 1 if anything
-the issue forbids happened (a crash, hang, silent loop, unanswered manifest, lost or duplicate pod).
+the issue forbids happened (a crash, hang, silent loop, unanswered manifest, lost or duplicate pod) or a
+manifest of :data:`bench.chaos.answers.EXPECTED` got another answer than the one listed there.
 
 Usage: python -m bench.chaos.run [--report chaos-report.json] [--kills 5] [--freezes 3] [--outages 3] ...
 """
@@ -114,6 +115,8 @@ def failed(result: CorpusResult, faults: FaultResult) -> list[str]:
     unanswered = [a.case for a in result.answers if a.answer == "unanswered"]
     if unanswered:
         problems.append(f"unanswered: {unanswered}")
+    if unexpected := result.unexpected():
+        problems.append(f"answers other than expected: {unexpected}")
     for fault, s in faults.summary().items():
         if s["crashes"] or s["not_converged"] or s["lost"] or s["duplicates"] or s["tracebacks"]:
             problems.append(f"{fault}: {s}")

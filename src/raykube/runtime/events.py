@@ -29,7 +29,7 @@ from raykube.runtime import logs
 from raykube.runtime.clock import Clock, RealClock, micro_time
 from raykube.runtime.errors import is_namespace_terminating
 from raykube.runtime.kinds import EVENT, KindLike
-from raykube.runtime.objects import Obj, meta
+from raykube.runtime.objects import Obj, meta, truncate_utf8
 
 _log = logs.get_logger("raykube.events")
 NORMAL = "Normal"
@@ -52,10 +52,7 @@ def event_name(regarding: str, suffix: str) -> str:
 
 def truncate_note(note: str, limit: int = _NOTE_LIMIT) -> str:
     """``note`` cut to at most ``limit`` bytes of UTF-8 (the API server counts bytes), never inside a character."""
-    encoded = note.encode()
-    if len(encoded) <= limit:
-        return note
-    return encoded[:limit].decode(errors="ignore")
+    return truncate_utf8(note, limit)
 
 
 class EventSink(Protocol):

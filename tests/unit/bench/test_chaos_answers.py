@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.chaos.answers import Answer, CorpusResult, failure_condition, reconciled
+from bench.chaos.answers import EXPECTED, Answer, CorpusResult, failure_condition, reconciled
 from bench.chaos.faults import FaultResult, Round
 from bench.chaos.run import failed, render
 
@@ -37,3 +37,13 @@ def test_a_clean_run_passes_and_every_forbidden_outcome_fails_it() -> None:
     assert len(failed(silent, faults)) == 2
     lost = FaultResult([Round("kill -9 during scale-up", converge_seconds=None, lost=1)])
     assert failed(clean, lost)
+
+
+def test_a_manifest_with_an_expected_answer_fails_the_run_when_it_gets_another() -> None:
+    faults = FaultResult([Round("kill -9 during scale-up", converge_seconds=3.5)])
+    feb_30 = "RayCronJob/spec.schedule/cron-feb-30"
+    assert EXPECTED[feb_30] == "warning"
+    answered = CorpusResult(answers=[Answer(feb_30, "RayCronJob", "cron-feb-30", "hand-written", "warning")])
+    assert failed(answered, faults) == []
+    accepted = CorpusResult(answers=[Answer(feb_30, "RayCronJob", "cron-feb-30", "hand-written", "accepted")])
+    assert failed(accepted, faults) == [f"answers other than expected: ['{feb_30}: got accepted, expected warning']"]

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from bench.chaos.answers import EXPECTED
 from bench.chaos.corpus import HUGE_STRING, INT32_OVERFLOW, base_manifests, corpus, hand_written_cases, schema_cases
 
 CRD_DIR = Path(__file__).resolve().parents[3] / "config" / "crd" / "bases"
@@ -66,3 +67,8 @@ def test_the_generator_does_not_touch_the_base_manifests() -> None:
     corpus(_crds())
     assert base_manifests() == before
     assert all(c.origin == "hand-written" for c in hand_written_cases())
+
+
+def test_every_expected_answer_names_a_case_of_the_corpus() -> None:
+    ids = {case.id for case in corpus(_crds())}
+    assert set(EXPECTED) <= ids, set(EXPECTED) - ids

@@ -276,3 +276,14 @@ def test_an_invalid_spec_leaves_the_status_alone_when_conditions_are_off() -> No
 def test_a_huge_validation_message_fits_the_crds_condition_message() -> None:
     status = invalid_spec_status({}, "x" * 100_000, now=NOW)
     assert len(status["conditions"][0]["message"]) == 32768
+
+
+def test_a_multi_byte_condition_message_is_cut_by_bytes_between_characters() -> None:
+    # 32,768 characters of "€" are 98,304 bytes: a cut by characters was still refused by the API server.
+    status = invalid_spec_status({}, "a" + "€" * 40_000, now=NOW)
+    message = status["conditions"][0]["message"]
+    assert message == "a" + "€" * 10_922  # 1 + 10,922 * 3 = 32,767 bytes; the next "€" would not fit
+    failure = ReconcileFailure(reasons.RayClusterConditionReason.FAILED_CREATE_HEAD_POD, "€" * 40_000)
+    status = compute_status(make_cluster().obj(), [], head_service=None, failure=failure, now=NOW)
+    replica_failure = _cond(status, "ReplicaFailure")
+    assert replica_failure is not None and len(replica_failure["message"].encode()) <= 32768

@@ -23,6 +23,7 @@ from raykube.controllers.event import Event
 from raykube.controllers.raycluster import pods as podfacts
 from raykube.controllers.raycluster.pods import Pod
 from raykube.runtime.clock import stamp
+from raykube.runtime.objects import CONDITION_MESSAGE_LIMIT, truncate_utf8
 
 C = reasons.RayClusterConditionType
 E = reasons.EventReason
@@ -142,7 +143,7 @@ class _Conditions:
             "type": kind,
             "status": text,
             "reason": reason,
-            "message": message,
+            "message": truncate_utf8(message, CONDITION_MESSAGE_LIMIT),
             "lastTransitionTime": self._now if changed else old["lastTransitionTime"],  # type: ignore[index]
         }
 
@@ -271,10 +272,6 @@ def _suspend_and_provisioned(cluster: RayCluster, conditions: _Conditions, *, po
         conditions.set(C.SUSPENDING, bool(cluster.spec.suspend), C.SUSPENDING)
 
 
-#: The CRD's maxLength of a condition message.
-_CONDITION_MESSAGE_LIMIT = 32768
-
-
 def invalid_spec_status(
     old: dict[str, Any], message: str, *, now: dt.datetime, conditions_enabled: bool = True
 ) -> dict[str, Any]:
@@ -285,7 +282,7 @@ def invalid_spec_status(
     if not conditions_enabled:
         return old
     conditions = _Conditions(old.get("conditions") or [], stamp(now))
-    conditions.set(C.REPLICA_FAILURE, True, R.INVALID_SPEC, message[:_CONDITION_MESSAGE_LIMIT])
+    conditions.set(C.REPLICA_FAILURE, True, R.INVALID_SPEC, message)  # cut to the API's limit by set()
     return {**old, "conditions": conditions.as_list()}
 
 

@@ -20,7 +20,7 @@ from raykube.controllers.event import Event
 from raykube.controllers.rayservice.plan import Decision, Snapshot
 from raykube.controllers.rayservice.view import ClusterServe
 from raykube.runtime.clock import stamp
-from raykube.runtime.objects import Obj
+from raykube.runtime.objects import CONDITION_MESSAGE_LIMIT, Obj, truncate_utf8
 
 C = reasons.RayServiceConditionType
 R = reasons.RayServiceConditionReason
@@ -164,6 +164,7 @@ def _set(
     now: dt.datetime,
 ) -> list[Event]:
     """Set a condition; an Event when its status or reason changed (metav1.Condition semantics)."""
+    message = truncate_utf8(message, CONDITION_MESSAGE_LIMIT)  # a longer one fails the whole status write
     current = _condition(conditions, kind)
     if current is not None and (current.get("status"), current.get("reason")) == (status, reason):
         current["message"] = message

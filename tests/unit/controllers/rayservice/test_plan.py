@@ -270,6 +270,17 @@ def test_an_invalid_spec_is_terminal_with_a_warning() -> None:
     assert (d.events[0].type, d.events[0].reason) == ("Warning", "InvalidRayServiceSpec") and d.requeue_after is None
 
 
+def test_a_validation_message_past_the_condition_limit_is_cut_so_the_status_can_be_written() -> None:
+    # Found by the chaos run: a 100 KiB value echoed in the message made every status write fail with 422.
+    problem = "spec.x: " + "€" * 40_000
+    s = snap(service(), problems=(problem,))
+    new, events = st.compute(s, decide(s), endpoints=0)
+    ready = next(c for c in new["conditions"] if c["type"] == "Ready")
+    assert (ready["status"], ready["reason"]) == ("False", "ValidationFailed")
+    assert ready["message"] == "spec.x: " + "€" * 10_920  # 8 + 10,920 * 3 = 32,768 bytes
+    assert events and events[0].reason == "ValidationFailed"
+
+
 def test_the_initializing_timeout_tears_down_and_sticks() -> None:
     svc = service()
     svc.metadata["annotations"] = {"ray.io/initializing-timeout": "30m"}
