@@ -85,17 +85,17 @@ class RayJobReconciler:
             events.emit()
             return Result(requeue_after=step.requeue_after)
         job, problems = _parse(obj, self._operator.gates)
+        old_status = _read_status(status)
         if job is None or problems:
             step = validation_failure(problems)
             job = job or RayJob.model_construct(metadata=obj.get("metadata") or {})
         else:
-            step = states.decide(self._observe(key, obj, job, status))
+            step = states.decide(self._observe(key, obj, job, status, old_status or RayJobStatus()))
         current = await self._actor(key, obj, events).carry_out(step.actions)
         if current is not None and current is not obj:
             self._cache.observe_rayjob(current)  # our own finalizer write: never start the next pass stale
         changed = False
         if current is not None:
-            old_status = _read_status(status)
             new_status = next_status(old_status, step, job=job, now=self._clock.now())
             changed = await self._write_status(current, old_status, new_status)
         if changed or not problems:
@@ -106,14 +106,16 @@ class RayJobReconciler:
 
     # -- observe -----------------------------------------------------------------------------------
 
-    def _observe(self, key: ObjectKey, obj: Obj, job: RayJob, status: dict[str, Any]) -> Snapshot:
+    def _observe(
+        self, key: ObjectKey, obj: Obj, job: RayJob, status: dict[str, Any], typed: RayJobStatus
+    ) -> Snapshot:
         uid = uid_of(obj)
         cluster_name = str(status.get("rayClusterName") or "")
         mode = effective_submission_mode(job.spec)
         target = self._target(status)
         return Snapshot(
             job=job,
-            status=status,
+            status=typed,
             now=self._clock.now(),
             settings=self._settings,
             operator=self._operator,

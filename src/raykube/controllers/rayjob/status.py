@@ -8,7 +8,8 @@ JobStatusCheckTimeoutExceeded). Empty values are dropped, as Go's ``omitempty`` 
 compares equal and is not written again.
 
 The result is a typed `RayJobStatus` (times as datetimes), compared as such and turned into the API's JSON
-only at the write. The state functions still read the status as JSON and return their changes as JSON.
+only at the write. The state functions read it typed (`Snapshot.status`) and still return their changes as
+JSON (camelCase, ``None`` removes), merged here.
 """
 
 from __future__ import annotations
