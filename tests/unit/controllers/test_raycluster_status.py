@@ -1,4 +1,8 @@
-"""RayCluster status: counts, resources, the sticky ready state, conditions and the suspend machine."""
+"""RayCluster status: counts, resources, the sticky ready state, conditions and the suspend machine.
+
+The status is computed typed; these tests assert on the JSON the reconciler writes, so the functions
+under test are called through thin wrappers that parse their dict inputs and serialise their results.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +10,12 @@ import datetime as dt
 from typing import Any
 
 from raykube import reasons
-from raykube.controllers.raycluster.status import (
-    ReconcileFailure,
-    compute_status,
-    desired_resources,
-    invalid_spec_status,
-    status_changed,
-)
+from raykube.api.raycluster import RayCluster, RayClusterStatus
+from raykube.controllers.event import Event
+from raykube.controllers.raycluster import conditions as typed_conditions
+from raykube.controllers.raycluster import status as typed
+from raykube.controllers.raycluster.pods import Pod
+from raykube.controllers.raycluster.status import ReconcileFailure
 from tests.unit.controllers.fixtures import make_cluster, make_pod
 
 NOW = dt.datetime(2026, 11, 26, 12, 0, 0, tzinfo=dt.UTC)
@@ -27,6 +30,32 @@ HEAD_SVC = {
         ],
     },
 }
+
+
+def _typed(status: dict[str, Any]) -> RayClusterStatus | None:
+    return RayClusterStatus.model_validate(status) if status else None
+
+
+def compute_status(cluster: RayCluster, observed: list[Pod], **kwargs: Any) -> dict[str, Any]:
+    return typed.compute_status(cluster, observed, **kwargs).to_json()
+
+
+def desired_resources(cluster: RayCluster) -> dict[str, str]:
+    found = typed.desired_resources(cluster)
+    return {"desiredCPU": found.cpu, "desiredMemory": found.memory, "desiredGPU": found.gpu, "desiredTPU": found.tpu}
+
+
+def invalid_spec_status(old: dict[str, Any], message: str, **kwargs: Any) -> dict[str, Any]:
+    new = typed.invalid_spec_status(_typed(old), message, **kwargs)
+    return new.to_json() if new is not None else {}
+
+
+def status_changed(old: dict[str, Any], new: dict[str, Any]) -> bool:
+    return typed.status_changed(_typed(old), RayClusterStatus.model_validate(new))
+
+
+def transition_events(old: dict[str, Any], new: dict[str, Any]) -> list[Event]:
+    return typed_conditions.transition_events(_typed(old), RayClusterStatus.model_validate(new))
 
 
 def _cond(status: dict[str, Any], kind: str) -> dict[str, Any] | None:
@@ -164,8 +193,6 @@ def test_only_last_update_time_changing_is_not_a_change() -> None:
 
 
 def test_condition_flips_become_events_and_steady_state_is_silent() -> None:
-    from raykube.controllers.raycluster.status import transition_events
-
     cluster = make_cluster().worker_group("g", replicas=1)
     provisioning = compute_status(cluster.obj(), [make_pod("h")], head_service=HEAD_SVC, failure=None, now=NOW)
     ready = compute_status(

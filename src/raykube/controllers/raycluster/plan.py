@@ -96,7 +96,7 @@ class Plan:
 
 def _condition_true(cluster: RayCluster, kind: str) -> bool:
     conditions = (cluster.status.conditions if cluster.status else None) or []
-    return any(c.get("type") == kind and c.get("status") == "True" for c in conditions)
+    return any(c.type == kind and c.is_true for c in conditions)
 
 
 def plan_pods(

@@ -19,9 +19,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pydantic
+
 from raykube import reasons
 from raykube.api.defaults import desired_pod_count, set_raycluster_defaults
-from raykube.api.raycluster import RayCluster
+from raykube.api.raycluster import RayCluster, RayClusterStatus
 from raykube.api.validation import validate_raycluster
 from raykube.builders.cluster import desired_cluster
 from raykube.builders.settings import OperatorSettings
@@ -32,13 +34,13 @@ from raykube.controllers.raycluster import children
 from raykube.controllers.raycluster.act import PodActor
 from raykube.controllers.raycluster.cache import ClusterCache
 from raykube.controllers.raycluster.cleanup_act import CleanupActor
+from raykube.controllers.raycluster.conditions import transition_events
 from raykube.controllers.raycluster.plan import plan_pods
 from raykube.controllers.raycluster.status import (
     ReconcileFailure,
     compute_status,
     invalid_spec_status,
     status_changed,
-    transition_events,
 )
 from raykube.runtime.client import KubeClient
 from raykube.runtime.controller import Result
@@ -88,9 +90,7 @@ class RayClusterReconciler:
         cluster = self._parse(obj, events)
         if isinstance(cluster, str):
             await self._cleanup.release_invalid(obj, events)
-            await self._write_status(obj, invalid_spec_status(
-                obj.get("status") or {}, cluster, now=self._now(),
-                conditions_enabled=self._settings.enable_status_conditions))
+            await self._write_invalid_spec_status(obj, cluster)
             events.emit()
             return Result()
         decision, written = await self._cleanup.step(key, obj, cluster, self._owned_pods(key, cluster), events)
@@ -118,9 +118,10 @@ class RayClusterReconciler:
             now=self._now(),
             conditions_enabled=self._settings.enable_status_conditions,
         )
-        changed = await self._write_status(obj, new_status)
+        old_status = _read_status(obj)
+        changed = await self._write_status(obj, old_status, new_status)
         if changed:
-            for event in transition_events(obj.get("status") or {}, new_status):
+            for event in transition_events(old_status, new_status):
                 events.record(event)
         events.emit()
         if over_limit is not None:
@@ -189,11 +190,25 @@ class RayClusterReconciler:
         uid = cluster.metadata.get("uid")
         return [p for p in self._cache.pods(key) if (controller_ref(p) or {}).get("uid") == uid]
 
-    async def _write_status(self, obj: dict[str, Any], new_status: dict[str, Any]) -> bool:
-        """PUT the status if it changed; a conflict means our cache is stale: retry after backoff."""
-        if not status_changed(obj.get("status") or {}, new_status):
+    async def _write_invalid_spec_status(self, obj: dict[str, Any], message: str) -> None:
+        """The old status plus the ReplicaFailure naming the invalid spec (see `status.invalid_spec_status`)."""
+        try:
+            old = _read_status(obj)
+        except pydantic.ValidationError:
+            return  # a status we cannot read is left as it is rather than rewritten from scratch
+        new = invalid_spec_status(
+            old, message, now=self._now(), conditions_enabled=self._settings.enable_status_conditions
+        )
+        await self._write_status(obj, old, new)
+
+    async def _write_status(
+        self, obj: dict[str, Any], old: RayClusterStatus | None, new: RayClusterStatus | None
+    ) -> bool:
+        """PUT `new` if it differs from `old` (`obj`'s status, as read); a conflict means our cache is stale:
+        retry after backoff. The one place where the typed status becomes the API's JSON."""
+        if new is None or not status_changed(old, new):
             return False
-        body = {**obj, "status": new_status}
+        body = {**obj, "status": new.to_json()}
         try:
             written = await self._client.replace_status(RAYCLUSTER, body)
         except ApiError as err:
@@ -202,3 +217,10 @@ class RayClusterReconciler:
             raise  # a 409 means our cache was stale: the rate-limited retry reads a fresh one
         self._cache.observe_cluster(written)
         return True
+
+
+
+def _read_status(obj: dict[str, Any]) -> RayClusterStatus | None:
+    """`obj`'s status, typed (None when it has none yet); raises `pydantic.ValidationError` if unreadable."""
+    raw = obj.get("status")
+    return RayClusterStatus.model_validate(raw) if raw else None

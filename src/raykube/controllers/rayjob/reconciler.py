@@ -24,7 +24,7 @@ import pydantic
 
 from raykube import reasons
 from raykube.api.defaults import apply_crd_defaults, effective_submission_mode
-from raykube.api.rayjob import RayJob, SubmissionMode
+from raykube.api.rayjob import RayJob, RayJobStatus, SubmissionMode
 from raykube.api.validation import ValidationGates, validate_rayjob
 from raykube.builders import names
 from raykube.builders.settings import OperatorSettings
@@ -37,7 +37,7 @@ from raykube.controllers.rayjob.cache import JobCache
 from raykube.controllers.rayjob.dashboard import DashboardProbes, Probe, Target
 from raykube.controllers.rayjob.settings import RayJobSettings
 from raykube.controllers.rayjob.snapshot import Snapshot, Step
-from raykube.controllers.rayjob.status import next_status, status_changed, validation_failure
+from raykube.controllers.rayjob.status import next_status, read_status, status_changed, validation_failure
 from raykube.runtime.client import KubeClient
 from raykube.runtime.clock import Clock, RealClock
 from raykube.runtime.controller import Result
@@ -85,18 +85,19 @@ class RayJobReconciler:
             events.emit()
             return Result(requeue_after=step.requeue_after)
         job, problems = _parse(obj, self._operator.gates)
+        old_status = _read_status(status)
         if job is None or problems:
             step = validation_failure(problems)
             job = job or RayJob.model_construct(metadata=obj.get("metadata") or {})
         else:
-            step = states.decide(self._observe(key, obj, job, status))
+            step = states.decide(self._observe(key, obj, job, status, old_status or RayJobStatus()))
         current = await self._actor(key, obj, events).carry_out(step.actions)
         if current is not None and current is not obj:
             self._cache.observe_rayjob(current)  # our own finalizer write: never start the next pass stale
         changed = False
         if current is not None:
-            new_status = next_status(status, step, job=job, now=self._clock.now())
-            changed = await self._write_status(current, status, new_status)
+            new_status = next_status(old_status, step, job=job, now=self._clock.now())
+            changed = await self._write_status(current, old_status, new_status)
         if changed or not problems:
             for event in step.events:
                 events.record(event)
@@ -105,14 +106,16 @@ class RayJobReconciler:
 
     # -- observe -----------------------------------------------------------------------------------
 
-    def _observe(self, key: ObjectKey, obj: Obj, job: RayJob, status: dict[str, Any]) -> Snapshot:
+    def _observe(
+        self, key: ObjectKey, obj: Obj, job: RayJob, status: dict[str, Any], typed: RayJobStatus
+    ) -> Snapshot:
         uid = uid_of(obj)
         cluster_name = str(status.get("rayClusterName") or "")
         mode = effective_submission_mode(job.spec)
         target = self._target(status)
         return Snapshot(
             job=job,
-            status=status,
+            status=typed,
             now=self._clock.now(),
             settings=self._settings,
             operator=self._operator,
@@ -149,12 +152,13 @@ class RayJobReconciler:
     def _actor(self, key: ObjectKey, obj: Obj, events: ObjectEvents) -> JobActor:
         return JobActor(self._client, self._probes, key=key, rayjob=obj, events=events, settings=self._settings)
 
-    async def _write_status(self, obj: Obj, old: dict[str, Any], new: dict[str, Any]) -> bool:
-        """PUT the status if it changed; a 409 means the cache was stale: the rate-limited retry rereads."""
+    async def _write_status(self, obj: Obj, old: RayJobStatus | None, new: RayJobStatus) -> bool:
+        """PUT the status if it changed; a 409 means the cache was stale: the rate-limited retry rereads. The
+        one place where the typed status becomes the API's JSON."""
         if not status_changed(old, new):
             return False
         try:
-            written = await self._client.replace_status(RAYJOB, {**obj, "status": new})
+            written = await self._client.replace_status(RAYJOB, {**obj, "status": new.to_json()})
         except ApiError as err:
             if is_not_found(err):
                 return False
@@ -170,3 +174,12 @@ def _parse(obj: Obj, gates: ValidationGates) -> tuple[RayJob | None, list[str]]:
     except pydantic.ValidationError as err:
         return None, kit.problems_of(err)
     return job, validate_rayjob(job, gates=gates)
+
+
+def _read_status(raw: dict[str, Any]) -> RayJobStatus | None:
+    """The old status, typed. One that does not parse (then the RayJob did not either: ValidationFailed) counts as
+    absent, so the ValidationFailed status is still written, from scratch, and its Event sent."""
+    try:
+        return read_status(raw)
+    except pydantic.ValidationError:
+        return None
