@@ -42,7 +42,7 @@ from raykube.controllers.raycluster.status import (
 )
 from raykube.runtime.client import KubeClient
 from raykube.runtime.controller import Result
-from raykube.runtime.errors import ApiError, is_not_found
+from raykube.runtime.errors import ApiError
 from raykube.runtime.events import EventRecorder
 from raykube.runtime.expectations import ScaleExpectations
 from raykube.runtime.objects import ObjectKey, controller_ref
@@ -190,15 +190,7 @@ class RayClusterReconciler:
         return [p for p in self._cache.pods(key) if (controller_ref(p) or {}).get("uid") == uid]
 
     async def _write_status(self, obj: dict[str, Any], new_status: dict[str, Any]) -> bool:
-        """PUT the status if it changed; a conflict means our cache is stale: retry after backoff."""
-        if not status_changed(obj.get("status") or {}, new_status):
-            return False
-        body = {**obj, "status": new_status}
-        try:
-            written = await self._client.replace_status(RAYCLUSTER, body)
-        except ApiError as err:
-            if is_not_found(err):
-                return False  # deleted meanwhile
-            raise  # a 409 means our cache was stale: the rate-limited retry reads a fresh one
-        self._cache.observe_cluster(written)
-        return True
+        return await kit.write_status(
+            self._client, RAYCLUSTER, obj, obj.get("status") or {}, new_status,
+            changed=status_changed, observe=self._cache.observe_cluster,
+        )
