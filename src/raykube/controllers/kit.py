@@ -30,9 +30,11 @@ from raykube.builders.settings import OperatorSettings
 from raykube.runtime.client import KubeClient
 from raykube.runtime.clock import Clock as RuntimeClock
 from raykube.runtime.clock import RealClock
+from raykube.runtime.controller import Result
 from raykube.runtime.errors import ApiError, is_already_exists, is_not_found
 from raykube.runtime.events import EventRecorder
 from raykube.runtime.kinds import ResourceKind
+from raykube.runtime.objects import Obj, ObjectKey
 
 T = TypeVar("T", bound=RayObject)
 CacheT = TypeVar("CacheT")
@@ -156,6 +158,14 @@ class ProbingReconciler(Generic[CacheT, ProbesT, SettingsT]):
         self._operator = operator_settings
         self._clock: RuntimeClock = clock or RealClock()
         self._suffix = suffix
+
+    async def reconcile(self, key: ObjectKey) -> Result:
+        """One pass over ``key``: each kind's own."""
+        raise NotImplementedError
+
+    def get(self, key: ObjectKey) -> Obj | None:
+        """The object ``key`` names, from the cache (where a failed pass is shown as a Warning Event)."""
+        raise NotImplementedError
 
 
 async def create_if_absent(client: KubeClient, kind: ResourceKind, obj: dict[str, Any], namespace: str) -> bool:

@@ -17,8 +17,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 from prometheus_client import CollectorRegistry
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
-from prometheus_client.registry import Collector
+from prometheus_client.core import GaugeMetricFamily
 
 from raykube.controllers.kinds import JOB, RAYJOB
 from raykube.controllers.raycluster.cache import NamespaceInformers
@@ -36,14 +35,12 @@ from raykube.runtime.metrics import RuntimeMetrics
 RayJobParts = wiring.ProbingParts[JobCache, DashboardProbes]
 
 
-class RayJobCollector(Collector):
+class RayJobCollector(wiring.ProbingCollector[JobCache]):
     """``raykube_rayjobs{deployment_status}`` from the cache; dashboard calls made and in flight, at scrape time."""
 
-    def __init__(self, cache: JobCache, probes: DashboardProbes) -> None:
-        self._cache = cache
-        self._probes = probes
+    calls_metric, calls, kind = "raykube_rayjob_dashboard_calls", "Ray dashboard calls", "RayJob"
 
-    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+    def states(self) -> Iterator[GaugeMetricFamily]:
         counts = Counter(str((j.get("status") or {}).get("jobDeploymentStatus") or "New")
                          for j in self._cache.all_rayjobs())
         jobs = GaugeMetricFamily("raykube_rayjobs", "RayJobs by status.jobDeploymentStatus.",
@@ -51,8 +48,6 @@ class RayJobCollector(Collector):
         for state in sorted(counts):
             jobs.add_metric([state], counts[state])
         yield jobs
-        yield from wiring.probe_call_metrics(self._probes, "raykube_rayjob_dashboard_calls", "Ray dashboard calls",
-                                             "RayJob")
 
 
 def build_rayjob(
@@ -79,13 +74,10 @@ def build_rayjob(
     probes = DashboardProbes(dashboard, concurrency=settings.dashboard_concurrency)
     if registry is not None:
         registry.register(RayJobCollector(cache, probes))
-    recorder = wiring.event_recorder(config, client, "rayjob")
-    reconciler = RayJobReconciler(
-        client, cache=cache, probes=probes, recorder=recorder, settings=settings, operator_settings=config.settings
+    controller, recorder = wiring.probing_controller(
+        config, client, "rayjob", RayJobReconciler, cache=cache, probes=probes, settings=settings,
+        metrics=metrics,
     )
-    controller = wiring.reporting_controller(config, "rayjob", reconciler.reconcile, lookup=cache.rayjob,
-                                             recorder=recorder, metrics=metrics)
-    probes.on_answer = controller.queue.add
     for ns_informers in informers.values():
         controller.for_(ns_informers.rayjobs)
         controller.owns(ns_informers.clusters, owner_kind="RayJob", owner_group="ray.io")

@@ -17,8 +17,7 @@ from collections import Counter
 from collections.abc import Iterator
 
 from prometheus_client import CollectorRegistry
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
-from prometheus_client.registry import Collector
+from prometheus_client.core import GaugeMetricFamily
 
 from raykube import reasons
 from raykube.controllers.kinds import ENDPOINT_SLICE, RAYCLUSTER, RAYSERVICE
@@ -52,14 +51,12 @@ ENV_ZERO_DOWNTIME = "ENABLE_ZERO_DOWNTIME"
 RayServiceParts = wiring.ProbingParts[ServiceCache, ServeProbes]
 
 
-class RayServiceCollector(Collector):
+class RayServiceCollector(wiring.ProbingCollector[ServiceCache]):
     """``raykube_rayservices{ready,upgrade_in_progress}`` from the cache; Serve calls made, at scrape time."""
 
-    def __init__(self, cache: ServiceCache, probes: ServeProbes) -> None:
-        self._cache = cache
-        self._probes = probes
+    calls_metric, calls, kind = "raykube_rayservice_serve_calls", "Ray Serve API calls", "RayService"
 
-    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+    def states(self) -> Iterator[GaugeMetricFamily]:
         counts = Counter(_conditions(obj) for obj in self._cache.all_rayservices())
         services = GaugeMetricFamily(
             "raykube_rayservices", "RayServices by their Ready and UpgradeInProgress conditions.",
@@ -68,8 +65,6 @@ class RayServiceCollector(Collector):
         for labels in sorted(counts):
             services.add_metric(list(labels), counts[labels])
         yield services
-        yield from wiring.probe_call_metrics(self._probes, "raykube_rayservice_serve_calls", "Ray Serve API calls",
-                                             "RayService")
 
 
 def _conditions(obj: dict[str, object]) -> tuple[str, str]:
@@ -111,13 +106,10 @@ def build_rayservice(
     probes = ServeProbes(serve, concurrency=config.rayjob.dashboard_concurrency)
     if registry is not None:
         registry.register(RayServiceCollector(cache, probes))
-    recorder = wiring.event_recorder(config, client, "rayservice")
-    reconciler = RayServiceReconciler(
-        client, cache=cache, probes=probes, recorder=recorder, settings=settings, operator_settings=config.settings
+    controller, recorder = wiring.probing_controller(
+        config, client, "rayservice", RayServiceReconciler, cache=cache, probes=probes, settings=settings,
+        metrics=metrics,
     )
-    controller = wiring.reporting_controller(config, "rayservice", reconciler.reconcile, lookup=cache.rayservice,
-                                             recorder=recorder, metrics=metrics)
-    probes.on_answer = controller.queue.add
     for ns in informers.values():
         controller.for_(ns.rayservices, AnyOf(GENERATION_CHANGED, LABELS_CHANGED, ANNOTATIONS_CHANGED))
         controller.owns(ns.clusters, owner_kind="RayService", owner_group="ray.io")

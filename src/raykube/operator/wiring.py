@@ -4,20 +4,23 @@
   Warning Events, with a rate-limited recorder of its own, and start both with the manager;
 * :func:`dashboard_client` is the one HTTP client (one connection pool) through which a controller's
   background probes call Ray dashboards, directly or through the API server's service proxy;
-* :class:`ProbingParts` and :func:`probe_call_metrics` are what a probing controller (RayJob, RayService)
-  must close at shutdown and what it reports about its calls at scrape time.
+* :func:`probing_controller`, :class:`ProbingParts` and :class:`ProbingCollector` are how a probing controller
+  (RayJob, RayService) is made, what it must close at shutdown and what it reports at scrape time.
 """
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
 import httpx
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
 
 from raykube.controllers.events import Reconcile, reporting
+from raykube.controllers.kit import ProbingReconciler
 from raykube.operator.config import OperatorConfig
 from raykube.ray.client import DashboardClient
 from raykube.runtime.apiaccess import load_access
@@ -33,6 +36,7 @@ PROXY_TIMEOUT = 10.0
 
 D = TypeVar("D", bound=DashboardClient)
 CacheT = TypeVar("CacheT")
+SettingsT = TypeVar("SettingsT")
 
 
 class Probes(Protocol):
@@ -107,9 +111,50 @@ class ProbingParts(Generic[CacheT, P]):
         await self.recorder.flush()
 
 
-def probe_call_metrics(probes: Probes, metric: str, calls: str, kind: str
-                       ) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
-    """``<metric>`` (calls made) and ``<metric>_in_flight``, for a collector's scrape."""
-    yield CounterMetricFamily(metric, f"{calls} made by the {kind} controller (background, never in a reconcile).",
-                              value=probes.calls_made)
-    yield GaugeMetricFamily(f"{metric}_in_flight", f"{calls} under way.", value=probes.in_flight)
+def probing_controller(
+    config: OperatorConfig,
+    client: KubeClient,
+    name: str,
+    reconciler_type: type[ProbingReconciler[CacheT, P, SettingsT]],
+    *,
+    cache: CacheT,
+    probes: P,
+    settings: SettingsT,
+    metrics: RuntimeMetrics,
+) -> tuple[Controller, EventRecorder]:
+    """Controller ``name`` over a ``reconciler_type`` pass, and its recorder; the probes' answers re-enqueue the
+    object on this controller's queue (no pass waits on HTTP: an answer is an event like a watch event)."""
+    recorder = event_recorder(config, client, name)
+    reconciler = reconciler_type(
+        client, cache=cache, probes=probes, recorder=recorder, settings=settings, operator_settings=config.settings
+    )
+    controller = reporting_controller(config, name, reconciler.reconcile, lookup=reconciler.get, recorder=recorder,
+                                      metrics=metrics)
+    probes.on_answer = controller.queue.add
+    return controller, recorder
+
+
+class ProbingCollector(Collector, Generic[CacheT]):
+    """A probing controller's metrics at scrape time: its objects by state, read from the cache (:meth:`states`),
+    then ``<calls_metric>`` (calls made) and ``<calls_metric>_in_flight``."""
+
+    calls_metric: str  # e.g. raykube_rayjob_dashboard_calls
+    calls: str  # what a call is, for the help text: "Ray dashboard calls"
+    kind: str  # whose calls, for the help text: "RayJob"
+
+    def __init__(self, cache: CacheT, probes: Probes) -> None:
+        self._cache = cache
+        self._probes = probes
+
+    @abstractmethod
+    def states(self) -> Iterator[GaugeMetricFamily]: ...
+
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+        yield from self.states()
+        yield CounterMetricFamily(
+            self.calls_metric, f"{self.calls} made by the {self.kind} controller (background, never in a reconcile).",
+            value=self._probes.calls_made,
+        )
+        yield GaugeMetricFamily(f"{self.calls_metric}_in_flight", f"{self.calls} under way.",
+                                value=self._probes.in_flight)
+

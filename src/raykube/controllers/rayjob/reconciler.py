@@ -40,8 +40,11 @@ from raykube.runtime.objects import Obj, ObjectKey, is_being_deleted, meta, uid_
 class RayJobReconciler(kit.ProbingReconciler[JobCache, DashboardProbes, RayJobSettings]):
     """Reconciles one RayJob key; collaborators are injected (client, caches, dashboard probes, clock)."""
 
+    def get(self, key: ObjectKey) -> Obj | None:
+        return self._cache.rayjob(key)
+
     async def reconcile(self, key: ObjectKey) -> Result:
-        obj = self._cache.rayjob(key)
+        obj = self.get(key)
         if obj is None:
             self._probes.forget(key)
             return Result()

@@ -41,8 +41,11 @@ class RayServiceReconciler(kit.ProbingReconciler[ServiceCache, ServeProbes, plan
         """Per RayService, when each no-longer-used cluster was first seen so (memory of this process only)."""
         return {}
 
+    def get(self, key: ObjectKey) -> Obj | None:
+        return self._cache.rayservice(key)
+
     async def reconcile(self, key: ObjectKey) -> Result:
-        obj = self._cache.rayservice(key)
+        obj = self.get(key)
         if obj is None:
             self._probes.forget(key)
             self._dangling.pop(key, None)
