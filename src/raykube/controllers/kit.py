@@ -8,7 +8,8 @@
 * :data:`Clock` / :func:`utc_now` for the injected time every reconciler takes;
 * :class:`ProbingReconciler`: the injected collaborators of a reconciler that reads caches and asks
   background probes (RayJob, RayService); :func:`managed_elsewhere`, :func:`checked` and
-  :func:`write_status` for the steps of their pass that do not depend on the kind.
+  :func:`write_status` for the steps of their pass that do not depend on the kind;
+* :func:`set_finalizer` for the one finalizer write every controller makes the same way.
 
 A new controller is mostly its pure plan and status; its reconciler reads caches, calls :func:`parse`, asks
 the kind's desired-state function what should exist and uses these helpers to make it so.
@@ -34,7 +35,7 @@ from raykube.runtime.controller import Result
 from raykube.runtime.errors import ApiError, is_already_exists, is_not_found
 from raykube.runtime.events import EventRecorder
 from raykube.runtime.kinds import ResourceKind
-from raykube.runtime.objects import Obj, ObjectKey
+from raykube.runtime.objects import Obj, ObjectKey, deep_copy
 
 T = TypeVar("T", bound=RayObject)
 CacheT = TypeVar("CacheT")
@@ -55,6 +56,7 @@ __all__ = [
     "problems_of",
     "random_suffix",
     "seeded_suffix",
+    "set_finalizer",
     "utc_now",
     "write_status",
 ]
@@ -166,6 +168,26 @@ class ProbingReconciler(Generic[CacheT, ProbesT, SettingsT]):
     def get(self, key: ObjectKey) -> Obj | None:
         """The object ``key`` names, from the cache (where a failed pass is shown as a Warning Event)."""
         raise NotImplementedError
+
+
+async def set_finalizer(
+    client: KubeClient, kind: ResourceKind, obj: dict[str, Any], finalizer: str, *, add: bool
+) -> dict[str, Any] | None:
+    """Write ``obj`` with ``finalizer`` added (at the end) or removed; the written object, or None when there is
+    nothing more to do with it: gone (NotFound), or going away once its last finalizer went (the watch tells
+    the cache). A conflict raises: the pass is retried from a fresh cache."""
+    body = deep_copy(obj)
+    finalizers = [f for f in body["metadata"].get("finalizers") or [] if f != finalizer]
+    if add:
+        finalizers.append(finalizer)
+    body["metadata"]["finalizers"] = finalizers
+    try:
+        written = await client.replace(kind, body)
+    except ApiError as err:
+        if is_not_found(err):
+            return None
+        raise
+    return None if not add and written["metadata"].get("deletionTimestamp") else written
 
 
 async def create_if_absent(client: KubeClient, kind: ResourceKind, obj: dict[str, Any], namespace: str) -> bool:
