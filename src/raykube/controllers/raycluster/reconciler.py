@@ -44,7 +44,7 @@ from raykube.controllers.raycluster.status import (
 )
 from raykube.runtime.client import KubeClient
 from raykube.runtime.controller import Result
-from raykube.runtime.errors import ApiError, is_not_found
+from raykube.runtime.errors import ApiError
 from raykube.runtime.events import EventRecorder
 from raykube.runtime.expectations import ScaleExpectations
 from raykube.runtime.objects import ObjectKey, controller_ref
@@ -204,20 +204,12 @@ class RayClusterReconciler:
     async def _write_status(
         self, obj: dict[str, Any], old: RayClusterStatus | None, new: RayClusterStatus | None
     ) -> bool:
-        """PUT `new` if it differs from `old` (`obj`'s status, as read); a conflict means our cache is stale:
-        retry after backoff. The one place where the typed status becomes the API's JSON."""
-        if new is None or not status_changed(old, new):
+        if new is None:
             return False
-        body = {**obj, "status": new.to_json()}
-        try:
-            written = await self._client.replace_status(RAYCLUSTER, body)
-        except ApiError as err:
-            if is_not_found(err):
-                return False  # deleted meanwhile
-            raise  # a 409 means our cache was stale: the rate-limited retry reads a fresh one
-        self._cache.observe_cluster(written)
-        return True
-
+        return await kit.write_status(
+            self._client, RAYCLUSTER, obj, old, new,
+            changed=status_changed, observe=self._cache.observe_cluster, to_json=RayClusterStatus.to_json,
+        )
 
 
 def _read_status(obj: dict[str, Any]) -> RayClusterStatus | None:

@@ -17,17 +17,14 @@ otherwise the state machine.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pydantic
 
-from raykube import reasons
-from raykube.api.defaults import apply_crd_defaults, effective_submission_mode
+from raykube.api.defaults import effective_submission_mode
 from raykube.api.rayjob import RayJob, RayJobStatus, SubmissionMode
 from raykube.api.validation import ValidationGates, validate_rayjob
 from raykube.builders import names
-from raykube.builders.settings import OperatorSettings
 from raykube.controllers import kit
 from raykube.controllers.events import ObjectEvents
 from raykube.controllers.kinds import RAYJOB
@@ -38,45 +35,23 @@ from raykube.controllers.rayjob.dashboard import DashboardProbes, Probe, Target
 from raykube.controllers.rayjob.settings import RayJobSettings
 from raykube.controllers.rayjob.snapshot import Snapshot, Step
 from raykube.controllers.rayjob.status import next_status, read_status, status_changed, validation_failure
-from raykube.runtime.client import KubeClient
-from raykube.runtime.clock import Clock, RealClock
 from raykube.runtime.controller import Result
-from raykube.runtime.errors import ApiError, is_not_found
-from raykube.runtime.events import EventRecorder
 from raykube.runtime.objects import Obj, ObjectKey, is_being_deleted, meta, uid_of
 
 
-class RayJobReconciler:
+class RayJobReconciler(kit.ProbingReconciler[JobCache, DashboardProbes, RayJobSettings]):
     """Reconciles one RayJob key; collaborators are injected (client, caches, dashboard probes, clock)."""
 
-    def __init__(
-        self,
-        client: KubeClient,
-        *,
-        cache: JobCache,
-        probes: DashboardProbes,
-        recorder: EventRecorder,
-        settings: RayJobSettings,
-        operator_settings: OperatorSettings,
-        clock: Clock | None = None,
-        suffix: Callable[[], str] = kit.random_suffix,
-    ) -> None:
-        self._client = client
-        self._cache = cache
-        self._probes = probes
-        self._recorder = recorder
-        self._settings = settings
-        self._operator = operator_settings
-        self._clock = clock or RealClock()
-        self._suffix = suffix
+    def get(self, key: ObjectKey) -> Obj | None:
+        return self._cache.rayjob(key)
 
     async def reconcile(self, key: ObjectKey) -> Result:
-        obj = self._cache.rayjob(key)
+        obj = self.get(key)
         if obj is None:
             self._probes.forget(key)
             return Result()
-        if (obj.get("spec") or {}).get("managedBy") not in (None, reasons.MANAGED_BY_KUBERAY):
-            return Result()  # another controller (MultiKueue) owns this RayJob
+        if kit.managed_elsewhere(obj):
+            return Result()
         events = ObjectEvents.start(self._recorder, obj)
         status: dict[str, Any] = dict(obj.get("status") or {})
         if is_being_deleted(obj):
@@ -153,27 +128,15 @@ class RayJobReconciler:
         return JobActor(self._client, self._probes, key=key, rayjob=obj, events=events, settings=self._settings)
 
     async def _write_status(self, obj: Obj, old: RayJobStatus | None, new: RayJobStatus) -> bool:
-        """PUT the status if it changed; a 409 means the cache was stale: the rate-limited retry rereads. The
-        one place where the typed status becomes the API's JSON."""
-        if not status_changed(old, new):
-            return False
-        try:
-            written = await self._client.replace_status(RAYJOB, {**obj, "status": new.to_json()})
-        except ApiError as err:
-            if is_not_found(err):
-                return False
-            raise
-        self._cache.observe_rayjob(written)
-        return True
+        return await kit.write_status(
+            self._client, RAYJOB, obj, old, new,
+            changed=status_changed, observe=self._cache.observe_rayjob, to_json=RayJobStatus.to_json,
+        )
 
 
 def _parse(obj: Obj, gates: ValidationGates) -> tuple[RayJob | None, list[str]]:
     """The typed RayJob (as the API server defaulted it) and KubeRay's validation problems."""
-    try:
-        job = apply_crd_defaults(RayJob.model_validate(obj))
-    except pydantic.ValidationError as err:
-        return None, kit.problems_of(err)
-    return job, validate_rayjob(job, gates=gates)
+    return kit.checked(RayJob, obj, lambda job: validate_rayjob(job, gates=gates))
 
 
 def _read_status(raw: dict[str, Any]) -> RayJobStatus | None:

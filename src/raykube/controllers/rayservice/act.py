@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from raykube import reasons
+from raykube.controllers import kit
 from raykube.controllers.events import ObjectEvents
 from raykube.controllers.kinds import GATEWAY, HTTPROUTE, POD, RAYCLUSTER, RAYSERVICE, SERVICE
 from raykube.controllers.rayservice import actions as a
@@ -81,18 +82,8 @@ class ServiceActor:
     async def _finalizer(self, current: Obj | None, *, add: bool) -> Obj | None:
         if current is None:
             return None
-        body = deep_copy(current)
-        finalizers = [f for f in body["metadata"].get("finalizers") or [] if f != reasons.FINALIZER_RAYSERVICE]
-        if add:
-            finalizers.append(reasons.FINALIZER_RAYSERVICE)
-        body["metadata"]["finalizers"] = finalizers
-        try:
-            updated = await self._client.replace(RAYSERVICE, body)
-        except ApiError as err:
-            if is_not_found(err):
-                return None
-            raise
-        return None if not add else updated
+        written = await kit.set_finalizer(self._client, RAYSERVICE, current, reasons.FINALIZER_RAYSERVICE, add=add)
+        return None if not add else written  # the finalizer goes only while the RayService is being deleted
 
     async def _create(self, kind: Any, body: Obj, created: E, failed: E, what: str) -> None:
         ns, name = self._key.namespace, body["metadata"]["name"]

@@ -14,65 +14,44 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable
+import functools
 from typing import Any
 
-import pydantic
-
 from raykube import reasons
-from raykube.api.defaults import apply_crd_defaults
 from raykube.api.rayservice import RayService, RayServiceSpec, ServiceUpgradeType
 from raykube.api.validation import ValidationGates, validate_rayservice
 from raykube.builders import gateway, names
-from raykube.builders.settings import OperatorSettings
+from raykube.controllers import kit
 from raykube.controllers.events import ObjectEvents
 from raykube.controllers.kinds import GATEWAY, HTTPROUTE, RAYSERVICE
-from raykube.controllers.kit import random_suffix
 from raykube.controllers.rayservice import plan, status
 from raykube.controllers.rayservice.act import ServiceActor
 from raykube.controllers.rayservice.cache import ServiceCache
 from raykube.controllers.rayservice.serve import Outcome, ServeProbes
-from raykube.runtime.client import KubeClient
-from raykube.runtime.clock import Clock, RealClock
 from raykube.runtime.controller import Result
 from raykube.runtime.errors import ApiError, is_not_found
-from raykube.runtime.events import EventRecorder
 from raykube.runtime.objects import Obj, ObjectKey, is_being_deleted, meta, uid_of
 
 
-class RayServiceReconciler:
+class RayServiceReconciler(kit.ProbingReconciler[ServiceCache, ServeProbes, plan.RayServiceSettings]):
     """Reconciles one RayService key; collaborators are injected (client, cache, probes, clock)."""
 
-    def __init__(
-        self,
-        client: KubeClient,
-        *,
-        cache: ServiceCache,
-        probes: ServeProbes,
-        recorder: EventRecorder,
-        settings: plan.RayServiceSettings,
-        operator_settings: OperatorSettings,
-        clock: Clock | None = None,
-        suffix: Callable[[], str] = random_suffix,
-    ) -> None:
-        self._client = client
-        self._cache = cache
-        self._probes = probes
-        self._recorder = recorder
-        self._settings = settings
-        self._operator = operator_settings
-        self._clock = clock or RealClock()
-        self._suffix = suffix
-        self._dangling: dict[ObjectKey, dict[str, dt.datetime]] = {}
+    @functools.cached_property
+    def _dangling(self) -> dict[ObjectKey, dict[str, dt.datetime]]:
+        """Per RayService, when each no-longer-used cluster was first seen so (memory of this process only)."""
+        return {}
+
+    def get(self, key: ObjectKey) -> Obj | None:
+        return self._cache.rayservice(key)
 
     async def reconcile(self, key: ObjectKey) -> Result:
-        obj = self._cache.rayservice(key)
+        obj = self.get(key)
         if obj is None:
             self._probes.forget(key)
             self._dangling.pop(key, None)
             return Result()
-        if (obj.get("spec") or {}).get("managedBy") not in (None, reasons.MANAGED_BY_KUBERAY):
-            return Result()  # another controller (MultiKueue) owns this RayService
+        if kit.managed_elsewhere(obj):
+            return Result()
         events = ObjectEvents.start(self._recorder, obj)
         snapshot = self._observe(key, obj)
         if _incremental(snapshot):
@@ -151,17 +130,12 @@ class RayServiceReconciler:
         return str(custom or names.serve_service_name(s.svc.name))
 
     async def _write_status(self, obj: Obj, old: dict[str, Any], new: dict[str, Any]) -> bool:
-        """PUT the status if it changed; a 409 means the cache was stale: the rate-limited retry rereads."""
-        if not status.changed(old, new):
-            return False
-        try:
-            written = await self._client.replace_status(RAYSERVICE, {**obj, "status": new})
-        except ApiError as err:
-            if is_not_found(err):
-                return False
-            raise
-        self._cache.observe_rayservice(written)
-        return True
+        return await kit.write_status(
+            self._client, RAYSERVICE, obj, old, new,
+            changed=lambda before, after: status.changed(before or {}, after),
+            observe=self._cache.observe_rayservice,
+            to_json=dict,
+        )
 
 
 def _incremental(s: plan.Snapshot) -> bool:
@@ -207,11 +181,10 @@ def _deploy_event(events: ObjectEvents, namespace: str, outcome: Outcome) -> Non
 
 
 def _parse(obj: Obj, gates: ValidationGates) -> tuple[RayService, list[str]]:
-    """The typed RayService (as the API server defaulted it) and KubeRay's validation problems."""
-    try:
-        svc = apply_crd_defaults(RayService.model_validate(obj))
-    except pydantic.ValidationError as err:
-        problems = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in err.errors()]
+    """The typed RayService (as the API server defaulted it) and KubeRay's validation problems; a RayService
+    whose model does not parse becomes an empty one, so the pass can still drop its finalizer and report."""
+    svc, problems = kit.checked(RayService, obj, lambda svc: validate_rayservice(svc, gates=gates))
+    if svc is None:
         spec = RayServiceSpec.model_construct()
         return RayService.model_construct(metadata=obj.get("metadata") or {}, spec=spec), problems
-    return svc, validate_rayservice(svc, gates=gates)
+    return svc, problems
