@@ -25,10 +25,14 @@ def client(kubeconfig: Path, **kwargs: object) -> Client:
 def kubectl(
     kubeconfig: Path, *args: str, check: bool = True, input: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
+    done = subprocess.run(
         [str(binary("kubectl")), f"--kubeconfig={kubeconfig}", *args],
-        capture_output=True, text=True, check=check, input=input, timeout=120,
+        capture_output=True, text=True, check=False, input=input, timeout=120,
     )
+    if check and done.returncode:
+        # kubectl's own message is what a failing test must show; CalledProcessError's text leaves it out.
+        raise AssertionError(f"kubectl {' '.join(args[:3])} failed ({done.returncode}): {done.stderr.strip()}")
+    return done
 
 
 def kubectl_json(kubeconfig: Path, *args: str) -> dict[str, Any]:

@@ -56,6 +56,13 @@ NOT_DRIVEN: Final[dict[Grant, str]] = {
     ("", "services", "patch"): "rayservice/act.py switches the serve Service to a new cluster; rayjob/act.py "
                                "points an existing Service at its cluster",
     ("events.k8s.io", "events", "patch"): "runtime/events.py: the series count of an Event repeated after 30 s",
+    **{
+        ("gateway.networking.k8s.io", resource, verb): "rayservice/incremental.py: the Gateway and HTTPRoute of "
+        "NewClusterWithIncrementalUpgrade, driven by test_rayservice_incremental_upgrade.py (this test's cluster "
+        "has no Gateway API CRDs)"
+        for resource in ("gateways", "httproutes")
+        for verb in ("create", "delete", "get", "update")
+    },
 }
 
 

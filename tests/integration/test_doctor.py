@@ -118,7 +118,10 @@ def test_pending_for_taints(operator: OperatorProcess, kubeconfig: Path, ns: str
         kubectl(kubeconfig, "taint", "nodes", "--all", f"{key}=test:NoSchedule")  # running pods stay, new ones wait
         apply(kubeconfig, ns, raycluster("tainted"))
         found = wait_for_finding(kubeconfig, ns, "tainted", "pod-unschedulable-taints")
-        assert "untolerated taint" in found["evidence"][0] and key in found["evidence"][0]
+        # The scheduler of Kubernetes 1.34 no longer names the taint ("2 node(s) had untolerated taint(s)"); the
+        # finding quotes it and shows the pod's tolerations beside it.
+        assert "untolerated taint" in found["evidence"][0]
+        assert found["evidence"][1].startswith("tolerations: ")
         assert found["evidence"][1].startswith("tolerations: ")  # the admission defaults, none for our key
     finally:
         kubectl(kubeconfig, "taint", "nodes", "--all", f"{key}-", check=False)
@@ -139,7 +142,18 @@ def test_admission_policy_rejects_pod_creation(operator: OperatorProcess, kubeco
          "metadata": {"name": policy},
          "spec": {"policyName": policy, "validationActions": ["Deny"],
                   "matchResources": {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}}}}}]))
+    probe_pod = yaml.safe_dump({"apiVersion": "v1", "kind": "Pod",
+                                "metadata": {"name": "probe", "labels": {"ray.io/node-type": "worker"}},
+                                "spec": {"containers": [{"name": "c", "image": "pause"}]}})
+
+    def policy_in_force() -> bool:
+        """The API server loads a new policy asynchronously: until a dry-run worker pod is refused, the
+        operator's pods would still be admitted."""
+        done = kubectl(kubeconfig, "create", "--dry-run=server", "-n", ns, "-f", "-", input=probe_pod, check=False)
+        return done.returncode != 0 and "no Ray workers in this namespace" in done.stderr
+
     try:
+        eventually(policy_in_force, what="the admission policy in force")
         apply(kubeconfig, ns, raycluster("policed"))
         found = wait_for_finding(kubeconfig, ns, "policed", "pod-creation-rejected")
         assert any("no Ray workers in this namespace" in line for line in found["evidence"]), found

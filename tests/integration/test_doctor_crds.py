@@ -54,9 +54,11 @@ def test_an_outdated_rayjob_crd(kubeconfig: Path, ns: str, old_rayjob_crd: None)
     def pruned() -> bool:
         """The API server drops the field the old schema does not know: the fault is real (applied again until
         the server's handler uses the replaced schema)."""
-        apply(kubeconfig, ns, {"apiVersion": "ray.io/v1", "kind": "RayJob", "metadata": {"name": "old"},
-                               "spec": {"entrypoint": "python -c 1", "rayClusterSpec": spec,
-                                        "preRunningDeadlineSeconds": 600}})
+        # --validate=ignore: this kubectl asks for strict field validation, which refuses the unknown field
+        # instead of letting the server prune it, as older clients and most client libraries do.
+        manifest = {"apiVersion": "ray.io/v1", "kind": "RayJob", "metadata": {"name": "old"},
+                    "spec": {"entrypoint": "python -c 1", "rayClusterSpec": spec, "preRunningDeadlineSeconds": 600}}
+        kubectl(kubeconfig, "apply", "--validate=ignore", "-n", ns, "-f", "-", input=yaml.safe_dump(manifest))
         stored = kubectl(kubeconfig, "get", "rayjob", "old", "-n", ns, "-o", "jsonpath={.spec}").stdout
         return "preRunningDeadlineSeconds" not in stored
 
