@@ -122,7 +122,7 @@ async def write_status(
 ) -> bool:
     """PUT ``new`` through the status subresource if ``changed(old, new)``; True when written.
 
-    ``to_json`` is the one place where a controller's status value (typed, or already JSON) becomes the API's
+    ``to_json`` is the one place where a controller's typed status (``RayModel.to_json``) becomes the API's
     JSON. The written object goes to ``observe`` (the cache's write-through) so the next pass does not start
     from a stale copy. NotFound means the object was deleted meanwhile: nothing to write. A 409 means our cache
     was stale: it raises, and the rate-limited retry reads a fresh one.

@@ -26,8 +26,9 @@ import yaml
 
 from raykube import reasons
 from raykube.api.defaults import apply_crd_defaults, effective_deletion_delay_seconds, effective_upgrade_type
+from raykube.api.meta import Condition
 from raykube.api.raycluster import RayCluster
-from raykube.api.rayservice import RayService, ServiceUpgradeType
+from raykube.api.rayservice import RayService, RayServiceStatus, RayServiceStatuses, ServiceUpgradeType
 from raykube.builders import gateway, names, parents, service, spec_hash
 from raykube.builders.cluster import cluster_context
 from raykube.builders.pod import ClusterContext
@@ -78,7 +79,7 @@ class Snapshot:
     """Everything one decision about one RayService may look at."""
 
     svc: RayService
-    status: Mapping[str, Any]
+    status: RayServiceStatuses
     now: dt.datetime
     settings: RayServiceSettings
     operator: OperatorSettings
@@ -97,8 +98,13 @@ class Snapshot:
     httproute: Obj | None = None
     cluster_serve_svcs: Mapping[str, Obj] = field(default_factory=dict)
 
+    def service_status(self, role: str) -> RayServiceStatus | None:
+        """The status entry of the ``active`` or ``pending`` cluster."""
+        return self.status.active_service_status if role == "active" else self.status.pending_service_status
+
     def cluster_name(self, role: str) -> str:
-        return str(((self.status.get(f"{role}ServiceStatus") or {}).get("rayClusterName")) or "")
+        entry = self.service_status(role)
+        return (entry.ray_cluster_name if entry is not None else None) or ""
 
 
 """(``Normal``/``Warning``, reason, note)."""
@@ -163,11 +169,14 @@ def _suspend(s: Snapshot, start: tuple[a.Action, ...]) -> Decision:
 
 def _initializing_timed_out(s: Snapshot) -> Decision | None:
     ready = _condition(s.status, reasons.RayServiceConditionType.READY)
-    reason = (ready or {}).get("reason")
+    reason = ready.reason if ready is not None else None
     if reason == reasons.RayServiceConditionReason.INITIALIZING_TIMEOUT:
         return Decision(
             _teardown(s, "initializing timed out"),
-            terminal=(reasons.RayServiceConditionReason.INITIALIZING_TIMEOUT, str((ready or {}).get("message", ""))),
+            terminal=(
+                reasons.RayServiceConditionReason.INITIALIZING_TIMEOUT,
+                (ready.message if ready is not None else None) or "",
+            ),
             requeue_after=None,
         )
     if reason not in (None, reasons.RayServiceConditionReason.INITIALIZING):
@@ -287,13 +296,12 @@ def _shares(s: Snapshot) -> dict[str, Share]:
         name = s.cluster_name(role)
         if not name:
             continue
-        entry = s.status.get(f"{role}ServiceStatus") or {}
-        capacity = entry.get("targetCapacity")
+        entry = s.service_status(role) or RayServiceStatus()
+        capacity = entry.target_capacity
         applied = s.serve.get(name, ClusterServe()).applied
         if applied is not None and applied.target_capacity is not None:
             capacity = applied.target_capacity
-        migrated = parse_time(entry.get("lastTrafficMigratedTime"))
-        shares[name] = Share(capacity, entry.get("trafficRoutedPercent"), migrated)
+        shares[name] = Share(capacity, entry.traffic_routed_percent, entry.last_traffic_migrated_time)
     return shares
 
 
@@ -540,8 +548,8 @@ def _head_in_serve_svc(s: Snapshot, name: str) -> bool:
     return (head.get("metadata", {}).get("labels") or {}).get(reasons.LABEL_SERVE) == "true"
 
 
-def _condition(status: Mapping[str, Any], kind: str) -> dict[str, Any] | None:
-    return next((c for c in status.get("conditions") or [] if c.get("type") == kind), None)
+def _condition(status: RayServiceStatuses, kind: str) -> Condition | None:
+    return next((c for c in status.conditions or [] if c.type == kind), None)
 
 
 _UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}

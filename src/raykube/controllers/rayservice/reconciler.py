@@ -15,10 +15,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
-from typing import Any
 
 from raykube import reasons
-from raykube.api.rayservice import RayService, RayServiceSpec, ServiceUpgradeType
+from raykube.api.rayservice import RayService, RayServiceSpec, RayServiceStatuses, ServiceUpgradeType
 from raykube.api.validation import ValidationGates, validate_rayservice
 from raykube.builders import gateway, names
 from raykube.controllers import kit
@@ -70,7 +69,7 @@ class RayServiceReconciler(kit.ProbingReconciler[ServiceCache, ServeProbes, plan
             slices = [piece for n in serve_names for piece in self._cache.endpoint_slices(key.namespace, n)]
             endpoints = status.count_serve_endpoints(slices)
             new, notes = status.compute(snapshot, decision, endpoints=endpoints)
-            await self._write_status(current, dict(snapshot.status), new)
+            await self._write_status(current, snapshot.status, new)
             for event in (*decision.events, *notes):
                 events.record(event)
         elif snapshot.deleting:
@@ -86,7 +85,7 @@ class RayServiceReconciler(kit.ProbingReconciler[ServiceCache, ServeProbes, plan
         custom = ((svc.spec.serve_service or {}).get("metadata") or {}).get("name")
         return plan.Snapshot(
             svc=svc,
-            status=dict(obj.get("status") or {}),
+            status=status.read_status(obj.get("status")),
             now=self._clock.now(),
             settings=self._settings,
             operator=self._operator,
@@ -129,12 +128,12 @@ class RayServiceReconciler(kit.ProbingReconciler[ServiceCache, ServeProbes, plan
         custom = ((s.svc.spec.serve_service or {}).get("metadata") or {}).get("name")
         return str(custom or names.serve_service_name(s.svc.name))
 
-    async def _write_status(self, obj: Obj, old: dict[str, Any], new: dict[str, Any]) -> bool:
+    async def _write_status(self, obj: Obj, old: RayServiceStatuses, new: RayServiceStatuses) -> bool:
         return await kit.write_status(
             self._client, RAYSERVICE, obj, old, new,
-            changed=lambda before, after: status.changed(before or {}, after),
+            changed=status.changed,
             observe=self._cache.observe_rayservice,
-            to_json=dict,
+            to_json=RayServiceStatuses.to_json,
         )
 
 

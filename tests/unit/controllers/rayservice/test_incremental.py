@@ -201,7 +201,7 @@ def _run(world: World, svc: Any, passes: int) -> list[tuple[tuple[str, int], ...
         s = world.snapshot(svc)
         d = decide(s)
         world.carry_out(d.actions)
-        world.status, _ = st.compute(s, d, endpoints=2)
+        world.status = st.compute(s, d, endpoints=2)[0].to_json()  # as written, read back next pass
         world.dangling = dict(d.dangling)
         if not seen or seen[-1] != world.weights():
             seen.append(world.weights())
