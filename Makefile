@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 VENV_STAMP := .venv/.installed
 
-.PHONY: all venv tools tools-kuberay test test-unit test-integration lint demo demo-down crds chart-crds charts clean node-deps test-e2e
+.PHONY: all venv tools tools-kuberay test test-unit test-integration lint demo demo-down crds chart-crds charts clean node-deps test-e2e chaos
 
 all: test
 
@@ -38,6 +38,13 @@ test-integration: venv tools tools-kuberay
 
 test-e2e: venv tools node-deps
 	@$(PY) -m pytest tests/e2e -q
+
+# The chaos suite (minutes; not part of `make test`): the bad-manifest corpus and kill -9, leader freeze, API
+# outage and watch expiry against its own local cluster. Figures in docs/reliability.md; every answer in
+# CHAOS_REPORT. Exits non-zero on a crash, hang, silent retry loop, unanswered manifest or lost/duplicate pod.
+CHAOS_REPORT ?= chaos-report.json
+chaos: venv tools
+	@$(PY) -m bench.chaos.run --report $(CHAOS_REPORT)
 
 lint: venv
 	@.venv/bin/ruff check src tests bench

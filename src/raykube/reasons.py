@@ -143,6 +143,7 @@ class RayClusterConditionReason(StrEnum):
     DUPLICATE_HEAD_PODS = "DuplicateHeadPods"
     FAILED_CREATE_SERVICE = "FailedCreateService"
     REPLICAS_OVER_LIMIT = "ReplicasOverLimit"  # raykube only: --max-pods-per-cluster
+    INVALID_SPEC = "InvalidRayClusterSpec"  # raykube only: the spec (or name) did not validate
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -310,6 +311,17 @@ class EventReason(StrEnum):
     UPDATED_SERVE_APPLICATIONS = "UpdatedServeApplications"
     FAILED_TO_UPDATE_HEAD_POD_SERVE_LABEL = "FailedToUpdateHeadPodServeLabel"
     FAILED_TO_UPDATE_SERVE_APPLICATIONS = "FailedToUpdateServeApplications"
+    # RayService NewClusterWithIncrementalUpgrade (Gateway API)
+    CREATED_GATEWAY = "CreatedGateway"
+    UPDATED_GATEWAY = "UpdatedGateway"
+    FAILED_TO_CREATE_GATEWAY = "FailedToCreateGateway"
+    FAILED_TO_UPDATE_GATEWAY = "FailedToUpdateGateway"
+    CREATED_HTTPROUTE = "CreatedHTTPRoute"
+    UPDATED_HTTPROUTE = "UpdatedHTTPRoute"
+    FAILED_TO_CREATE_HTTPROUTE = "FailedToCreateHTTPRoute"
+    FAILED_TO_UPDATE_HTTPROUTE = "FailedToUpdateHTTPRoute"
+    UPDATED_SERVE_TARGET_CAPACITY = "UpdatedServeTargetCapacity"
+    FAILED_TO_UPDATE_TARGET_CAPACITY = "FailedToUpdateTargetCapacity"
     # RayService, raykube's own (KubeRay emits no Event for these transitions; docs/compatibility.md)
     PROMOTED_PENDING_RAYCLUSTER = "PromotedPendingRayCluster"
     SERVE_APPLICATION_UNHEALTHY = "ServeApplicationUnhealthy"

@@ -197,9 +197,14 @@ def test_rules_are_least_privilege() -> None:
     assert {v for _, r, v in flat if r == "secrets"} == {"create"}, "the token Secret is written, never read"
     # What the RayCluster controller does today.
     for resource, verbs in {"pods": ("get", "list", "watch", "create", "delete"),
-                            "services": ("get", "list", "watch", "create")}.items():
+                            "services": ("list", "watch", "create")}.items():
         assert all(_allows(rules, "", resource, v) for v in verbs), resource
     assert all(_allows(rules, "ray.io", "rayclusters", v) for v in ("get", "list", "watch"))
+    # Created once and never read: no get, list or watch (tests/integration/test_chart_rbac_audit.py).
+    for group, resource in (("", "serviceaccounts"), ("rbac.authorization.k8s.io", "roles"),
+                            ("networking.k8s.io", "ingresses"), ("", "persistentvolumeclaims")):
+        assert [v for v in ("get", "list", "watch", "create") if _allows(rules, group, resource, v)] == ["create"]
+    assert not _allows(rules, "", "events", "create"), "Events are written with events.k8s.io only"
     assert _allows(rules, "ray.io", "rayclusters/status", "update")
     assert _allows(rules, "events.k8s.io", "events", "create") and _allows(rules, "events.k8s.io", "events", "patch")
     # Kubernetes only lets the operator create the autoscaler Role if it holds every permission in it.
@@ -262,8 +267,8 @@ def test_the_raycronjob_gate_runs_its_controller_with_its_rbac(tmp_path: Path) -
     assert "RayCronJob" in _gates(args)
     plain_rules, rules = only(plain, "ClusterRole")["rules"], only(gated, "ClusterRole")["rules"]
     assert [r for r in rules if r not in plain_rules] == [
-        {"apiGroups": ["ray.io"], "resources": ["raycronjobs"], "verbs": ["get", "list", "watch"]},
-        {"apiGroups": ["ray.io"], "resources": ["raycronjobs/status"], "verbs": ["get", "update", "patch"]}]
+        {"apiGroups": ["ray.io"], "resources": ["raycronjobs"], "verbs": ["list", "watch"]},
+        {"apiGroups": ["ray.io"], "resources": ["raycronjobs/status"], "verbs": ["update"]}]
     assert _allows(rules, "ray.io", "rayjobs", "create"), "its runs are RayJobs"
     assert not _allows(plain_rules, "ray.io", "raycronjobs", "list")
 
@@ -278,12 +283,60 @@ def test_featuregates_set_by_index_leave_nil_entries_that_the_chart_skips() -> N
 
 def test_rayservice_rules_are_what_its_controller_needs() -> None:
     rules = only(_render(), "ClusterRole")["rules"]
-    for resource, verbs in {"rayservices": ("get", "list", "watch", "update"),
+    for resource, verbs in {"rayservices": ("list", "watch", "update"),
                             "rayservices/status": ("update",), "rayservices/finalizers": ("update",)}.items():
         assert all(_allows(rules, "ray.io", resource, v) for v in verbs), resource
     assert not any(_allows(rules, "ray.io", "rayservices", v) for v in ("create", "delete", "patch"))
     assert [v for v in ("get", "list", "watch", "create", "update", "delete")
-            if _allows(rules, "discovery.k8s.io", "endpointslices", v)] == ["get", "list", "watch"]
+            if _allows(rules, "discovery.k8s.io", "endpointslices", v)] == ["list", "watch"]
     # The serve Service's selector is switched with a patch; the head pod's ray.io/serve label likewise.
     assert _allows(rules, "", "services", "patch") and _allows(rules, "", "pods", "patch")
+    # The incremental upgrade's Gateway and HTTPRoute: read, created, replaced, deleted; never listed or watched.
+    for resource in ("gateways", "httproutes"):
+        assert [v for v in ("get", "list", "watch", "create", "update", "patch", "delete")
+                if _allows(rules, "gateway.networking.k8s.io", resource, v)] == ["get", "create", "update", "delete"]
     assert _allows(rules, "ray.io", "rayclusters", "create") and _allows(rules, "ray.io", "rayclusters", "delete")
+
+
+#: The container hardening of KubeRay's chart (v1.7.0 values.yaml, `securityContext`), which raykube keeps.
+HARDENED_CONTAINER = {
+    "allowPrivilegeEscalation": False,
+    "readOnlyRootFilesystem": True,
+    "capabilities": {"drop": ["ALL"]},
+    "runAsNonRoot": True,
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+
+
+def test_the_operator_container_is_hardened_by_default() -> None:
+    docs = _render()
+    pod = only(docs, "Deployment")["spec"]["template"]["spec"]
+    assert _container(docs)["securityContext"] == HARDENED_CONTAINER
+    # Nothing in the pod undoes it: no host namespaces, no privileged or added capabilities anywhere.
+    assert not any(pod.get(key) for key in ("hostNetwork", "hostPID", "hostIPC"))
+    assert "volumes" not in pod
+
+
+@requires_reference
+def test_the_container_hardening_is_kuberays() -> None:
+    upstream = yaml.safe_load(kuberay_values("kuberay-operator", "v1.7.0").read_text())
+    assert upstream["securityContext"] == HARDENED_CONTAINER
+    assert upstream["podSecurityContext"] == {} == yaml.safe_load((OPERATOR_CHART / "values.yaml").read_text())[
+        "podSecurityContext"]
+
+
+def test_run_as_non_root_can_be_verified_for_the_operator_image() -> None:
+    # `runAsNonRoot` without `runAsUser` only starts a container whose image names a numeric, non-zero user:
+    # the kubelet cannot resolve a user name, and refuses the pod.
+    dockerfile = (OPERATOR_CHART.parents[1] / "images" / "operator" / "Dockerfile").read_text()
+    users = [line.split()[1] for line in dockerfile.splitlines() if line.startswith("USER ")]
+    assert users, "the operator image sets its user"
+    uid, _, gid = users[-1].partition(":")
+    assert uid.isdigit() and int(uid) != 0
+    assert not gid or (gid.isdigit() and int(gid) != 0)
+
+
+def test_hardening_values_can_be_overridden_as_in_kuberays_chart() -> None:
+    docs = _render("securityContext.runAsUser=1000", "podSecurityContext.fsGroup=2000")
+    assert _container(docs)["securityContext"] == {**HARDENED_CONTAINER, "runAsUser": 1000}
+    assert only(docs, "Deployment")["spec"]["template"]["spec"]["securityContext"] == {"fsGroup": 2000}

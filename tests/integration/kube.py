@@ -25,10 +25,14 @@ def client(kubeconfig: Path, **kwargs: object) -> Client:
 def kubectl(
     kubeconfig: Path, *args: str, check: bool = True, input: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
+    done = subprocess.run(
         [str(binary("kubectl")), f"--kubeconfig={kubeconfig}", *args],
-        capture_output=True, text=True, check=check, input=input, timeout=120,
+        capture_output=True, text=True, check=False, input=input, timeout=120,
     )
+    if check and done.returncode:
+        # kubectl's own message is what a failing test must show; CalledProcessError's text leaves it out.
+        raise AssertionError(f"kubectl {' '.join(args[:3])} failed ({done.returncode}): {done.stderr.strip()}")
+    return done
 
 
 def kubectl_json(kubeconfig: Path, *args: str) -> dict[str, Any]:
@@ -63,3 +67,26 @@ def scratch_namespace(kubeconfig: Path, prefix: str) -> Iterator[str]:
     kubectl(kubeconfig, "create", "namespace", name)
     yield name
     kubectl(kubeconfig, "delete", "namespace", name, "--wait=false")
+
+
+def unreachable_kubeconfig(kubeconfig: Path, path: Path) -> Path:
+    """A copy of ``kubeconfig`` whose server is a loopback port nobody listens on."""
+    config = yaml.safe_load(kubeconfig.read_text())
+    for cluster in config["clusters"]:
+        cluster["cluster"]["server"] = "https://127.0.0.1:1"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def no_rights_kubeconfig(kubeconfig: Path, namespace: str, path: Path, *, account: str = "nobody") -> Path:
+    """A kubeconfig for a new ServiceAccount of ``namespace`` with no RBAC at all (real RBAC says no to it)."""
+    kubectl(kubeconfig, "create", "serviceaccount", account, "-n", namespace)
+    token = kubectl(kubeconfig, "create", "token", account, "-n", namespace).stdout.strip()
+    config = yaml.safe_load(kubeconfig.read_text())
+    cluster = config["contexts"][0]["context"]["cluster"]
+    config["users"] = [{"name": account, "user": {"token": token}}]
+    config["contexts"] = [{"name": account, "context": {"cluster": cluster, "user": account,
+                                                        "namespace": namespace}}]
+    config["current-context"] = account
+    path.write_text(yaml.safe_dump(config))
+    return path

@@ -66,7 +66,7 @@ def test_install_prints_no_notes_with_default_values(operator: ChartOperator) ->
         "update rayclusters.ray.io --subresource=finalizers", "create rayclusters.ray.io", "delete rayclusters.ray.io",
         "list rayjobs.ray.io -A", "update rayjobs.ray.io --subresource=status",
         "create jobs.batch", "list jobs.batch -A", "create ingresses.networking.k8s.io",
-        "create events.events.k8s.io", "patch events.events.k8s.io", "create events",
+        "create events.events.k8s.io", "patch events.events.k8s.io",
     ],
 )
 def test_service_account_can_do_what_the_operator_needs(operator: ChartOperator, check: str) -> None:
@@ -83,6 +83,8 @@ def test_service_account_can_do_what_the_operator_needs(operator: ChartOperator,
         "escalate roles.rbac.authorization.k8s.io", "impersonate serviceaccounts", "create pods --subresource=exec",
         "get leases.coordination.k8s.io -n kube-system", "update leases.coordination.k8s.io -n default",
         "delete customresourcedefinitions.apiextensions.k8s.io", "update rayclusters.ray.io --subresource=scale",
+        "create events", "list serviceaccounts -A", "get roles.rbac.authorization.k8s.io",
+        "list ingresses.networking.k8s.io -A",
     ],
 )
 def test_service_account_is_denied_what_the_operator_does_not_need(operator: ChartOperator, check: str) -> None:

@@ -17,9 +17,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from raykube.local.nodes.fake import MISSING_IMAGE, POD_STATE_ANNOTATION
-from tests.integration.kube import apply, eventually, kubectl, scratch_namespace
+from tests.integration.kube import (
+    apply,
+    eventually,
+    kubectl,
+    no_rights_kubeconfig,
+    scratch_namespace,
+    unreachable_kubeconfig,
+)
 from tests.integration.operator import OperatorProcess, running_operator
 
 pytestmark = pytest.mark.integration
@@ -104,6 +112,57 @@ def test_pending_for_a_node_selector(operator: OperatorProcess, kubeconfig: Path
     assert "unobtainium" in found["evidence"][1]
 
 
+def test_pending_for_taints(operator: OperatorProcess, kubeconfig: Path, ns: str) -> None:
+    key = f"raykube.dev/doctor-{ns}"
+    try:
+        kubectl(kubeconfig, "taint", "nodes", "--all", f"{key}=test:NoSchedule")  # running pods stay, new ones wait
+        apply(kubeconfig, ns, raycluster("tainted"))
+        found = wait_for_finding(kubeconfig, ns, "tainted", "pod-unschedulable-taints")
+        # The scheduler of Kubernetes 1.34 no longer names the taint ("2 node(s) had untolerated taint(s)"); the
+        # finding quotes it and shows the pod's tolerations beside it.
+        assert "untolerated taint" in found["evidence"][0]
+        assert found["evidence"][1].startswith("tolerations: ")
+        assert found["evidence"][1].startswith("tolerations: ")  # the admission defaults, none for our key
+    finally:
+        kubectl(kubeconfig, "taint", "nodes", "--all", f"{key}-", check=False)
+
+
+def test_admission_policy_rejects_pod_creation(operator: OperatorProcess, kubeconfig: Path, ns: str) -> None:
+    policy = f"no-ray-workers-{ns}"
+    kubectl(kubeconfig, "apply", "-f", "-", input=yaml.safe_dump_all([
+        {"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicy",
+         "metadata": {"name": policy},
+         "spec": {"failurePolicy": "Fail",
+                  "matchConstraints": {"resourceRules": [{"apiGroups": [""], "apiVersions": ["v1"],
+                                                          "operations": ["CREATE"], "resources": ["pods"]}]},
+                  "validations": [{"expression": "!has(object.metadata.labels) || !('ray.io/node-type' in "
+                                                 "object.metadata.labels) || object.metadata.labels['ray.io/node-type']"
+                                                 " != 'worker'", "message": "no Ray workers in this namespace"}]}},
+        {"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicyBinding",
+         "metadata": {"name": policy},
+         "spec": {"policyName": policy, "validationActions": ["Deny"],
+                  "matchResources": {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}}}}}]))
+    probe_pod = yaml.safe_dump({"apiVersion": "v1", "kind": "Pod",
+                                "metadata": {"name": "probe", "labels": {"ray.io/node-type": "worker"}},
+                                "spec": {"containers": [{"name": "c", "image": "pause"}]}})
+
+    def policy_in_force() -> bool:
+        """The API server loads a new policy asynchronously: until a dry-run worker pod is refused, the
+        operator's pods would still be admitted."""
+        done = kubectl(kubeconfig, "create", "--dry-run=server", "-n", ns, "-f", "-", input=probe_pod, check=False)
+        return done.returncode != 0 and "no Ray workers in this namespace" in done.stderr
+
+    try:
+        eventually(policy_in_force, what="the admission policy in force")
+        apply(kubeconfig, ns, raycluster("policed"))
+        found = wait_for_finding(kubeconfig, ns, "policed", "pod-creation-rejected")
+        assert any("no Ray workers in this namespace" in line for line in found["evidence"]), found
+        assert "admission" in found["summary"]
+    finally:
+        kubectl(kubeconfig, "delete", "validatingadmissionpolicybinding,validatingadmissionpolicy", policy,
+                check=False)
+
+
 def test_image_pull_failure(operator: OperatorProcess, kubeconfig: Path, ns: str) -> None:
     apply(kubeconfig, ns, raycluster("noimage", worker=container("ray-worker", image=MISSING_IMAGE)))
     found = wait_for_finding(kubeconfig, ns, "noimage", "image-pull-failed")
@@ -168,7 +227,43 @@ def test_autoscaler_role_removed(operator: OperatorProcess, kubeconfig: Path, ns
     assert found["evidence"] == [f"Role {ns}/scaler: not found"]
 
 
-def test_errors_are_one_line(operator: OperatorProcess, kubeconfig: Path, ns: str) -> None:
+def test_a_failed_submitter_is_quoted(operator: OperatorProcess, kubeconfig: Path, ns: str) -> None:
+    submitter_pod = {"metadata": {"annotations": {POD_STATE_ANNOTATION: "Failed"}},
+                     "spec": {"restartPolicy": "Never",
+                              "containers": [{"name": "ray-job-submitter", "image": "rayproject/ray:2.52.0"}]}}
+    apply(kubeconfig, ns, {"apiVersion": "ray.io/v1", "kind": "RayJob", "metadata": {"name": "nosubmit"},
+                           "spec": {"entrypoint": "python -c 1", "submitterPodTemplate": submitter_pod,
+                                    "submitterConfig": {"backoffLimit": 0},
+                                    "rayClusterSpec": raycluster("unused")["spec"]}})
+    found = wait_for_finding(kubeconfig, ns, "rayjob/nosubmit", "rayjob-submitter-failed")
+    assert found["subject"].startswith(f"submitter pod {ns}/nosubmit-")
+    assert found["evidence"][0].startswith("container ray-job-submitter: terminated ")
+    assert "exit code 1" in found["evidence"][0]
+    # Its log is asked for; fake nodes have no kubelet to serve it, and the doctor says so.
+    pod = found["subject"].split("/")[-1]
+    assert found["evidence"][1].startswith(f"log of {pod}/ray-job-submitter: not available (")
+
+
+def test_a_chart_operator_watching_other_namespaces(operator: OperatorProcess, kubeconfig: Path, ns: str) -> None:
+    """The Deployment the kuberay-operator chart makes with ``singleNamespaceInstall`` (fake nodes run its pod
+    Ready), watching another namespace."""
+    labels = {"app.kubernetes.io/name": "kuberay-operator"}
+    deployment = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "kuberay-operator",
+                                                                               "labels": labels},
+                  "spec": {"replicas": 1, "selector": {"matchLabels": labels},
+                           "template": {"metadata": {"labels": labels}, "spec": {"containers": [
+                               {"name": "kuberay-operator", "image": "raykube/operator:test",
+                                "args": ["--watch-namespace=elsewhere,other"]}]}}}}
+    apply(kubeconfig, ns, deployment)
+    try:
+        apply(kubeconfig, ns, raycluster("unwatched"))
+        found = wait_for_finding(kubeconfig, ns, "unwatched", "operator-not-watching-namespace")
+        assert found["evidence"] == [f"Deployment {ns}/kuberay-operator: --watch-namespace=elsewhere,other"]
+    finally:
+        kubectl(kubeconfig, "delete", "deployment", "kuberay-operator", "-n", ns, "--wait=true")
+
+
+def test_errors_are_one_line(operator: OperatorProcess, kubeconfig: Path, ns: str, tmp_path: Path) -> None:
     done = doctor(kubeconfig, "raycluster/ghost", "-n", ns)
     assert done.returncode == 1 and done.stderr.strip() == f"Error: RayCluster ghost not found in namespace {ns}"
     bad = doctor(kubeconfig, "pod/x", "-n", ns)
@@ -176,3 +271,15 @@ def test_errors_are_one_line(operator: OperatorProcess, kubeconfig: Path, ns: st
     empty = doctor(kubeconfig, "-n", ns)
     assert empty.returncode == 0 and empty.stdout.strip() == f"No RayClusters, RayJobs or RayServices found in " \
                                                              f"namespace {ns}."
+    flag = doctor(kubeconfig, "--bogus")
+    assert flag.returncode == 2 and flag.stderr.strip().startswith("Error: No such option: --bogus")
+    faults = {unreachable_kubeconfig(kubeconfig, tmp_path / "unreachable"): "cannot reach the API server",
+              no_rights_kubeconfig(kubeconfig, ns, tmp_path / "limited"): "ask a cluster admin for RBAC permission",
+              tmp_path / "missing": "no kubeconfig at"}
+    for config, fragment in faults.items():
+        for args in (["-n", ns], ["raycluster/ghost", "-n", ns], ["-A", "-o", "json"]):
+            failed = subprocess.run([sys.executable, "-m", "raykube.cli.main", "doctor", "--kubeconfig", str(config),
+                                     *args], capture_output=True, text=True, timeout=120, check=False)
+            lines = failed.stderr.strip().splitlines()
+            assert failed.returncode == 1 and len(lines) == 1 and lines[0].startswith("Error: "), failed.stderr
+            assert fragment in lines[0] and not failed.stdout

@@ -23,7 +23,13 @@ import yaml
 
 from raykube.local.binaries import binary
 from raykube.ray.standin import JobScript, StandInDashboard
-from tests.integration.kube import eventually, kubectl, scratch_namespace
+from tests.integration.kube import (
+    eventually,
+    kubectl,
+    no_rights_kubeconfig,
+    scratch_namespace,
+    unreachable_kubeconfig,
+)
 from tests.integration.operator import OperatorProcess, running_operator
 
 pytestmark = pytest.mark.integration
@@ -314,30 +320,32 @@ def test_job_submit_runs_an_interactive_rayjob(
                           "working directory is required")
 
 
+# Every command that talks to the API server, with arguments naming objects that do not exist.
+EVERY_COMMAND = [["get", "cluster"], ["get", "cluster", "ghost"], ["get", "nodes"], ["get", "workergroups"],
+                 ["get", "token", "ghost"], ["create", "cluster", "c", *SMALL], ["create", "workergroup", "g", "-c",
+                 "ghost"], ["scale", "cluster", "ghost", "-w", "g", "-r", "1"], ["delete", "ghost", "-y"],
+                 ["session", "ghost"], ["log", "ghost", "--out-dir", "{tmp}"],
+                 ["job", "submit", "--name", "j", "--working-dir", "{tmp}", "--", "python", "x.py"]]
+
+
 def test_errors_are_one_line(kubeconfig: Path, tmp_path: Path, ns: str, ray_crds: None) -> None:
+    """Each fault, for every command, through the real kubectl and (for RBAC) the real API server's RBAC."""
     assert_one_line_error(ray(kubeconfig, "get", "cluster", "--bogus", check=False), "No such option: --bogus")
-
-    unreachable = tmp_path / "unreachable.kubeconfig"
-    config = yaml.safe_load(kubeconfig.read_text())
-    for cluster in config["clusters"]:
-        cluster["cluster"]["server"] = "https://127.0.0.1:1"
-    unreachable.write_text(yaml.safe_dump(config))
-    env = {**plugin_env(kubeconfig), "KUBECONFIG": str(unreachable)}
-    assert_one_line_error(ray(kubeconfig, "get", "cluster", check=False, env=env), "cannot reach the API server")
-
-    kubectl(kubeconfig, "create", "serviceaccount", "nobody", "-n", ns)
-    token = kubectl(kubeconfig, "create", "token", "nobody", "-n", ns).stdout.strip()
-    limited = tmp_path / "limited.kubeconfig"
-    context = config["contexts"][0]["context"]
-    config["clusters"] = yaml.safe_load(kubeconfig.read_text())["clusters"]
-    config["users"] = [{"name": "nobody", "user": {"token": token}}]
-    config["contexts"] = [{"name": "nobody", "context": {"cluster": context["cluster"], "user": "nobody"}}]
-    config["current-context"] = "nobody"
-    limited.write_text(yaml.safe_dump(config))
-    env = {**plugin_env(kubeconfig), "KUBECONFIG": str(limited)}
-    assert_one_line_error(ray(kubeconfig, "get", "cluster", "-n", ns, check=False, env=env), "forbidden",
-                          "RBAC")
-    debug = ray(kubeconfig, "get", "cluster", "-n", ns, "--debug", check=False, env=env)
+    unreachable = unreachable_kubeconfig(kubeconfig, tmp_path / "unreachable.kubeconfig")
+    limited = no_rights_kubeconfig(kubeconfig, ns, tmp_path / "limited.kubeconfig")
+    faults = {"no kubeconfig": (tmp_path / "missing.kubeconfig", ("no kubeconfig at", "set KUBECONFIG")),
+              "unreachable": (unreachable, ("cannot reach the API server", "is the cluster up")),
+              "no RBAC": (limited, ("forbidden", "ask a cluster admin for RBAC permission"))}
+    for fault, (config, fragments) in faults.items():
+        env = {**plugin_env(kubeconfig), "KUBECONFIG": str(config)}
+        for command in EVERY_COMMAND:
+            args = [a.replace("{tmp}", str(tmp_path)) for a in command]
+            cut = args.index("--") if "--" in args else len(args)
+            done = ray(kubeconfig, *args[:cut], "-n", ns, *args[cut:], check=False, env=env, timeout=60)
+            assert done.returncode != 0, (fault, command)
+            assert_one_line_error(done, *fragments)
+    debug = ray(kubeconfig, "get", "cluster", "-n", ns, "--debug", check=False,
+                env={**plugin_env(kubeconfig), "KUBECONFIG": str(limited)})
     assert "Traceback" in debug.stderr and debug.returncode == 1
 
 

@@ -260,11 +260,24 @@ def test_invalid_spec_gets_a_warning_event_and_no_pods(
     assert operator.proc.poll() is None  # never a crash
 
 
-def test_a_name_longer_than_kuberay_allows_is_reported(operator: OperatorProcess, kubeconfig: Path, ns: str) -> None:
-    name = "n" * 54
+@pytest.mark.parametrize("name", ["n" * 54, ("n" * 63 + ".") * 3 + "n" * 61], ids=["54", "253-longest-valid"])
+def test_a_name_longer_than_kuberay_allows_is_reported(
+    operator: OperatorProcess, kubeconfig: Path, ns: str, name: str
+) -> None:
+    # A 253-character name is valid for the API server: the Event about it once had a name too long to exist.
     _apply(kubeconfig, ns, _small_cluster(name, 1))
 
     assert "53" in eventually(lambda: _invalid_spec_note(kubeconfig, ns), what="InvalidRayClusterSpec event")
+    events = json.loads(kubectl(kubeconfig, "get", "events.events.k8s.io", "-n", ns, "-o", "json").stdout)["items"]
+    assert any(e.get("regarding", {}).get("name") == name for e in events)
+
+    def replica_failure() -> dict[str, Any] | None:
+        conditions = _cluster(kubeconfig, ns, name).get("status", {}).get("conditions") or []
+        return next((c for c in conditions if c["type"] == "ReplicaFailure"), None)
+
+    condition = eventually(replica_failure, what="ReplicaFailure on the misnamed cluster")
+    assert condition["reason"] == "InvalidRayClusterSpec" and "53" in condition["message"]
+    assert _pods(kubeconfig, ns, "ray.io/is-ray-node=yes") == []
 
 
 def test_a_pod_template_without_containers_is_reported_and_gets_no_pods(

@@ -16,7 +16,7 @@ import yaml
 
 from raykube.ray.standin import JobScript, StandInDashboard
 from raykube.sdk import Cluster, ClusterConfig, Connection, Job, SdkError, list_clusters, list_jobs
-from tests.integration.kube import eventually, kubectl, scratch_namespace
+from tests.integration.kube import eventually, kubectl, no_rights_kubeconfig, scratch_namespace, unreachable_kubeconfig
 from tests.integration.operator import OperatorProcess, running_operator
 
 pytestmark = pytest.mark.integration
@@ -111,3 +111,19 @@ def test_wait_ready_times_out_naming_the_doctor(operator: OperatorProcess, kubec
                       connection=conn).up()
     with pytest.raises(SdkError, match="raykube doctor raycluster/huge"):
         cluster.wait_ready(timeout=3, progress=lambda line: None)
+
+
+def test_sdk_errors_against_the_real_api_server(kubeconfig: Path, ray_crds: None, ns: str, tmp_path: Path) -> None:
+    """Real RBAC refusing a token without rights, an API server that does not answer: one-line SdkErrors."""
+    limited = Connection(kubeconfig=str(no_rights_kubeconfig(kubeconfig, ns, tmp_path / "limited")))
+    for call in (lambda: list_clusters(connection=limited), lambda: list_jobs(connection=limited),
+                 lambda: Cluster(ClusterConfig(name="x", **SMALL), connection=limited).up(),
+                 lambda: Cluster.attach("x", connection=limited)):
+        with pytest.raises(SdkError, match=r"forbidden: .*ask a cluster admin for RBAC permission") as raised:
+            call()
+        assert "\n" not in str(raised.value) and raised.value.__cause__ is None
+    down = Connection(kubeconfig=str(unreachable_kubeconfig(kubeconfig, tmp_path / "unreachable")))
+    with pytest.raises(SdkError, match="cannot reach the API server"):
+        list_clusters(connection=down)
+    with pytest.raises(SdkError, match=f"RayCluster {ns}/ghost not found"):
+        Cluster.attach("ghost", connection=Connection(kubeconfig=str(kubeconfig), namespace=ns))

@@ -68,13 +68,23 @@ rules go into the ClusterRole, or into a Role in every watched namespace.
 {{- end -}}
 
 {{- define "kuberay-operator.rules" -}}
-# RayClusters: watched and status-written by the RayCluster controller; created and deleted by RayJob.
+# Every rule below is a request the operator makes (tests/integration/test_chart_rbac_audit.py checks them
+# against the API server's audit log), or is listed there with the reason it stays.
+# RayClusters: watched; finalizer added and removed (update); created, patched (suspended worker groups) and
+# deleted by RayJob and RayService; get: RayJob reads its cluster before that patch (and the autoscaler Role
+# grants get and patch, which Kubernetes lets only a holder grant).
 - apiGroups: [ray.io]
-  resources: [rayclusters, rayjobs]
+  resources: [rayclusters]
   verbs: [get, list, watch, create, update, patch, delete]
+# RayJobs: watched; finalizer (update); deleted by their own DeleteSelf rule; created by RayCronJob.
+- apiGroups: [ray.io]
+  resources: [rayjobs]
+  verbs: [list, watch, create, update, delete]
 - apiGroups: [ray.io]
   resources: [rayclusters/status, rayjobs/status]
-  verbs: [get, update, patch]
+  verbs: [update]
+# blockOwnerDeletion on owned objects needs `update` on the owner's finalizers where the
+# OwnerReferencesPermissionEnforcement admission plugin is on (OpenShift); never a request of its own.
 - apiGroups: [ray.io]
   resources: [rayclusters/finalizers, rayjobs/finalizers]
   verbs: [update]
@@ -82,38 +92,44 @@ rules go into the ClusterRole, or into a Role in every watched namespace.
 # (above), their Services and head pod labels below.
 - apiGroups: [ray.io]
   resources: [rayservices]
-  verbs: [get, list, watch, update]
+  verbs: [list, watch, update]
 - apiGroups: [ray.io]
   resources: [rayservices/status]
-  verbs: [get, update, patch]
+  verbs: [update]
 - apiGroups: [ray.io]
   resources: [rayservices/finalizers]
   verbs: [update]
-# EndpointSlices of the RayService serve Services: read for numServeEndpoints.
+# EndpointSlices of the RayService serve Services: watched for numServeEndpoints.
 - apiGroups: [discovery.k8s.io]
   resources: [endpointslices]
-  verbs: [get, list, watch]
+  verbs: [list, watch]
+# Gateway API (RayService NewClusterWithIncrementalUpgrade): the RayService's Gateway and HTTPRoute, read with a
+# GET each pass (no informer), created, their spec replaced, deleted on suspend.
+- apiGroups: [gateway.networking.k8s.io]
+  resources: [gateways, httproutes]
+  verbs: [get, create, update, delete]
 {{- if include "kuberay-operator.raycronjob" . }}
-# RayCronJobs (feature gate RayCronJob): read, and lastScheduleTime written; their runs are RayJobs (above).
+# RayCronJobs (feature gate RayCronJob): watched, and lastScheduleTime written; their runs are RayJobs (above).
 - apiGroups: [ray.io]
   resources: [raycronjobs]
-  verbs: [get, list, watch]
+  verbs: [list, watch]
 - apiGroups: [ray.io]
   resources: [raycronjobs/status]
-  verbs: [get, update, patch]
+  verbs: [update]
 {{- end }}
-# Ray pods: created, deleted, watched. `patch` on pods and pods/resize is also what the autoscaler Role the
-# operator creates grants (Kubernetes lets a Role be created only by someone holding its permissions).
+# Ray pods: created, deleted, watched; patched (a RayService head pod's ray.io/serve label). `get` on pods and
+# `patch` on pods/resize are what the autoscaler Role the operator creates grants (Kubernetes lets a Role be
+# created only by someone holding its permissions).
 - apiGroups: [""]
   resources: [pods]
   verbs: [get, list, watch, create, delete, patch]
 - apiGroups: [""]
   resources: [pods/resize]
   verbs: [patch]
-# Head, headless and serve Services (RayJob points an existing Service at a new cluster: patch).
+# Head, headless and serve Services: watched, created, deleted; RayJob and RayService re-point one (patch).
 - apiGroups: [""]
   resources: [services]
-  verbs: [get, list, watch, create, delete, patch]
+  verbs: [list, watch, create, delete, patch]
 {{- if .Values.useKubernetesProxy }}
 # Ray dashboards through the API server's Service proxy (useKubernetesProxy): GET and POST (PUT for Serve
 # configs); the Serve proxy's /-/healthz on a RayService head pod through the pod proxy (GET).
@@ -128,32 +144,30 @@ rules go into the ClusterRole, or into a Role in every watched namespace.
 - apiGroups: [""]
   resources: [secrets]
   verbs: [create]
-# The autoscaler's ServiceAccount, Role and RoleBinding (enableInTreeAutoscaling).
+# The autoscaler's ServiceAccount, Role and RoleBinding (enableInTreeAutoscaling): created once (an existing
+# one counts as done), never read.
 - apiGroups: [""]
   resources: [serviceaccounts]
-  verbs: [get, list, watch, create]
+  verbs: [create]
 - apiGroups: [rbac.authorization.k8s.io]
   resources: [roles, rolebindings]
-  verbs: [get, list, watch, create]
-# Events on Ray objects (events.k8s.io, and the core API for tools that still write there).
+  verbs: [create]
+# Events on Ray objects (events.k8s.io; patch for the series count of a repeated Event).
 - apiGroups: [events.k8s.io]
-  resources: [events]
-  verbs: [create, patch]
-- apiGroups: [""]
   resources: [events]
   verbs: [create, patch]
 # The embedded (rocksdb) GCS storage PVC <cluster>-gcs-pvc: created once, never read back.
 - apiGroups: [""]
   resources: [persistentvolumeclaims]
   verbs: [create]
-# The submitter Job of a RayJob and the GCS FT Redis clean-up Job of a RayCluster.
+# The submitter Job of a RayJob (watched, created, deleted) and the GCS FT Redis clean-up Job of a RayCluster.
 - apiGroups: [batch]
   resources: [jobs]
-  verbs: [get, list, watch, create, delete]
-# The head Ingress (headGroupSpec.enableIngress).
+  verbs: [list, watch, create, delete]
+# The head Ingress (headGroupSpec.enableIngress): created once; the RayCluster's deletion takes it away.
 - apiGroups: [networking.k8s.io]
   resources: [ingresses]
-  verbs: [get, list, watch, create, delete]
+  verbs: [create]
 {{- end -}}
 
 {{- /* Values raykube accepts but does not act on, as NOTES lines (empty when there are none). */ -}}

@@ -20,6 +20,7 @@ from raykube.api.cluster_options import (
     TLSOptions,
 )
 from raykube.api.common import MANAGED_BY_DESCRIPTION, MANAGED_BY_VALIDATIONS, RayObject
+from raykube.api.meta import Condition, Time
 from raykube.api.schema import (
     K8S_CONDITION,
     K8S_INGRESS_TLS,
@@ -160,7 +161,7 @@ class RayClusterStatus(RayModel):
     available_worker_replicas: int | None = prop(
         "availableWorkerReplicas", "Worker pods in phase Running.", format="int32"
     )
-    conditions: list[K8sObject] | None = prop(
+    conditions: list[Condition] | None = prop(
         "conditions",
         "Standard conditions (RayClusterProvisioned, HeadPodReady, ...).",
         k8s_type=K8S_CONDITION,
@@ -176,7 +177,7 @@ class RayClusterStatus(RayModel):
     desired_worker_replicas: int | None = prop("desiredWorkerReplicas", "Sum of desired worker pods.", format="int32")
     endpoints: dict[str, str] | None = prop("endpoints", "Head Service port name to port.")
     head: HeadInfo | None = prop("head", "Head pod and Service addresses.")
-    last_update_time: str | None = prop(
+    last_update_time: Time | None = prop(
         "lastUpdateTime", "When the status was last written.", format="date-time", nullable=True
     )
     max_worker_replicas: int | None = prop("maxWorkerReplicas", "Sum of maxReplicas x numOfHosts.", format="int32")
@@ -187,7 +188,7 @@ class RayClusterStatus(RayModel):
     ready_worker_replicas: int | None = prop("readyWorkerReplicas", "Worker pods Running and Ready.", format="int32")
     reason: str | None = prop("reason", "Why the cluster is in its state.")
     state: str | None = prop("state", "Deprecated summary state (ready, suspended).")
-    state_transition_times: dict[str, str] | None = prop(
+    state_transition_times: dict[str, Time] | None = prop(
         "stateTransitionTimes", "When each state was last entered.", item_format="date-time"
     )
 

@@ -10,6 +10,7 @@ from enum import StrEnum
 from typing import ClassVar, Final, Literal
 
 from raykube.api.common import MANAGED_BY_DESCRIPTION, MANAGED_BY_VALIDATIONS, RayObject
+from raykube.api.meta import Time
 from raykube.api.raycluster import RayClusterSpec, RayClusterStatus
 from raykube.api.schema import (
     K8S_POD_TEMPLATE_SPEC,
@@ -169,20 +170,20 @@ class RayJobSpec(RayModel):
 class RayJobInfo(RayModel):
     """Timestamps reported by the Ray dashboard."""
 
-    end_time: str | None = prop("endTime", "When Ray finished the job.", format="date-time")
-    start_time: str | None = prop("startTime", "When Ray started the job.", format="date-time")
+    end_time: Time | None = prop("endTime", "When Ray finished the job.", format="date-time")
+    start_time: Time | None = prop("startTime", "When Ray started the job.", format="date-time")
 
 
 class RayJobStatus(RayModel):
     """Observed state of a RayJob."""
 
     dashboard_url: str | None = prop("dashboardURL", "Dashboard address (host:port, no scheme).")
-    end_time: str | None = prop("endTime", "When the deployment reached Complete or Failed.", format="date-time")
+    end_time: Time | None = prop("endTime", "When the deployment reached Complete or Failed.", format="date-time")
     failed: int | None = prop("failed", "Failed attempts.", default=0, format="int32")
     job_deployment_status: str | None = prop("jobDeploymentStatus", "State of the operator's state machine.")
     job_id: str | None = prop("jobId", "Submission ID in use.")
     job_status: str | None = prop("jobStatus", "Ray's status of the job.")
-    job_status_check_failure_start_time: str | None = prop(
+    job_status_check_failure_start_time: Time | None = prop(
         "jobStatusCheckFailureStartTime", "Since when status checks have been failing.", format="date-time"
     )
     message: str | None = prop("message", "Human-readable detail.")
@@ -193,7 +194,7 @@ class RayJobStatus(RayModel):
     ray_cluster_status: RayClusterStatus | None = prop("rayClusterStatus", "Copy of that RayCluster's status.")
     ray_job_info: RayJobInfo | None = prop("rayJobInfo", "Timestamps reported by Ray.")
     reason: str | None = prop("reason", "Why the RayJob failed.")
-    start_time: str | None = prop("startTime", "When the RayJob started initializing.", format="date-time")
+    start_time: Time | None = prop("startTime", "When the RayJob started initializing.", format="date-time")
     succeeded: int | None = prop("succeeded", "Succeeded attempts.", default=0, format="int32")
 
 

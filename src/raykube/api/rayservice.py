@@ -10,6 +10,7 @@ from enum import StrEnum
 from typing import ClassVar, Literal
 
 from raykube.api.common import MANAGED_BY_DESCRIPTION, MANAGED_BY_VALIDATIONS, RayObject
+from raykube.api.meta import Condition, Time
 from raykube.api.raycluster import RayClusterSpec, RayClusterStatus
 from raykube.api.schema import (
     K8S_CONDITION,
@@ -80,7 +81,7 @@ class RayServiceStatus(RayModel):
     application_statuses: dict[str, AppStatus] | None = prop(
         "applicationStatuses", "Serve application name to its status."
     )
-    last_traffic_migrated_time: str | None = prop(
+    last_traffic_migrated_time: Time | None = prop(
         "lastTrafficMigratedTime", "When traffic was last shifted (incremental upgrade).", format="date-time"
     )
     ray_cluster_name: str | None = prop("rayClusterName", "Name of the RayCluster.")
@@ -125,14 +126,14 @@ class RayServiceStatuses(RayModel):
     active_service_status: RayServiceStatus | None = prop(
         "activeServiceStatus", "The cluster currently serving traffic."
     )
-    conditions: list[K8sObject] | None = prop(
+    conditions: list[Condition] | None = prop(
         "conditions",
         "Standard conditions (Ready, UpgradeInProgress, ...).",
         k8s_type=K8S_CONDITION,
         list_type="map",
         list_map_keys=("type",),
     )
-    last_update_time: str | None = prop("lastUpdateTime", "When the status was last written.", format="date-time")
+    last_update_time: Time | None = prop("lastUpdateTime", "When the status was last written.", format="date-time")
     num_serve_endpoints: int | None = prop("numServeEndpoints", "Ready pods behind the serve Service.", format="int32")
     observed_generation: int | None = prop(
         "observedGeneration", "Generation this status was computed from.", format="int64"

@@ -64,7 +64,7 @@ def validate_raycluster(rc: RayCluster, *, gates: ValidationGates = _DEFAULT_GAT
         errors.append(
             f"spec.upgradeStrategy: cannot be set on a RayCluster created by a {parent}; configure the {parent} instead"
         )
-    conditions = {c.get("type"): c.get("status") for c in (rc.status.conditions or [])} if rc.status is not None else {}
+    conditions = {c.type: c.status for c in (rc.status.conditions or [])} if rc.status is not None else {}
     suspending = conditions.get(reasons.RayClusterConditionType.SUSPENDING) == "True"
     if suspending and conditions.get(reasons.RayClusterConditionType.SUSPENDED) == "True":
         errors.append(

@@ -118,7 +118,25 @@ def _group_errors(spec: RayClusterSpec, path: str, errors: list[str]) -> None:
             )
         else:
             seen[group.group_name] = index
+        _group_name_errors(group, group_path, errors)
         _start_param_errors(group.group_name, group.ray_start_params, group.resources, group.labels, group_path, errors)
+
+
+#: A multi-host replica is labelled ``<groupName>-<5 random>`` (``ray.io/worker-group-replica-name``).
+_REPLICA_SUFFIX_LENGTH: Final = 6
+
+
+def _group_name_errors(group: WorkerGroupSpec, group_path: str, errors: list[str]) -> None:
+    """raykube only: the group name is the value of the pods' ``ray.io/group`` label (and, with numOfHosts > 1,
+    the start of ``ray.io/worker-group-replica-name``). KubeRay does not check it; every pod create of such a
+    group is then refused by the API server, pass after pass."""
+    name = group.group_name
+    limit = 63 - (_REPLICA_SUFFIX_LENGTH if (group.num_of_hosts or 1) > 1 else 0)
+    if len(name) > limit or not _LABEL_VALUE.match(name):
+        errors.append(
+            f"{group_path}.groupName: worker group name '{name}' must be a valid label value: at most {limit} "
+            "characters, alphanumerics, '-', '_' or '.', starting and ending with an alphanumeric character"
+        )
 
 
 def _start_param_errors(

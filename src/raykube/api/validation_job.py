@@ -1,12 +1,14 @@
 """Controller-side rules of a ``RayJobSpec`` (also applied to ``RayCronJob.spec.jobTemplate``).
 
 Covers suspend/shutdown, clusterSelector exclusions, submission-mode restrictions, deadlines, the runtime env
-YAML and both styles of ``deletionStrategy``. Messages start with the field path (under ``path``, the JSON
-path of the RayJobSpec) and keep KubeRay's wording after it where KubeRay has one.
+YAML, both styles of ``deletionStrategy`` and the form of ``jobId`` (a raykube rule: KubeRay has none).
+Messages start with the field path (under ``path``, the JSON path of the RayJobSpec) and keep KubeRay's
+wording after it where KubeRay has one.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 import yaml
@@ -23,6 +25,12 @@ _DELETION_ORDER: Final = (
     DeletionPolicyType.DELETE_SELF,
 )
 _CLUSTER_POLICIES: Final = (DeletionPolicyType.DELETE_CLUSTER, DeletionPolicyType.DELETE_WORKERS)
+#: Longest ``jobId``. KubeRay sets no limit, but the id is a path segment of every dashboard call
+#: (``/api/jobs/<jobId>``) and a word of the submitter's command: 100 KiB made every call fail. Real ids are far
+#: shorter (Ray's ``raysubmit_`` + 16 characters; the generated ``<rayjob>-<5 random>``, at most 53).
+MAX_JOB_ID_LENGTH: Final = 253
+#: Characters that keep the id one URL path segment and one shell word, unquoted (as KubeRay's submitter uses it).
+_JOB_ID: Final = re.compile(r"^[A-Za-z0-9._-]+$")
 
 
 def job_spec_errors(spec: RayJobSpec, annotations: dict[str, str], path: str, gates: ValidationGates) -> list[str]:
@@ -40,7 +48,21 @@ def job_spec_errors(spec: RayJobSpec, annotations: dict[str, str], path: str, ga
                 "is not supported for RayJob"
             )
     _runtime_env_errors(spec, path, errors)
+    _job_id_errors(spec.job_id or "", f"{path}.jobId", errors)
     return errors
+
+
+def _job_id_errors(job_id: str, path: str, errors: list[str]) -> None:
+    """An empty id is generated; a set one must fit a URL path segment (the value is not echoed: it may be huge)."""
+    if not job_id:
+        return
+    if len(job_id) > MAX_JOB_ID_LENGTH:
+        errors.append(f"{path}: must be no more than {MAX_JOB_ID_LENGTH} characters, got {len(job_id)}")
+    elif not _JOB_ID.match(job_id) or job_id in (".", ".."):
+        errors.append(
+            f"{path}: '{job_id}' is not a valid submission id: use letters, digits, '-', '_' and '.' "
+            "(not '.' or '..' alone); it is a path segment of the Ray dashboard's Jobs API"
+        )
 
 
 def _lifecycle_errors(spec: RayJobSpec, path: str, errors: list[str]) -> None:

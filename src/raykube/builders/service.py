@@ -180,6 +180,30 @@ def build_rayservice_serve_service(
     return service
 
 
+def build_rayservice_cluster_serve_service(svc_meta: K8sObject, ctx: ClusterContext) -> K8sObject | None:
+    """``<cluster>-serve-svc`` of one RayService cluster: the HTTPRoute backend of an incremental upgrade.
+
+    It selects the cluster's ready serve pods (as ``<rayservice>-serve-svc`` does) and is owned by the cluster,
+    so it goes with it. It carries the RayService's ``originated-from`` labels: the EndpointSlice controller
+    copies them onto its slices, which is what the RayService controller caches (numServeEndpoints)."""
+    ports = serve_ports(ctx)
+    if not ports:
+        return None
+    name = str(svc_meta.get("name", ""))
+    labels = {**names.originated_from(name, "RayService"), reasons.LABEL_SERVE: names.serve_service_label(ctx.name)}
+    spec: K8sObject = {"selector": {reasons.LABEL_CLUSTER: ctx.name, reasons.LABEL_SERVE: "true"}, "ports": ports}
+    if ctx.spec.head_group_spec.service_type:
+        spec["type"] = ctx.spec.head_group_spec.service_type
+    service = _service(names.serve_service_name(ctx.name), ctx.namespace, labels, spec)
+    service["metadata"]["ownerReferences"] = [kube.ray_owner_reference("RayCluster", ctx.meta)]
+    return service
+
+
+def serve_port(ctx: ClusterContext) -> int:
+    """The head's ``serve`` port (8000 unless the container names another): the HTTPRoute's backend port."""
+    return head_ports(ctx).get("serve", raystart.DEFAULT_SERVE_PORT)
+
+
 def build_rayservice_head_service(svc_meta: K8sObject, ctx: ClusterContext) -> K8sObject:
     """``<rayservice>-head-svc``: the cluster's head Service renamed and relabelled for the RayService."""
     service = build_head_service(ctx)

@@ -66,9 +66,10 @@ async def _examine(t: Any, chosen: tuple[str, str] | None, namespace: str | None
         else:
             objects = await collect.targets(client, namespace)
         view = await collect.operator_view(client)
+        crds = await collect.crd_view(client)
         results = []
         for kind, obj in objects:
-            snap = await collect.snapshot(client, kind, obj, view)
+            snap = await collect.snapshot(client, kind, obj, view, crds)
             results.append((kind, obj, diagnose(snap)))
         return results
 

@@ -42,6 +42,7 @@ from raykube.ray.errors import DashboardError
 from raykube.ray.models import JobSubmitRequest
 from raykube.runtime.client import KubeClient
 from raykube.runtime.errors import ApiError
+from raykube.runtime.explain import explain
 from raykube.runtime.kinds import ResourceKind
 from raykube.runtime.objects import Obj
 
@@ -142,7 +143,7 @@ async def _submit(kubeconfig: str | None, access: KubeAccess, manifest: dict[str
         status = await _follow(client, ns, name, progress, until=_TERMINAL, timeout=timeout)
         return 0 if status.get("jobDeploymentStatus") == "Complete" else 1
     except ApiError as err:
-        console.print(f"[red]error:[/red] {err}")
+        typer.echo(f"Error: {explain(err)}", err=True)  # one line, as every command's
         return 1
     finally:
         await client.close()
@@ -279,7 +280,7 @@ async def _logs(kubeconfig: str | None, access: KubeAccess, ns: str, name: str, 
             return 0
         return await _dashboard_logs(client, access, ns, name, status, follow=follow, address=address)
     except (ApiError, KubeAccessError, DashboardError) as err:
-        console.print(f"[red]error:[/red] {err}")
+        typer.echo(f"Error: {explain(err)}", err=True)  # one line, as every command's
         return 1
     finally:
         await client.close()

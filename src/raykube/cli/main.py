@@ -7,6 +7,7 @@ import typer
 from raykube import __version__
 from raykube.cli import doctor, job, local, render, serve
 from raykube.cli.kubectl_ray.app import mount as mount_kubectl_ray
+from raykube.cli.kubectl_ray.app import run_cli
 from raykube.cli.operator import operator
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Ray on Kubernetes, KubeRay-compatible.")
@@ -25,5 +26,10 @@ def version() -> None:
     typer.echo(__version__)
 
 
+def main(argv: list[str] | None = None) -> None:
+    """The ``raykube`` console script: failures are one ``Error: ...`` line (``--debug`` adds the traceback)."""
+    run_cli(app, "raykube", argv)
+
+
 if __name__ == "__main__":
-    app()
+    main()

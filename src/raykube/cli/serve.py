@@ -66,6 +66,13 @@ def summary(rayservice: Obj, serve_svc: Obj | None) -> list[str]:
         + (f" (via Service {serve_svc['metadata']['name']})" if serve_svc and serving else ""),
         f"Serve endpoints: {status.get('numServeEndpoints', 0)}",
     ]
+    for role in ("active", "pending"):  # NewClusterWithIncrementalUpgrade: each cluster's share
+        entry: dict[str, Any] = status.get(f"{role}ServiceStatus") or {}
+        if entry.get("rayClusterName") and ("trafficRoutedPercent" in entry or "targetCapacity" in entry):
+            lines.append(
+                f"Traffic to {entry['rayClusterName']} ({role}): {entry.get('trafficRoutedPercent', '-')}%"
+                f" of the HTTPRoute, target_capacity {entry.get('targetCapacity', '-')}%"
+            )
     for condition in status.get("conditions") or []:
         lines.append(f"{condition['type']}: {condition['status']} ({condition.get('reason', '')})")
     return lines

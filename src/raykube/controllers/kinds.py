@@ -7,6 +7,7 @@ from raykube.api.raycluster import RayCluster
 from raykube.api.raycronjob import RayCronJob
 from raykube.api.rayjob import RayJob
 from raykube.api.rayservice import RayService
+from raykube.builders import gateway as gateway_api
 from raykube.runtime.kinds import EVENT, LEASE, POD, SERVICE, ResourceKind
 
 RAYCLUSTER = ResourceKind(reasons.GROUP, reasons.VERSION, "RayCluster", RayCluster.CRD_INFO.plural)
@@ -22,10 +23,15 @@ INGRESS = ResourceKind("networking.k8s.io", "v1", "Ingress", "ingresses")
 JOB = ResourceKind("batch", "v1", "Job", "jobs")
 PERSISTENT_VOLUME_CLAIM = ResourceKind("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims")
 ENDPOINT_SLICE = ResourceKind("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices")
+#: Gateway API (the incremental RayService upgrade); its CRDs may be absent from a cluster.
+GATEWAY = ResourceKind(gateway_api.GROUP, gateway_api.VERSION, "Gateway", "gateways")
+HTTPROUTE = ResourceKind(gateway_api.GROUP, gateway_api.VERSION, "HTTPRoute", "httproutes")
 
 __all__ = [
     "ENDPOINT_SLICE",
     "EVENT",
+    "GATEWAY",
+    "HTTPROUTE",
     "INGRESS",
     "JOB",
     "LEASE",

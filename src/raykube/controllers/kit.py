@@ -5,7 +5,11 @@
 * :func:`create_if_absent` creates a child, AlreadyExists counting as done (a stale cache or a repeated
   pass must never become an error);
 * :func:`random_suffix` / :func:`seeded_suffix` (re-exported from ``builders.names``) for generated names;
-* :data:`Clock` / :func:`utc_now` for the injected time every reconciler takes.
+* :data:`Clock` / :func:`utc_now` for the injected time every reconciler takes;
+* :class:`ProbingReconciler`: the injected collaborators of a reconciler that reads caches and asks
+  background probes (RayJob, RayService); :func:`managed_elsewhere`, :func:`checked` and
+  :func:`write_status` for the steps of their pass that do not depend on the kind;
+* :func:`set_finalizer` for the one finalizer write every controller makes the same way.
 
 A new controller is mostly its pure plan and status; its reconciler reads caches, calls :func:`parse`, asks
 the kind's desired-state function what should exist and uses these helpers to make it so.
@@ -15,23 +19,48 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import pydantic
 
+from raykube import reasons
 from raykube.api.common import RayObject
 from raykube.api.defaults import apply_crd_defaults
 from raykube.builders.names import random_suffix, seeded_suffix
+from raykube.builders.settings import OperatorSettings
 from raykube.runtime.client import KubeClient
-from raykube.runtime.errors import ApiError, is_already_exists
+from raykube.runtime.clock import Clock as RuntimeClock
+from raykube.runtime.clock import RealClock
+from raykube.runtime.controller import Result
+from raykube.runtime.errors import ApiError, is_already_exists, is_not_found
+from raykube.runtime.events import EventRecorder
 from raykube.runtime.kinds import ResourceKind
+from raykube.runtime.objects import Obj, ObjectKey, deep_copy
 
 T = TypeVar("T", bound=RayObject)
+CacheT = TypeVar("CacheT")
+ProbesT = TypeVar("ProbesT")
+SettingsT = TypeVar("SettingsT")
+StatusT = TypeVar("StatusT")
 
 #: The time source a reconciler is given (tests pass a fixed or stepping clock).
 Clock = Callable[[], dt.datetime]
 
-__all__ = ["Clock", "Invalid", "create_if_absent", "parse", "problems_of", "random_suffix", "seeded_suffix", "utc_now"]
+__all__ = [
+    "Clock",
+    "Invalid",
+    "ProbingReconciler",
+    "checked",
+    "create_if_absent",
+    "managed_elsewhere",
+    "parse",
+    "problems_of",
+    "random_suffix",
+    "seeded_suffix",
+    "set_finalizer",
+    "utc_now",
+    "write_status",
+]
 
 
 def utc_now() -> dt.datetime:
@@ -54,16 +83,114 @@ def problems_of(err: pydantic.ValidationError) -> list[str]:
 
 def parse(model: type[T], obj: dict[str, Any], validate: Callable[[T], list[str]], *, crd_defaults: bool = True) -> T:
     """``obj`` as ``model`` (CRD defaults applied unless told not to), validated; raises :class:`Invalid`."""
+    typed, problems = checked(model, obj, validate, crd_defaults=crd_defaults)
+    if typed is None or problems:
+        raise Invalid(problems)
+    return typed
+
+
+def checked(
+    model: type[T], obj: dict[str, Any], validate: Callable[[T], list[str]], *, crd_defaults: bool = True
+) -> tuple[T | None, list[str]]:
+    """As :func:`parse`, but the problems are returned, not raised: a controller that still acts on an invalid
+    object (its finalizer, its status) keeps the typed object when only the validation failed (None when
+    even the model did not parse)."""
     try:
         typed = model.model_validate(obj)
     except pydantic.ValidationError as err:
-        raise Invalid(problems_of(err)) from None
+        return None, problems_of(err)
     if crd_defaults:
         typed = apply_crd_defaults(typed)
-    problems = validate(typed)
-    if problems:
-        raise Invalid(problems)
-    return typed
+    return typed, validate(typed)
+
+
+def managed_elsewhere(obj: dict[str, Any]) -> bool:
+    """Whether ``spec.managedBy`` names another controller (MultiKueue): then the object is not ours to touch."""
+    return (obj.get("spec") or {}).get("managedBy") not in (None, reasons.MANAGED_BY_KUBERAY)
+
+
+async def write_status(
+    client: KubeClient,
+    kind: ResourceKind,
+    obj: dict[str, Any],
+    old: StatusT | None,
+    new: StatusT,
+    *,
+    changed: Callable[[StatusT | None, StatusT], bool],
+    observe: Callable[[dict[str, Any]], None],
+    to_json: Callable[[StatusT], dict[str, Any]],
+) -> bool:
+    """PUT ``new`` through the status subresource if ``changed(old, new)``; True when written.
+
+    ``to_json`` is the one place where a controller's typed status (``RayModel.to_json``) becomes the API's
+    JSON. The written object goes to ``observe`` (the cache's write-through) so the next pass does not start
+    from a stale copy. NotFound means the object was deleted meanwhile: nothing to write. A 409 means our cache
+    was stale: it raises, and the rate-limited retry reads a fresh one.
+    """
+    if not changed(old, new):
+        return False
+    try:
+        written = await client.replace_status(kind, {**obj, "status": to_json(new)})
+    except ApiError as err:
+        if is_not_found(err):
+            return False
+        raise
+    observe(written)
+    return True
+
+
+class ProbingReconciler(Generic[CacheT, ProbesT, SettingsT]):
+    """The collaborators of a reconciler that reads informer caches and asks background probes (RayJob's
+    dashboard, RayService's Serve API): all injected, so tests pass fakes, a fake clock and fixed suffixes."""
+
+    def __init__(
+        self,
+        client: KubeClient,
+        *,
+        cache: CacheT,
+        probes: ProbesT,
+        recorder: EventRecorder,
+        settings: SettingsT,
+        operator_settings: OperatorSettings,
+        clock: RuntimeClock | None = None,
+        suffix: Callable[[], str] = random_suffix,
+    ) -> None:
+        self._client = client
+        self._cache = cache
+        self._probes = probes
+        self._recorder = recorder
+        self._settings = settings
+        self._operator = operator_settings
+        self._clock: RuntimeClock = clock or RealClock()
+        self._suffix = suffix
+
+    async def reconcile(self, key: ObjectKey) -> Result:
+        """One pass over ``key``: each kind's own."""
+        raise NotImplementedError
+
+    def get(self, key: ObjectKey) -> Obj | None:
+        """The object ``key`` names, from the cache (where a failed pass is shown as a Warning Event)."""
+        raise NotImplementedError
+
+
+async def set_finalizer(
+    client: KubeClient, kind: ResourceKind, obj: dict[str, Any], finalizer: str, *, add: bool
+) -> dict[str, Any] | None:
+    """Write ``obj`` with ``finalizer`` added (at the end) or removed; the written object, or None when there is
+    nothing more to do with it: gone (NotFound), or going away once its last finalizer went (the watch tells
+    the cache). A conflict raises: the pass is retried from a fresh cache."""
+    body = deep_copy(obj)
+    finalizers = [f for f in body["metadata"].get("finalizers") or [] if f != finalizer]
+    if add:
+        finalizers.append(finalizer)
+    body["metadata"]["finalizers"] = finalizers
+    try:
+        written = await client.replace(kind, body)
+    except ApiError as err:
+        if is_not_found(err):
+            return None
+        raise
+    return None if not add and written["metadata"].get("deletionTimestamp") else written
 
 
 async def create_if_absent(client: KubeClient, kind: ResourceKind, obj: dict[str, Any], namespace: str) -> bool:

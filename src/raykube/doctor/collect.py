@@ -1,7 +1,9 @@
 """Read a :class:`~raykube.doctor.snapshot.Snapshot` from the API: the only part of the doctor that does I/O.
 
-Reads are plain lists (no watches). What the user may not read (a 403 on Leases or Deployments across
-namespaces) is left out and the operator rules are skipped, rather than reporting an operator as missing.
+Reads are plain lists (no watches), plus the few log tails :func:`raykube.doctor.logs.wanted_logs` asks for.
+What the user may not read (a 403 on Leases or Deployments across namespaces, on CRDs, on Roles) is left out
+and the rules that need it are skipped, rather than reporting an operator or a Role as missing; a log that
+cannot be read is recorded with the reason.
 """
 
 from __future__ import annotations
@@ -10,7 +12,8 @@ import asyncio
 import datetime as dt
 
 from raykube.controllers.kinds import POD, RAYCLUSTER, RAYJOB, RAYSERVICE
-from raykube.doctor.snapshot import LEASE_NAME, OPERATOR_LABEL, Obj, OperatorView, Snapshot
+from raykube.doctor.logs import TAIL_LINES, wanted_logs
+from raykube.doctor.snapshot import LEASE_NAME, OPERATOR_LABEL, LogTail, Obj, OperatorView, Snapshot
 from raykube.runtime.client import KubeClient
 from raykube.runtime.errors import ApiError
 from raykube.runtime.kinds import LEASE, ResourceKind
@@ -20,6 +23,10 @@ RESOURCE_QUOTA = ResourceKind("", "v1", "ResourceQuota", "resourcequotas")
 DEPLOYMENT = ResourceKind("apps", "v1", "Deployment", "deployments")
 ROLE = ResourceKind("rbac.authorization.k8s.io", "v1", "Role", "roles")
 ROLE_BINDING = ResourceKind("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings")
+CRD = ResourceKind("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions",
+                   namespaced=False)
+RAY_CRDS = ("rayclusters.ray.io", "rayjobs.ray.io", "rayservices.ray.io")
+LOG_TIMEOUT = 10.0  # seconds for one log read (the API server may wait long on a node's kubelet)
 KINDS = {"raycluster": ("RayCluster", RAYCLUSTER), "rayjob": ("RayJob", RAYJOB),
          "rayservice": ("RayService", RAYSERVICE)}
 
@@ -37,6 +44,38 @@ async def operator_view(client: KubeClient) -> OperatorView | None:
     return OperatorView(tuple(leases.items), tuple(deployments.items))
 
 
+async def crd_view(client: KubeClient) -> tuple[Obj, ...] | None:
+    """The installed ray.io CRDs (RayCluster, RayJob, RayService); None when they may not be read."""
+    found = []
+    for name in RAY_CRDS:
+        try:
+            found.append(await client.get(CRD, name))
+        except ApiError as err:
+            if err.code in (401, 403):
+                return None
+            if err.code != 404:
+                raise
+    return tuple(found)
+
+
+async def read_logs(client: KubeClient, namespace: str, wanted: list[tuple[str, str, bool]]) -> list[LogTail]:
+    """The tails of the logs asked for; a log that cannot be read keeps the API server's reason."""
+    tails = []
+    for pod, container, previous in wanted:
+        try:
+            text = await asyncio.wait_for(client.read_log(namespace, pod, container=container,
+                                                          tail_lines=TAIL_LINES, previous=previous), LOG_TIMEOUT)
+        except TimeoutError:
+            tails.append(LogTail(pod, container, error=f"no answer in {LOG_TIMEOUT:g}s", previous=previous))
+            continue
+        except ApiError as err:
+            reason = " ".join(f"{err.code} {err.message or err.reason}".split())[:200]
+            tails.append(LogTail(pod, container, error=reason, previous=previous))
+            continue
+        tails.append(LogTail(pod, container, tuple(text.splitlines()[-TAIL_LINES:]), previous=previous))
+    return tails
+
+
 def cluster_names(kind: str, obj: Obj) -> list[str]:
     """The RayClusters a RayJob or RayService runs on."""
     status = obj.get("status") or {}
@@ -50,8 +89,10 @@ def cluster_names(kind: str, obj: Obj) -> list[str]:
     return [str(obj["metadata"]["name"])]
 
 
-async def snapshot(client: KubeClient, kind: str, obj: Obj, view: OperatorView | None) -> Snapshot:
-    """Everything about one Ray object (already read) that the rules look at."""
+async def snapshot(client: KubeClient, kind: str, obj: Obj, view: OperatorView | None,
+                   crds: tuple[Obj, ...] | None = None) -> Snapshot:
+    """Everything about one Ray object (already read) that the rules look at (``view`` and ``crds`` are read
+    once per run: :func:`operator_view`, :func:`crd_view`)."""
     ns = str(obj["metadata"]["namespace"])
     names = cluster_names(kind, obj)
     clusters: list[Obj] = []
@@ -73,10 +114,11 @@ async def snapshot(client: KubeClient, kind: str, obj: Obj, view: OperatorView |
     autoscaling = any((c.get("spec") or {}).get("enableInTreeAutoscaling")
                       for c in ([obj] if kind == "RayCluster" else clusters))
     roles, bindings, rbac_known = await _rbac(client, ns) if autoscaling else ([], [], True)
+    tails = await read_logs(client, ns, wanted_logs(kind, obj, [obj] if kind == "RayCluster" else clusters, pods))
     return Snapshot(kind=kind, obj=obj, now=dt.datetime.now(dt.UTC), pods=tuple(pods), events=tuple(events),
                     quotas=tuple(quotas), clusters=tuple(clusters), operator=view or OperatorView(),
                     operator_known=view is not None, roles=tuple(roles), role_bindings=tuple(bindings),
-                    rbac_known=rbac_known)
+                    rbac_known=rbac_known, crds=crds or (), crds_known=crds is not None, logs=tuple(tails))
 
 
 async def _rbac(client: KubeClient, namespace: str) -> tuple[list[Obj], list[Obj], bool]:

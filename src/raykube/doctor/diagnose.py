@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from raykube.doctor import autoscaler, kinds, operator, pods
+from raykube.doctor import autoscaler, crds, kinds, logs, operator, pods
 from raykube.doctor.findings import Finding
 from raykube.doctor.snapshot import Obj, Snapshot, events_about
 
@@ -10,6 +10,7 @@ from raykube.doctor.snapshot import Obj, Snapshot, events_about
 def _cluster_findings(snapshot: Snapshot, cluster: Obj) -> list[Finding]:
     name = cluster["metadata"]["name"]
     found = kinds.creation_refused(snapshot, cluster) + autoscaler.autoscaler_rbac(snapshot, cluster)
+    found += logs.autoscaler_errors(snapshot, cluster)
     for pod in snapshot.pods:
         if (pod["metadata"].get("labels") or {}).get("ray.io/cluster") == name:
             found += pods.diagnose_pod(pod, events_about(snapshot, pod["metadata"]["name"], "Pod"), snapshot.now)
@@ -21,14 +22,16 @@ def _cluster_findings(snapshot: Snapshot, cluster: Obj) -> list[Finding]:
 
 def diagnose(snapshot: Snapshot) -> list[Finding]:
     """Every problem the snapshot shows, the operator's first; an empty list means healthy."""
-    findings = operator.diagnose_operator(snapshot)
+    findings = operator.diagnose_operator(snapshot) + crds.crd_findings(snapshot)
     clusters = [snapshot.obj] if snapshot.kind == "RayCluster" else list(snapshot.clusters)
     cluster_findings = [f for cluster in clusters for f in _cluster_findings(snapshot, cluster)]
     if snapshot.kind == "RayJob":
         findings += kinds.rayjob_rules(snapshot, cluster_findings)
         submitters = [p for p in snapshot.pods if not (p["metadata"].get("labels") or {}).get("ray.io/cluster")]
         for pod in submitters:
-            findings += pods.diagnose_pod(pod, events_about(snapshot, pod["metadata"]["name"], "Pod"), snapshot.now)
+            failed = logs.submitter_failed(snapshot, pod)  # with its last log lines, rather than a bare exit code
+            findings += [failed] if failed else pods.diagnose_pod(pod, events_about(snapshot, pod["metadata"]["name"],
+                                                                                    "Pod"), snapshot.now)
     elif snapshot.kind == "RayService":
         findings += kinds.rayservice_rules(snapshot)
     findings += cluster_findings

@@ -14,7 +14,7 @@ from raykube.doctor.findings import Finding
 from raykube.doctor.snapshot import Obj, Snapshot, age, event_line, events_about
 
 INITIALIZING_AFTER = 10.0  # seconds in Initializing before the doctor calls a RayJob stuck
-_REFUSALS = ("exceeded quota", "forbidden", "denied the request", "admission webhook", "is invalid")
+_REFUSALS = ("exceeded quota", "forbidden", "denied the request", "denied request", "admission webhook", "is invalid")
 
 
 def _quantity_full(used: str, hard: str) -> bool:
@@ -56,7 +56,7 @@ def creation_refused(snapshot: Snapshot, cluster: Obj) -> list[Finding]:
                         "used up.", (*evidence, *full_quotas(snapshot.quotas)),
                         f"Raise the quota (`kubectl describe resourcequota -n {snapshot.namespace}`), free some of "
                         "it, or ask for fewer/smaller Ray pods.")]
-    if "forbidden" in text and "quota" not in text and "webhook" not in text:
+    if "cannot create resource" in text:  # RBAC's wording; admission policies say "forbidden" too
         code, summary = "pod-creation-forbidden", "The operator is not allowed to create this cluster's pods (RBAC)."
         fix = "Give the operator's ServiceAccount permission to create pods in this namespace."
     else:

@@ -21,6 +21,23 @@ class OperatorView:
 
 
 @dataclass(frozen=True)
+class LogTail:
+    """The last lines of one container's log, or why they could not be read.
+
+    Parameters:
+        pod, container: whose log.
+        lines: its last lines (of the previous run with ``previous``: a crashed container's last words).
+        error: why the log could not be read (fake nodes have no kubelet; RBAC on pods/log), else "".
+    """
+
+    pod: str
+    container: str
+    lines: tuple[str, ...] = ()
+    error: str = ""
+    previous: bool = False
+
+
+@dataclass(frozen=True)
 class Snapshot:
     """One Ray object and its surroundings.
 
@@ -36,6 +53,8 @@ class Snapshot:
         operator_known: False when those could not be read (the operator rules are then skipped).
         roles, role_bindings: the namespace's Roles and RoleBindings (the autoscaler's are named after the
             cluster); ``rbac_known`` False when they could not be read.
+        crds: the ray.io CustomResourceDefinitions installed; ``crds_known`` False when they could not be read.
+        logs: the log tails read for the rules: failed submitter containers, the head's autoscaler sidecar.
     """
 
     kind: str
@@ -50,6 +69,9 @@ class Snapshot:
     roles: tuple[Obj, ...] = ()
     role_bindings: tuple[Obj, ...] = ()
     rbac_known: bool = True
+    crds: tuple[Obj, ...] = ()
+    crds_known: bool = False
+    logs: tuple[LogTail, ...] = ()
 
     @property
     def name(self) -> str:

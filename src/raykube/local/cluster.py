@@ -51,6 +51,8 @@ class ClusterConfig:
     timeout: float = 90.0
     # --nodes real: how long to wait while another real-node cluster holds this machine (0: fail at once).
     machine_wait: float = 0.0
+    # Extra kube-apiserver flags (tests only: the chaos suite compacts etcd every few seconds).
+    apiserver_args: tuple[str, ...] = ()
 
 
 @dataclass
@@ -242,7 +244,9 @@ class LocalCluster:
         etcd = self._launch(state, layout, "etcd", components.etcd(layout))
         self._wait(state, etcd, lambda: http_healthy(f"http://127.0.0.1:{layout.etcd_port}/health"), progress)
 
-        apiserver = self._launch(state, layout, "kube-apiserver", components.apiserver(layout))
+        layout.audit_policy.write_text(components.AUDIT_POLICY)
+        argv = components.apiserver(layout, self.config.apiserver_args)
+        apiserver = self._launch(state, layout, "kube-apiserver", argv)
         with self._api(layout) as api:
             self._wait(state, apiserver, api.healthy, progress)
 

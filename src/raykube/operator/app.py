@@ -18,7 +18,6 @@ from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry
 
-from raykube.controllers.events import reporting
 from raykube.controllers.kinds import JOB, POD, RAYCLUSTER, SERVICE
 from raykube.controllers.raycluster.cache import (
     BY_CLUSTER,
@@ -28,6 +27,7 @@ from raykube.controllers.raycluster.cache import (
     by_owning_cluster,
 )
 from raykube.controllers.raycluster.reconciler import RayClusterReconciler
+from raykube.operator import wiring
 from raykube.operator.config import OperatorConfig
 from raykube.operator.http import Endpoints
 from raykube.operator.metrics import ClusterStateCollector
@@ -89,7 +89,7 @@ def build(config: OperatorConfig, client: KubeClient) -> Operator:
         )
     cache = ClusterCache(informers)
     registry.register(ClusterStateCollector(cache.all_clusters))
-    recorder = EventRecorder(client.with_rate_limit(config.qps, config.burst), controller="raycluster-controller")
+    recorder = wiring.event_recorder(config, client, "raycluster")
     reconciler = RayClusterReconciler(
         client,
         cache=cache,
@@ -97,16 +97,15 @@ def build(config: OperatorConfig, client: KubeClient) -> Operator:
         recorder=recorder,
         settings=config.settings,
     )
-    reconcile = reporting(reconciler.reconcile, lookup=cache.cluster, recorder=recorder)
-    controller = Controller("raycluster", reconcile, workers=config.reconcile_concurrency, metrics=metrics)
+    controller = wiring.reporting_controller(config, "raycluster", reconciler.reconcile, lookup=cache.cluster,
+                                             recorder=recorder, metrics=metrics)
     for ns_informers in informers.values():
         controller.for_(ns_informers.clusters, AnyOf(GENERATION_CHANGED, LABELS_CHANGED, ANNOTATIONS_CHANGED))
         controller.owns(ns_informers.pods, owner_kind="RayCluster", owner_group="ray.io", batch=POD_EVENT_BATCH)
         controller.owns(ns_informers.services, owner_kind="RayCluster", owner_group="ray.io")
         if ns_informers.cleanup_jobs is not None:
             controller.owns(ns_informers.cleanup_jobs, owner_kind="RayCluster", owner_group="ray.io")
-    manager.add_controller(controller)
-    manager.add_runnable(recorder.run)
+    wiring.run(manager, controller, recorder)
     rayjob = build_rayjob(config, client, manager, informers, metrics, registry)
     raycronjob = build_raycronjob(config, client, manager, metrics) if config.gate("RayCronJob") else None
     rayservice = build_rayservice(config, client, manager, informers, metrics, registry)

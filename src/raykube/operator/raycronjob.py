@@ -8,13 +8,12 @@ pass is due at a time the work queue's clock keeps (requeue after), not on an ev
 
 from __future__ import annotations
 
-from raykube.controllers.events import reporting
 from raykube.controllers.kinds import RAYCRONJOB
 from raykube.controllers.raycronjob.reconciler import RayCronJobReconciler
+from raykube.operator import wiring
 from raykube.operator.config import OperatorConfig
 from raykube.runtime.client import KubeClient
 from raykube.runtime.controller import Controller
-from raykube.runtime.events import EventRecorder
 from raykube.runtime.manager import Manager
 from raykube.runtime.metrics import RuntimeMetrics
 
@@ -23,12 +22,11 @@ def build_raycronjob(config: OperatorConfig, client: KubeClient, manager: Manage
                      ) -> Controller:
     informers = {namespace: manager.informer(RAYCRONJOB, namespace=namespace)
                  for namespace in config.watch_namespaces or (None,)}
-    recorder = EventRecorder(client.with_rate_limit(config.qps, config.burst), controller="raycronjob-controller")
+    recorder = wiring.event_recorder(config, client, "raycronjob")
     reconciler = RayCronJobReconciler(client, informers=informers, recorder=recorder, gates=config.settings.gates)
-    reconcile = reporting(reconciler.reconcile, lookup=reconciler.get, recorder=recorder)
-    controller = Controller("raycronjob", reconcile, workers=config.reconcile_concurrency, metrics=metrics)
+    controller = wiring.reporting_controller(config, "raycronjob", reconciler.reconcile, lookup=reconciler.get,
+                                             recorder=recorder, metrics=metrics)
     for informer in informers.values():
         controller.for_(informer)
-    manager.add_controller(controller)
-    manager.add_runnable(recorder.run)
+    wiring.run(manager, controller, recorder)
     return controller

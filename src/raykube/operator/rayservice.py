@@ -15,14 +15,11 @@ from __future__ import annotations
 import os
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
-from prometheus_client.registry import Collector
+from prometheus_client.core import GaugeMetricFamily
 
 from raykube import reasons
-from raykube.controllers.events import reporting
 from raykube.controllers.kinds import ENDPOINT_SLICE, RAYCLUSTER, RAYSERVICE
 from raykube.controllers.raycluster.cache import NamespaceInformers
 from raykube.controllers.rayservice.cache import (
@@ -39,13 +36,10 @@ from raykube.controllers.rayservice.cache import (
 from raykube.controllers.rayservice.plan import RayServiceSettings
 from raykube.controllers.rayservice.reconciler import RayServiceReconciler
 from raykube.controllers.rayservice.serve import ServeProbes
+from raykube.operator import wiring
 from raykube.operator.config import OperatorConfig
-from raykube.operator.rayjob import PROXY_TIMEOUT
 from raykube.ray.serve import ServeClient
-from raykube.runtime.apiaccess import load_access
 from raykube.runtime.client import KubeClient
-from raykube.runtime.controller import Controller
-from raykube.runtime.events import EventRecorder
 from raykube.runtime.manager import Manager
 from raykube.runtime.metrics import RuntimeMetrics
 from raykube.runtime.predicates import ANNOTATIONS_CHANGED, GENERATION_CHANGED, LABELS_CHANGED, AnyOf
@@ -53,30 +47,16 @@ from raykube.runtime.predicates import ANNOTATIONS_CHANGED, GENERATION_CHANGED, 
 ENV_ZERO_DOWNTIME = "ENABLE_ZERO_DOWNTIME"
 
 
-@dataclass
-class RayServiceParts:
-    """The RayService controller and what must be closed with it."""
-
-    controller: Controller
-    cache: ServiceCache
-    probes: ServeProbes
-    serve: ServeClient
-    recorder: EventRecorder
-
-    async def close(self) -> None:
-        await self.probes.close()
-        await self.serve.close()
-        await self.recorder.flush()
+#: The RayService controller and what must be closed with it.
+RayServiceParts = wiring.ProbingParts[ServiceCache, ServeProbes]
 
 
-class RayServiceCollector(Collector):
+class RayServiceCollector(wiring.ProbingCollector[ServiceCache]):
     """``raykube_rayservices{ready,upgrade_in_progress}`` from the cache; Serve calls made, at scrape time."""
 
-    def __init__(self, cache: ServiceCache, probes: ServeProbes) -> None:
-        self._cache = cache
-        self._probes = probes
+    calls_metric, calls, kind = "raykube_rayservice_serve_calls", "Ray Serve API calls", "RayService"
 
-    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+    def states(self) -> Iterator[GaugeMetricFamily]:
         counts = Counter(_conditions(obj) for obj in self._cache.all_rayservices())
         services = GaugeMetricFamily(
             "raykube_rayservices", "RayServices by their Ready and UpgradeInProgress conditions.",
@@ -85,10 +65,6 @@ class RayServiceCollector(Collector):
         for labels in sorted(counts):
             services.add_metric(list(labels), counts[labels])
         yield services
-        yield CounterMetricFamily("raykube_rayservice_serve_calls", "Ray Serve API calls made by the RayService "
-                                  "controller (background, never in a reconcile).", value=self._probes.calls_made)
-        yield GaugeMetricFamily("raykube_rayservice_serve_calls_in_flight", "Ray Serve API calls under way.",
-                                value=self._probes.in_flight)
 
 
 def _conditions(obj: dict[str, object]) -> tuple[str, str]:
@@ -107,15 +83,13 @@ def build_rayservice(
     metrics: RuntimeMetrics,
     registry: CollectorRegistry | None = None,
 ) -> RayServiceParts:
+    serve, proxy_base = wiring.dashboard_client(config, ServeClient)
     jobs = config.rayjob
-    transport, headers, timeout, proxy_base = None, None, jobs.dashboard_timeout, None
-    if jobs.use_kubernetes_proxy and not jobs.dashboard_url_override:
-        access = load_access(config.kubeconfig, in_cluster=not config.kubeconfig)
-        transport, headers, timeout, proxy_base = access.transport(), access.headers, PROXY_TIMEOUT, access.server
     settings = RayServiceSettings(
         zero_downtime=os.environ.get(ENV_ZERO_DOWNTIME, "true").lower() != "false",
         dashboard_url_override=jobs.dashboard_url_override,
         kubernetes_proxy_base=proxy_base,
+        incremental_upgrade=config.gate("RayServiceIncrementalUpgrade"),
     )
     informers = {
         namespace: ServiceInformers(
@@ -129,24 +103,18 @@ def build_rayservice(
         for namespace, shared in cluster_informers.items()
     }
     cache = ServiceCache(informers)
-    serve = ServeClient(transport=transport, headers=headers, timeout=timeout,
-                        max_connections=jobs.dashboard_concurrency, user_agent="raykube-operator")
     probes = ServeProbes(serve, concurrency=config.rayjob.dashboard_concurrency)
     if registry is not None:
         registry.register(RayServiceCollector(cache, probes))
-    recorder = EventRecorder(client.with_rate_limit(config.qps, config.burst), controller="rayservice-controller")
-    reconciler = RayServiceReconciler(
-        client, cache=cache, probes=probes, recorder=recorder, settings=settings, operator_settings=config.settings
+    controller, recorder = wiring.probing_controller(
+        config, client, "rayservice", RayServiceReconciler, cache=cache, probes=probes, settings=settings,
+        metrics=metrics,
     )
-    reconcile = reporting(reconciler.reconcile, lookup=cache.rayservice, recorder=recorder)
-    controller = Controller("rayservice", reconcile, workers=config.reconcile_concurrency, metrics=metrics)
-    probes.on_answer = controller.queue.add
     for ns in informers.values():
         controller.for_(ns.rayservices, AnyOf(GENERATION_CHANGED, LABELS_CHANGED, ANNOTATIONS_CHANGED))
         controller.owns(ns.clusters, owner_kind="RayService", owner_group="ray.io")
         controller.owns(ns.services, owner_kind="RayService", owner_group="ray.io")
         controller.watches(ns.pods, lambda pod: rayservice_of_pod(cache, pod))
         controller.watches(ns.slices, rayservice_of)
-    manager.add_controller(controller)
-    manager.add_runnable(recorder.run)
+    wiring.run(manager, controller, recorder)
     return RayServiceParts(controller, cache, probes, serve, recorder)

@@ -11,7 +11,9 @@ dribbles bytes still costs at most ``timeout`` seconds. KubeRay's default is 2 s
 (``RayHTTPClientDirectTimeoutSeconds``); so is ours.
 
 Failures are typed (:mod:`raykube.ray.errors`): 404 is :class:`JobNotFound`, no answer is
-:class:`DashboardUnreachable`, anything else is :class:`DashboardServerError`.
+:class:`DashboardUnreachable`, an error answer is :class:`DashboardServerError`, and any other httpx error (a
+URL httpx refuses, such as one over its 64 KiB limit; an undecodable body) is :class:`DashboardRequestFailed`.
+No httpx exception leaves this module, so a caller that handles :class:`DashboardError` handles every failure.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import httpx
 import pydantic
 
 from raykube.ray.errors import (
+    DashboardRequestFailed,
     DashboardServerError,
     DashboardUnreachable,
     JobNotFound,
@@ -168,6 +171,10 @@ class DashboardClient:
             raise DashboardUnreachable(url, f"timed out: {exc!r}", timed_out=True) from exc
         except httpx.TransportError as exc:
             raise DashboardUnreachable(url, f"cannot connect: {exc!r}") from exc
+        except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
+            # InvalidURL is no HTTPError. The path is left out of the detail: it is what may be huge.
+            detail = f"{method} request failed: {type(exc).__name__}: {str(exc)[:200]}"
+            raise DashboardRequestFailed(url, detail) from exc
         return self._decode(url, method, path, response, expect_json)
 
     @staticmethod

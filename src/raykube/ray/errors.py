@@ -6,7 +6,9 @@ A caller branches on the class, never on a message:
 * :class:`DashboardUnreachable`: no answer at all — connection refused, DNS failure, or the call's time
   budget ran out (``timed_out`` tells which);
 * :class:`DashboardServerError`: the dashboard answered with an error status or with a body that is not the
-  expected JSON; :class:`SubmissionIdTaken` is the one server error a submitter treats as "already done".
+  expected JSON; :class:`SubmissionIdTaken` is the one server error a submitter treats as "already done";
+* :class:`DashboardRequestFailed`: httpx refused the call or its answer for any other reason (an invalid or
+  too long URL, an undecodable body): every failure of a call is one of these classes, never a bare httpx error.
 """
 
 from __future__ import annotations
@@ -48,3 +50,7 @@ class DashboardServerError(DashboardError):
 
 class SubmissionIdTaken(DashboardServerError):
     """A job with this submission id exists already (Ray: "Please use a different submission_id")."""
+
+
+class DashboardRequestFailed(DashboardError):
+    """The call could not be made or its answer not read (httpx's InvalidURL, DecodingError, ...)."""

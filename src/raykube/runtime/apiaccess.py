@@ -12,18 +12,23 @@ plugins are not supported.
 from __future__ import annotations
 
 import base64
+import os
 import ssl
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import yaml
 from lightkube.config.kubeconfig import KubeConfig, SingleConfig
 from lightkube.core.exceptions import ConfigError
 
+DEFAULT_KUBECONFIG = "~/.kube/config"
+SERVICE_ACCOUNT_TOKEN = Path("/var/run/secrets/kubernetes.io/serviceaccount/token")
+
 
 class ApiAccessError(Exception):
-    """The kubeconfig cannot be used for plain HTTP access."""
+    """The kubeconfig cannot be used (missing, malformed, no such context, an unsupported auth plugin)."""
 
 
 @dataclass(frozen=True)
@@ -43,19 +48,65 @@ class ApiAccess:
         return f"{self.server}/api/v1/namespaces/{namespace}/services/{service}:{port}/proxy"
 
 
-def load_access(kubeconfig: str | None = None, *, context: str | None = None, in_cluster: bool = False) -> ApiAccess:
-    """Access from a kubeconfig (``None``: ``$KUBECONFIG`` or ``~/.kube/config``) or the pod's service account."""
+def kubeconfig_path(kubeconfig: str | None) -> str:
+    """The file a kubeconfig is read from: ``kubeconfig``, else the first of ``$KUBECONFIG``, else the default."""
+    return kubeconfig or (os.environ.get("KUBECONFIG", "").split(os.pathsep)[0] or DEFAULT_KUBECONFIG)
+
+
+def load_config(kubeconfig: str | None = None, *, context: str | None = None,
+                in_cluster: bool = False) -> SingleConfig:
+    """One context of a kubeconfig (``None``: ``$KUBECONFIG`` or ``~/.kube/config``) or the pod's service account.
+
+    Every way a kubeconfig can be unusable (missing, not YAML, no such context, no contexts at all) raises
+    :class:`ApiAccessError` with one line saying which file and what to do, never lightkube's or PyYAML's own
+    multi-line text.
+    """
+    if kubeconfig is None and not os.environ.get("KUBECONFIG"):
+        # As client-go: inside a pod with no kubeconfig of its own, the pod's service account.
+        in_cluster = in_cluster or (not Path(DEFAULT_KUBECONFIG).expanduser().is_file()
+                                    and SERVICE_ACCOUNT_TOKEN.is_file())
+    if in_cluster:
+        try:
+            config = KubeConfig.from_service_account().get()
+        except (ConfigError, KeyError, OSError) as err:
+            raise ApiAccessError(f"no in-cluster service account ({err}): run inside a pod, or use a kubeconfig") \
+                from err
+        assert config is not None
+        return config
+    path = kubeconfig_path(kubeconfig)
+    if not Path(path).expanduser().is_file():
+        raise ApiAccessError(f"no kubeconfig at {path}: set KUBECONFIG or name a kubeconfig file (--kubeconfig; "
+                             "Connection(kubeconfig=...) in the SDK); `raykube local up` writes one for a local "
+                             "cluster")
     try:
-        if in_cluster:
-            source = KubeConfig.from_service_account()
-        else:
-            source = KubeConfig.from_file(kubeconfig) if kubeconfig else KubeConfig.from_env()
+        source = KubeConfig.from_file(path)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        raise ApiAccessError(f"the kubeconfig {path} is not valid YAML{where}: fix or replace it") from err
+    except KeyError as err:
+        raise ApiAccessError(f"the kubeconfig {path} lacks {err}: fix or replace it (`kubectl config view` shows "
+                             "what it holds)") from err
+    except (ConfigError, TypeError, AttributeError, OSError) as err:
+        raise ApiAccessError(f"the kubeconfig {path} cannot be read ({type(err).__name__}: {err}): fix or replace "
+                             "it") from err
+    try:
         config = source.get(context)
     except ConfigError as err:
-        raise ApiAccessError(str(err)) from err
+        raise ApiAccessError(f"{err} in the kubeconfig {path}: `kubectl config get-contexts` lists the contexts") \
+            from err
+    except (KeyError, TypeError, AttributeError) as err:
+        raise ApiAccessError(f"the kubeconfig {path} has no usable context ({type(err).__name__}: {err}): "
+                             "`kubectl config get-contexts` lists the contexts") from err
     if config is None:
-        raise ApiAccessError("no usable context in the kubeconfig")
-    return _from_config(config)
+        raise ApiAccessError(f"the kubeconfig {path} has no current context: pass --context or run "
+                             "`kubectl config use-context NAME`")
+    return config
+
+
+def load_access(kubeconfig: str | None = None, *, context: str | None = None, in_cluster: bool = False) -> ApiAccess:
+    """Access from a kubeconfig (``None``: ``$KUBECONFIG`` or ``~/.kube/config``) or the pod's service account."""
+    return _from_config(load_config(kubeconfig, context=context, in_cluster=in_cluster))
 
 
 def _from_config(config: SingleConfig) -> ApiAccess:

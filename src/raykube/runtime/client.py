@@ -32,6 +32,7 @@ import msgspec
 from lightkube.config import client_adapter
 from lightkube.config.kubeconfig import KubeConfig, SingleConfig
 
+from raykube.runtime.apiaccess import load_config
 from raykube.runtime.clock import Clock, RealClock
 from raykube.runtime.errors import ApiError, NotLeader, is_conflict
 from raykube.runtime.kinds import KindLike, ResourceKind
@@ -135,10 +136,7 @@ class KubeClient:
     @classmethod
     def from_kubeconfig(cls, path: str | None = None, *, context: str | None = None, **kwargs: Any) -> KubeClient:
         """Build from a kubeconfig file (``None``: ``$KUBECONFIG`` or the default location)."""
-        kubeconfig = KubeConfig.from_file(path) if path else KubeConfig.from_env()
-        config = kubeconfig.get(context)
-        assert config is not None
-        return cls.from_config(config, **kwargs)
+        return cls.from_config(load_config(path, context=context), **kwargs)
 
     @classmethod
     def from_in_cluster(cls, **kwargs: Any) -> KubeClient:
@@ -298,6 +296,15 @@ class KubeClient:
         if preconditions:
             body["preconditions"] = preconditions
         await self._send("DELETE", ResourceKind.of(kind).path(namespace, name), body=body)
+
+    async def read_log(self, namespace: str, pod: str, *, container: str | None = None,
+                       tail_lines: int | None = None, previous: bool = False) -> str:
+        """A container's log as text (``GET .../pods/NAME/log``): its last ``tail_lines`` lines, of the
+        previous run with ``previous`` (what a crashed container printed before it was restarted)."""
+        params = {"container": container, "tailLines": str(tail_lines) if tail_lines else None,
+                  "previous": "true" if previous else None}
+        response = await self._send("GET", f"/api/v1/namespaces/{namespace}/pods/{pod}/log", params=params)
+        return response.text
 
     # -- plumbing --------------------------------------------------------------------------------
 

@@ -29,20 +29,30 @@ from raykube.runtime import logs
 from raykube.runtime.clock import Clock, RealClock, micro_time
 from raykube.runtime.errors import is_namespace_terminating
 from raykube.runtime.kinds import EVENT, KindLike
-from raykube.runtime.objects import Obj, meta
+from raykube.runtime.objects import Obj, meta, truncate_utf8
 
 _log = logs.get_logger("raykube.events")
 NORMAL = "Normal"
 WARNING = "Warning"
 _NOTE_LIMIT = 1024
+_NAME_LIMIT = 253  # an Event's name is a DNS-1123 subdomain
+_NAME_SUFFIX = 16  # hex characters after the object's name
+
+
+def event_name(regarding: str, suffix: str) -> str:
+    """``<object name>.<suffix>``, the object's name cut so the whole stays a valid DNS-1123 subdomain.
+
+    client-go appends a timestamp to the full name, so an object with a valid 253-character name gets no Event
+    at all (the API server refuses the name): exactly the object whose name is being rejected. The cut never
+    leaves a ``-`` or ``.`` before the separating dot.
+    """
+    prefix = regarding[: _NAME_LIMIT - 1 - len(suffix)].rstrip("-.")
+    return f"{prefix}.{suffix}" if prefix else suffix
 
 
 def truncate_note(note: str, limit: int = _NOTE_LIMIT) -> str:
     """``note`` cut to at most ``limit`` bytes of UTF-8 (the API server counts bytes), never inside a character."""
-    encoded = note.encode()
-    if len(encoded) <= limit:
-        return note
-    return encoded[:limit].decode(errors="ignore")
+    return truncate_utf8(note, limit)
 
 
 class EventSink(Protocol):
@@ -190,7 +200,7 @@ class EventRecorder:
         event: Obj = {
             "apiVersion": EVENT.api_version,
             "kind": EVENT.kind,
-            "metadata": {"name": f"{name}.{uuid.uuid4().hex[:16]}", "namespace": event_namespace},
+            "metadata": {"name": event_name(name, uuid.uuid4().hex[:_NAME_SUFFIX]), "namespace": event_namespace},
             "eventTime": micro_time(self._clock.now()),
             "reportingController": self.controller,
             "reportingInstance": self.instance,

@@ -24,6 +24,21 @@ import msgspec
 Obj = dict[str, Any]
 """A Kubernetes object as decoded JSON."""
 
+#: ``metav1.Condition.message``'s limit (``maxLength: 32768``): a longer message fails the whole status write.
+CONDITION_MESSAGE_LIMIT = 32768
+
+
+def truncate_utf8(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` bytes of UTF-8, never inside a character.
+
+    The API server's limits on Event notes and condition messages count bytes (a schema's ``maxLength``
+    counts characters, which is never more), so a cut by characters can still be refused.
+    """
+    encoded = text.encode()
+    if len(encoded) <= limit:
+        return text
+    return encoded[:limit].decode(errors="ignore")
+
 
 class ObjectKey(NamedTuple):
     """The namespace and name of one object; ``str(key)`` is ``"namespace/name"``."""

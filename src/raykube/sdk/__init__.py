@@ -15,8 +15,8 @@ All calls are synchronous (they work inside Jupyter's running event loop too) an
 objects are raykube's ``ray.io/v1`` models. See docs/sdk.md. This module re-exports the public names.
 """
 
-from raykube.sdk.cluster import Cluster, ClusterConfig, ClusterDetails, SdkError, list_clusters
-from raykube.sdk.connection import Connection
+from raykube.sdk.cluster import Cluster, ClusterConfig, ClusterDetails, list_clusters
+from raykube.sdk.connection import Connection, SdkError
 from raykube.sdk.job import Job, JobStatus, list_jobs
 
 __all__ = ["Cluster", "ClusterConfig", "ClusterDetails", "Connection", "Job", "JobStatus", "SdkError",

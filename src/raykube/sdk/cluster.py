@@ -16,13 +16,10 @@ from typing import Any
 from raykube.api.raycluster import RayCluster
 from raykube.controllers.kinds import POD, RAYCLUSTER
 from raykube.runtime.errors import ApiError, is_not_found
-from raykube.sdk.connection import DEFAULT, Connection, sync
+from raykube.runtime.explain import explain
+from raykube.sdk.connection import DEFAULT, Connection, SdkError, sync
 
 DEFAULT_IMAGE = "rayproject/ray:2.52.0"
-
-
-class SdkError(Exception):
-    """A failure with a message meant for the user (a missing cluster, a timeout)."""
 
 
 @dataclass
@@ -153,7 +150,7 @@ class Cluster:
             try:
                 await client.create(RAYCLUSTER, body, namespace=self.namespace)
             except ApiError as err:
-                raise SdkError(f"cannot create RayCluster {self.namespace}/{self.name}: {err.message or err}") from err
+                raise SdkError(f"cannot create RayCluster {self.namespace}/{self.name}: {explain(err)}") from err
             finally:
                 await client.close()
 
@@ -204,7 +201,8 @@ class Cluster:
                 return await client.get(RAYCLUSTER, self.name, namespace=self.namespace)
             except ApiError as err:
                 if is_not_found(err):
-                    raise SdkError(f"RayCluster {self.namespace}/{self.name} not found") from err
+                    raise SdkError(f"RayCluster {self.namespace}/{self.name} not found: list_clusters() lists the "
+                                   "clusters there are") from err
                 raise
             finally:
                 await client.close()

@@ -18,8 +18,36 @@ from typing import Any, TypeVar
 
 from raykube.runtime.apiaccess import ApiAccess, load_access
 from raykube.runtime.client import KubeClient
+from raykube.runtime.explain import KNOWN, explain
 
 T = TypeVar("T")
+
+
+class SdkError(Exception):
+    """A failure with a one-line message meant for the user: what went wrong and what to do.
+
+    Every failure of the API access layer (no kubeconfig, an unreachable API server, RBAC, a missing object)
+    reaches the caller as an ``SdkError``; the original exception is kept in :attr:`cause` (and chained, so
+    shown, only with ``RAYKUBE_DEBUG=1``).
+    """
+
+    def __init__(self, message: str, *, cause: BaseException | None = None) -> None:
+        super().__init__(message)
+        self.cause = cause
+
+
+def _debug() -> bool:
+    return os.environ.get("RAYKUBE_DEBUG", "") not in ("", "0")
+
+
+def sdk_error(err: BaseException) -> SdkError:
+    """``err`` (one of :data:`raykube.runtime.explain.KNOWN`) as an :class:`SdkError`."""
+    found = SdkError(explain(err), cause=err)
+    if not _debug():
+        found.__suppress_context__ = True  # a notebook shows one short traceback, not the client's internals
+    else:
+        found.__cause__ = err
+    return found
 
 
 def sync(work: Coroutine[Any, Any, T]) -> T:
@@ -27,9 +55,20 @@ def sync(work: Coroutine[Any, Any, T]) -> T:
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(work)
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, work).result()
+        running = False
+    else:
+        running = True
+    try:
+        if not running:
+            return asyncio.run(work)
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+            return pool.submit(asyncio.run, work).result()
+    except SdkError as err:
+        if not _debug():
+            err.__cause__, err.__suppress_context__ = None, True
+        raise
+    except KNOWN as err:
+        raise sdk_error(err)  # noqa: B904 (sdk_error decides what to chain)
 
 
 @dataclass(frozen=True)
@@ -62,10 +101,13 @@ class Connection:
 
     def access(self) -> ApiAccess:
         """Plain HTTP settings (pod logs, the dashboard through the API server's Service proxy)."""
-        if self._in_cluster():
-            return load_access(in_cluster=True)
-        path = self.kubeconfig or (os.environ.get("KUBECONFIG", "").split(os.pathsep)[0] or None)
-        return load_access(path, context=self.context)
+        try:
+            if self._in_cluster():
+                return load_access(in_cluster=True)
+            path = self.kubeconfig or (os.environ.get("KUBECONFIG", "").split(os.pathsep)[0] or None)
+            return load_access(path, context=self.context)
+        except KNOWN as err:
+            raise sdk_error(err)  # noqa: B904 (sdk_error decides what to chain)
 
     def resolve_namespace(self, namespace: str | None = None) -> str:
         return namespace or self.namespace or self.access().namespace or "default"

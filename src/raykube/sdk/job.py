@@ -22,8 +22,9 @@ from raykube.controllers.kinds import RAYJOB
 from raykube.ray.client import DashboardClient
 from raykube.ray.errors import DashboardError
 from raykube.runtime.errors import ApiError, is_not_found
-from raykube.sdk.cluster import Cluster, ClusterConfig, SdkError
-from raykube.sdk.connection import DEFAULT, Connection, sync
+from raykube.runtime.explain import explain
+from raykube.sdk.cluster import Cluster, ClusterConfig
+from raykube.sdk.connection import DEFAULT, Connection, SdkError, sync
 
 TERMINAL = {"Complete", "Failed", "ValidationFailed"}
 
@@ -101,6 +102,9 @@ class Job:
         if isinstance(cluster, Cluster):
             namespace = namespace or cluster.namespace
             connection = cluster.connection if connection is DEFAULT else connection
+        elif cluster:
+            # A RayJob selecting a cluster that does not exist waits forever: say so now instead.
+            Cluster.attach(cluster, namespace=namespace, connection=connection)
         job = cls(name or f"job-{''.join(random.choices('bcdfghjklmnpqrstvwxz2456789', k=5))}",
                   namespace=namespace, connection=connection, dashboard_address=dashboard_address)
         body = rayjob_body(job.name, job.namespace, entrypoint, runtime_env=runtime_env,
@@ -113,7 +117,7 @@ class Job:
             try:
                 await client.create(RAYJOB, body, namespace=job.namespace)
             except ApiError as err:
-                raise SdkError(f"cannot create RayJob {job.namespace}/{job.name}: {err.message or err}") from err
+                raise SdkError(f"cannot create RayJob {job.namespace}/{job.name}: {explain(err)}") from err
             finally:
                 await client.close()
 
@@ -127,7 +131,8 @@ class Job:
                 return await client.get(RAYJOB, self.name, namespace=self.namespace)
             except ApiError as err:
                 if is_not_found(err):
-                    raise SdkError(f"RayJob {self.namespace}/{self.name} not found") from err
+                    raise SdkError(f"RayJob {self.namespace}/{self.name} not found: list_jobs() lists the jobs "
+                                   "there are") from err
                 raise
             finally:
                 await client.close()

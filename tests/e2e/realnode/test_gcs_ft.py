@@ -19,6 +19,7 @@ import yaml
 
 from raykube.local import redisimage
 from raykube.local.images import store as images
+from tests.e2e.realnode.gcsft import CREATE_ACTOR, READ_ACTOR, pods, ready
 from tests.integration.kube import eventually, kubectl
 from tests.integration.operator import OperatorProcess, running_operator
 
@@ -27,29 +28,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1500)]
 SAMPLE = "ray-cluster.external-redis.yaml"
 NAME = "raycluster-external-redis"
 PASSWORD = "5241590000000000"  # the sample's, in its redis.conf and Secret
-
-CREATE_ACTOR = """
-import ray
-ray.init(namespace="gcs-ft")
-@ray.remote(num_cpus=1)
-class Keeper:
-    def __init__(self):
-        self.value = None
-    def put(self, value):
-        self.value = value
-        return value
-    def get(self):
-        return self.value
-keeper = Keeper.options(name="keeper", lifetime="detached").remote()
-print("stored", ray.get(keeper.put.remote("kept-through-head-loss"), timeout=120))
-"""
-
-READ_ACTOR = """
-import ray
-ray.init(namespace="gcs-ft")
-print("value", ray.get(ray.get_actor("keeper").get.remote(), timeout=60))
-"""
-
 
 @pytest.fixture(scope="session")
 def redis_image() -> str:
@@ -79,23 +57,13 @@ def _sample(reference: Path, ray_image: str) -> str:
     return yaml.safe_dump_all(docs)
 
 
-def _pods(kubeconfig: Path, ns: str, selector: str) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = json.loads(
-        kubectl(kubeconfig, "get", "pods", "-n", ns, "-l", selector, "-o", "json").stdout)["items"]
-    return [p for p in items if not p["metadata"].get("deletionTimestamp")]
-
-
-def _ready(pod: dict[str, Any]) -> bool:
-    return any(c["type"] == "Ready" and c["status"] == "True" for c in pod.get("status", {}).get("conditions", []))
-
-
 def _cluster(kubeconfig: Path, ns: str) -> dict[str, Any] | None:
     out = kubectl(kubeconfig, "get", "raycluster", NAME, "-n", ns, "-o", "json", check=False)
     return json.loads(out.stdout) if out.returncode == 0 else None
 
 
 def _redis_keys(kubeconfig: Path, ns: str, pattern: str) -> list[str]:
-    pod = _pods(kubeconfig, ns, "app=redis")[0]["metadata"]["name"]
+    pod = pods(kubeconfig, ns, "app=redis")[0]["metadata"]["name"]
     out = kubectl(kubeconfig, "exec", "-n", ns, pod, "--", "redis-cli", "-a", PASSWORD, "--no-auth-warning",
                   "--scan", "--pattern", pattern)
     return [line for line in out.stdout.splitlines() if line.strip()]
@@ -108,8 +76,8 @@ def test_head_loss_is_survived_through_redis_and_deletion_cleans_redis(
     kubectl(kc, "apply", "-n", ns, "-f", "-", input=_sample(kuberay_reference, ray_image))
     eventually(lambda: (c := _cluster(kc, ns)) and c.get("status", {}).get("state") == "ready", timeout=400,
                what=f"RayCluster ready (operator log:\n{operator.log_tail()})")
-    head = _pods(kc, ns, f"ray.io/cluster={NAME},ray.io/node-type=head")[0]
-    workers_before = {p["metadata"]["uid"]: p for p in _pods(kc, ns, f"ray.io/cluster={NAME},ray.io/node-type=worker")}
+    head = pods(kc, ns, f"ray.io/cluster={NAME},ray.io/node-type=head")[0]
+    workers_before = {p["metadata"]["uid"]: p for p in pods(kc, ns, f"ray.io/cluster={NAME},ray.io/node-type=worker")}
     assert len(workers_before) == 1
     storage_namespace = head["metadata"]["annotations"]["ray.io/external-storage-namespace"]
     cluster = _cluster(kc, ns)
@@ -126,10 +94,10 @@ def test_head_loss_is_survived_through_redis_and_deletion_cleans_redis(
     kubectl(kc, "delete", "pod", "-n", ns, head["metadata"]["name"], "--wait=false")
 
     def recovered() -> dict[str, Any] | None:
-        heads = [p for p in _pods(kc, ns, f"ray.io/cluster={NAME},ray.io/node-type=head")
+        heads = [p for p in pods(kc, ns, f"ray.io/cluster={NAME},ray.io/node-type=head")
                  if p["metadata"]["uid"] != head["metadata"]["uid"]]
         c = _cluster(kc, ns)
-        if heads and _ready(heads[0]) and c and c.get("status", {}).get("state") == "ready":
+        if heads and ready(heads[0]) and c and c.get("status", {}).get("state") == "ready":
             return heads[0]
         return None
 
@@ -141,7 +109,7 @@ def test_head_loss_is_survived_through_redis_and_deletion_cleans_redis(
                                                 "-c", READ_ACTOR, check=False)).returncode == 0 and out.stdout,
                         timeout=180, what="the detached actor answering after the head restart")
     assert "value kept-through-head-loss" in answer
-    workers_after = {p["metadata"]["uid"]: p for p in _pods(kc, ns, f"ray.io/cluster={NAME},ray.io/node-type=worker")}
+    workers_after = {p["metadata"]["uid"]: p for p in pods(kc, ns, f"ray.io/cluster={NAME},ray.io/node-type=worker")}
     assert set(workers_after) == set(workers_before), "the worker pod was replaced"
     restarts = [s.get("restartCount", 0) for p in workers_after.values() for s in p["status"]["containerStatuses"]]
     assert restarts == [0] * len(restarts), "a worker container restarted"

@@ -9,6 +9,7 @@ minItems, nullable, list type and keys, CEL validations, required lists). At a f
 
 from __future__ import annotations
 
+import datetime as dt
 import types
 import typing
 from typing import Any
@@ -45,7 +46,7 @@ FACT_KEYS = {
     "x-kubernetes-list-map-keys": "list_map_keys",
     "x-kubernetes-validations": "validations",
 }
-SCALARS = {str: "string", bool: "boolean", int: "integer", float: "number"}
+SCALARS = {str: "string", bool: "boolean", int: "integer", float: "number", dt.datetime: "string"}
 #: Properties that identify each embedded Kubernetes type in the upstream schema (a wrong k8s_type fails).
 K8S_SIGNATURES = {
     "io.k8s.api.core.v1.PodTemplateSpec": {"metadata", "spec"},
@@ -121,7 +122,13 @@ def _check_field(node: dict[str, Any], info: FieldInfo, path: str, errors: list[
     _check_type(node, _strip_optional(info.annotation), facts, path, errors)
 
 
+def _bare(annotation: Any) -> Any:
+    """``T`` for ``Annotated[T, ...]`` (``Time``'s validator and serialiser say nothing about the schema)."""
+    return typing.get_args(annotation)[0] if typing.get_origin(annotation) is typing.Annotated else annotation
+
+
 def _check_type(node: dict[str, Any], annotation: Any, facts: CrdProp, path: str, errors: list[str]) -> None:
+    annotation = _bare(annotation)
     origin = typing.get_origin(annotation)
     if facts.k8s_type is not None:
         if facts.k8s_type == K8S_QUANTITY:
@@ -156,6 +163,7 @@ def _check_container(
 ) -> None:
     if node.get("type") != kind:
         errors.append(f"{path}: expected upstream type {kind}, got {node.get('type')}")
+    item = _bare(item)
     if isinstance(item, type) and issubclass(item, RayModel):
         _check_model(inner, item, path, errors)
         return

@@ -102,6 +102,24 @@ CASES = [
         id="duplicate-group-name",
     ),
     pytest.param(
+        _group(1, groupName="g" * 64),
+        f"spec.workerGroupSpecs[1].groupName: worker group name '{'g' * 64}' must be a valid label value: at most 63 "
+        "characters, alphanumerics, '-', '_' or '.', starting and ending with an alphanumeric character",
+        id="group-name-longer-than-a-label",
+    ),
+    pytest.param(
+        _group(1, groupName="g" * 58, numOfHosts=2),
+        f"spec.workerGroupSpecs[1].groupName: worker group name '{'g' * 58}' must be a valid label value: at most 57 "
+        "characters, alphanumerics, '-', '_' or '.', starting and ending with an alphanumeric character",
+        id="multi-host-group-name-without-room-for-the-replica-suffix",
+    ),
+    pytest.param(
+        _group(1, groupName="gpu/a100"),
+        "spec.workerGroupSpecs[1].groupName: worker group name 'gpu/a100' must be a valid label value: at most 63 "
+        "characters, alphanumerics, '-', '_' or '.', starting and ending with an alphanumeric character",
+        id="group-name-not-a-label-value",
+    ),
+    pytest.param(
         lambda doc: doc["spec"]["workerGroupSpecs"][1].pop("minReplicas"),
         "spec.workerGroupSpecs[1].minReplicas must be set when enableInTreeAutoscaling is not true",
         id="min-missing-without-autoscaling",
@@ -265,6 +283,8 @@ def test_suspending_a_worker_group_needs_the_deletion_policy_gate() -> None:
     [
         pytest.param(lambda doc: None, id="baseline"),
         pytest.param(_meta(name="r" * 53), id="name-at-limit"),
+        pytest.param(_group(1, groupName="g" * 63), id="group-name-at-label-limit"),
+        pytest.param(_group(1, groupName="g" * 57, numOfHosts=2), id="multi-host-group-name-at-limit"),
         pytest.param(_spec(enableInTreeAutoscaling=True, upgradeStrategy={"type": "Recreate"}), id="autoscaling"),
         pytest.param(_all(GCS_FT, _meta(annotations={"ray.io/ft-enabled": ""})), id="empty-ft-annotation"),
         pytest.param(_head(resources={"CPU": "1"}, labels={"ray.io/zone": "a"}), id="group-resources-and-labels"),

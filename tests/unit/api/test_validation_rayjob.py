@@ -305,3 +305,22 @@ def test_integers_past_their_int32_format_are_rejected_before_any_arithmetic(fie
     # Found as a hostile user: activeDeadlineSeconds 2^63-1 passed the schema and overflowed the timer.
     errors = _check(_spec(**{field: 2**63 - 1, "shutdownAfterJobFinishes": True}))
     assert f"spec.{field} (9223372036854775807) is out of range: it must fit in int32" in " ".join(errors)
+
+
+def test_a_job_id_longer_than_a_url_segment_allows_is_rejected_without_echoing_it() -> None:
+    # Found by the chaos run: a 100 KiB jobId passed, then every dashboard call failed with InvalidURL.
+    errors = _check(_spec(jobId="j" * 100 * 1024))
+    assert errors == ["spec.jobId: must be no more than 253 characters, got 102400"]
+
+
+@pytest.mark.parametrize("job_id", ["a/stop", "a b", "a;rm", "a?x", ".", ".."])
+def test_a_job_id_that_is_no_single_path_segment_is_rejected(job_id: str) -> None:
+    assert _check(_spec(jobId=job_id)) == [
+        f"spec.jobId: '{job_id}' is not a valid submission id: use letters, digits, '-', '_' and '.' "
+        "(not '.' or '..' alone); it is a path segment of the Ray dashboard's Jobs API"
+    ]
+
+
+@pytest.mark.parametrize("job_id", ["", "raysubmit_AbC123xyz0987654", "my-job.v2_1", "j" * 253])
+def test_real_submission_ids_are_accepted(job_id: str) -> None:
+    assert _check(_spec(jobId=job_id)) == []

@@ -133,3 +133,34 @@ def test_job_submit_needs_interactive_mode_and_takes_the_runtime_env_by_preceden
     assert flags["spec"]["submissionMode"] == "InteractiveMode"
     worker = flags["spec"]["rayClusterSpec"]["workerGroupSpecs"][0]["template"]["spec"]["containers"][0]
     assert worker["resources"]["requests"] == {"cpu": "1", "memory": "1Gi"}
+
+
+def test_session_restarts_the_port_forward_until_it_ends(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """A port-forward that fails (its head pod replaced) is restarted after 3 s; one that ends normally ends it."""
+    from raykube.cli.kubectl_ray import access
+    from raykube.cli.kubectl_ray.app import main
+    from tests.unit.cli.fakeapi import write_kubeconfig
+
+    async def cluster_of(*_: Any) -> str:
+        return "c"
+
+    calls: list[list[str]] = []
+    exits = iter([1, 1, 0])
+    slept: list[float] = []
+    monkeypatch.setattr(access, "head_cluster", cluster_of)
+    def call(command: list[str]) -> int:
+        calls.append(command)
+        return next(exits)
+
+    monkeypatch.setattr("raykube.cli.kubectl_ray.access.subprocess.call", call)
+    monkeypatch.setattr("raykube.cli.kubectl_ray.access.time.sleep", slept.append)
+    monkeypatch.setenv("KUBECTL", "kubectl-stub")
+    monkeypatch.setenv("KUBECONFIG", str(write_kubeconfig(tmp_path / "k", "http://127.0.0.1:1")))
+    with pytest.raises(SystemExit) as done:
+        main(["session", "c"])
+    assert done.value.code == 0
+    assert calls == [["kubectl-stub", "port-forward", "-n", "ns", "--address=localhost", "service/c-head-svc",
+                      "8265:8265", "10001:10001"]] * 3
+    assert slept == [access.RECONNECT_DELAY] * 2 == [3.0, 3.0]
+    assert capsys.readouterr().out.count("failed to port-forward: exit status 1. Retrying in 3s ...") == 2

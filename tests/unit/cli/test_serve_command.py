@@ -41,3 +41,14 @@ def test_the_summary_names_the_serving_cluster_and_endpoints() -> None:
     assert "Serving cluster: svc-aaaaa (via Service svc-serve-svc)" in lines
     assert "Serve endpoints: 2" in lines and "Ready: True (NonZeroServeEndpoints)" in lines
     assert "Serving cluster: (none yet)" in summary(RAYSERVICE, None)
+
+
+def test_the_summary_shows_each_clusters_share_during_an_incremental_upgrade() -> None:
+    status = {
+        "activeServiceStatus": {"rayClusterName": "svc-a", "targetCapacity": 50, "trafficRoutedPercent": 75},
+        "pendingServiceStatus": {"rayClusterName": "svc-b", "targetCapacity": 50, "trafficRoutedPercent": 25},
+    }
+    lines = summary({"metadata": {"namespace": "ns", "name": "svc"}, "status": status}, None)
+    assert "Traffic to svc-a (active): 75% of the HTTPRoute, target_capacity 50%" in lines
+    assert "Traffic to svc-b (pending): 25% of the HTTPRoute, target_capacity 50%" in lines
+    assert not [line for line in summary(RAYSERVICE, SERVE_SVC) if line.startswith("Traffic")]

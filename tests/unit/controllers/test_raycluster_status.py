@@ -1,4 +1,8 @@
-"""RayCluster status: counts, resources, the sticky ready state, conditions and the suspend machine."""
+"""RayCluster status: counts, resources, the sticky ready state, conditions and the suspend machine.
+
+The status is computed typed; these tests assert on the JSON the reconciler writes, so the functions
+under test are called through thin wrappers that parse their dict inputs and serialise their results.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,12 @@ import datetime as dt
 from typing import Any
 
 from raykube import reasons
-from raykube.controllers.raycluster.status import ReconcileFailure, compute_status, desired_resources, status_changed
+from raykube.api.raycluster import RayCluster, RayClusterStatus
+from raykube.controllers.event import Event
+from raykube.controllers.raycluster import conditions as typed_conditions
+from raykube.controllers.raycluster import status as typed
+from raykube.controllers.raycluster.pods import Pod
+from raykube.controllers.raycluster.status import ReconcileFailure
 from tests.unit.controllers.fixtures import make_cluster, make_pod
 
 NOW = dt.datetime(2026, 11, 26, 12, 0, 0, tzinfo=dt.UTC)
@@ -21,6 +30,32 @@ HEAD_SVC = {
         ],
     },
 }
+
+
+def _typed(status: dict[str, Any]) -> RayClusterStatus | None:
+    return RayClusterStatus.model_validate(status) if status else None
+
+
+def compute_status(cluster: RayCluster, observed: list[Pod], **kwargs: Any) -> dict[str, Any]:
+    return typed.compute_status(cluster, observed, **kwargs).to_json()
+
+
+def desired_resources(cluster: RayCluster) -> dict[str, str]:
+    found = typed.desired_resources(cluster)
+    return {"desiredCPU": found.cpu, "desiredMemory": found.memory, "desiredGPU": found.gpu, "desiredTPU": found.tpu}
+
+
+def invalid_spec_status(old: dict[str, Any], message: str, **kwargs: Any) -> dict[str, Any]:
+    new = typed.invalid_spec_status(_typed(old), message, **kwargs)
+    return new.to_json() if new is not None else {}
+
+
+def status_changed(old: dict[str, Any], new: dict[str, Any]) -> bool:
+    return typed.status_changed(_typed(old), RayClusterStatus.model_validate(new))
+
+
+def transition_events(old: dict[str, Any], new: dict[str, Any]) -> list[Event]:
+    return typed_conditions.transition_events(_typed(old), RayClusterStatus.model_validate(new))
 
 
 def _cond(status: dict[str, Any], kind: str) -> dict[str, Any] | None:
@@ -158,8 +193,6 @@ def test_only_last_update_time_changing_is_not_a_change() -> None:
 
 
 def test_condition_flips_become_events_and_steady_state_is_silent() -> None:
-    from raykube.controllers.raycluster.status import transition_events
-
     cluster = make_cluster().worker_group("g", replicas=1)
     provisioning = compute_status(cluster.obj(), [make_pod("h")], head_service=HEAD_SVC, failure=None, now=NOW)
     ready = compute_status(
@@ -240,3 +273,44 @@ def test_replica_counts_saturate_at_int32_so_the_status_write_is_never_refused()
     assert status["desiredWorkerReplicas"] == big
     assert status["maxWorkerReplicas"] == big
     assert _cond(status, "ReplicaFailure") is not None
+
+
+def test_an_invalid_spec_is_a_replica_failure_condition_that_a_valid_spec_clears() -> None:
+    message = "metadata.name: RayCluster name should be no more than 53 characters (got 253)"
+    old: dict[str, Any] = {"state": "ready", "readyWorkerReplicas": 1,
+           "conditions": [{"type": "HeadPodReady", "status": "True", "reason": "HeadPodRunningAndReady",
+                           "message": "", "lastTransitionTime": "2026-11-26T11:00:00Z"}]}
+    status = invalid_spec_status(old, message, now=NOW)
+    failure = _cond(status, "ReplicaFailure")
+    assert failure is not None
+    assert (failure["status"], failure["reason"], failure["message"]) == ("True", "InvalidRayClusterSpec", message)
+    assert _cond(status, "HeadPodReady") == old["conditions"][0], "what was observed before stays"
+    assert (status["state"], status["readyWorkerReplicas"]) == ("ready", 1)
+    # The same failure again is no change (no status write, no new transition time).
+    later = NOW + dt.timedelta(minutes=5)
+    assert not status_changed(status, invalid_spec_status(status, message, now=later))
+    # Once the spec is fixed, the next full status drops the condition.
+    cluster = make_cluster().status(**status).obj()
+    fixed = compute_status(cluster, [make_pod("h")], head_service=HEAD_SVC, failure=None, now=later)
+    assert _cond(fixed, "ReplicaFailure") is None
+
+
+def test_an_invalid_spec_leaves_the_status_alone_when_conditions_are_off() -> None:
+    old = {"state": "ready"}
+    assert invalid_spec_status(old, "bad", now=NOW, conditions_enabled=False) == old
+
+
+def test_a_huge_validation_message_fits_the_crds_condition_message() -> None:
+    status = invalid_spec_status({}, "x" * 100_000, now=NOW)
+    assert len(status["conditions"][0]["message"]) == 32768
+
+
+def test_a_multi_byte_condition_message_is_cut_by_bytes_between_characters() -> None:
+    # 32,768 characters of "€" are 98,304 bytes: a cut by characters was still refused by the API server.
+    status = invalid_spec_status({}, "a" + "€" * 40_000, now=NOW)
+    message = status["conditions"][0]["message"]
+    assert message == "a" + "€" * 10_922  # 1 + 10,922 * 3 = 32,767 bytes; the next "€" would not fit
+    failure = ReconcileFailure(reasons.RayClusterConditionReason.FAILED_CREATE_HEAD_POD, "€" * 40_000)
+    status = compute_status(make_cluster().obj(), [], head_service=None, failure=failure, now=NOW)
+    replica_failure = _cond(status, "ReplicaFailure")
+    assert replica_failure is not None and len(replica_failure["message"].encode()) <= 32768

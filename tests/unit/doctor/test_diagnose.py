@@ -140,6 +140,9 @@ def test_rbac_and_webhook_refusals_are_told_apart() -> None:
     assert refused('pods is forbidden: User "system:serviceaccount:x:y" cannot create resource "pods"') == [
         "pod-creation-forbidden"]
     assert refused('admission webhook "policy.example" denied the request: no root') == ["pod-creation-rejected"]
+    policy = ('pods "rc-w-1" is forbidden: ValidatingAdmissionPolicy \'no-gpu\' with binding \'no-gpu\' denied '
+              'request: no GPUs here')
+    assert refused(policy) == ["pod-creation-rejected"]
 
 
 def test_no_operator_when_the_lease_is_released_or_stale() -> None:
@@ -187,7 +190,8 @@ def test_a_failed_submitter_pod_and_a_dead_dashboard() -> None:
         {"name": "ray-job-submitter", "state": {"terminated": {"reason": "Error", "exitCode": 1}}}])
     submitter["metadata"]["labels"] = {"batch.kubernetes.io/job-name": "job"}
     found = diagnose(snap(job, submitter, kind="RayJob", clusters=(cluster("job-abc"),)))
-    assert [f.code for f in found] == ["rayjob-dashboard-unreachable", "pod-failed"]
+    assert [f.code for f in found] == ["rayjob-dashboard-unreachable", "rayjob-submitter-failed"]
+    assert found[1].evidence == ("container ray-job-submitter: terminated Error, exit code 1, restarts 0",)
 
 
 def test_failing_serve_applications() -> None:

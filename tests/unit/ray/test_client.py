@@ -11,6 +11,7 @@ import pytest
 
 from raykube.ray.client import DEFAULT_TIMEOUT, DashboardClient, base_url
 from raykube.ray.errors import (
+    DashboardRequestFailed,
     DashboardServerError,
     DashboardUnreachable,
     JobNotFound,
@@ -105,6 +106,27 @@ async def test_connection_failure_is_unreachable() -> None:
         with pytest.raises(DashboardUnreachable) as caught:
             await client.get_job("head:8265", "job-x")
     assert not caught.value.timed_out
+
+
+@pytest.mark.parametrize("call", ["get", "stop", "logs"])
+async def test_a_url_httpx_refuses_is_a_typed_error_without_the_url(call: str) -> None:
+    """A 100 KiB job id made httpx raise InvalidURL (no HTTPError) out of every background call."""
+    job_id = "x" * 100 * 1024
+    calls = {"get": DashboardClient.get_job, "stop": DashboardClient.stop_job, "logs": DashboardClient.job_logs}
+    async with client_for(lambda r: httpx.Response(200, json=DETAILS)) as client:
+        with pytest.raises(DashboardRequestFailed) as caught:
+            await calls[call](client, "head:8265", job_id)
+    assert "InvalidURL" in str(caught.value)
+    assert len(str(caught.value)) < 400
+
+
+async def test_an_undecodable_answer_is_a_typed_error() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.DecodingError("bad gzip", request=request)
+
+    async with client_for(handler) as client:
+        with pytest.raises(DashboardRequestFailed):
+            await client.get_job("head:8265", "job-x")
 
 
 async def test_a_dashboard_that_never_answers_costs_at_most_the_timeout() -> None:

@@ -188,3 +188,24 @@ async def test_writes_are_fenced_by_the_lease_but_reads_and_lease_writes_pass() 
     leading = True
     await client.create(POD, {"metadata": {"name": "p"}}, namespace="ns")
     assert sent[-1] == "POST /api/v1/namespaces/ns/pods"
+
+
+async def test_read_log_asks_for_the_container_tail_and_previous_run() -> None:
+    seen: list[httpx2.Request] = []
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        seen.append(request)
+        if request.url.params.get("container") == "gone":
+            return status(400, "BadRequest")
+        return httpx2.Response(200, text="line 1\nline 2\n")
+
+    client = make_client(handler)
+    text = await client.read_log("ns", "p", container="autoscaler", tail_lines=50, previous=True)
+    assert text == "line 1\nline 2\n"
+    assert seen[0].url.path == "/api/v1/namespaces/ns/pods/p/log"
+    assert dict(seen[0].url.params) == {"container": "autoscaler", "tailLines": "50", "previous": "true"}
+    await client.read_log("ns", "p")
+    assert dict(seen[1].url.params) == {}  # the whole log of the only container
+    with pytest.raises(ApiError) as raised:
+        await client.read_log("ns", "p", container="gone")
+    assert raised.value.code == 400

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
+
+import pytest
 
 from raykube.runtime.clock import FakeClock
 from raykube.runtime.errors import ApiError
-from raykube.runtime.events import WARNING, EventRecorder, truncate_note
+from raykube.runtime.events import WARNING, EventRecorder, event_name, truncate_note
 from raykube.runtime.kinds import KindLike
 from raykube.runtime.objects import Obj
 
@@ -167,3 +170,33 @@ def test_truncation_keeps_short_notes_and_drops_a_split_character() -> None:
     assert truncate_note("plain") == "plain"
     assert truncate_note("a" + "€" * 400) == "a" + "€" * 341  # 1 + 341*3 = 1024 bytes
     assert truncate_note("€€", limit=4) == "€"
+
+
+_DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+
+async def test_an_object_with_a_253_character_name_still_gets_its_event() -> None:
+    # The longest valid object name: client-go's "<name>.<timestamp>" would be refused by the API server.
+    long_name = ("a" * 62 + ".") * 3 + "b" * 64
+    assert len(long_name) == 253
+    sink, _, rec = make()
+    cluster = {**CLUSTER, "metadata": {**CLUSTER["metadata"], "name": long_name}}  # type: ignore[dict-item]
+    rec.event(cluster, WARNING, "InvalidRayClusterSpec", "name too long")
+    await rec.flush()
+    (event,) = sink.created
+    name = event["metadata"]["name"]
+    assert len(name) <= 253 and _DNS1123_SUBDOMAIN.match(name), name
+    assert event["regarding"]["name"] == long_name, "the Event still names the whole object"
+
+
+@pytest.mark.parametrize("cut_at", ["-", "."])
+def test_an_event_name_never_ends_a_label_with_punctuation(cut_at: str) -> None:
+    # A name whose cut falls right after a "-" or "." would give "x-.<suffix>" or "x..<suffix>".
+    regarding = "a" * 235 + cut_at + "b" * 17
+    name = event_name(regarding, "0123456789abcdef")
+    assert len(name) <= 253 and _DNS1123_SUBDOMAIN.match(name), name
+    assert name == "a" * 235 + ".0123456789abcdef"
+
+
+def test_short_names_keep_the_usual_event_name() -> None:
+    assert event_name("rc", "0123456789abcdef") == "rc.0123456789abcdef"

@@ -41,6 +41,7 @@ from raykube.cli.kubectl_ray.session import (
 from raykube.cli.kubehttp import stream_pod_log
 from raykube.controllers.kinds import POD, RAYCLUSTER, RAYJOB, RAYSERVICE
 from raykube.runtime.errors import ApiError, is_not_found
+from raykube.runtime.explain import explain
 from raykube.runtime.objects import Obj
 
 PORTS = {"Ray Dashboard": 8265, "Ray Interactive Client": 10001, "Ray Serve": 8000}
@@ -167,7 +168,7 @@ async def _log_cluster(t: Target, kind: str, name: str) -> str:
         try:
             obj = await client.get(RAYSERVICE, name, namespace=t.namespace)
         except ApiError as err:
-            raise PluginError(f"failed to retrieve Ray service info for {name}: {err.message or err}") from err
+            raise PluginError(f"failed to retrieve Ray service info for {name}: {explain(err)}") from err
     cluster = str(((obj.get("status") or {}).get("activeServiceStatus") or {}).get("rayClusterName") or "")
     if not cluster:
         raise PluginError(f"RayService {name} has no active Ray cluster yet")

@@ -1,8 +1,9 @@
 """The `kubectl-ray` entry point and the command table shared with `raykube`.
 
-:func:`main` is the console script. It runs the typer app without click's standalone mode so that every
-failure, a bad flag included, is one ``Error: ...`` line (exit 1, or 2 for usage errors) instead of a usage
-box or a traceback; ``--debug`` anywhere before ``--`` (or ``RAYKUBE_DEBUG=1``) shows the traceback.
+:func:`main` is the console script. :func:`run_cli` (``raykube`` uses it too) runs the typer app without
+click's standalone mode so that every failure, a bad flag included, is one ``Error: ...`` line (exit 1, or 2
+for usage errors) instead of a usage box or a traceback; ``--debug`` anywhere before ``--`` (or
+``RAYKUBE_DEBUG=1``) shows the traceback.
 """
 
 from __future__ import annotations
@@ -40,18 +41,26 @@ mount(app, with_version_and_job=True)
 
 def main(argv: list[str] | None = None) -> None:
     """Run ``kubectl ray`` with one-line errors."""
+    run_cli(app, "kubectl ray", argv)
+
+
+def run_cli(cli: typer.Typer, prog_name: str, argv: list[str] | None = None) -> None:
+    """Run a typer app so that every failure is one ``Error: ...`` line (``kubectl ray`` and ``raykube`` alike)."""
     args = list(sys.argv[1:] if argv is None else argv)
     cut = args.index("--") if "--" in args else len(args)
     if "--debug" in args[:cut]:
         args.remove("--debug")
         os.environ["RAYKUBE_DEBUG"] = "1"
     try:
-        code = app(args=args, prog_name="kubectl ray", standalone_mode=False)
+        code = cli(args=args, prog_name=prog_name, standalone_mode=False)
     except typer.Exit as done:
         code = done.exit_code
     except typer.Abort:
         code = 130
     except Exception as err:
+        if type(err).__name__ == "NoArgsIsHelpError" and getattr(err, "ctx", None) is not None:
+            typer.echo(err.ctx.get_help())  # type: ignore[attr-defined]  # a group without its subcommand, as cobra
+            sys.exit(0)
         if debug_enabled():
             traceback.print_exc()
         typer.echo(f"Error: {_usage(err) or describe(err)}", err=True)

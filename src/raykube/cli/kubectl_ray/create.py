@@ -25,6 +25,7 @@ from raykube.cli.kubectl_ray.session import (
 )
 from raykube.controllers.kinds import RAYCLUSTER
 from raykube.runtime.errors import ApiError, is_not_found
+from raykube.runtime.explain import explain
 
 app = typer.Typer(no_args_is_help=True, help="Create Ray resources.")
 
@@ -161,7 +162,7 @@ async def _create(t: Target, manifest: dict[str, Any], *, wait: bool, timeout: f
         try:
             created = await client.apply(RAYCLUSTER, manifest)
         except ApiError as err:
-            raise PluginError(f"failed to create Ray cluster: {err.message or err}") from err
+            raise PluginError(f"failed to create Ray cluster: {explain(err)}") from err
         typer.echo(f"Created Ray cluster: {created['metadata']['name']}")
         if wait:
             await wait_provisioned(client, meta["namespace"], meta["name"], timeout)
@@ -221,7 +222,7 @@ def create_workergroup(
             try:
                 cluster = await client.get(RAYCLUSTER, ray_cluster, namespace=t.namespace)
             except ApiError as err:
-                raise PluginError(f"error getting Ray cluster: {err.message or err}") from err
+                raise PluginError(f"error getting Ray cluster: {explain(err)}") from err
             groups = cluster["spec"].setdefault("workerGroupSpecs", [])
             if any(g.get("groupName") == group for g in groups):
                 raise PluginError(f"worker group {group} already exists in Ray cluster {ray_cluster}")
@@ -229,7 +230,7 @@ def create_workergroup(
             try:
                 updated = await client.replace(RAYCLUSTER, cluster)
             except ApiError as err:
-                raise PluginError(f"error updating Ray cluster with new worker group: {err.message or err}") from err
+                raise PluginError(f"error updating Ray cluster with new worker group: {explain(err)}") from err
             typer.echo(f"Updated Ray cluster {updated['metadata']['namespace']}/{updated['metadata']['name']} "
                        "with new worker group")
 

@@ -20,6 +20,7 @@ from raykube.cli.kubectl_ray.session import Context, Kubeconfig, Namespace, Plug
 from raykube.cli.kubectl_ray.session import closing as _closing
 from raykube.controllers.kinds import POD, RAYCLUSTER, SECRET
 from raykube.runtime.errors import ApiError
+from raykube.runtime.explain import explain
 from raykube.runtime.objects import Obj
 
 app = typer.Typer(no_args_is_help=True, help="Display one or many Ray resources.")
@@ -169,7 +170,7 @@ def get_token(
             try:
                 obj = await client.get(RAYCLUSTER, cluster, namespace=t.namespace)
             except ApiError as err:
-                raise PluginError(f"failed to get RayCluster {t.namespace}/{cluster}: {err.message or err}") from err
+                raise PluginError(f"failed to get RayCluster {t.namespace}/{cluster}: {explain(err)}") from err
             auth = (obj.get("spec") or {}).get("authOptions") or {}
             if auth.get("mode") != "token":
                 raise PluginError(f"RayCluster {t.namespace}/{cluster} was not configured to use authentication "
@@ -177,7 +178,7 @@ def get_token(
             try:
                 secret = await client.get(SECRET, cluster, namespace=t.namespace)
             except ApiError as err:
-                raise PluginError(f"failed to get secret {t.namespace}/{cluster}: {err.message or err}") from err
+                raise PluginError(f"failed to get secret {t.namespace}/{cluster}: {explain(err)}") from err
             token = (secret.get("data") or {}).get("auth_token")
             if token is None:
                 raise PluginError(f"secret {t.namespace}/{cluster} does not have an auth_token")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from typing import Annotated, Any
 
@@ -11,6 +12,7 @@ from raykube import __version__
 from raykube.cli.kubectl_ray.session import Context, Kubeconfig, Namespace, PluginError, closing, fail, run, target
 from raykube.controllers.kinds import RAYCLUSTER, RAYJOB, RAYSERVICE
 from raykube.runtime.errors import ApiError
+from raykube.runtime.explain import KNOWN, explain
 from raykube.runtime.kinds import ResourceKind
 
 scale_app = typer.Typer(no_args_is_help=True, help="Scale a Ray resource.")
@@ -57,7 +59,7 @@ def scale_cluster(
             try:
                 obj = await client.get(RAYCLUSTER, cluster, namespace=t.namespace)
             except ApiError as err:
-                raise PluginError(f"failed to scale {where}: {err.message or err}") from err
+                raise PluginError(f"failed to scale {where}: {explain(err)}") from err
             groups = obj["spec"].get("workerGroupSpecs") or []
             found = [g for g in groups if g.get("groupName") == worker_group]
             if not found:
@@ -73,7 +75,7 @@ def scale_cluster(
             try:
                 await client.replace(RAYCLUSTER, obj)
             except ApiError as err:
-                raise PluginError(f"failed to scale {where}: {err.message or err}") from err
+                raise PluginError(f"failed to scale {where}: {explain(err)}") from err
             if set(changes) == {"replicas"}:
                 return (f"Scaled worker group {worker_group} in Ray cluster {cluster} in namespace {t.namespace} "
                         f"from {before['replicas'] if before['replicas'] is not None else 1} to {replicas} replicas")
@@ -134,7 +136,7 @@ def delete(
                 try:
                     await client.delete(_KINDS[kind], name, namespace=t.namespace)
                 except ApiError as err:
-                    raise PluginError(f"failed to delete {kind}/{name}: {err.message or err}") from err
+                    raise PluginError(f"failed to delete {kind}/{name}: {explain(err)}") from err
                 typer.echo(f"Deleted {kind} {name}")
 
     run(work())
@@ -147,11 +149,15 @@ def version(
 ) -> None:
     """Output the version of the Ray kubectl plugin and KubeRay operator."""
     typer.echo(f"kubectl ray plugin version: {__version__} (raykube)")
-    t = target(kubeconfig, context, namespace)
-    operator = run(_operator_version(t))
+    t = target(kubeconfig, context, namespace)  # no usable kubeconfig: an error, as KubeRay's "failed to create client"
+    try:
+        operator = asyncio.run(_operator_version(t))
+        reason = "no Deployment kuberay-operator in any namespace"
+    except KNOWN as err:  # as KubeRay's plugin: the lookup failing is a warning, the plugin version still stands
+        operator, reason = None, explain(err)
     if operator is None:
-        typer.echo("warning: KubeRay operator installation cannot be found: no Deployment kuberay-operator in any "
-                   'namespace. Did you install it with the name "kuberay-operator"?')
+        typer.echo(f"warning: KubeRay operator installation cannot be found: {reason}. Did you install it with the "
+                   'name "kuberay-operator"?')
         return
     typer.echo(f"KubeRay operator version: {operator}")
 

@@ -19,14 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
-import httpx
-import httpx2
 import typer
-from lightkube.core.exceptions import ConfigError
 
 from raykube.runtime.apiaccess import ApiAccess, ApiAccessError, load_access
 from raykube.runtime.client import KubeClient
-from raykube.runtime.errors import ApiError
+from raykube.runtime.explain import KNOWN, explain
 
 T = TypeVar("T")
 
@@ -59,22 +56,14 @@ def target(kubeconfig: str | None, context: str | None, namespace: str | None) -
     path = kubeconfig or os.environ.get("KUBECONFIG") or None
     try:
         access = load_access(path.split(os.pathsep)[0] if path else None, context=context)
-    except (ApiAccessError, ConfigError, FileNotFoundError, KeyError) as err:
-        raise PluginError(f"cannot load the kubeconfig: {err}") from err
+    except (ApiAccessError, OSError) as err:
+        raise PluginError(explain(err)) from err
     return Target(kubeconfig, context, namespace or access.namespace or "default", access)
 
 
 def describe(err: BaseException) -> str:
     """One line saying what went wrong and, where there is one, what to do."""
-    if isinstance(err, ApiError):
-        if err.code == 403:
-            return f"forbidden: {err.message or err.reason} (ask for RBAC permission on this resource)"
-        if err.code == 404:
-            return f"not found: {err.message or err.reason}"
-        return f"API server answered {err.code}: {err.message or err.reason}"
-    if isinstance(err, (httpx.TransportError, httpx2.TransportError, OSError)):
-        return f"cannot reach the API server: {err or type(err).__name__} (is the cluster up, is the kubeconfig right?)"
-    return str(err) or type(err).__name__
+    return explain(err)
 
 
 def debug_enabled() -> bool:
@@ -85,7 +74,7 @@ def run(work: Coroutine[Any, Any, T]) -> T:
     """Run one command's coroutine; any failure becomes ``Error: <one line>`` and exit code 1."""
     try:
         return asyncio.run(work)
-    except (PluginError, ApiError, httpx.TransportError, httpx2.TransportError, OSError, ApiAccessError) as err:
+    except (PluginError, *KNOWN) as err:
         fail(err)
 
 

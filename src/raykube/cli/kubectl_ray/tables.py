@@ -130,7 +130,7 @@ def is_running_and_ready(pod: Obj) -> bool:
 
 def workergroup_row(cluster: Obj, group: Obj, pods: Sequence[Obj], *, all_namespaces: bool) -> list[str]:
     """``READY/DESIRED`` replicas and the group's total resources (zero when the group is suspended)."""
-    replicas = int(group["replicas"]) if group.get("replicas") is not None else 1
+    replicas = int(group["replicas"]) if group.get("replicas") is not None else 0  # the CRD default
     ready = sum(1 for p in pods if is_running_and_ready(p))
     per_pod = {} if group.get("suspend") else pod_resources((group.get("template") or {}).get("spec") or {})
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from raykube.controllers.caches import NamespacedCache
 from raykube.controllers.indexes import BY_CLUSTER, by_cluster
 from raykube.runtime.informer import Informer
-from raykube.runtime.objects import Obj, ObjectKey, controller_ref, resource_version
+from raykube.runtime.objects import Obj, ObjectKey, controller_ref
 from raykube.runtime.store import index_value
 
 __all__ = ["BY_CLUSTER", "ClusterCache", "by_cluster", "by_owning_cluster"]
@@ -33,18 +34,14 @@ class NamespaceInformers:
     cleanup_jobs: Informer | None = None  # batch Jobs labelled ray.io/node-type=redis-cleanup
 
 
-class ClusterCache:
+class ClusterCache(NamespacedCache[NamespaceInformers]):
     """Read access to clusters and their children across the watched namespaces."""
 
     def __init__(self, informers: dict[str | None, NamespaceInformers]) -> None:
-        self._informers = informers  # key None: all namespaces
-
-    def _for(self, namespace: str) -> NamespaceInformers | None:
-        return self._informers.get(namespace) or self._informers.get(None)
+        super().__init__(informers, own=lambda informers: informers.clusters)
 
     def cluster(self, key: ObjectKey) -> Obj | None:
-        informers = self._for(key.namespace)
-        return informers.clusters.store.get(key) if informers else None
+        return self._get_own(key)
 
     def pods(self, key: ObjectKey) -> list[Obj]:
         informers = self._for(key.namespace)
@@ -63,7 +60,7 @@ class ClusterCache:
 
     def all_clusters(self) -> list[Obj]:
         """Every cached RayCluster (for metrics)."""
-        return [obj for informers in self._informers.values() for obj in informers.clusters.store.list()]
+        return self._list_own()
 
     def get(self, key: ObjectKey) -> Obj | None:
         """A pod by key (the expectations' lookup)."""
@@ -75,16 +72,4 @@ class ClusterCache:
 
         Skipped when the cache already holds a newer version (the watch was faster).
         """
-        key = ObjectKey(obj["metadata"]["namespace"], obj["metadata"]["name"])
-        informers = self._for(key.namespace)
-        if informers is None:
-            return
-        cached = informers.clusters.store.get(key)
-        if cached is None or _newer_or_equal(resource_version(obj), resource_version(cached)):
-            informers.clusters.store.upsert(obj)
-
-
-def _newer_or_equal(candidate: str, current: str) -> bool:
-    if candidate.isdigit() and current.isdigit():
-        return int(candidate) >= int(current)
-    return False
+        self._observe_own(obj)

@@ -21,7 +21,7 @@ from raykube.controllers.raycluster.cache import ClusterCache
 from raykube.controllers.raycluster.gcs_cleanup import Decision, Step, decide
 from raykube.runtime.client import KubeClient
 from raykube.runtime.errors import ApiError, is_already_exists, is_not_found
-from raykube.runtime.objects import ObjectKey, deep_copy
+from raykube.runtime.objects import ObjectKey
 
 E = reasons.EventReason
 FINALIZER = reasons.FINALIZER_GCS_FT_REDIS_CLEANUP
@@ -81,21 +81,8 @@ class CleanupActor:
         )
 
     async def _set_finalizer(self, obj: dict[str, Any], *, add: bool) -> dict[str, Any] | None:
-        body = deep_copy(obj)
-        body.pop("status", None)
-        finalizers = [f for f in body["metadata"].get("finalizers") or [] if f != FINALIZER]
-        if add:
-            finalizers.append(FINALIZER)
-        body["metadata"]["finalizers"] = finalizers
-        try:
-            written = await self._client.replace(RAYCLUSTER, body)
-        except ApiError as err:
-            if is_not_found(err):
-                return None
-            raise
-        if not add and written["metadata"].get("deletionTimestamp"):
-            return None  # the object is going away: the cache hears of it from the watch
-        return written
+        without_status = {k: v for k, v in obj.items() if k != "status"}  # a plain update: the status is not ours
+        return await kit.set_finalizer(self._client, RAYCLUSTER, without_status, FINALIZER, add=add)
 
     async def _delete_pods(
         self, key: ObjectKey, ray_pods: list[dict[str, Any]], names: tuple[str, ...], events: ObjectEvents

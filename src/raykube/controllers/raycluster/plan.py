@@ -96,7 +96,7 @@ class Plan:
 
 def _condition_true(cluster: RayCluster, kind: str) -> bool:
     conditions = (cluster.status.conditions if cluster.status else None) or []
-    return any(c.get("type") == kind and c.get("status") == "True" for c in conditions)
+    return any(c.type == kind and c.is_true for c in conditions)
 
 
 def plan_pods(
@@ -230,7 +230,10 @@ def _plan_group(
         plan.deferred += diff - count
         if count:
             slots = choose_worker_slots(spec, [podfacts.labels(p) for p in members], count, suffix)
-            plan.new_workers[group_name] = slots[:count] if count < diff else slots
+            # New multi-host replicas come whole from choose_worker_slots; cut at `count` so that a pass never
+            # creates more pods than are missing nor more than its budget (the next pass completes the replica
+            # by its replica-name label).
+            plan.new_workers[group_name] = slots[:count]
     elif diff < 0 and not is_autoscaling_enabled(cluster.spec):
         for pod in _surplus_order(remaining)[:-diff]:
             plan.deletions.append(

@@ -19,9 +19,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pydantic
+
 from raykube import reasons
 from raykube.api.defaults import desired_pod_count, set_raycluster_defaults
-from raykube.api.raycluster import RayCluster
+from raykube.api.raycluster import RayCluster, RayClusterStatus
 from raykube.api.validation import validate_raycluster
 from raykube.builders.cluster import desired_cluster
 from raykube.builders.settings import OperatorSettings
@@ -32,16 +34,17 @@ from raykube.controllers.raycluster import children
 from raykube.controllers.raycluster.act import PodActor
 from raykube.controllers.raycluster.cache import ClusterCache
 from raykube.controllers.raycluster.cleanup_act import CleanupActor
+from raykube.controllers.raycluster.conditions import transition_events
 from raykube.controllers.raycluster.plan import plan_pods
 from raykube.controllers.raycluster.status import (
     ReconcileFailure,
     compute_status,
+    invalid_spec_status,
     status_changed,
-    transition_events,
 )
 from raykube.runtime.client import KubeClient
 from raykube.runtime.controller import Result
-from raykube.runtime.errors import ApiError, is_not_found
+from raykube.runtime.errors import ApiError
 from raykube.runtime.events import EventRecorder
 from raykube.runtime.expectations import ScaleExpectations
 from raykube.runtime.objects import ObjectKey, controller_ref
@@ -85,8 +88,9 @@ class RayClusterReconciler:
             return Result()  # another controller (MultiKueue) owns this cluster
         events = ObjectEvents.start(self._recorder, obj)
         cluster = self._parse(obj, events)
-        if cluster is None:
+        if isinstance(cluster, str):
             await self._cleanup.release_invalid(obj, events)
+            await self._write_invalid_spec_status(obj, cluster)
             events.emit()
             return Result()
         decision, written = await self._cleanup.step(key, obj, cluster, self._owned_pods(key, cluster), events)
@@ -114,9 +118,10 @@ class RayClusterReconciler:
             now=self._now(),
             conditions_enabled=self._settings.enable_status_conditions,
         )
-        changed = await self._write_status(obj, new_status)
+        old_status = _read_status(obj)
+        changed = await self._write_status(obj, old_status, new_status)
         if changed:
-            for event in transition_events(obj.get("status") or {}, new_status):
+            for event in transition_events(old_status, new_status):
                 events.record(event)
         events.emit()
         if over_limit is not None:
@@ -135,13 +140,13 @@ class RayClusterReconciler:
         )
         return ReconcileFailure(reasons.RayClusterConditionReason.REPLICAS_OVER_LIMIT, message)
 
-    def _parse(self, obj: dict[str, Any], events: ObjectEvents) -> RayCluster | None:
-        """The typed, defaulted cluster, or None after a Warning Event when the spec is invalid."""
+    def _parse(self, obj: dict[str, Any], events: ObjectEvents) -> RayCluster | str:
+        """The typed, defaulted cluster, or the validation message (after a Warning Event) when it is invalid."""
         try:
             cluster = kit.parse(RayCluster, obj, self._validate, crd_defaults=False)  # the server defaulted it
         except kit.Invalid as invalid:
             events.warning(reasons.EventReason.INVALID_RAYCLUSTER_SPEC, "Validate", str(invalid))
-            return None
+            return str(invalid)
         cluster.spec = set_raycluster_defaults(cluster.spec)
         return cluster
 
@@ -185,16 +190,29 @@ class RayClusterReconciler:
         uid = cluster.metadata.get("uid")
         return [p for p in self._cache.pods(key) if (controller_ref(p) or {}).get("uid") == uid]
 
-    async def _write_status(self, obj: dict[str, Any], new_status: dict[str, Any]) -> bool:
-        """PUT the status if it changed; a conflict means our cache is stale: retry after backoff."""
-        if not status_changed(obj.get("status") or {}, new_status):
-            return False
-        body = {**obj, "status": new_status}
+    async def _write_invalid_spec_status(self, obj: dict[str, Any], message: str) -> None:
+        """The old status plus the ReplicaFailure naming the invalid spec (see `status.invalid_spec_status`)."""
         try:
-            written = await self._client.replace_status(RAYCLUSTER, body)
-        except ApiError as err:
-            if is_not_found(err):
-                return False  # deleted meanwhile
-            raise  # a 409 means our cache was stale: the rate-limited retry reads a fresh one
-        self._cache.observe_cluster(written)
-        return True
+            old = _read_status(obj)
+        except pydantic.ValidationError:
+            return  # a status we cannot read is left as it is rather than rewritten from scratch
+        new = invalid_spec_status(
+            old, message, now=self._now(), conditions_enabled=self._settings.enable_status_conditions
+        )
+        await self._write_status(obj, old, new)
+
+    async def _write_status(
+        self, obj: dict[str, Any], old: RayClusterStatus | None, new: RayClusterStatus | None
+    ) -> bool:
+        if new is None:
+            return False
+        return await kit.write_status(
+            self._client, RAYCLUSTER, obj, old, new,
+            changed=status_changed, observe=self._cache.observe_cluster, to_json=RayClusterStatus.to_json,
+        )
+
+
+def _read_status(obj: dict[str, Any]) -> RayClusterStatus | None:
+    """`obj`'s status, typed (None when it has none yet); raises `pydantic.ValidationError` if unreadable."""
+    raw = obj.get("status")
+    return RayClusterStatus.model_validate(raw) if raw else None

@@ -6,28 +6,28 @@ KubeRay's `calculateStatus` (controllers/ray/raycluster_controller.go, §2.8 of 
 counts, desired resources, the sticky `ready` state, HeadPodReady, RayClusterProvisioned (True once, for
 good, until a suspension), ReplicaFailure from the reconcile error, and the suspend state machine
 (spec.suspend → Suspending → pods gone → Suspended → spec.suspend false → resumed).
+
+The status is a typed `RayClusterStatus` throughout (times are datetimes, conditions `Condition`s) and is
+compared as such; it becomes the API's JSON only at the write (`RayModel.to_json`), where KubeRay's
+``omitempty`` shows as the fields left ``None`` here (zero counts, no state, no reason).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from raykube import reasons
 from raykube.api.defaults import effective_num_of_hosts, effective_replicas
 from raykube.api.quantity import Quantity, total
-from raykube.api.raycluster import MAX_INT32, RayCluster
-from raykube.controllers.event import Event
+from raykube.api.raycluster import MAX_INT32, HeadInfo, RayCluster, RayClusterStatus
 from raykube.controllers.raycluster import pods as podfacts
+from raykube.controllers.raycluster.conditions import ConditionSet
 from raykube.controllers.raycluster.pods import Pod
-from raykube.runtime.clock import stamp
 
 C = reasons.RayClusterConditionType
-E = reasons.EventReason
 R = reasons.RayClusterConditionReason
-_REASON_SYNTAX = re.compile(r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$")
 
 #: Condition messages, KubeRay's text.
 HEAD_POD_NOT_FOUND_MESSAGE = "Head Pod not found"
@@ -55,7 +55,17 @@ def _group_pod_resources(template: dict[str, Any]) -> dict[str, Quantity]:
     return {key: total(values) for key, values in sums.items()}
 
 
-def desired_resources(cluster: RayCluster) -> dict[str, str]:
+@dataclass(frozen=True)
+class DesiredResources:
+    """desiredCPU/Memory/GPU/TPU as Quantity text (a Quantity is never omitted: Go's encoder writes "0")."""
+
+    cpu: str
+    memory: str
+    gpu: str
+    tpu: str
+
+
+def desired_resources(cluster: RayCluster) -> DesiredResources:
     """desiredCPU/Memory/GPU/TPU: head plus every worker pod the spec asks for."""
     per_pod = [(1, _group_pod_resources(cluster.spec.head_group_spec.template))]
     for group in cluster.spec.worker_group_specs or []:
@@ -73,27 +83,37 @@ def desired_resources(cluster: RayCluster) -> dict[str, str]:
                 tpu.append(scaled)
             elif key.endswith("gpu") or key.startswith("nvidia.com/mig-"):
                 gpu.append(scaled)
-    return {
-        "desiredCPU": str(total(cpu)),
-        "desiredMemory": str(total(memory)),
-        "desiredGPU": str(total(gpu)),
-        "desiredTPU": str(total(tpu)),
-    }
+    return DesiredResources(str(total(cpu)), str(total(memory)), str(total(gpu)), str(total(tpu)))
 
 
-def _replica_counts(cluster: RayCluster, workers: list[Pod]) -> dict[str, int]:
-    """The five worker counts, each saturated at 2^31-1: the status schema holds int32 (KubeRay's Go int32
-    arithmetic would wrap; a value past the schema's range would make every status write fail). A zero
-    count is left out, as KubeRay's ``omitempty`` int32 fields are (`kubectl get rayclusters` shows a blank)."""
+@dataclass(frozen=True)
+class ReplicaCounts:
+    """The five worker counts of the status, each saturated at 2^31-1: the status schema holds int32
+    (KubeRay's Go int32 arithmetic would wrap; a value past the schema's range would make every status write
+    fail)."""
+
+    desired: int
+    minimum: int
+    maximum: int
+    ready: int
+    available: int
+
+
+def _replica_counts(cluster: RayCluster, workers: list[Pod]) -> ReplicaCounts:
     groups = [g for g in cluster.spec.worker_group_specs or [] if not g.suspend]
-    counts = {
-        "desiredWorkerReplicas": sum(effective_replicas(g) for g in groups),
-        "minWorkerReplicas": sum((g.min_replicas or 0) * effective_num_of_hosts(g) for g in groups),
-        "maxWorkerReplicas": sum((g.max_replicas or 0) * effective_num_of_hosts(g) for g in groups),
-        "readyWorkerReplicas": sum(1 for p in workers if podfacts.is_ready(p)),
-        "availableWorkerReplicas": sum(1 for p in workers if podfacts.phase(p) == "Running"),
-    }
-    return {name: min(value, MAX_INT32) for name, value in counts.items() if value}
+    return ReplicaCounts(
+        desired=min(sum(effective_replicas(g) for g in groups), MAX_INT32),
+        minimum=min(sum((g.min_replicas or 0) * effective_num_of_hosts(g) for g in groups), MAX_INT32),
+        maximum=min(sum((g.max_replicas or 0) * effective_num_of_hosts(g) for g in groups), MAX_INT32),
+        ready=min(sum(1 for p in workers if podfacts.is_ready(p)), MAX_INT32),
+        available=min(sum(1 for p in workers if podfacts.phase(p) == "Running"), MAX_INT32),
+    )
+
+
+def _omitempty(count: int) -> int | None:
+    """A zero count is left out, as KubeRay's ``omitempty`` int32 fields are (`kubectl get rayclusters` shows a
+    blank)."""
+    return count or None
 
 
 def _endpoints(service: dict[str, Any] | None) -> dict[str, str]:
@@ -106,51 +126,18 @@ def _endpoints(service: dict[str, Any] | None) -> dict[str, str]:
     return result
 
 
-def _head_info(head: Pod | None, service: dict[str, Any] | None) -> dict[str, str]:
-    info: dict[str, str] = {}
-    pod_ip = ((head or {}).get("status") or {}).get("podIP")
-    if head is not None:
-        info["podName"] = podfacts.name(head)
-    if pod_ip:
-        info["podIP"] = pod_ip
+def _head_info(head: Pod | None, service: dict[str, Any] | None) -> HeadInfo:
+    pod_ip = ((head or {}).get("status") or {}).get("podIP") or None
+    service_ip = None
     if service is not None:
-        info["serviceName"] = service["metadata"]["name"]
         cluster_ip = (service.get("spec") or {}).get("clusterIP")
-        service_ip = pod_ip if cluster_ip in (None, "", "None") else cluster_ip
-        if service_ip:
-            info["serviceIP"] = service_ip
-    return info
-
-
-class _Conditions:
-    """The old conditions plus changes; lastTransitionTime moves only when a status flips."""
-
-    def __init__(self, old: list[dict[str, Any]], now: str) -> None:
-        self._by_type = {c["type"]: dict(c) for c in old}
-        self._now = now
-
-    def get(self, kind: str) -> bool:
-        return self._by_type.get(kind, {}).get("status") == "True"
-
-    def set(self, kind: str, status: bool, reason: str, message: str = "") -> None:
-        text = "True" if status else "False"
-        old = self._by_type.get(kind)
-        if not _REASON_SYNTAX.match(reason):
-            reason = R.UNKNOWN
-        changed = old is None or old.get("status") != text
-        self._by_type[kind] = {
-            "type": kind,
-            "status": text,
-            "reason": reason,
-            "message": message,
-            "lastTransitionTime": self._now if changed else old["lastTransitionTime"],  # type: ignore[index]
-        }
-
-    def remove(self, kind: str) -> None:
-        self._by_type.pop(kind, None)
-
-    def as_list(self) -> list[dict[str, Any]]:
-        return list(self._by_type.values())
+        service_ip = (pod_ip if cluster_ip in (None, "", "None") else cluster_ip) or None
+    return HeadInfo(
+        pod_name=podfacts.name(head) if head is not None else None,
+        pod_ip=pod_ip,
+        service_name=service["metadata"]["name"] if service is not None else None,
+        service_ip=service_ip,
+    )
 
 
 def _head_ready_condition(head: Pod | None) -> tuple[bool, str, str]:
@@ -175,28 +162,26 @@ def compute_status(
     failure: ReconcileFailure | None,
     now: dt.datetime,
     conditions_enabled: bool = True,
-) -> dict[str, Any]:
-    """The complete new `status` of `cluster` (JSON, camelCase), ready to be written.
+) -> RayClusterStatus:
+    """The complete new status of `cluster`, typed; the reconciler serialises it at the write.
 
     ``conditions_enabled`` is KubeRay's RayClusterStatusConditions gate (on by default): off, no condition
     is written (those already there stay as they are) and ``state`` turns ``suspended`` once a suspended
     cluster has no pods.
     """
-    old = cluster.status.model_dump(by_alias=True, exclude_none=True) if cluster.status else {}
-    now_text = stamp(now)
+    old = cluster.status or RayClusterStatus()
     live = [p for p in observed if not podfacts.is_terminating(p)]
     heads = [p for p in live if podfacts.is_head(p)]
     head = heads[0] if len(heads) == 1 else None
-    workers = [p for p in live if podfacts.is_worker(p)]
-    counts = _replica_counts(cluster, workers)
-    conditions = _Conditions(old.get("conditions") or [], now_text)
+    counts = _replica_counts(cluster, [p for p in live if podfacts.is_worker(p)])
+    conditions = ConditionSet(old.conditions, now)
     all_ready = (
         failure is None
         and head is not None
-        and len(live) == counts.get("desiredWorkerReplicas", 0) + 1
+        and len(live) == counts.desired + 1
         and all(podfacts.is_running_and_ready(p) for p in live)
     )
-    state = old.get("state")
+    state = old.state
     if all_ready:
         state = reasons.ClusterState.READY.value
     if conditions_enabled:
@@ -204,32 +189,34 @@ def compute_status(
     if conditions.get(C.SUSPENDED) or (not conditions_enabled and cluster.spec.suspend and not observed):
         # As KubeRay: after a resume the state stays `suspended` until every pod is ready again.
         state = reasons.ClusterState.SUSPENDED.value
-
-    status: dict[str, Any] = {
-        **counts,
-        **desired_resources(cluster),
-        "endpoints": _endpoints(head_service),
-        "head": _head_info(head, head_service),
-        "conditions": conditions.as_list(),
-        "lastUpdateTime": now_text,
-    }
-    if generation := int(cluster.metadata.get("generation") or 0):
-        status["observedGeneration"] = generation
-    transitions = dict(old.get("stateTransitionTimes") or {})
-    if state:
-        status["state"] = state
-        if state != old.get("state"):
-            transitions[state] = now_text
-    if transitions:
-        status["stateTransitionTimes"] = transitions
-    if old.get("reason") and state != reasons.ClusterState.READY.value:
-        status["reason"] = old["reason"]
-    return status
+    transitions = dict(old.state_transition_times or {})
+    if state and state != old.state:
+        transitions[state] = now
+    resources = desired_resources(cluster)
+    return RayClusterStatus(
+        desired_worker_replicas=_omitempty(counts.desired),
+        min_worker_replicas=_omitempty(counts.minimum),
+        max_worker_replicas=_omitempty(counts.maximum),
+        ready_worker_replicas=_omitempty(counts.ready),
+        available_worker_replicas=_omitempty(counts.available),
+        desired_cpu=resources.cpu,
+        desired_memory=resources.memory,
+        desired_gpu=resources.gpu,
+        desired_tpu=resources.tpu,
+        endpoints=_endpoints(head_service),
+        head=_head_info(head, head_service),
+        conditions=conditions.as_list(),
+        last_update_time=now,
+        observed_generation=int(cluster.metadata.get("generation") or 0) or None,
+        state=state or None,
+        state_transition_times=transitions or None,
+        reason=old.reason if old.reason and state != reasons.ClusterState.READY.value else None,
+    )
 
 
 def _update_conditions(
     cluster: RayCluster,
-    conditions: _Conditions,
+    conditions: ConditionSet,
     head: Pod | None,
     failure: ReconcileFailure | None,
     *,
@@ -246,7 +233,9 @@ def _update_conditions(
     _suspend_and_provisioned(cluster, conditions, pod_count=pod_count, all_ready=all_ready)
 
 
-def _suspend_and_provisioned(cluster: RayCluster, conditions: _Conditions, *, pod_count: int, all_ready: bool) -> None:
+def _suspend_and_provisioned(
+    cluster: RayCluster, conditions: ConditionSet, *, pod_count: int, all_ready: bool
+) -> None:
     """RayClusterProvisioned (which a suspension resets), then the suspend state machine.
 
     As KubeRay's `calculateStatus`: outside a suspension both RayClusterSuspending and RayClusterSuspended
@@ -271,37 +260,24 @@ def _suspend_and_provisioned(cluster: RayCluster, conditions: _Conditions, *, po
         conditions.set(C.SUSPENDING, bool(cluster.spec.suspend), C.SUSPENDING)
 
 
-def status_changed(old: dict[str, Any], new: dict[str, Any]) -> bool:
+
+def invalid_spec_status(
+    old: RayClusterStatus | None, message: str, *, now: dt.datetime, conditions_enabled: bool = True
+) -> RayClusterStatus | None:
+    """The status of a cluster whose spec (or name) does not validate: the old status plus ReplicaFailure
+    (reason ``InvalidRayClusterSpec``, the validation message), besides the Warning Event. raykube only: KubeRay
+    sends the Event alone, so the problem vanishes from ``kubectl describe`` once the Event expires. Nothing
+    else changes: no pod was looked at. With status conditions off the status is left as it is."""
+    if not conditions_enabled:
+        return old
+    base = old or RayClusterStatus()
+    conditions = ConditionSet(base.conditions, now)
+    conditions.set(C.REPLICA_FAILURE, True, R.INVALID_SPEC, message)  # cut to the API's limit by set()
+    return base.model_copy(update={"conditions": conditions.as_list()})
+
+
+def status_changed(old: RayClusterStatus | None, new: RayClusterStatus) -> bool:
     """True if anything but `lastUpdateTime` differs: only then is the status written."""
-    return {k: v for k, v in old.items() if k != "lastUpdateTime"} != {
-        k: v for k, v in new.items() if k != "lastUpdateTime"
-    }
-
-
-#: Condition flips worth an Event: (condition type, new status) -> the Event.
-_TRANSITION_EVENTS = {
-    (C.PROVISIONED, "True"): Event.normal(E.RAYCLUSTER_PROVISIONED, "All Ray pods are running and ready"),
-    (C.SUSPENDING, "True"): Event.normal(E.RAYCLUSTER_SUSPENDING, "Suspending: deleting all Ray pods"),
-    (C.SUSPENDED, "True"): Event.normal(E.RAYCLUSTER_SUSPENDED, "Suspended: all Ray pods are gone"),
-    (C.SUSPENDED, "False"): Event.normal(E.RAYCLUSTER_RESUMED, "Resumed: recreating the Ray pods"),
-    (C.HEAD_POD_READY, "False"): Event.warning(E.HEAD_POD_NOT_READY, "The head pod is not ready"),
-}
-
-
-def transition_events(old: dict[str, Any], new: dict[str, Any]) -> list[Event]:
-    """Events for conditions that flipped between two statuses; pure."""
-    before = {c["type"]: c.get("status") for c in old.get("conditions") or []}
-    events: list[Event] = []
-    for condition in new.get("conditions") or []:
-        kind, status = condition["type"], condition.get("status")
-        if before.get(kind) == status:
-            continue
-        if kind == C.HEAD_POD_READY and before.get(kind) != "True":
-            continue  # only a head that *was* ready and stopped being so is news
-        if kind == C.SUSPENDED and status == "False" and before.get(kind) is None:
-            continue
-        found = _TRANSITION_EVENTS.get((kind, status))
-        if found:
-            detail = condition.get("reason") if kind == C.HEAD_POD_READY else None
-            events.append(replace(found, message=f"{found.message} ({detail})") if detail else found)
-    return events
+    if old is None:
+        return True
+    return old.model_copy(update={"last_update_time": None}) != new.model_copy(update={"last_update_time": None})

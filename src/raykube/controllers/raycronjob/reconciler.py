@@ -53,7 +53,7 @@ def plan(schedule: Schedule, *, created: dt.datetime, last_scheduled: dt.datetim
     """The run that is due (the latest one not later than ``now``) and when the next one will be."""
     due = schedule.next_after(last_scheduled or created)
     if due is None:
-        return Plan(None, None)  # never fires (e.g. "0 0 30 2 *")
+        return Plan(None, None)  # parse() refuses a schedule that never fires; kept for a DST-only edge case
     if due > now:
         return Plan(None, (due - now).total_seconds())
     for _ in range(_MAX_MISSED):

@@ -8,6 +8,11 @@ restricted a day matching either one fires; when one of them is ``*`` or ``?`` o
 
 Times are evaluated on the wall clock of ``timeZone`` (UTC when unset). A wall-clock minute that does not
 exist (the hour skipped when daylight saving time starts) is passed over; one that happens twice fires once.
+
+A schedule that is valid syntax but matches no date (``0 0 30 2 *``: February 30) is refused by :func:`parse`
+like a syntax error, so the controller reports it (robfig/cron accepts it; its next-time search returns the
+zero time). A schedule that matches any date matches one at least every 8 years (February 29 skips 2100),
+so "no time within :data:`HORIZON_YEARS` years" means "never", from any moment.
 Pure: no clock, no I/O.
 """
 
@@ -20,12 +25,15 @@ from typing import Final
 
 from raykube.api.cron import DESCRIPTORS, FIELDS, duration_seconds, field_number
 
-#: Give up looking after this long (a schedule such as "0 0 30 2 *" never fires).
-_HORIZON: Final = dt.timedelta(days=5 * 366)
+#: Give up looking after this long: longer than the longest gap between two firings (February 29: 8 years).
+HORIZON_YEARS: Final = 9
+_HORIZON: Final = dt.timedelta(days=HORIZON_YEARS * 366)
+#: Where :func:`parse` looks for a first firing; any moment gives the same answer (see the module docstring).
+_PROBE_FROM: Final = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 
 
 class ScheduleError(ValueError):
-    """The schedule cannot be evaluated (validation rejects it first; this guards the controller)."""
+    """The schedule cannot be evaluated (validation rejects bad syntax first) or never fires."""
 
 
 @dataclass(frozen=True)
@@ -40,7 +48,7 @@ class CronSchedule:
     zone: dt.tzinfo
 
     def next_after(self, moment: dt.datetime) -> dt.datetime | None:
-        """The first firing strictly after ``moment`` (aware), in UTC; None if there is none within 5 years."""
+        """The first firing strictly after ``moment`` (aware), in UTC; None if there is none within the horizon."""
         local = moment.astimezone(self.zone).replace(tzinfo=None, second=0, microsecond=0) + dt.timedelta(minutes=1)
         end = local + _HORIZON
         while local < end:
@@ -96,8 +104,13 @@ def parse(schedule: str, time_zone: str | None = None) -> Schedule:
     minutes, hours, days, months, weekdays = (
         _field(value, low, high, names) for value, (_, low, high, names) in zip(fields, FIELDS, strict=True)
     )
-    return CronSchedule(minutes, hours, days, months, weekdays, any_day=fields[2] in ("*", "?"),
+    cron = CronSchedule(minutes, hours, days, months, weekdays, any_day=fields[2] in ("*", "?"),
                         any_weekday=fields[4] in ("*", "?"), zone=zone)
+    if cron.next_after(_PROBE_FROM) is None:
+        raise ScheduleError(
+            f"invalid cron schedule: {schedule} never fires (no time matches it within {HORIZON_YEARS} years)"
+        )
+    return cron
 
 
 def _field(value: str, low: int, high: int, names: dict[str, int]) -> frozenset[int]:

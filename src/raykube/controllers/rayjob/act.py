@@ -19,7 +19,7 @@ from raykube.controllers.rayjob.dashboard import DashboardProbes
 from raykube.controllers.rayjob.settings import RayJobSettings
 from raykube.runtime.client import KubeClient, PatchType
 from raykube.runtime.errors import ApiError, is_not_found
-from raykube.runtime.objects import Obj, ObjectKey, deep_copy
+from raykube.runtime.objects import Obj, ObjectKey
 
 E = reasons.EventReason
 
@@ -108,18 +108,7 @@ class JobActor:
     async def _finalizer(self, current: Obj | None, *, add: bool) -> Obj | None:
         if current is None:
             return None
-        body = deep_copy(current)
-        finalizers = [f for f in body["metadata"].get("finalizers") or [] if f != reasons.FINALIZER_RAYJOB]
-        if add:
-            finalizers.append(reasons.FINALIZER_RAYJOB)
-        body["metadata"]["finalizers"] = finalizers
-        try:
-            updated = await self._client.replace(RAYJOB, body)
-        except ApiError as err:
-            if is_not_found(err):
-                return None
-            raise
-        return None if not add and updated["metadata"].get("deletionTimestamp") else updated
+        return await kit.set_finalizer(self._client, RAYJOB, current, reasons.FINALIZER_RAYJOB, add=add)
 
     async def _create(self, kind: Any, body: Obj, created: E, failed: E, what: str, what_failed: str) -> None:
         """Create ``body``; the Events are KubeRay's: "Created <what> ns/name", "Failed to create <what_failed> ..."."""

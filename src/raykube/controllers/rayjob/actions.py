@@ -7,31 +7,21 @@ calls (:mod:`raykube.controllers.rayjob.dashboard`) and never fail the pass.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+from raykube.controllers.actions import AddFinalizer as AddFinalizer  # the shared finalizer actions, re-exported
+from raykube.controllers.actions import ApplyChild, CreateChild, DeleteChild
+from raykube.controllers.actions import RemoveFinalizer as RemoveFinalizer
 from raykube.controllers.rayjob.probe import Target
 from raykube.ray.models import JobSubmitRequest
-from raykube.runtime.objects import Obj
 
 
-@dataclass(frozen=True)
-class AddFinalizer:
-    """Add ``ray.io/rayjob-finalizer`` to the RayJob."""
+class CreateCluster(CreateChild):
+    """Create the RayJob's RayCluster."""
 
 
-@dataclass(frozen=True)
-class RemoveFinalizer:
-    """Remove ``ray.io/rayjob-finalizer`` from the RayJob (it may then disappear)."""
-
-
-@dataclass(frozen=True)
-class CreateCluster:
-    body: Obj = field(hash=False)
-
-
-@dataclass(frozen=True)
-class DeleteCluster:
-    name: str
+class DeleteCluster(DeleteChild):
+    """Delete the RayJob's RayCluster."""
 
 
 @dataclass(frozen=True)
@@ -42,22 +32,16 @@ class SuspendWorkers:
     groups: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class CreateSubmitter:
-    body: Obj = field(hash=False)
+class CreateSubmitter(CreateChild):
+    """Create the submitter batch Job."""
 
 
-@dataclass(frozen=True)
-class DeleteSubmitter:
-    name: str
+class DeleteSubmitter(DeleteChild):
+    """Delete the submitter batch Job."""
 
 
-@dataclass(frozen=True)
-class ApplyJobService:
+class ApplyJobService(ApplyChild):
     """Create ``<rayjob>-head-svc``, or point its selector at the current cluster."""
-
-    body: Obj = field(hash=False)
-    existing: Obj | None = field(default=None, hash=False)
 
 
 @dataclass(frozen=True)

@@ -13,10 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from raykube import reasons
-from raykube.controllers.indexes import BY_CLUSTER
+from raykube.controllers.caches import RayClusterReader, owner_of_head_pod
 from raykube.runtime.informer import Informer
-from raykube.runtime.objects import Obj, ObjectKey, controller_ref, key_of, labels_of, resource_version
-from raykube.runtime.store import index_value
+from raykube.runtime.objects import Obj, ObjectKey, controller_ref
 
 #: Label selector of the submitter Jobs informer (KubeRay's manager cache uses the same one).
 SUBMITTER_SELECTOR = f"{reasons.LABEL_APP_CREATED_BY}={reasons.CREATED_BY_KUBERAY}"
@@ -31,25 +30,17 @@ class JobInformers:
     pods: Informer
 
 
-class JobCache:
+class JobCache(RayClusterReader[JobInformers]):
     """Read access to RayJobs and everything a RayJob pass looks at."""
 
     def __init__(self, informers: dict[str | None, JobInformers]) -> None:
-        self._informers = informers  # key None: all namespaces
-
-    def _for(self, namespace: str) -> JobInformers | None:
-        return self._informers.get(namespace) or self._informers.get(None)
+        super().__init__(informers, own=lambda informers: informers.rayjobs)
 
     def rayjob(self, key: ObjectKey) -> Obj | None:
-        informers = self._for(key.namespace)
-        return informers.rayjobs.store.get(key) if informers else None
+        return self._get_own(key)
 
     def all_rayjobs(self) -> list[Obj]:
-        return [obj for informers in self._informers.values() for obj in informers.rayjobs.store.list()]
-
-    def cluster(self, namespace: str, name: str) -> Obj | None:
-        informers = self._for(namespace)
-        return informers.clusters.store.get(ObjectKey(namespace, name)) if informers and name else None
+        return self._list_own()
 
     def submitter(self, namespace: str, name: str, *, owner_uid: str) -> Obj | None:
         """The submitter Job ``name`` if this RayJob (``owner_uid``) controls it."""
@@ -62,29 +53,9 @@ class JobCache:
         service = informers.services.store.get(ObjectKey(namespace, name)) if informers else None
         return service if service is not None and _controlled_by(service, owner_uid) else None
 
-    def head_pod(self, namespace: str, cluster: str) -> Obj | None:
-        """The cluster's live head pod, if exactly one exists."""
-        informers = self._for(namespace)
-        if informers is None or not cluster:
-            return None
-        pods = informers.pods.store.by_index(BY_CLUSTER, index_value(namespace, cluster))
-        heads = [
-            p
-            for p in pods
-            if labels_of(p).get(reasons.LABEL_NODE_TYPE) == reasons.NodeType.HEAD
-            and not (p.get("metadata") or {}).get("deletionTimestamp")
-        ]
-        return heads[0] if len(heads) == 1 else None
-
     def observe_rayjob(self, obj: Obj) -> None:
         """Write-through of our own writes, unless the cache already holds a newer version."""
-        key = key_of(obj)
-        informers = self._for(key.namespace)
-        if informers is None:
-            return
-        cached = informers.rayjobs.store.get(key)
-        if cached is None or _newer_or_equal(resource_version(obj), resource_version(cached)):
-            informers.rayjobs.store.upsert(obj)
+        self._observe_own(obj)
 
 
 def _controlled_by(obj: Obj, owner_uid: str) -> bool:
@@ -92,20 +63,6 @@ def _controlled_by(obj: Obj, owner_uid: str) -> bool:
     return ref is not None and (not owner_uid or ref.get("uid") == owner_uid)
 
 
-def _newer_or_equal(candidate: str, current: str) -> bool:
-    if candidate.isdigit() and current.isdigit():
-        return int(candidate) >= int(current)
-    return False
-
-
 def rayjob_of_head_pod(cache: JobCache, pod: Obj) -> list[ObjectKey]:
     """The RayJob owning the cluster of a head pod (SidecarMode wakes on head pod changes)."""
-    labels = labels_of(pod)
-    if labels.get(reasons.LABEL_NODE_TYPE) != reasons.NodeType.HEAD:
-        return []
-    namespace = key_of(pod).namespace
-    cluster = cache.cluster(namespace, labels.get(reasons.LABEL_CLUSTER, ""))
-    ref = controller_ref(cluster) if cluster is not None else None
-    if ref is None or ref.get("kind") != "RayJob":
-        return []
-    return [ObjectKey(namespace, str(ref.get("name", "")))]
+    return owner_of_head_pod(cache, pod, "RayJob")

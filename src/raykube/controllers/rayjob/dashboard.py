@@ -178,7 +178,7 @@ class DashboardProbes:
         except asyncio.CancelledError:
             call.close()
             raise
-        except Exception as exc:  # not a dashboard answer (a bad URL, a bug): count it as a failed call
+        except Exception as exc:  # a bug (the client types every httpx failure): count it as a failed call
             call.close()
             _log.error("Dashboard call crashed", key=str(key), kind=kind, exc_info=exc)
             answer = Answer(slot.target, self._clock.now(), error=DashboardError(slot.target.address, repr(exc)))

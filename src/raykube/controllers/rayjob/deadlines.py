@@ -15,7 +15,7 @@ import datetime as dt
 
 from raykube import reasons
 from raykube.controllers.rayjob.snapshot import Snapshot, Step, fail, is_job_terminal
-from raykube.runtime.clock import parse_time, stamp
+from raykube.runtime.clock import stamp
 
 D = reasons.JobDeploymentStatus
 J = reasons.JobStatus
@@ -24,7 +24,7 @@ F = reasons.JobFailedReason
 
 def active_deadline(s: Snapshot) -> Step | None:
     seconds = s.job.spec.active_deadline_seconds
-    start = parse_time(s.get("startTime"))
+    start = s.status.start_time
     if not seconds or start is None or s.now < start + dt.timedelta(seconds=seconds):
         return None
     message = (
@@ -35,7 +35,7 @@ def active_deadline(s: Snapshot) -> Step | None:
 
 def pre_running_deadline(s: Snapshot) -> Step | None:
     seconds = s.job.spec.pre_running_deadline_seconds
-    start = parse_time(s.get("startTime"))
+    start = s.status.start_time
     if not seconds or start is None or s.now < start + dt.timedelta(seconds=seconds):
         return None
     message = (
@@ -49,7 +49,7 @@ def grace_period_exceeded(s: Snapshot) -> Step | None:
     """Ray reported the end long ago but the RayJob is still Running (its submitter never finished)."""
     if not is_job_terminal(s.job_status):
         return None
-    ended = parse_time((s.get("rayJobInfo") or {}).get("endTime"))
+    ended = s.status.ray_job_info.end_time if s.status.ray_job_info else None
     grace = s.settings.transition_grace_period
     if ended is None or (s.now - ended).total_seconds() < grace:
         return None
@@ -60,7 +60,7 @@ def grace_period_exceeded(s: Snapshot) -> Step | None:
 
 
 def status_checks_timed_out(s: Snapshot) -> Step | None:
-    since = parse_time(s.get("jobStatusCheckFailureStartTime"))
+    since = s.status.job_status_check_failure_start_time
     timeout = s.settings.status_check_timeout
     if since is None or (s.now - since).total_seconds() < timeout:
         return None
@@ -68,7 +68,7 @@ def status_checks_timed_out(s: Snapshot) -> Step | None:
     submit = s.probe.submit.error if s.probe.submit is not None else None
     detail = last or submit
     message = (
-        f"The Ray dashboard has failed to report the status of job {s.get('jobId')} since {stamp(since)} "
+        f"The Ray dashboard has failed to report the status of job {s.status.job_id} since {stamp(since)} "
         f"(more than {timeout:g}s)" + (f"; last error: {detail}" if detail else "")
     )
     return fail(s, F.STATUS_CHECK_TIMEOUT_EXCEEDED, message)

@@ -24,7 +24,6 @@ from raykube.api.rayjob import DeletionCondition, DeletionPolicyType
 from raykube.controllers.rayjob import children
 from raykube.controllers.rayjob.actions import Action, DeleteCluster, DeleteSelf, SuspendWorkers
 from raykube.controllers.rayjob.snapshot import Snapshot
-from raykube.runtime.clock import parse_time
 
 P = DeletionPolicyType
 #: How far each policy reaches: only the strongest due rule runs in one pass.
@@ -47,7 +46,7 @@ NOTHING = Cleanup()
 def decide(s: Snapshot) -> Cleanup:
     """The cleanup a Complete or Failed RayJob needs now."""
     strategy = s.job.spec.deletion_strategy
-    ended = parse_time(s.get("endTime")) or parse_time(s.get("startTime")) or s.now
+    ended = s.status.end_time or s.status.start_time or s.now
     if strategy is not None and strategy.deletion_rules:
         return _rules(s, ended)
     if strategy is not None and (strategy.on_success is not None or strategy.on_failure is not None):
@@ -119,7 +118,7 @@ def _in_place(policy: str, s: Snapshot) -> bool:
 
 
 def _actions(policy: str, s: Snapshot) -> tuple[Action, ...]:
-    name = str(s.get("rayClusterName") or "")
+    name = s.status.ray_cluster_name or ""
     if policy == P.DELETE_SELF:
         return (DeleteSelf(),)
     if policy == P.DELETE_CLUSTER and s.cluster is not None:

@@ -142,7 +142,7 @@ def _taken(answer: Answer) -> bool:
 
 def _failing_since(s: Snapshot, since: dt.datetime) -> dict[str, Any]:
     """Start the status-check failure timer, unless it runs already."""
-    return {"jobStatusCheckFailureStartTime": s.get("jobStatusCheckFailureStartTime") or stamp(since)}
+    return {"jobStatusCheckFailureStartTime": stamp(s.status.job_status_check_failure_start_time or since)}
 
 
 def call_deadline(settings: RayJobSettings) -> float:

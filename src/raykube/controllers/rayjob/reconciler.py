@@ -17,17 +17,14 @@ otherwise the state machine.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pydantic
 
-from raykube import reasons
-from raykube.api.defaults import apply_crd_defaults, effective_submission_mode
-from raykube.api.rayjob import RayJob, SubmissionMode
+from raykube.api.defaults import effective_submission_mode
+from raykube.api.rayjob import RayJob, RayJobStatus, SubmissionMode
 from raykube.api.validation import ValidationGates, validate_rayjob
 from raykube.builders import names
-from raykube.builders.settings import OperatorSettings
 from raykube.controllers import kit
 from raykube.controllers.events import ObjectEvents
 from raykube.controllers.kinds import RAYJOB
@@ -37,46 +34,24 @@ from raykube.controllers.rayjob.cache import JobCache
 from raykube.controllers.rayjob.dashboard import DashboardProbes, Probe, Target
 from raykube.controllers.rayjob.settings import RayJobSettings
 from raykube.controllers.rayjob.snapshot import Snapshot, Step
-from raykube.controllers.rayjob.status import next_status, status_changed, validation_failure
-from raykube.runtime.client import KubeClient
-from raykube.runtime.clock import Clock, RealClock
+from raykube.controllers.rayjob.status import next_status, read_status, status_changed, validation_failure
 from raykube.runtime.controller import Result
-from raykube.runtime.errors import ApiError, is_not_found
-from raykube.runtime.events import EventRecorder
 from raykube.runtime.objects import Obj, ObjectKey, is_being_deleted, meta, uid_of
 
 
-class RayJobReconciler:
+class RayJobReconciler(kit.ProbingReconciler[JobCache, DashboardProbes, RayJobSettings]):
     """Reconciles one RayJob key; collaborators are injected (client, caches, dashboard probes, clock)."""
 
-    def __init__(
-        self,
-        client: KubeClient,
-        *,
-        cache: JobCache,
-        probes: DashboardProbes,
-        recorder: EventRecorder,
-        settings: RayJobSettings,
-        operator_settings: OperatorSettings,
-        clock: Clock | None = None,
-        suffix: Callable[[], str] = kit.random_suffix,
-    ) -> None:
-        self._client = client
-        self._cache = cache
-        self._probes = probes
-        self._recorder = recorder
-        self._settings = settings
-        self._operator = operator_settings
-        self._clock = clock or RealClock()
-        self._suffix = suffix
+    def get(self, key: ObjectKey) -> Obj | None:
+        return self._cache.rayjob(key)
 
     async def reconcile(self, key: ObjectKey) -> Result:
-        obj = self._cache.rayjob(key)
+        obj = self.get(key)
         if obj is None:
             self._probes.forget(key)
             return Result()
-        if (obj.get("spec") or {}).get("managedBy") not in (None, reasons.MANAGED_BY_KUBERAY):
-            return Result()  # another controller (MultiKueue) owns this RayJob
+        if kit.managed_elsewhere(obj):
+            return Result()
         events = ObjectEvents.start(self._recorder, obj)
         status: dict[str, Any] = dict(obj.get("status") or {})
         if is_being_deleted(obj):
@@ -85,18 +60,19 @@ class RayJobReconciler:
             events.emit()
             return Result(requeue_after=step.requeue_after)
         job, problems = _parse(obj, self._operator.gates)
+        old_status = _read_status(status)
         if job is None or problems:
             step = validation_failure(problems)
             job = job or RayJob.model_construct(metadata=obj.get("metadata") or {})
         else:
-            step = states.decide(self._observe(key, obj, job, status))
+            step = states.decide(self._observe(key, obj, job, status, old_status or RayJobStatus()))
         current = await self._actor(key, obj, events).carry_out(step.actions)
         if current is not None and current is not obj:
             self._cache.observe_rayjob(current)  # our own finalizer write: never start the next pass stale
         changed = False
         if current is not None:
-            new_status = next_status(status, step, job=job, now=self._clock.now())
-            changed = await self._write_status(current, status, new_status)
+            new_status = next_status(old_status, step, job=job, now=self._clock.now())
+            changed = await self._write_status(current, old_status, new_status)
         if changed or not problems:
             for event in step.events:
                 events.record(event)
@@ -105,14 +81,16 @@ class RayJobReconciler:
 
     # -- observe -----------------------------------------------------------------------------------
 
-    def _observe(self, key: ObjectKey, obj: Obj, job: RayJob, status: dict[str, Any]) -> Snapshot:
+    def _observe(
+        self, key: ObjectKey, obj: Obj, job: RayJob, status: dict[str, Any], typed: RayJobStatus
+    ) -> Snapshot:
         uid = uid_of(obj)
         cluster_name = str(status.get("rayClusterName") or "")
         mode = effective_submission_mode(job.spec)
         target = self._target(status)
         return Snapshot(
             job=job,
-            status=status,
+            status=typed,
             now=self._clock.now(),
             settings=self._settings,
             operator=self._operator,
@@ -149,24 +127,22 @@ class RayJobReconciler:
     def _actor(self, key: ObjectKey, obj: Obj, events: ObjectEvents) -> JobActor:
         return JobActor(self._client, self._probes, key=key, rayjob=obj, events=events, settings=self._settings)
 
-    async def _write_status(self, obj: Obj, old: dict[str, Any], new: dict[str, Any]) -> bool:
-        """PUT the status if it changed; a 409 means the cache was stale: the rate-limited retry rereads."""
-        if not status_changed(old, new):
-            return False
-        try:
-            written = await self._client.replace_status(RAYJOB, {**obj, "status": new})
-        except ApiError as err:
-            if is_not_found(err):
-                return False
-            raise
-        self._cache.observe_rayjob(written)
-        return True
+    async def _write_status(self, obj: Obj, old: RayJobStatus | None, new: RayJobStatus) -> bool:
+        return await kit.write_status(
+            self._client, RAYJOB, obj, old, new,
+            changed=status_changed, observe=self._cache.observe_rayjob, to_json=RayJobStatus.to_json,
+        )
 
 
 def _parse(obj: Obj, gates: ValidationGates) -> tuple[RayJob | None, list[str]]:
     """The typed RayJob (as the API server defaulted it) and KubeRay's validation problems."""
+    return kit.checked(RayJob, obj, lambda job: validate_rayjob(job, gates=gates))
+
+
+def _read_status(raw: dict[str, Any]) -> RayJobStatus | None:
+    """The old status, typed. One that does not parse (then the RayJob did not either: ValidationFailed) counts as
+    absent, so the ValidationFailed status is still written, from scratch, and its Event sent."""
     try:
-        job = apply_crd_defaults(RayJob.model_validate(obj))
-    except pydantic.ValidationError as err:
-        return None, kit.problems_of(err)
-    return job, validate_rayjob(job, gates=gates)
+        return read_status(raw)
+    except pydantic.ValidationError:
+        return None

@@ -1,6 +1,6 @@
 """The inputs and outputs of one decision: a frozen :class:`Snapshot` in, a :class:`Step` out.
 
-A state function sees the RayJob (typed, as the API server defaulted it), its current status as JSON, the
+A state function sees the RayJob (typed, as the API server defaulted it), its current status (typed), the
 cached RayCluster, submitter Job, head pod and ``<rayjob>-head-svc``, the latest dashboard answers, the
 time, the settings, and two random name suffixes drawn by the reconciler (so the functions stay pure and
 a test can pin them). It returns the status fields to change, the actions to take, when to look again,
@@ -16,7 +16,7 @@ from typing import Any
 
 from raykube import reasons
 from raykube.api.defaults import effective_submission_mode
-from raykube.api.rayjob import RayJob
+from raykube.api.rayjob import RayJob, RayJobStatus
 from raykube.builders.settings import OperatorSettings
 from raykube.controllers.event import Event
 from raykube.controllers.rayjob.actions import Action
@@ -30,7 +30,7 @@ class Snapshot:
     """Everything one decision about one RayJob may look at."""
 
     job: RayJob
-    status: Mapping[str, Any]
+    status: RayJobStatus
     now: dt.datetime
     settings: RayJobSettings
     operator: OperatorSettings = field(default_factory=OperatorSettings)
@@ -52,16 +52,13 @@ class Snapshot:
         """The job runs on an existing cluster (``clusterSelector``), which it never creates or deletes."""
         return bool(self.job.spec.cluster_selector)
 
-    def get(self, field_name: str) -> Any:
-        return self.status.get(field_name)
-
     @property
     def job_status(self) -> str:
-        return str(self.status.get("jobStatus") or "")
+        return self.status.job_status or ""
 
     @property
     def deployment_status(self) -> str:
-        return str(self.status.get("jobDeploymentStatus") or "")
+        return self.status.job_deployment_status or ""
 
 
 

@@ -83,9 +83,9 @@ def new(s: Snapshot) -> Step:
     if s.job.spec.suspend:  # created suspended (Kueue): wait for admission without creating anything
         return Step({"jobDeploymentStatus": D.SUSPENDED, "jobStatus": None}, actions)
     changes: dict[str, Any] = {}
-    if s.mode != SubmissionMode.INTERACTIVE and not s.get("jobId"):
+    if s.mode != SubmissionMode.INTERACTIVE and not s.status.job_id:
         changes["jobId"] = s.job.spec.job_id or names.job_submission_id(s.job.name, s.suffixes[0])
-    if not s.get("rayClusterName"):
+    if not s.status.ray_cluster_name:
         selector = s.job.spec.cluster_selector or {}
         changes["rayClusterName"] = selector.get(reasons.LABEL_CLUSTER) or names.child_cluster_name(
             s.job.name, s.suffixes[1]
@@ -107,7 +107,7 @@ def initializing(s: Snapshot) -> Step:
     if children.is_deleting(cluster):
         return wait
     changes: dict[str, Any] = {}
-    url = s.get("dashboardURL")
+    url = s.status.dashboard_url
     if not url:
         if not children.is_ready(cluster) and not _sidecar_finished(s):
             # As KubeRay: the not-ready cluster's status is copied while waiting (not in the pass that
@@ -247,20 +247,20 @@ def _to(s: Snapshot, state: str) -> Step:
 
 def _missing_cluster(s: Snapshot) -> dict[str, Any]:
     """The cluster is not in the cache: create it, or (clusterSelector) complain and wait."""
-    name = str(s.get("rayClusterName") or "")
+    name = s.status.ray_cluster_name or ""
     if s.cluster_selected:
         note = (
             f"RayCluster {s.job.namespace}/{name} set in the clusterSelector is not found. It must be created manually"
         )
         return {"events": [Event.warning(E.RAYCLUSTER_NOT_FOUND, note)]}
-    body = desired_job(s.job, s.operator, cluster_name=name, job_id=str(s.get("jobId") or "")).cluster
+    body = desired_job(s.job, s.operator, cluster_name=name, job_id=s.status.job_id or "").cluster
     assert body is not None  # not cluster_selected
     return {"actions": [CreateCluster(body)]}
 
 
 def _submitter(s: Snapshot, cluster: dict[str, Any]) -> dict[str, Any]:
-    name = str(s.get("rayClusterName") or "")
-    body = desired_job(s.job, s.operator, cluster_name=name, job_id=str(s.get("jobId") or ""), cluster=cluster)
+    name = s.status.ray_cluster_name or ""
+    body = desired_job(s.job, s.operator, cluster_name=name, job_id=s.status.job_id or "", cluster=cluster)
     assert body.submitter is not None  # K8sJobMode
     return body.submitter
 
@@ -282,7 +282,7 @@ def _release(s: Snapshot, *, then: str) -> Step:
     if not s.cluster_selected and s.cluster is not None:
         remaining.append("cluster")
         if not children.is_deleting(s.cluster):
-            actions.append(DeleteCluster(str(s.get("rayClusterName") or "")))
+            actions.append(DeleteCluster(s.status.ray_cluster_name or ""))
     if s.mode != SubmissionMode.HTTP and s.submitter is not None:
         remaining.append("submitter")
         if not children.is_deleting(s.submitter):

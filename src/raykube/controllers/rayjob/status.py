@@ -6,6 +6,10 @@ enters Failed (``failed``) or Complete with SUCCEEDED (``succeeded``), stamp ``e
 or Failed, and turn Failed into Retrying while ``failed < backoffLimit + 1`` (never after DeadlineExceeded or
 JobStatusCheckTimeoutExceeded). Empty values are dropped, as Go's ``omitempty`` does, so an unchanged status
 compares equal and is not written again.
+
+The result is a typed `RayJobStatus` (times as datetimes), compared as such and turned into the API's JSON
+only at the write. The state functions read it typed (`Snapshot.status`) and still return their changes as
+JSON (camelCase, ``None`` removes), merged here.
 """
 
 from __future__ import annotations
@@ -15,10 +19,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from raykube import reasons
-from raykube.api.rayjob import RayJob
+from raykube.api.rayjob import RayJob, RayJobStatus
 from raykube.controllers.event import Event
 from raykube.controllers.rayjob.snapshot import Step
-from raykube.runtime.clock import stamp
 
 D = reasons.JobDeploymentStatus
 _NOT_RETRIED = (reasons.JobFailedReason.DEADLINE_EXCEEDED, reasons.JobFailedReason.STATUS_CHECK_TIMEOUT_EXCEEDED)
@@ -29,25 +32,37 @@ def normalized(status: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in status.items() if v is not None and v != "" and v != {}}
 
 
-def next_status(old: Mapping[str, Any], step: Step, *, job: RayJob, now: dt.datetime) -> dict[str, Any]:
-    """The complete new status (JSON, camelCase)."""
-    new = normalized({**old, **step.changes})
-    before, after = str(old.get("jobDeploymentStatus") or ""), str(new.get("jobDeploymentStatus") or "")
-    failed, succeeded = int(new.get("failed") or 0), int(new.get("succeeded") or 0)
+def read_status(raw: Mapping[str, Any] | None) -> RayJobStatus | None:
+    """A status as the API returned it, typed (``None`` when empty); raises `pydantic.ValidationError`.
+
+    Empty values are dropped first, so two statuses that differ only in them compare equal."""
+    kept = normalized(raw or {})
+    return RayJobStatus.model_validate(kept) if kept else None
+
+
+def next_status(old: RayJobStatus | None, step: Step, *, job: RayJob, now: dt.datetime) -> RayJobStatus:
+    """The complete new status, typed; the reconciler serialises it at the write.
+
+    A step's changes are JSON (camelCase, ``None`` removes a field), merged into the old status as such."""
+    merged = RayJobStatus.model_validate(normalized({**(old.to_json() if old else {}), **step.changes}))
+    before = (old.job_deployment_status if old else None) or ""
+    after = merged.job_deployment_status or ""
+    failed, succeeded = merged.failed or 0, merged.succeeded or 0
+    update: dict[str, Any] = {}
     if after != before:
         if after == D.FAILED:
             failed += 1
-        if after == D.COMPLETE and new.get("jobStatus") == reasons.JobStatus.SUCCEEDED:
+        if after == D.COMPLETE and merged.job_status == reasons.JobStatus.SUCCEEDED:
             succeeded += 1
-        if after == D.FAILED and _retry(job, failed, str(new.get("reason") or "")):
-            new["jobDeploymentStatus"] = D.RETRYING
+        if after == D.FAILED and _retry(job, failed, merged.reason or ""):
+            update["job_deployment_status"] = str(D.RETRYING)
         elif after in (D.COMPLETE, D.FAILED):
-            new["endTime"] = stamp(now)
-    new["failed"], new["succeeded"] = failed, succeeded
+            update["end_time"] = now
+    update["failed"], update["succeeded"] = failed, succeeded
     generation = job.metadata.get("generation")
     if isinstance(generation, int):
-        new["observedGeneration"] = generation
-    return new
+        update["observed_generation"] = generation
+    return merged.model_copy(update=update)
 
 
 def _retry(job: RayJob, failed: int, reason: str) -> bool:
@@ -55,8 +70,9 @@ def _retry(job: RayJob, failed: int, reason: str) -> bool:
     return failed < limit + 1 and reason not in _NOT_RETRIED
 
 
-def status_changed(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
-    return normalized(old) != normalized(new)
+def status_changed(old: RayJobStatus | None, new: RayJobStatus) -> bool:
+    """Anything differs (both come without empty values: `read_status`, `next_status`)."""
+    return old != new
 
 
 def validation_failure(problems: list[str]) -> Step:

@@ -11,8 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from raykube import reasons
+from raykube.controllers import kit
 from raykube.controllers.events import ObjectEvents
-from raykube.controllers.kinds import POD, RAYCLUSTER, RAYSERVICE, SERVICE
+from raykube.controllers.kinds import GATEWAY, HTTPROUTE, POD, RAYCLUSTER, RAYSERVICE, SERVICE
 from raykube.controllers.rayservice import actions as a
 from raykube.controllers.rayservice.plan import REQUEUE_SECONDS
 from raykube.controllers.rayservice.serve import ServeProbes
@@ -66,8 +67,14 @@ class ServiceActor:
                 await self._label(pod, value)
             case a.PollApplications(cluster=cluster, endpoint=endpoint):
                 self._probes.poll(self._key, cluster, endpoint, max_age=REQUEUE_SECONDS)
-            case a.DeployConfig(cluster=cluster, endpoint=endpoint, config=config, applied=applied):
-                self._probes.deploy(self._key, cluster, endpoint, config, applied)
+            case a.DeployConfig(
+                cluster=cluster, endpoint=endpoint, config=config, applied=applied, capacity_only=capacity_only
+            ):
+                self._probes.deploy(self._key, cluster, endpoint, config, applied, capacity_only=capacity_only)
+            case a.ApplyRouting(kind=kind, body=body, existing=existing):
+                await self._apply_routing(kind, body, existing)
+            case a.DeleteRouting(kind=kind, name=name):
+                await self._delete(_ROUTING[kind][0], name, f"{kind} {ns}/{name}", None, None)
             case a.CheckProxy(cluster=cluster, endpoint=endpoint, pod_ip=ip):
                 self._probes.check_proxy(self._key, cluster, endpoint, ip)
         return current
@@ -75,18 +82,8 @@ class ServiceActor:
     async def _finalizer(self, current: Obj | None, *, add: bool) -> Obj | None:
         if current is None:
             return None
-        body = deep_copy(current)
-        finalizers = [f for f in body["metadata"].get("finalizers") or [] if f != reasons.FINALIZER_RAYSERVICE]
-        if add:
-            finalizers.append(reasons.FINALIZER_RAYSERVICE)
-        body["metadata"]["finalizers"] = finalizers
-        try:
-            updated = await self._client.replace(RAYSERVICE, body)
-        except ApiError as err:
-            if is_not_found(err):
-                return None
-            raise
-        return None if not add else updated
+        written = await kit.set_finalizer(self._client, RAYSERVICE, current, reasons.FINALIZER_RAYSERVICE, add=add)
+        return None if not add else written  # the finalizer goes only while the RayService is being deleted
 
     async def _create(self, kind: Any, body: Obj, created: E, failed: E, what: str) -> None:
         ns, name = self._key.namespace, body["metadata"]["name"]
@@ -126,6 +123,31 @@ class ServiceActor:
         cluster = selector.get(reasons.LABEL_CLUSTER, "")
         self._events.normal(E.UPDATED_SERVICE, "Update", f"Service {ns}/{name} now selects RayCluster {ns}/{cluster}")
 
+    async def _apply_routing(self, kind: str, body: Obj, existing: Obj | None) -> None:
+        """Create the Gateway or HTTPRoute, or replace the existing one's spec (KubeRay's texts)."""
+        resource, created, updated, failed_create, failed_update = _ROUTING[kind]
+        ns, name = self._key.namespace, body["metadata"]["name"]
+        if existing is None:
+            try:
+                await self._client.create(resource, body, namespace=ns)
+            except ApiError as err:
+                if is_already_exists(err):
+                    return
+                self._events.warning(
+                    failed_create, "Create", f"Failed to create {kind} for RayService {ns}/{name}: {_why(err)}"
+                )
+                raise
+            self._events.normal(created, "Create", f"Created {kind} for RayService {ns}/{name}")
+            return
+        replacement = deep_copy(existing)
+        replacement["spec"] = body["spec"]
+        try:
+            await self._client.replace(resource, replacement)
+        except ApiError as err:
+            self._events.warning(failed_update, "Update", f"Failed to update the {kind} {ns}/{name}: {_why(err)}")
+            raise
+        self._events.normal(updated, "Update", f"Updated the {kind} {ns}/{name}")
+
     async def _label(self, pod: str, value: str) -> None:
         ns = self._key.namespace
         patch = {"metadata": {"labels": {reasons.LABEL_SERVE: value}}}
@@ -145,3 +167,23 @@ class ServiceActor:
             "Update",
             f"Updated the serve label to {value!r} for the Head Pod {ns}/{pod}",
         )
+
+
+#: kind -> (resource, created, updated, failed to create, failed to update)
+_ROUTING = {
+    "Gateway": (GATEWAY, E.CREATED_GATEWAY, E.UPDATED_GATEWAY, E.FAILED_TO_CREATE_GATEWAY, E.FAILED_TO_UPDATE_GATEWAY),
+    "HTTPRoute": (
+        HTTPROUTE,
+        E.CREATED_HTTPROUTE,
+        E.UPDATED_HTTPROUTE,
+        E.FAILED_TO_CREATE_HTTPROUTE,
+        E.FAILED_TO_UPDATE_HTTPROUTE,
+    ),
+}
+
+
+def _why(err: ApiError) -> str:
+    """The API server's message; a 404 on create means the Gateway API CRDs are not installed."""
+    if err.code == 404:
+        return f"{err.message or err} (are the Gateway API CRDs installed? NewClusterWithIncrementalUpgrade needs them)"
+    return str(err.message or err)

@@ -9,43 +9,29 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from raykube.controllers.actions import AddFinalizer as AddFinalizer  # the shared finalizer actions, re-exported
+from raykube.controllers.actions import ApplyChild, CreateChild, DeleteChild
+from raykube.controllers.actions import RemoveFinalizer as RemoveFinalizer
 from raykube.controllers.rayservice.view import Applied, Endpoint
 from raykube.runtime.objects import Obj
 
 
 @dataclass(frozen=True)
-class AddFinalizer:
-    """Add ``ray.io/rayservice-finalizer``."""
-
-
-@dataclass(frozen=True)
-class RemoveFinalizer:
-    """Remove ``ray.io/rayservice-finalizer`` (the RayService may then disappear)."""
-
-
-@dataclass(frozen=True)
-class CreateCluster:
-    body: Obj = field(hash=False)
+class CreateCluster(CreateChild):
     role: str = "pending"
 
 
 @dataclass(frozen=True)
-class DeleteCluster:
-    name: str
+class DeleteCluster(DeleteChild):
     why: str
 
 
-@dataclass(frozen=True)
-class ApplyService:
+class ApplyService(ApplyChild):
     """Create the Service, or switch an existing one's selector (nothing else: its ClusterIP stays)."""
 
-    body: Obj = field(hash=False)
-    existing: Obj | None = field(default=None, hash=False)
 
-
-@dataclass(frozen=True)
-class DeleteService:
-    name: str
+class DeleteService(DeleteChild):
+    """Delete a Service the RayService no longer uses."""
 
 
 @dataclass(frozen=True)
@@ -64,10 +50,31 @@ class PollApplications:
 
 @dataclass(frozen=True)
 class DeployConfig:
+    """PUT a serve config; ``capacity_only`` when only its ``target_capacity`` changed (an incremental upgrade
+    step: reported as KubeRay's UpdatedServeTargetCapacity rather than UpdatedServeApplications)."""
+
     cluster: str
     endpoint: Endpoint
     config: dict[str, Any] = field(hash=False)
     applied: Applied
+    capacity_only: bool = False
+
+
+@dataclass(frozen=True)
+class ApplyRouting:
+    """Create the RayService's Gateway or HTTPRoute, or replace the spec of the existing one."""
+
+    kind: str  # "Gateway" or "HTTPRoute"
+    body: Obj = field(hash=False)
+    existing: Obj | None = field(default=None, hash=False)
+
+
+@dataclass(frozen=True)
+class DeleteRouting:
+    """Delete the RayService's Gateway or HTTPRoute (suspend)."""
+
+    kind: str
+    name: str
 
 
 @dataclass(frozen=True)
@@ -88,4 +95,6 @@ Action = (
     | PollApplications
     | DeployConfig
     | CheckProxy
+    | ApplyRouting
+    | DeleteRouting
 )

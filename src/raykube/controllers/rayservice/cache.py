@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from raykube import reasons
-from raykube.controllers.indexes import BY_CLUSTER
+from raykube.controllers.caches import RayClusterReader, owner_of_head_pod
 from raykube.runtime.informer import Informer
-from raykube.runtime.objects import Obj, ObjectKey, controller_ref, key_of, labels_of, resource_version
+from raykube.runtime.objects import Obj, ObjectKey, controller_ref, key_of, labels_of
 from raykube.runtime.store import index_value, label_index
 
 #: Label selector of the EndpointSlice informer.
@@ -33,21 +33,17 @@ class ServiceInformers:
     slices: Informer
 
 
-class ServiceCache:
+class ServiceCache(RayClusterReader[ServiceInformers]):
     """Read access to RayServices and everything a RayService pass looks at."""
 
     def __init__(self, informers: dict[str | None, ServiceInformers]) -> None:
-        self._informers = informers  # key None: all namespaces
-
-    def _for(self, namespace: str) -> ServiceInformers | None:
-        return self._informers.get(namespace) or self._informers.get(None)
+        super().__init__(informers, own=lambda informers: informers.rayservices)
 
     def rayservice(self, key: ObjectKey) -> Obj | None:
-        informers = self._for(key.namespace)
-        return informers.rayservices.store.get(key) if informers else None
+        return self._get_own(key)
 
     def all_rayservices(self) -> list[Obj]:
-        return [obj for informers in self._informers.values() for obj in informers.rayservices.store.list()]
+        return self._list_own()
 
     def clusters(self, key: ObjectKey, *, owner_uid: str) -> dict[str, Obj]:
         """The RayClusters this RayService controls, by name."""
@@ -60,27 +56,9 @@ class ServiceCache:
             if _controlled_by(c, owner_uid, "RayService")
         }
 
-    def cluster(self, namespace: str, name: str) -> Obj | None:
-        informers = self._for(namespace)
-        return informers.clusters.store.get(ObjectKey(namespace, name)) if informers and name else None
-
     def service(self, namespace: str, name: str) -> Obj | None:
         informers = self._for(namespace)
         return informers.services.store.get(ObjectKey(namespace, name)) if informers else None
-
-    def head_pod(self, namespace: str, cluster: str) -> Obj | None:
-        """The cluster's live head pod, if exactly one exists."""
-        informers = self._for(namespace)
-        if informers is None or not cluster:
-            return None
-        pods = informers.pods.store.by_index(BY_CLUSTER, index_value(namespace, cluster))
-        heads = [
-            p
-            for p in pods
-            if labels_of(p).get(reasons.LABEL_NODE_TYPE) == reasons.NodeType.HEAD
-            and not p["metadata"].get("deletionTimestamp")
-        ]
-        return heads[0] if len(heads) == 1 else None
 
     def endpoint_slices(self, namespace: str, service: str) -> list[Obj]:
         informers = self._for(namespace)
@@ -90,14 +68,7 @@ class ServiceCache:
 
     def observe_rayservice(self, obj: Obj) -> None:
         """Write-through of our own writes, unless the cache already holds a newer version."""
-        key = key_of(obj)
-        informers = self._for(key.namespace)
-        if informers is None:
-            return
-        cached = informers.rayservices.store.get(key)
-        new, old = resource_version(obj), resource_version(cached) if cached else ""
-        if cached is None or (new.isdigit() and old.isdigit() and int(new) >= int(old)):
-            informers.rayservices.store.upsert(obj)
+        self._observe_own(obj)
 
 
 def _controlled_by(obj: Obj, owner_uid: str, kind: str) -> bool:
@@ -115,12 +86,4 @@ def rayservice_of(obj: Obj) -> list[ObjectKey]:
 
 def rayservice_of_pod(cache: ServiceCache, pod: Obj) -> list[ObjectKey]:
     """The RayService owning the cluster of a head pod (its readiness and IP matter to Serve)."""
-    labels = labels_of(pod)
-    if labels.get(reasons.LABEL_NODE_TYPE) != reasons.NodeType.HEAD:
-        return []
-    namespace = key_of(pod).namespace
-    cluster = cache.cluster(namespace, labels.get(reasons.LABEL_CLUSTER, ""))
-    ref = controller_ref(cluster) if cluster is not None else None
-    if ref is None or ref.get("kind") != "RayService":
-        return []
-    return [ObjectKey(namespace, str(ref.get("name", "")))]
+    return owner_of_head_pod(cache, pod, "RayService")

@@ -26,14 +26,23 @@ import yaml
 
 from raykube import reasons
 from raykube.api.defaults import apply_crd_defaults, effective_deletion_delay_seconds, effective_upgrade_type
+from raykube.api.meta import Condition
 from raykube.api.raycluster import RayCluster
-from raykube.api.rayservice import RayService, ServiceUpgradeType
-from raykube.builders import names, parents, service, spec_hash
+from raykube.api.rayservice import RayService, RayServiceStatus, RayServiceStatuses, ServiceUpgradeType
+from raykube.builders import gateway, names, parents, service, spec_hash
 from raykube.builders.cluster import cluster_context
 from raykube.builders.pod import ClusterContext
 from raykube.builders.settings import OperatorSettings
 from raykube.controllers.event import Event
 from raykube.controllers.rayservice import actions as a
+from raykube.controllers.rayservice.incremental import (
+    Options,
+    Share,
+    is_complete,
+    next_capacity,
+    next_traffic,
+    seconds_to_next_traffic,
+)
 from raykube.controllers.rayservice.view import Applied, ClusterServe, Endpoint
 from raykube.runtime.clock import parse_time
 from raykube.runtime.objects import Obj
@@ -54,10 +63,13 @@ class RayServiceSettings:
         kubernetes_proxy_base: with ``--use-kubernetes-proxy``, the API server URL: dashboards are reached through
             ``services/<head svc>:dashboard/proxy`` and proxies through ``pods/<head pod>:<serve port>/proxy``
             (KubeRay's paths), for an operator outside the cluster network.
+        incremental_upgrade: NewClusterWithIncrementalUpgrade is carried out [gate RayServiceIncrementalUpgrade,
+            on]; off, that type disables zero-downtime upgrades as KubeRay does.
     """
 
     requeue_seconds: float = REQUEUE_SECONDS
     zero_downtime: bool = True
+    incremental_upgrade: bool = True
     dashboard_url_override: str | None = None
     kubernetes_proxy_base: str | None = None
 
@@ -67,7 +79,7 @@ class Snapshot:
     """Everything one decision about one RayService may look at."""
 
     svc: RayService
-    status: Mapping[str, Any]
+    status: RayServiceStatuses
     now: dt.datetime
     settings: RayServiceSettings
     operator: OperatorSettings
@@ -81,9 +93,18 @@ class Snapshot:
     serve_svc: Obj | None = None
     dangling_since: Mapping[str, dt.datetime] = field(default_factory=dict)
     suffix: str = "aaaaa"
+    # NewClusterWithIncrementalUpgrade only: the Gateway, the HTTPRoute and the per-cluster serve Services
+    gateway: Obj | None = None
+    httproute: Obj | None = None
+    cluster_serve_svcs: Mapping[str, Obj] = field(default_factory=dict)
+
+    def service_status(self, role: str) -> RayServiceStatus | None:
+        """The status entry of the ``active`` or ``pending`` cluster."""
+        return self.status.active_service_status if role == "active" else self.status.pending_service_status
 
     def cluster_name(self, role: str) -> str:
-        return str(((self.status.get(f"{role}ServiceStatus") or {}).get("rayClusterName")) or "")
+        entry = self.service_status(role)
+        return (entry.ray_cluster_name if entry is not None else None) or ""
 
 
 """(``Normal``/``Warning``, reason, note)."""
@@ -103,6 +124,8 @@ class Decision:
     suspended: bool = False
     events: tuple[Event, ...] = ()
     requeue_after: float | None = REQUEUE_SECONDS
+    shares: Mapping[str, Share] = field(default_factory=dict)  # incremental upgrade: per cluster, for the status
+    endpoint_services: tuple[str, ...] = ()  # whose endpoints count (default: <svc>-serve-svc)
 
 
 def decide(s: Snapshot) -> Decision:
@@ -131,6 +154,9 @@ def decide(s: Snapshot) -> Decision:
 def _teardown(s: Snapshot, why: str) -> tuple[a.Action, ...]:
     deletes: list[a.Action] = [a.DeleteCluster(n, why) for n in sorted(s.clusters)]
     deletes += [a.DeleteService(str(o["metadata"]["name"])) for o in (s.head_svc, s.serve_svc) if o is not None]
+    deletes += [
+        a.DeleteRouting(str(o["kind"]), str(o["metadata"]["name"])) for o in (s.httproute, s.gateway) if o is not None
+    ]
     return tuple(deletes)
 
 
@@ -143,11 +169,14 @@ def _suspend(s: Snapshot, start: tuple[a.Action, ...]) -> Decision:
 
 def _initializing_timed_out(s: Snapshot) -> Decision | None:
     ready = _condition(s.status, reasons.RayServiceConditionType.READY)
-    reason = (ready or {}).get("reason")
+    reason = ready.reason if ready is not None else None
     if reason == reasons.RayServiceConditionReason.INITIALIZING_TIMEOUT:
         return Decision(
             _teardown(s, "initializing timed out"),
-            terminal=(reasons.RayServiceConditionReason.INITIALIZING_TIMEOUT, str((ready or {}).get("message", ""))),
+            terminal=(
+                reasons.RayServiceConditionReason.INITIALIZING_TIMEOUT,
+                (ready.message if ready is not None else None) or "",
+            ),
             requeue_after=None,
         )
     if reason not in (None, reasons.RayServiceConditionReason.INITIALIZING):
@@ -173,51 +202,203 @@ def _serve(s: Snapshot, start: tuple[a.Action, ...]) -> Decision:
     actions: list[a.Action] = list(start)
     events: list[Event] = []
     active = s.cluster_name("active") if s.cluster_name("active") in s.clusters else ""
-    pending = s.cluster_name("pending")
-    desired = spec_hash.hash_without_replicas(s.svc.spec.ray_cluster_config)
+    pending = named = s.cluster_name("pending")
     upgrade = effective_upgrade_type(s.svc.spec, zero_downtime_enabled=s.settings.zero_downtime)
+    incremental = upgrade == ServiceUpgradeType.NEW_CLUSTER_WITH_INCREMENTAL_UPGRADE and s.settings.incremental_upgrade
+    zero_downtime = upgrade == ServiceUpgradeType.NEW_CLUSTER or incremental
+    upgrading = bool(active and pending in s.clusters)  # UpgradeInProgress as the pass found it
+    shares = _shares(s) if incremental else {}
     new_name = names.child_cluster_name(s.svc.name, s.suffix)
-    if pending and pending in s.clusters and _hash(s.clusters[pending]) != desired:
-        pending = new_name  # the spec changed again: the pending cluster is replaced
-    elif not active and not pending:
-        pending = new_name
-    elif active and not pending and upgrade == ServiceUpgradeType.NEW_CLUSTER and _hash(s.clusters[active]) != desired:
-        pending = new_name
-        events.append(
-            Event.normal(
-                reasons.RayServiceConditionReason.DESIRED_CLUSTER_SPEC_CHANGED,
-                f"The RayCluster spec changed: preparing a new RayCluster {s.svc.namespace}/{pending}",
-            )
-        )
+    pending = _pending_name(s, active, pending, new_name, events, zero_downtime=zero_downtime)
+    if incremental and pending != named:
+        # the first cluster takes all the capacity at once; a pending one starts empty and grows step by step
+        shares[pending] = Share(capacity=0) if active else Share(capacity=100)
     if pending and pending not in s.clusters:
         body = parents.build_service_cluster(s.svc, cluster_name=pending, settings=s.operator)
+        if incremental and active:
+            _autoscale_from_min(body)
         actions.append(a.CreateCluster(body, "pending" if active else "first"))
+    step = _capacity_step(s, active, pending, shares) if incremental and upgrading else None
     for name in (active, pending):
-        actions.extend(_serve_actions(s, name, deploy=name == (pending or active)))
-    switch = _apps_ready(s, pending) and (not _apps_ready(s, active) or _head_in_serve_svc(s, pending))
+        goal = step[1] if step is not None and step[0] == name else None
+        actions.extend(_serve_actions(s, name, deploy=name == (pending or active), shares=shares, capacity_goal=goal))
+    if incremental:
+        switch = _apps_ready(s, pending) and not active and _head_in_serve_svc(s, pending)
+    else:
+        switch = _apps_ready(s, pending) and (not _apps_ready(s, active) or _head_in_serve_svc(s, pending))
     serving = pending if switch else active if _apps_ready(s, active) else ""
     if serving:
         actions.extend(_service_actions(s, s.clusters[serving]))
+    wake: float | None = None
+    if incremental:
+        routing, wake = _routing(s, active, pending, shares)
+        actions.extend(routing)
     promoted = bool(serving and serving == pending)
+    if incremental and upgrading and pending in s.clusters and is_complete(shares[active], shares[pending]):
+        promoted = True
     if promoted:
-        events.append(
-            Event.normal(
-                reasons.EventReason.PROMOTED_PENDING_RAYCLUSTER,
-                f"Promoted the pending RayCluster {s.svc.namespace}/{pending} to active: its Serve "
-                f"applications are RUNNING and the Services point to it",
-            )
+        why = (
+            "all traffic has moved to it and the old cluster's target capacity is 0"
+            if incremental and active
+            else "its Serve applications are RUNNING and the Services point to it"
         )
+        note = f"Promoted the pending RayCluster {s.svc.namespace}/{pending} to active: {why}"
+        events.append(Event.normal(reasons.EventReason.PROMOTED_PENDING_RAYCLUSTER, note))
         active, pending = pending, ""
-    dangling, deletes, wake = _dangling(s, keep={active, pending})
+    dangling, deletes, delete_wake = _dangling(s, keep={active, pending})
     actions.extend(deletes)
-    requeue = min(s.settings.requeue_seconds, wake) if wake is not None else s.settings.requeue_seconds
+    waits = [w for w in (delete_wake, wake, s.settings.requeue_seconds) if w is not None]
+    shares = {n: shares[n] for n in (active, pending) if n in shares}
+    counted: tuple[str, ...] = ()
+    if incremental and active in s.cluster_serve_svcs:
+        # KubeRay counts the per-cluster serve Services then; until the active one exists (a RayService switched
+        # to this strategy), <svc>-serve-svc is counted so Ready does not drop meanwhile
+        counted = tuple(names.serve_service_name(n) for n in (active, pending) if n in s.cluster_serve_svcs)
     return Decision(
-        tuple(actions), active, pending, promoted, serving, dangling, events=tuple(events), requeue_after=requeue
+        tuple(actions),
+        active,
+        pending,
+        promoted,
+        serving,
+        dangling,
+        events=tuple(events),
+        requeue_after=min(waits),
+        shares=shares,
+        endpoint_services=counted,
     )
 
 
-def _serve_actions(s: Snapshot, name: str, *, deploy: bool) -> list[a.Action]:
-    """Poll the applications and proxy of an existing cluster whose head is ready; PUT the config if due."""
+def _pending_name(
+    s: Snapshot, active: str, pending: str, new_name: str, events: list[Event], *, zero_downtime: bool
+) -> str:
+    """The pending cluster of this pass: a new name when the spec hash differs from the pending cluster's, or
+    (zero-downtime upgrades) from the active one's, or for the first cluster."""
+    desired = spec_hash.hash_without_replicas(s.svc.spec.ray_cluster_config)
+    if pending and pending in s.clusters and _hash(s.clusters[pending]) != desired:
+        return new_name  # the spec changed again: the pending cluster is replaced
+    if not active and not pending:
+        return new_name
+    if active and not pending and zero_downtime and _hash(s.clusters[active]) != desired:
+        events.append(
+            Event.normal(
+                reasons.RayServiceConditionReason.DESIRED_CLUSTER_SPEC_CHANGED,
+                f"The RayCluster spec changed: preparing a new RayCluster {s.svc.namespace}/{new_name}",
+            )
+        )
+        return new_name
+    return pending
+
+
+def _shares(s: Snapshot) -> dict[str, Share]:
+    """Each status cluster's share, its capacity as last applied to Serve when the probes know it."""
+    shares: dict[str, Share] = {}
+    for role in ("active", "pending"):
+        name = s.cluster_name(role)
+        if not name:
+            continue
+        entry = s.service_status(role) or RayServiceStatus()
+        capacity = entry.target_capacity
+        applied = s.serve.get(name, ClusterServe()).applied
+        if applied is not None and applied.target_capacity is not None:
+            capacity = applied.target_capacity
+        shares[name] = Share(capacity, entry.traffic_routed_percent, entry.last_traffic_migrated_time)
+    return shares
+
+
+def _autoscale_from_min(body: Obj) -> None:
+    """A pending cluster of an incremental upgrade starts without worker replicas: the autoscaler grows it from
+    minReplicas as its target capacity rises (KubeRay unsets ``replicas``)."""
+    for group in body["spec"].get("workerGroupSpecs") or []:
+        group.pop("replicas", None)
+
+
+def _options(s: Snapshot) -> Options:
+    strategy = s.svc.spec.upgrade_strategy
+    assert strategy is not None and strategy.cluster_upgrade_options is not None  # validated before
+    return Options.of(strategy.cluster_upgrade_options)
+
+
+def _capacity_step(s: Snapshot, active: str, pending: str, shares: Mapping[str, Share]) -> tuple[str, int] | None:
+    """The target_capacity change of this pass: only once the Gateway and the HTTPRoute are ready (a gateway
+    controller accepted them), the pending cluster took the config and no Serve PUT is under way."""
+    if not gateway.gateway_ready(s.gateway):
+        return None
+    if not gateway.httproute_ready(s.httproute, gateway.gateway_name(s.svc.name), s.svc.namespace):
+        return None
+    if any(s.serve.get(n, ClusterServe()).deploying for n in (active, pending)):
+        return None
+    pending_head = s.heads.get(pending)
+    taken = Applied(s.svc.spec.serve_config_v2 or "", str((pending_head or {}).get("metadata", {}).get("uid", "")))
+    if pending_head is None or not taken.same_config(s.serve.get(pending, ClusterServe()).applied):
+        return None  # the pending cluster first takes the config, at its starting capacity
+    change = next_capacity(shares.get(active, Share()), shares.get(pending, Share()), _options(s))
+    if change is None:
+        return None
+    role, goal = change
+    return (active if role == "active" else pending), goal
+
+
+def _routing(s: Snapshot, active: str, pending: str, shares: dict[str, Share]) -> tuple[list[a.Action], float | None]:
+    """The Gateway, the per-cluster serve Services and, once there is an active cluster, the HTTPRoute with
+    this pass's weights (recorded in ``shares``); and when traffic may next move."""
+    options = _options(s)
+    svc_meta = dict(s.svc.metadata)
+    actions: list[a.Action] = []
+    for name in (active, pending):
+        cluster = s.clusters.get(name)
+        if cluster is None or s.cluster_serve_svcs.get(name) is not None:
+            continue
+        body = service.build_rayservice_cluster_serve_service(svc_meta, context(cluster, s.operator))
+        if body is not None:
+            actions.append(a.ApplyService(body))
+    strategy = s.svc.spec.upgrade_strategy
+    assert strategy is not None and strategy.cluster_upgrade_options is not None  # validated before
+    wanted = gateway.build_gateway(svc_meta, strategy.cluster_upgrade_options.gateway_class_name)
+    if s.gateway is None or not gateway.spec_matches(wanted["spec"], s.gateway.get("spec")):
+        actions.append(a.ApplyRouting("Gateway", wanted, s.gateway))
+    if not active:
+        return actions, None  # KubeRay routes only once a cluster is active
+    old_active, old_pending = shares.get(active, Share()), shares.get(pending, Share())
+    with_pending = pending in s.clusters
+    if with_pending:
+        ready = _apps_ready(s, pending)
+        active_weight, pending_weight = next_traffic(old_active, old_pending, options, now=s.now, pending_ready=ready)
+    else:
+        active_weight, pending_weight = (100 if old_active.traffic is None else old_active.traffic), 0
+    shares[active] = _moved(old_active, active_weight, s.now)
+    backends = [gateway.Backend(names.serve_service_name(active), _serve_port(s, active), active_weight)]
+    if with_pending:
+        shares[pending] = _moved(old_pending, pending_weight, s.now)
+        backends.append(gateway.Backend(names.serve_service_name(pending), _serve_port(s, pending), pending_weight))
+    route = gateway.build_httproute(svc_meta, backends)
+    if s.httproute is None or not gateway.spec_matches(route["spec"], s.httproute.get("spec")):
+        actions.append(a.ApplyRouting("HTTPRoute", route, s.httproute))
+    wake = seconds_to_next_traffic(shares[pending], options, now=s.now) if with_pending else None
+    return actions, wake
+
+
+def _moved(share: Share, weight: int, now: dt.datetime) -> Share:
+    if share.traffic == weight:
+        return share
+    return Share(share.capacity, weight, now)
+
+
+def _serve_port(s: Snapshot, name: str) -> int:
+    return service.serve_port(context(s.clusters[name], s.operator))
+
+
+def _serve_actions(
+    s: Snapshot,
+    name: str,
+    *,
+    deploy: bool,
+    shares: Mapping[str, Share] | None = None,
+    capacity_goal: int | None = None,
+) -> list[a.Action]:
+    """Poll the applications and proxy of an existing cluster whose head is ready; PUT the config if due.
+
+    During an incremental upgrade the PUT carries the cluster's ``target_capacity``; the active cluster gets
+    no new config then (KubeRay), only its capacity steps, sent with the config it last took."""
     cluster, head = s.clusters.get(name), s.heads.get(name)
     if cluster is None or head is None or not _head_ready(cluster):
         return []
@@ -229,12 +410,23 @@ def _serve_actions(s: Snapshot, name: str, *, deploy: bool) -> list[a.Action]:
     if pod_ip:
         actions.append(a.CheckProxy(name, proxy_endpoint(ctx, head, s.settings), pod_ip))
         actions.extend(_label_action(s, head, view.proxy_healthy(pod_ip)))
+    share = (shares or {}).get(name)
+    capacity = capacity_goal if capacity_goal is not None else share.capacity if share is not None else None
+    uid = str(head["metadata"].get("uid", ""))
     if deploy:
         config = s.svc.spec.serve_config_v2 or ""
-        want = Applied(config, str(head["metadata"].get("uid", "")))
-        lost = view.apps is not None and not view.apps.applications and view.applied == want and not view.deploying
-        if config and (view.applied != want or lost):
-            actions.append(a.DeployConfig(name, endpoint, serve_config_json(config), want))
+    elif capacity_goal is not None:
+        config = view.applied.config if view.applied is not None else s.svc.spec.serve_config_v2 or ""
+    else:
+        return actions
+    want = Applied(config, uid, capacity)
+    lost = view.apps is not None and not view.apps.applications and view.applied == want and not view.deploying
+    if config and (view.applied != want or lost):
+        body = serve_config_json(config)
+        if capacity is not None:
+            body["target_capacity"] = capacity
+        capacity_only = want.same_config(view.applied) and not lost
+        actions.append(a.DeployConfig(name, endpoint, body, want, capacity_only=capacity_only))
     return actions
 
 
@@ -339,7 +531,7 @@ def _apps_ready(s: Snapshot, name: str) -> bool:
     head = s.heads.get(name)
     if not name or view is None or view.apps is None or head is None or view.deploying:
         return False
-    if view.applied != Applied(s.svc.spec.serve_config_v2 or "", str(head["metadata"].get("uid", ""))):
+    if not Applied(s.svc.spec.serve_config_v2 or "", str(head["metadata"].get("uid", ""))).same_config(view.applied):
         return False
     apps = view.apps.applications
     return bool(apps) and all(app.status == reasons.ServeApplicationStatus.RUNNING for app in apps.values())
@@ -356,8 +548,8 @@ def _head_in_serve_svc(s: Snapshot, name: str) -> bool:
     return (head.get("metadata", {}).get("labels") or {}).get(reasons.LABEL_SERVE) == "true"
 
 
-def _condition(status: Mapping[str, Any], kind: str) -> dict[str, Any] | None:
-    return next((c for c in status.get("conditions") or [] if c.get("type") == kind), None)
+def _condition(status: RayServiceStatuses, kind: str) -> Condition | None:
+    return next((c for c in status.conditions or [] if c.type == kind), None)
 
 
 _UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}

@@ -12,71 +12,52 @@ In memory (as KubeRay): when each no-longer-used cluster was first seen so (its 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from collections.abc import Callable
-from typing import Any
-
-import pydantic
+import functools
 
 from raykube import reasons
-from raykube.api.defaults import apply_crd_defaults
-from raykube.api.rayservice import RayService, RayServiceSpec
+from raykube.api.rayservice import RayService, RayServiceSpec, RayServiceStatuses, ServiceUpgradeType
 from raykube.api.validation import ValidationGates, validate_rayservice
-from raykube.builders import names
-from raykube.builders.settings import OperatorSettings
+from raykube.builders import gateway, names
+from raykube.controllers import kit
 from raykube.controllers.events import ObjectEvents
-from raykube.controllers.kinds import RAYSERVICE
-from raykube.controllers.kit import random_suffix
+from raykube.controllers.kinds import GATEWAY, HTTPROUTE, RAYSERVICE
 from raykube.controllers.rayservice import plan, status
 from raykube.controllers.rayservice.act import ServiceActor
 from raykube.controllers.rayservice.cache import ServiceCache
-from raykube.controllers.rayservice.serve import ServeProbes
-from raykube.runtime.client import KubeClient
-from raykube.runtime.clock import Clock, RealClock
+from raykube.controllers.rayservice.serve import Outcome, ServeProbes
 from raykube.runtime.controller import Result
 from raykube.runtime.errors import ApiError, is_not_found
-from raykube.runtime.events import EventRecorder
 from raykube.runtime.objects import Obj, ObjectKey, is_being_deleted, meta, uid_of
 
 
-class RayServiceReconciler:
+class RayServiceReconciler(kit.ProbingReconciler[ServiceCache, ServeProbes, plan.RayServiceSettings]):
     """Reconciles one RayService key; collaborators are injected (client, cache, probes, clock)."""
 
-    def __init__(
-        self,
-        client: KubeClient,
-        *,
-        cache: ServiceCache,
-        probes: ServeProbes,
-        recorder: EventRecorder,
-        settings: plan.RayServiceSettings,
-        operator_settings: OperatorSettings,
-        clock: Clock | None = None,
-        suffix: Callable[[], str] = random_suffix,
-    ) -> None:
-        self._client = client
-        self._cache = cache
-        self._probes = probes
-        self._recorder = recorder
-        self._settings = settings
-        self._operator = operator_settings
-        self._clock = clock or RealClock()
-        self._suffix = suffix
-        self._dangling: dict[ObjectKey, dict[str, dt.datetime]] = {}
+    @functools.cached_property
+    def _dangling(self) -> dict[ObjectKey, dict[str, dt.datetime]]:
+        """Per RayService, when each no-longer-used cluster was first seen so (memory of this process only)."""
+        return {}
+
+    def get(self, key: ObjectKey) -> Obj | None:
+        return self._cache.rayservice(key)
 
     async def reconcile(self, key: ObjectKey) -> Result:
-        obj = self._cache.rayservice(key)
+        obj = self.get(key)
         if obj is None:
             self._probes.forget(key)
             self._dangling.pop(key, None)
             return Result()
-        if (obj.get("spec") or {}).get("managedBy") not in (None, reasons.MANAGED_BY_KUBERAY):
-            return Result()  # another controller (MultiKueue) owns this RayService
+        if kit.managed_elsewhere(obj):
+            return Result()
         events = ObjectEvents.start(self._recorder, obj)
         snapshot = self._observe(key, obj)
+        if _incremental(snapshot):
+            snapshot = await self._observe_routing(snapshot)
         decision = plan.decide(snapshot)
-        for cluster, error in self._probes.take_outcomes(key):
-            _deploy_event(events, key.namespace, cluster, error)
+        for outcome in self._probes.take_outcomes(key):
+            _deploy_event(events, key.namespace, outcome)
         current = await ServiceActor(self._client, self._probes, key=key, rayservice=obj, events=events).carry_out(
             decision.actions
         )
@@ -84,10 +65,11 @@ class RayServiceReconciler:
         if current is not None and not snapshot.deleting:
             if current is not obj:
                 self._cache.observe_rayservice(current)
-            serve_name = self._serve_service_name(snapshot)
-            endpoints = status.count_serve_endpoints(self._cache.endpoint_slices(key.namespace, serve_name))
+            serve_names = decision.endpoint_services or (self._serve_service_name(snapshot),)
+            slices = [piece for n in serve_names for piece in self._cache.endpoint_slices(key.namespace, n)]
+            endpoints = status.count_serve_endpoints(slices)
             new, notes = status.compute(snapshot, decision, endpoints=endpoints)
-            await self._write_status(current, dict(snapshot.status), new)
+            await self._write_status(current, snapshot.status, new)
             for event in (*decision.events, *notes):
                 events.record(event)
         elif snapshot.deleting:
@@ -103,7 +85,7 @@ class RayServiceReconciler:
         custom = ((svc.spec.serve_service or {}).get("metadata") or {}).get("name")
         return plan.Snapshot(
             svc=svc,
-            status=dict(obj.get("status") or {}),
+            status=status.read_status(obj.get("status")),
             now=self._clock.now(),
             settings=self._settings,
             operator=self._operator,
@@ -119,26 +101,70 @@ class RayServiceReconciler:
             suffix=self._suffix(),
         )
 
+    async def _observe_routing(self, s: plan.Snapshot) -> plan.Snapshot:
+        """The Gateway and HTTPRoute, read from the API server (only for incremental RayServices: no Gateway API
+        informer runs, so a cluster without its CRDs costs nothing), and the per-cluster serve Services."""
+        ns = s.svc.namespace
+        found: dict[str, Obj | None] = {}
+        for kind, name in (
+            (GATEWAY, gateway.gateway_name(s.svc.name)),
+            (HTTPROUTE, gateway.httproute_name(s.svc.name)),
+        ):
+            try:
+                found[kind.kind] = await self._client.get(kind, name, namespace=ns)
+            except ApiError as err:
+                if not is_not_found(err):
+                    raise
+                found[kind.kind] = None
+        serve_svcs = {
+            n: svc for n in s.clusters if (svc := self._cache.service(ns, names.serve_service_name(n))) is not None
+        }
+        return dataclasses.replace(
+            s, gateway=found["Gateway"], httproute=found["HTTPRoute"], cluster_serve_svcs=serve_svcs
+        )
+
     @staticmethod
     def _serve_service_name(s: plan.Snapshot) -> str:
         custom = ((s.svc.spec.serve_service or {}).get("metadata") or {}).get("name")
         return str(custom or names.serve_service_name(s.svc.name))
 
-    async def _write_status(self, obj: Obj, old: dict[str, Any], new: dict[str, Any]) -> bool:
-        """PUT the status if it changed; a 409 means the cache was stale: the rate-limited retry rereads."""
-        if not status.changed(old, new):
-            return False
-        try:
-            written = await self._client.replace_status(RAYSERVICE, {**obj, "status": new})
-        except ApiError as err:
-            if is_not_found(err):
-                return False
-            raise
-        self._cache.observe_rayservice(written)
-        return True
+    async def _write_status(self, obj: Obj, old: RayServiceStatuses, new: RayServiceStatuses) -> bool:
+        return await kit.write_status(
+            self._client, RAYSERVICE, obj, old, new,
+            changed=status.changed,
+            observe=self._cache.observe_rayservice,
+            to_json=RayServiceStatuses.to_json,
+        )
 
 
-def _deploy_event(events: ObjectEvents, namespace: str, cluster: str, error: str) -> None:
+def _incremental(s: plan.Snapshot) -> bool:
+    strategy = s.svc.spec.upgrade_strategy
+    return (
+        not s.problems
+        and not s.deleting
+        and s.settings.incremental_upgrade
+        and strategy is not None
+        and strategy.type == ServiceUpgradeType.NEW_CLUSTER_WITH_INCREMENTAL_UPGRADE
+    )
+
+
+def _deploy_event(events: ObjectEvents, namespace: str, outcome: Outcome) -> None:
+    cluster, error = outcome.cluster, outcome.error
+    if outcome.capacity_only:
+        if error:
+            events.warning(
+                reasons.EventReason.FAILED_TO_UPDATE_TARGET_CAPACITY,
+                "Update",
+                f"Failed to update target_capacity of serve applications to the RayCluster {namespace}/{cluster}: "
+                f"{error}",
+            )
+        else:
+            events.normal(
+                reasons.EventReason.UPDATED_SERVE_TARGET_CAPACITY,
+                "Update",
+                f"Updated target_capacity of serve applications to the RayCluster {namespace}/{cluster}",
+            )
+        return
     if error:
         events.warning(
             reasons.EventReason.FAILED_TO_UPDATE_SERVE_APPLICATIONS,
@@ -154,11 +180,10 @@ def _deploy_event(events: ObjectEvents, namespace: str, cluster: str, error: str
 
 
 def _parse(obj: Obj, gates: ValidationGates) -> tuple[RayService, list[str]]:
-    """The typed RayService (as the API server defaulted it) and KubeRay's validation problems."""
-    try:
-        svc = apply_crd_defaults(RayService.model_validate(obj))
-    except pydantic.ValidationError as err:
-        problems = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in err.errors()]
+    """The typed RayService (as the API server defaulted it) and KubeRay's validation problems; a RayService
+    whose model does not parse becomes an empty one, so the pass can still drop its finalizer and report."""
+    svc, problems = kit.checked(RayService, obj, lambda svc: validate_rayservice(svc, gates=gates))
+    if svc is None:
         spec = RayServiceSpec.model_construct()
         return RayService.model_construct(metadata=obj.get("metadata") or {}, spec=spec), problems
-    return svc, validate_rayservice(svc, gates=gates)
+    return svc, problems

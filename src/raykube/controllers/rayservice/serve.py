@@ -18,7 +18,7 @@ import asyncio
 import datetime as dt
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from raykube.controllers.rayservice.view import Applied, ClusterServe, Endpoint
 from raykube.ray.errors import DashboardError
@@ -27,9 +27,18 @@ from raykube.runtime import logs
 from raykube.runtime.clock import Clock, RealClock
 from raykube.runtime.objects import ObjectKey
 
-__all__ = ["Applied", "ClusterServe", "Endpoint", "ServeProbes"]
+__all__ = ["Applied", "ClusterServe", "Endpoint", "Outcome", "ServeProbes"]
 
 _log = logs.get_logger("raykube.rayservice.serve")
+
+
+class Outcome(NamedTuple):
+    """A finished PUT: the cluster, the error text (empty when applied) and whether only the target capacity
+    changed (an incremental upgrade step)."""
+
+    cluster: str
+    error: str
+    capacity_only: bool = False
 
 
 @dataclass
@@ -67,7 +76,7 @@ class ServeProbes:
         self._client = client
         self._clock = clock or RealClock()
         self._state: dict[ObjectKey, dict[str, _Cluster]] = {}
-        self._outcomes: dict[ObjectKey, list[tuple[str, str]]] = {}
+        self._outcomes: dict[ObjectKey, list[Outcome]] = {}
         self._semaphore = asyncio.Semaphore(concurrency)
         self.on_answer = on_answer
         self.calls_made = 0
@@ -102,7 +111,14 @@ class ServeProbes:
         self._start(key, cluster, "apps", self._get(key, cluster, endpoint))
 
     def deploy(
-        self, key: ObjectKey, cluster: str, endpoint: Endpoint, config: dict[str, Any], applied: Applied
+        self,
+        key: ObjectKey,
+        cluster: str,
+        endpoint: Endpoint,
+        config: dict[str, Any],
+        applied: Applied,
+        *,
+        capacity_only: bool = False,
     ) -> None:
         """PUT the config unless a PUT is under way; on success ``applied`` is remembered.
 
@@ -114,7 +130,7 @@ class ServeProbes:
             return
         if not state.pending("deploy"):
             state.epoch += 1
-            self._start(key, cluster, "deploy", self._put(key, cluster, endpoint, config, applied))
+            self._start(key, cluster, "deploy", self._put(key, cluster, endpoint, config, applied, capacity_only))
 
     def check_proxy(self, key: ObjectKey, cluster: str, endpoint: Endpoint, pod_ip: str) -> None:
         """GET ``/-/healthz`` of the proxy on the head pod ``pod_ip``."""
@@ -132,8 +148,8 @@ class ServeProbes:
         for cluster in set(self._state.get(key, {})) - clusters:
             self.forget_cluster(key, cluster)
 
-    def take_outcomes(self, key: ObjectKey) -> list[tuple[str, str]]:
-        """Finished PUTs since the last call: (cluster, error text; empty when it was applied)."""
+    def take_outcomes(self, key: ObjectKey) -> list[Outcome]:
+        """Finished PUTs since the last call."""
         return self._outcomes.pop(key, [])
 
     def forget(self, key: ObjectKey) -> None:
@@ -189,7 +205,13 @@ class ServeProbes:
         return news
 
     async def _put(
-        self, key: ObjectKey, cluster: str, endpoint: Endpoint, config: dict[str, Any], applied: Applied
+        self,
+        key: ObjectKey,
+        cluster: str,
+        endpoint: Endpoint,
+        config: dict[str, Any],
+        applied: Applied,
+        capacity_only: bool = False,
     ) -> bool:
         try:
             await self._client.deploy(endpoint.url, config, host=endpoint.host)
@@ -200,7 +222,7 @@ class ServeProbes:
         if state is None:
             return False
         state.deploy_error = error
-        self._outcomes.setdefault(key, []).append((cluster, error))
+        self._outcomes.setdefault(key, []).append(Outcome(cluster, error, capacity_only))
         if not error:
             state.applied = applied
             state.apps, state.apps_error, state.apps_started = None, "", None  # read them again, after the PUT

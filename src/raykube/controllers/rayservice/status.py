@@ -7,24 +7,39 @@ Serve applications (an application named ``""`` is reported as ``default``) with
 has been ready, else False Initializing (or the decision's terminal reason); ``UpgradeInProgress`` True
 (BothActivePendingClustersExist) / False (NoPendingCluster) / Unknown (NoActiveCluster). ``serviceStatus``
 is ``Running`` iff Ready. Events for every condition change and every application that turns unhealthy.
+
+The status is a typed `RayServiceStatuses` throughout (times are datetimes, conditions `Condition`s) and is
+compared as such; it becomes the API's JSON only at the write (`RayModel.to_json`), where KubeRay's
+``omitempty`` shows as the fields left ``None`` here (an empty message, no applications, no share).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
-from typing import Any
+
+import pydantic
 
 from raykube import reasons
+from raykube.api.meta import Condition
+from raykube.api.raycluster import RayClusterStatus
+from raykube.api.rayservice import AppStatus, RayServiceStatus, RayServiceStatuses, ServeDeploymentStatusInfo
 from raykube.controllers.event import Event
 from raykube.controllers.rayservice.plan import Decision, Snapshot
 from raykube.controllers.rayservice.view import ClusterServe
-from raykube.runtime.clock import stamp
-from raykube.runtime.objects import Obj
+from raykube.runtime.objects import CONDITION_MESSAGE_LIMIT, Obj, truncate_utf8
 
 C = reasons.RayServiceConditionType
 R = reasons.RayServiceConditionReason
 _BAD = (reasons.ServeApplicationStatus.DEPLOY_FAILED, reasons.ServeApplicationStatus.UNHEALTHY)
+
+
+def read_status(raw: Obj | None) -> RayServiceStatuses:
+    """A status as the API returned it, typed; empty when there is none yet or it does not parse (then the
+    RayService did not parse either, the pass reports ValidationFailed, and the status is rebuilt from scratch)."""
+    try:
+        return RayServiceStatuses.model_validate(raw or {})
+    except pydantic.ValidationError:
+        return RayServiceStatuses()
 
 
 def count_serve_endpoints(slices: list[Obj]) -> int:
@@ -39,56 +54,68 @@ def count_serve_endpoints(slices: list[Obj]) -> int:
     return len(pods)
 
 
-def application_statuses(view: ClusterServe) -> dict[str, Any]:
+def application_statuses(view: ClusterServe) -> dict[str, AppStatus]:
     if view.apps is None:
         return {}
-    result: dict[str, Any] = {}
+    result: dict[str, AppStatus] = {}
     for name, app in sorted(view.apps.applications.items()):
-        deployments = {d: _entry(dep.status, dep.message) for d, dep in sorted(app.deployments.items())}
-        entry = _entry(app.status, app.message)
-        if deployments:
-            entry["serveDeploymentStatuses"] = deployments
-        result[name or reasons.DEFAULT_SERVE_APP_NAME] = entry
+        deployments = {
+            d: ServeDeploymentStatusInfo(status=dep.status, message=dep.message or None)
+            for d, dep in sorted(app.deployments.items())
+        }
+        result[name or reasons.DEFAULT_SERVE_APP_NAME] = AppStatus(
+            status=app.status, message=app.message or None, serve_deployment_statuses=deployments or None
+        )
     return result
 
 
-def _entry(status: str, message: str) -> dict[str, Any]:
-    return {"status": status, "message": message} if message else {"status": status}
+def _cluster_copy(raw: Obj | None) -> RayClusterStatus | None:
+    """The RayCluster's status, typed; one that does not parse is left out rather than failing every pass."""
+    if not raw:
+        return None
+    try:
+        return RayClusterStatus.model_validate(raw)
+    except pydantic.ValidationError:
+        return None
 
 
-def _cluster_status(s: Snapshot, name: str, previous: Mapping[str, Any]) -> dict[str, Any] | None:
+def _cluster_status(s: Snapshot, d: Decision, name: str, previous: RayServiceStatus | None) -> RayServiceStatus | None:
     if not name:
         return None
     cluster = s.clusters.get(name)
-    entry: dict[str, Any] = {"rayClusterName": name}
-    if cluster is not None and cluster.get("status"):
-        entry["rayClusterStatus"] = cluster["status"]
     view = s.serve.get(name)
     apps = application_statuses(view) if view is not None and view.apps is not None else None
-    if apps is None and previous.get("rayClusterName") == name:
-        apps = previous.get("applicationStatuses")  # no fresh answer: keep what was last seen
-    if apps:
-        entry["applicationStatuses"] = apps
-    return entry
+    if apps is None and previous is not None and previous.ray_cluster_name == name:
+        apps = previous.application_statuses  # no fresh answer: keep what was last seen
+    share = d.shares.get(name)
+    return RayServiceStatus(
+        ray_cluster_name=name,
+        ray_cluster_status=_cluster_copy(cluster.get("status") if cluster is not None else None),
+        application_statuses=apps or None,
+        target_capacity=share.capacity if share is not None else None,
+        traffic_routed_percent=share.traffic if share is not None else None,
+        last_traffic_migrated_time=_whole(share.migrated_at) if share is not None else None,
+    )
 
 
-def compute(s: Snapshot, d: Decision, *, endpoints: int) -> tuple[dict[str, Any], list[Event]]:
+def compute(s: Snapshot, d: Decision, *, endpoints: int) -> tuple[RayServiceStatuses, list[Event]]:
     """The new status and the Events its changes call for."""
     old = s.status
-    new: dict[str, Any] = {k: v for k, v in old.items() if k not in ("activeServiceStatus", "pendingServiceStatus")}
     events: list[Event] = []
     previous_by_cluster = {
-        str((old.get(k) or {}).get("rayClusterName") or ""): old.get(k) or {}
-        for k in ("activeServiceStatus", "pendingServiceStatus")
+        (entry.ray_cluster_name or ""): entry
+        for entry in (old.active_service_status, old.pending_service_status)
+        if entry is not None
     }
-    for key, name in (("activeServiceStatus", d.active), ("pendingServiceStatus", d.pending)):
-        entry = _cluster_status(s, name, previous_by_cluster.get(name, {}))
+    roles: dict[str, RayServiceStatus | None] = {}
+    for role, name in (("active", d.active), ("pending", d.pending)):
+        previous = previous_by_cluster.get(name)
+        entry = roles[role] = _cluster_status(s, d, name, previous)
         if entry is not None:
-            new[key] = entry
-            events.extend(_app_events(s, name, previous_by_cluster.get(name, {}), entry))
-    new["numServeEndpoints"] = 0 if d.suspended or d.terminal else endpoints
-    conditions = [dict(c) for c in old.get("conditions") or []]
-    ready, reason, message = _ready(s, d, new["numServeEndpoints"])
+            events.extend(_app_events(s, name, previous, entry))
+    num_endpoints = 0 if d.suspended or d.terminal else endpoints
+    conditions = list(old.conditions or [])
+    ready, reason, message = _ready(s, d, num_endpoints)
     events.extend(_set(conditions, C.READY, "True" if ready else "False", reason, message, s.now))
     if d.suspended:
         events.extend(_set(conditions, C.SUSPENDED, "True", R.SUSPEND_COMPLETE, "All RayClusters deleted", s.now))
@@ -104,11 +131,18 @@ def compute(s: Snapshot, d: Decision, *, endpoints: int) -> tuple[dict[str, Any]
             else ("Unknown", R.NO_ACTIVE_CLUSTER)
         )
         _set(conditions, C.UPGRADE_IN_PROGRESS, upgrade[0], upgrade[1], "", s.now)
-    new["conditions"] = conditions
-    new["serviceStatus"] = reasons.SERVICE_STATUS_RUNNING if ready else ""
-    new["observedGeneration"] = int(s.svc.metadata.get("generation") or 0)
+    new = old.model_copy(
+        update={
+            "active_service_status": roles["active"],
+            "pending_service_status": roles["pending"],
+            "num_serve_endpoints": num_endpoints,
+            "conditions": conditions,
+            "service_status": str(reasons.SERVICE_STATUS_RUNNING) if ready else "",
+            "observed_generation": int(s.svc.metadata.get("generation") or 0),
+        }
+    )
     if changed(old, new):
-        new["lastUpdateTime"] = stamp(s.now)
+        new = new.model_copy(update={"last_update_time": _whole(s.now)})
     return new, events
 
 
@@ -119,59 +153,73 @@ def _ready(s: Snapshot, d: Decision, endpoints: int) -> tuple[bool, R, str]:
         return False, R.SUSPEND_COMPLETE, "The RayService is suspended"
     if endpoints > 0:
         return True, R.NON_ZERO_SERVE_ENDPOINTS, f"Number of serve endpoints is greater than 0: {endpoints}"
-    previous = _condition(s.status.get("conditions") or [], C.READY) or {}
-    if previous.get("reason") in (R.NON_ZERO_SERVE_ENDPOINTS, R.ZERO_SERVE_ENDPOINTS):
+    previous = _condition(s.status.conditions or [], C.READY)
+    if previous is not None and previous.reason in (R.NON_ZERO_SERVE_ENDPOINTS, R.ZERO_SERVE_ENDPOINTS):
         return False, R.ZERO_SERVE_ENDPOINTS, "No serve endpoints"
     return False, R.INITIALIZING, "The RayService is initializing"
 
 
-def _app_events(s: Snapshot, cluster: str, previous: Mapping[str, Any], entry: Mapping[str, Any]) -> list[Event]:
-    old_apps = previous.get("applicationStatuses") or {} if previous.get("rayClusterName") == cluster else {}
+def _app_events(s: Snapshot, cluster: str, previous: RayServiceStatus | None, entry: RayServiceStatus) -> list[Event]:
+    old_apps = (
+        (previous.application_statuses or {}) if previous is not None and previous.ray_cluster_name == cluster else {}
+    )
     events: list[Event] = []
-    for app, status in (entry.get("applicationStatuses") or {}).items():
-        now = status.get("status")
-        if now in _BAD and (old_apps.get(app) or {}).get("status") != now:
+    for app, status in (entry.application_statuses or {}).items():
+        now = status.status
+        before = old_apps.get(app)
+        if now in _BAD and (before.status if before is not None else None) != now:
             note = (
                 f"Serve application {app} on RayCluster {s.svc.namespace}/{cluster} is {now}: "
-                f"{status.get('message') or 'no message'}"
+                f"{status.message or 'no message'}"
             )
             events.append(Event.warning(reasons.EventReason.SERVE_APPLICATION_UNHEALTHY, note))
     return events
 
 
-def _condition(conditions: list[dict[str, Any]], kind: str) -> dict[str, Any] | None:
-    return next((c for c in conditions if c.get("type") == kind), None)
+def _condition(conditions: list[Condition], kind: str) -> Condition | None:
+    return next((c for c in conditions if c.type == kind), None)
 
 
-def _drop(conditions: list[dict[str, Any]], kind: str) -> None:
-    conditions[:] = [c for c in conditions if c.get("type") != kind]
+def _drop(conditions: list[Condition], kind: str) -> None:
+    conditions[:] = [c for c in conditions if c.type != kind]
 
 
 def _set(
-    conditions: list[dict[str, Any]],
+    conditions: list[Condition],
     kind: str,
     status: str,
     reason: reasons.RayServiceConditionReason,
     message: str,
     now: dt.datetime,
 ) -> list[Event]:
-    """Set a condition; an Event when its status or reason changed (metav1.Condition semantics)."""
+    """Set a condition; an Event when its status or reason changed (metav1.Condition semantics).
+
+    A condition whose status and reason stay gets the new message in place (its other fields, and its place in
+    the list, kept); any other change replaces it at the end of the list."""
+    message = truncate_utf8(message, CONDITION_MESSAGE_LIMIT)  # a longer one fails the whole status write
     current = _condition(conditions, kind)
-    if current is not None and (current.get("status"), current.get("reason")) == (status, reason):
-        current["message"] = message
+    if current is not None and (current.status, current.reason) == (status, reason):
+        conditions[conditions.index(current)] = current.model_copy(update={"message": message})
         return []
-    entry = {"type": kind, "status": status, "reason": reason, "message": message, "lastTransitionTime": stamp(now)}
-    if current is not None and current.get("status") == status:
-        entry["lastTransitionTime"] = current.get("lastTransitionTime", entry["lastTransitionTime"])
+    since = _whole(now)
+    if current is not None and current.status == status and current.last_transition_time is not None:
+        since = current.last_transition_time
     _drop(conditions, kind)
-    conditions.append(entry)
+    conditions.append(
+        Condition(type=kind, status=status, reason=str(reason), message=message, last_transition_time=since)
+    )
     if kind != C.READY:
         return []
     warning = reason in (R.ZERO_SERVE_ENDPOINTS, R.INITIALIZING_TIMEOUT, R.VALIDATION_FAILED)
     return [(Event.warning if warning else Event.normal)(reason, f"Ready={status}: {message}")]
 
 
-def changed(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+def _whole(moment: dt.datetime | None) -> dt.datetime | None:
+    """``metav1.Time`` keeps whole seconds: a time cut here compares equal to the same time read back."""
+    return moment.replace(microsecond=0) if moment is not None else None
+
+
+def changed(old: RayServiceStatuses | None, new: RayServiceStatuses) -> bool:
     """Anything but ``lastUpdateTime`` differs."""
-    strip = ("lastUpdateTime",)
-    return {k: v for k, v in old.items() if k not in strip} != {k: v for k, v in new.items() if k not in strip}
+    before = (old or RayServiceStatuses()).model_copy(update={"last_update_time": None})
+    return before != new.model_copy(update={"last_update_time": None})

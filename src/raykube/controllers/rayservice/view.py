@@ -21,10 +21,16 @@ class Endpoint:
 
 @dataclass(frozen=True)
 class Applied:
-    """What was last PUT to a cluster: the serve config text and the UID of the head pod that took it."""
+    """What was last PUT to a cluster: the serve config text, the UID of the head pod that took it and, during
+    an incremental upgrade, the ``target_capacity`` sent with it."""
 
     config: str
     head_uid: str
+    target_capacity: int | None = None
+
+    def same_config(self, other: Applied | None) -> bool:
+        """The same config on the same head (whatever the target capacity)."""
+        return other is not None and (self.config, self.head_uid) == (other.config, other.head_uid)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import httpx
 
 
 class LocalApi:
-    """GET/POST against the local API server as the admin user."""
+    """GET/POST/DELETE against the local API server (as the admin user, or the client certificate given)."""
 
     def __init__(self, server: str, *, ca: Path, cert: Path, key: Path, timeout: float = 10.0) -> None:
         context = ssl.create_default_context(cafile=str(ca))
@@ -42,6 +42,19 @@ class LocalApi:
         response.raise_for_status()
         result: dict[str, Any] = response.json()
         return result
+
+    def items(self, path: str) -> list[dict[str, Any]]:
+        """The items of the list at `path` (a collection)."""
+        listed = self.get(path)
+        return list((listed or {}).get("items") or [])
+
+    def delete(self, path: str) -> bool:
+        """DELETE the object at `path`; False if it was already gone."""
+        response = self._http.delete(path)
+        if response.status_code == 404:
+            return False
+        response.raise_for_status()
+        return True
 
     def create(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         """POST `body`; an object that already exists (409) is returned as it is on the server."""

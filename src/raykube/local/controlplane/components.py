@@ -47,6 +47,32 @@ class Layout:
     def kubeconfig(self, user: str) -> Path:
         return self.state_dir / f"{user}.kubeconfig"
 
+    @property
+    def audit_policy(self) -> Path:
+        return self.state_dir / "audit-policy.yaml"
+
+    @property
+    def audit_log(self) -> Path:
+        """One JSON line per request a ServiceAccount outside kube-system made (see :data:`AUDIT_POLICY`)."""
+        return self.logs / "audit.log"
+
+
+#: What the API server's audit log records: the requests of ServiceAccounts (an operator run as its chart's
+#: account, the autoscaler), at Metadata level (who, verb, resource, answer; no bodies). The control plane's
+#: own controllers (kube-system accounts) and certificate users (kubectl, kwok) are left out, so the log stays
+#: small. It shows what an operator really asks of the API: the chart's RBAC is checked against it.
+AUDIT_POLICY = """\
+apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+- level: None
+  userGroups: ["system:serviceaccounts:kube-system"]
+- level: Metadata
+  userGroups: ["system:serviceaccounts"]
+- level: None
+"""
+
 
 def etcd_data_dir(state_dir: Path) -> Path:
     """etcd's data dir on tmpfs, unique per state dir so that several clusters can coexist."""
@@ -74,7 +100,8 @@ def etcd(layout: Layout) -> list[str | Path]:
     ]
 
 
-def apiserver(layout: Layout) -> list[str | Path]:
+def apiserver(layout: Layout, extra: tuple[str, ...] = ()) -> list[str | Path]:
+    """``extra`` flags go last (a later flag wins): e.g. the chaos suite's short etcd compaction interval."""
     pki = layout.pki
     return [
         binary("kube-apiserver"),
@@ -98,10 +125,16 @@ def apiserver(layout: Layout) -> list[str | Path]:
         "--enable-admission-plugins=NodeRestriction",
         "--profiling=false",
         "--event-ttl=2h",
+        f"--audit-policy-file={layout.audit_policy}",
+        f"--audit-log-path={layout.audit_log}",
+        "--audit-log-format=json",
+        "--audit-log-maxsize=100",
+        "--audit-log-maxbackup=1",
         # A benchmark creates hundreds of pods in seconds; the defaults (400/200) would throttle it.
         "--max-requests-inflight=1600",
         "--max-mutating-requests-inflight=800",
         "--v=1",
+        *extra,
     ]
 
 

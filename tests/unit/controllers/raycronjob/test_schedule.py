@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 
@@ -77,8 +78,21 @@ def test_a_wall_clock_time_that_happens_twice_fires_once() -> None:
         "2027-11-07T05:30:00Z", "2027-11-08T06:30:00Z"]
 
 
-def test_a_schedule_that_never_fires_has_no_next_time() -> None:
-    assert parse("0 0 30 2 *").next_after(utc("2026-01-01 00:00:00")) is None
+@pytest.mark.parametrize("schedule", ["0 0 30 2 *", "0 0 31 4,6,9,11 *", "0 0 30,31 FEB ?"])
+def test_a_schedule_that_never_fires_is_refused_as_invalid(schedule: str) -> None:
+    # Found by the chaos run: accepted, then no RayJob, no Warning and no condition, ever.
+    assert schedule_errors(schedule) == []  # valid syntax: only evaluating it shows it
+    with pytest.raises(ScheduleError, match=re.escape(f"invalid cron schedule: {schedule} never fires")):
+        parse(schedule)
+
+
+def test_a_leap_day_schedule_is_valid_and_fires_across_the_skipped_leap_year_2100() -> None:
+    assert next_times("0 0 29 2 *", "2097-01-01 00:00:00", 1) == ["2104-02-29T00:00:00Z"]
+
+
+def test_a_day_of_month_that_never_exists_still_fires_on_its_day_of_week() -> None:
+    # Both day fields restricted: either one fires (cron's rule), so "February 30 or a Monday" is February's Mondays.
+    assert next_times("0 0 30 2 MON", "2026-12-01 00:00:00", 1) == ["2027-02-01T00:00:00Z"]
 
 
 @pytest.mark.parametrize("schedule", ["61 * * * *", "* * * *", "*/0 * * * *", "@often", "0 0 ? ? BLA"])

@@ -7,10 +7,11 @@ import datetime as dt
 from typing import Any
 
 from raykube.api.defaults import apply_crd_defaults
-from raykube.api.rayjob import RayJob
+from raykube.api.rayjob import RayJob, RayJobStatus
 from raykube.controllers.rayjob.dashboard import Answer, Probe, Target
 from raykube.controllers.rayjob.settings import RayJobSettings
 from raykube.controllers.rayjob.snapshot import Snapshot
+from raykube.controllers.rayjob.status import read_status
 from raykube.ray.errors import DashboardError
 from raykube.ray.models import JobDetails
 from raykube.runtime.clock import stamp
@@ -136,4 +137,4 @@ def snap(job: RayJob | None = None, status: dict[str, Any] | None = None, **kwar
         values["target"] = TARGET
     if "probe" in values and isinstance(values["probe"], Answer):
         values["probe"] = Probe(info=values["probe"])
-    return Snapshot(job=job or make_job(), status=status, **values)
+    return Snapshot(job=job or make_job(), status=read_status(status) or RayJobStatus(), **values)

@@ -10,6 +10,7 @@ import pytest
 
 from raykube.controllers.rayjob.dashboard import DashboardProbes, Target
 from raykube.ray.client import DashboardClient
+from raykube.ray.errors import DashboardRequestFailed
 from raykube.ray.models import JobSubmitRequest
 from raykube.runtime.clock import FakeClock
 from raykube.runtime.objects import ObjectKey
@@ -125,3 +126,16 @@ async def test_a_call_that_crashes_counts_as_a_failed_answer(setup: Setup) -> No
     view = probes.view(KEY, TARGET)
     assert view.info is not None and view.info.failed
     assert woken == [KEY]
+
+
+async def test_a_job_id_too_long_for_a_url_is_a_typed_failed_answer_not_a_crash(setup: Setup) -> None:
+    # Found by the chaos run: httpx.InvalidURL escaped the client and was logged with a traceback on every poll.
+    probes, dashboard, _, woken = setup
+    huge = Target("http://head:8265", "j" * 100 * 1024, "rj-c1")
+    probes.poll(KEY, huge, max_age=3)
+    probes.stop(KEY, huge)
+    await settle(probes)
+    view = probes.view(KEY, huge)
+    for answer in (view.info, view.stop):
+        assert answer is not None and isinstance(answer.error, DashboardRequestFailed), answer
+    assert dashboard.gets == 0 and woken == [KEY, KEY]

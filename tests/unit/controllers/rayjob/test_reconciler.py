@@ -309,6 +309,17 @@ async def test_an_invalid_rayjob_fails_validation_once(harness: Harness) -> None
     assert (await harness.event_reasons()).count("InvalidRayJobSpec") == 1
 
 
+async def test_a_job_id_too_long_for_a_dashboard_url_fails_validation_before_any_call(harness: Harness) -> None:
+    # Found by the chaos run: a 100 KiB jobId was accepted, then every dashboard call raised InvalidURL.
+    harness.create(jobId="j" * 100 * 1024)
+    result = await harness.reconcile()
+    status = harness.status()
+    assert (status["jobDeploymentStatus"], status["reason"]) == ("ValidationFailed", "ValidationFailed")
+    assert status["message"] == "spec.jobId: must be no more than 253 characters, got 102400"
+    assert result.requeue_after is None and harness.probes.in_flight == 0
+    assert (await harness.event_reasons()).count("InvalidRayJobSpec") == 1
+
+
 async def test_a_rayjob_managed_elsewhere_is_left_alone(harness: Harness) -> None:
     harness.create(managedBy="kueue.x-k8s.io/multikueue")
     await harness.reconcile()

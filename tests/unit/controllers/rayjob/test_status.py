@@ -1,16 +1,32 @@
-"""The status is assembled in one place: counters, endTime, retries, and no write when nothing changed."""
+"""The status is assembled in one place: counters, endTime, retries, and no write when nothing changed.
+
+The status is computed typed; these tests assert on the JSON the reconciler writes, through thin wrappers.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
 
+from raykube.api.rayjob import RayJob
+from raykube.controllers.rayjob import status as typed
 from raykube.controllers.rayjob.settings import RayJobSettings
 from raykube.controllers.rayjob.snapshot import Step
-from raykube.controllers.rayjob.status import next_status, status_changed, validation_failure
+from raykube.controllers.rayjob.status import validation_failure
 from raykube.runtime.clock import stamp
 from tests.unit.controllers.rayjob.fixtures import NOW, make_job, running_status
+
+
+def next_status(old: dict[str, Any], step: Step, *, job: RayJob, now: dt.datetime) -> dict[str, Any]:
+    return typed.next_status(typed.read_status(old), step, job=job, now=now).to_json()
+
+
+def status_changed(old: dict[str, Any], new: dict[str, Any]) -> bool:
+    written = typed.read_status(new)
+    assert written is not None
+    return typed.status_changed(typed.read_status(old), written)
 
 
 def fail(reason: str) -> Step:

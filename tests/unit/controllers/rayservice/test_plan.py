@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 
 from raykube.api.defaults import apply_crd_defaults
-from raykube.api.rayservice import RayService
+from raykube.api.rayservice import RayService, RayServiceStatuses
 from raykube.builders import parents
 from raykube.builders.settings import OperatorSettings
+from raykube.controllers.event import Event
 from raykube.controllers.rayservice import actions as a
 from raykube.controllers.rayservice import status as st
 from raykube.controllers.rayservice.plan import Decision, RayServiceSettings, Snapshot, decide, parse_duration
@@ -97,7 +98,7 @@ def snap(svc: RayService, *, active: str = "", pending: str = "", **kwargs: Any)
     finalizers = tuple(svc.metadata.get("finalizers") or ())
     return Snapshot(
         svc=svc,
-        status=status,
+        status=RayServiceStatuses.model_validate(status),  # as the API server hands it back
         now=NOW,
         settings=SETTINGS,
         operator=OperatorSettings(),
@@ -105,6 +106,12 @@ def snap(svc: RayService, *, active: str = "", pending: str = "", **kwargs: Any)
         suffix="zzzzz",
         **kwargs,
     )
+
+
+def compute_json(s: Snapshot, d: Decision, *, endpoints: int) -> tuple[dict[str, Any], list[Event]]:
+    """The status as it is written (JSON), and the Events."""
+    new, events = st.compute(s, d, endpoints=endpoints)
+    return new.to_json(), events
 
 
 def of(kind: type, actions: tuple[a.Action, ...]) -> list[Any]:
@@ -270,6 +277,17 @@ def test_an_invalid_spec_is_terminal_with_a_warning() -> None:
     assert (d.events[0].type, d.events[0].reason) == ("Warning", "InvalidRayServiceSpec") and d.requeue_after is None
 
 
+def test_a_validation_message_past_the_condition_limit_is_cut_so_the_status_can_be_written() -> None:
+    # Found by the chaos run: a 100 KiB value echoed in the message made every status write fail with 422.
+    problem = "spec.x: " + "€" * 40_000
+    s = snap(service(), problems=(problem,))
+    new, events = compute_json(s, decide(s), endpoints=0)
+    ready = next(c for c in new["conditions"] if c["type"] == "Ready")
+    assert (ready["status"], ready["reason"]) == ("False", "ValidationFailed")
+    assert ready["message"] == "spec.x: " + "€" * 10_920  # 8 + 10,920 * 3 = 32,768 bytes
+    assert events and events[0].reason == "ValidationFailed"
+
+
 def test_the_initializing_timeout_tears_down_and_sticks() -> None:
     svc = service()
     svc.metadata["annotations"] = {"ray.io/initializing-timeout": "30m"}
@@ -294,7 +312,7 @@ def test_status_reports_apps_endpoints_and_conditions_with_events() -> None:
         heads={"svc-aaaaa": head("svc-aaaaa")},
         serve={"svc-aaaaa": running()},
     )
-    new, events = st.compute(s, decide(s), endpoints=2)
+    new, events = compute_json(s, decide(s), endpoints=2)
     assert new["activeServiceStatus"]["applicationStatuses"] == {
         "fruit": {"status": "RUNNING", "serveDeploymentStatuses": {"Stand": {"status": "HEALTHY"}}}
     }
@@ -306,7 +324,7 @@ def test_status_reports_apps_endpoints_and_conditions_with_events() -> None:
     }
     assert new["observedGeneration"] == 3 and new["lastUpdateTime"] == "2026-01-01T12:00:00Z"
     assert [(e.type, e.reason) for e in events] == [("Normal", "NonZeroServeEndpoints")]
-    dropped, events = st.compute(
+    dropped, events = compute_json(
         snap(
             svc,
             active="svc-aaaaa",
@@ -335,7 +353,7 @@ def test_both_clusters_mean_an_upgrade_in_progress() -> None:
         heads={"svc-aaaaa": head("svc-aaaaa")},
         serve={"svc-aaaaa": running()},
     )
-    new, _ = st.compute(s, decide(s), endpoints=1)
+    new, _ = compute_json(s, decide(s), endpoints=1)
     assert new["pendingServiceStatus"]["rayClusterName"] == "svc-zzzzz"
     assert [(c["status"], c["reason"]) for c in new["conditions"] if c["type"] == "UpgradeInProgress"] == [
         ("True", "BothActivePendingClustersExist")

@@ -60,7 +60,7 @@ async def test_a_get_started_before_a_put_does_not_describe_the_put_config() -> 
         await settle(probes)
         view = probes.view(KEY, "c")
         assert view.applied == Applied("cfg", "head") and view.apps is None  # the stale empty answer was dropped
-        assert probes.take_outcomes(KEY) == [("c", "")] and KEY in woken
+        assert probes.take_outcomes(KEY) == [("c", "", False)] and KEY in woken
         probes.poll(KEY, "c", HERE, max_age=2)
         await settle(probes)
         apps = probes.view(KEY, "c").apps

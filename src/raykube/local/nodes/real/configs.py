@@ -1,8 +1,8 @@
 """The real node's configuration files and API objects: pure functions of its `NodePlan`.
 
 containerd, CNI, kubelet, kube-proxy and CoreDNS each get one function returning the file's content; the
-objects the node needs in the API (RBAC for kube-proxy and CoreDNS, the kube-dns Service and its
-EndpointSlice) come from `cluster_objects`. Nothing here touches the host.
+objects the node needs in the API (RBAC for kube-proxy, CoreDNS and the volume provisioner, the kube-dns
+Service and its EndpointSlice, the default StorageClass) come from `cluster_objects`. Nothing here touches the host.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import Any
 
 from raykube.local.controlplane.components import CLUSTER_DOMAIN, SERVICE_CIDR
 from raykube.local.images import store as image_store
+from raykube.local.nodes.real import volumes
 from raykube.local.nodes.real.plan import (
     CLUSTER_CIDR,
     CNI_BIN_DIR,
@@ -213,8 +214,11 @@ def corefile(plan: NodePlan) -> str:
 
 
 def cluster_objects() -> list[tuple[str, dict[str, Any]]]:
-    """(collection path, object) of what the node needs in the API: RBAC, the kube-dns Service and endpoints."""
+    """(collection path, object) of what the node needs in the API: RBAC, the kube-dns Service and endpoints,
+    the default StorageClass and its provisioner's RBAC."""
     return [
+        ("/apis/storage.k8s.io/v1/storageclasses", volumes.storage_class()),
+        *volumes.rbac_objects(),
         ("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", {
             "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
             "metadata": {"name": "raykube:kube-proxy"},

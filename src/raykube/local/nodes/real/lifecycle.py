@@ -3,7 +3,8 @@
 Start order (after the control plane):
   namespace holder (private mount namespace, kernel tunables covered; see `nodens`) → containerd (in that
   namespace) → images imported → RBAC, kube-dns Service, guard rules → kubelet (in that namespace) → Node
-  Ready → kube-proxy (iptables mode) → CoreDNS.
+  Ready → kube-proxy (iptables mode) → CoreDNS → the volume provisioner (`provisioner`, default StorageClass
+  `standard`; see `volumes`).
 
 `stop` and `undo_host` are safe on a half-started node and when called twice: each step that fails is
 noted and the others still run.
@@ -17,6 +18,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -31,7 +33,7 @@ from raykube.local.controlplane.components import Layout
 from raykube.local.controlplane.kubeconfig import write_kubeconfig
 from raykube.local.controlplane.pki import CertificateAuthority
 from raykube.local.images import store as image_store
-from raykube.local.nodes.real import cgroups, hostnet, nodens
+from raykube.local.nodes.real import cgroups, hostnet, nodens, provisioner, volumes
 from raykube.local.nodes.real.configs import (
     cluster_objects,
     cni_config,
@@ -76,6 +78,7 @@ def issue_node_pki(ca: CertificateAuthority, layout: Layout, plan: NodePlan) -> 
              ip_addresses=(NODE_IP, "127.0.0.1"), server=True)
     proxy = ca.issue("kube-proxy", common_name="system:kube-proxy", client=True)
     dns = ca.issue("coredns", common_name="system:coredns", client=True)
+    ca.issue(provisioner.CERT_NAME, common_name=volumes.USER, client=True)
     for user, pair in (("kubelet", kubelet), ("kube-proxy", proxy), ("coredns", dns)):
         write_kubeconfig(plan.path / f"{user}.kubeconfig", server=layout.server, ca=ca.pair.cert, user=user,
                          client=pair)
@@ -211,6 +214,14 @@ def start(plan: NodePlan, layout: Layout, api: LocalApi, launch: Launch, wait: W
 
     dns = launch("coredns", [binary("coredns"), "-conf", plan.path / "Corefile"], cgroup=procs)
     wait(dns, lambda: _http_ok(f"http://127.0.0.1:{plan.dns_ready_port}/ready"))
+
+    ready_file = plan.path / "storage-provisioner.synced"
+    ready_file.unlink(missing_ok=True)
+    storage = launch("storage-provisioner", [
+        sys.executable, "-m", "raykube.local.nodes.real.provisioner", f"--server={layout.server}",
+        f"--pki={layout.pki}", f"--root={plan.volumes_dir}", f"--ready-file={ready_file}",
+    ], cgroup=procs)
+    wait(storage, ready_file.exists, what="first pass over the volume claims")
 
 
 def check_tunables(plan: NodePlan) -> None:

@@ -76,6 +76,11 @@ class NodePlan:
         return Path(self.dir)
 
     @property
+    def volumes_dir(self) -> Path:
+        """Where the provisioner makes the directories of PersistentVolumes (gone with the state directory)."""
+        return self.path / "volumes"
+
+    @property
     def containerd_socket(self) -> Path:
         return self.path / "containerd.sock"
 

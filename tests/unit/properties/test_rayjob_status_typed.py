@@ -1,0 +1,78 @@
+"""The typed RayJob status writes exactly the JSON the dict-based version wrote (hypothesis).
+
+Each example is a short run of passes: every pass draws a state function's step (JSON changes, ``None`` and
+empty values included), assembles the status both ways from the same old status, and checks that the JSON and
+the "changed?" answer agree; the JSON then becomes the next pass's old status, as the API server would hand it
+back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from raykube import reasons
+from raykube.controllers.rayjob import status
+from raykube.controllers.rayjob.snapshot import Step
+from raykube.runtime.clock import stamp
+from tests.unit.controllers.rayjob import legacy_status as legacy
+from tests.unit.controllers.rayjob.fixtures import NOW, make_job
+
+FAST = settings(max_examples=150, deadline=None)
+D = reasons.JobDeploymentStatus
+_TIMES = st.sampled_from([stamp(NOW), "2025-12-31T23:59:59Z", None, ""])
+_CLUSTER_STATUS = {"state": "ready", "desiredCPU": "2", "head": {"podName": "h"}, "endpoints": {},
+                   "conditions": [{"type": "HeadPodReady", "status": "True", "reason": "HeadPodRunningAndReady",
+                                   "message": "", "lastTransitionTime": "2026-01-01T00:00:00Z"}],
+                   "lastUpdateTime": "2026-01-01T00:00:00Z"}
+_FIELDS: dict[str, st.SearchStrategy[Any]] = {
+    "jobDeploymentStatus": st.sampled_from([*D, None, ""]),
+    "jobStatus": st.sampled_from([*reasons.JobStatus, None, ""]),
+    "reason": st.sampled_from([*reasons.JobFailedReason, None, ""]),
+    "message": st.sampled_from(["m", "", None]),
+    "jobId": st.sampled_from(["rj-abcde", None]),
+    "dashboardURL": st.sampled_from(["rj-c-head-svc.ns.svc.cluster.local:8265", None]),
+    "rayClusterName": st.sampled_from(["rj-c", None]),
+    "startTime": _TIMES,
+    "endTime": _TIMES,
+    "jobStatusCheckFailureStartTime": _TIMES,
+    "rayJobInfo": st.sampled_from([None, {}, {"startTime": "2026-01-01T11:00:00Z"},
+                                   {"startTime": "2026-01-01T11:00:00Z", "endTime": "2026-01-01T11:30:00Z"}]),
+    "rayClusterStatus": st.sampled_from([None, {}, _CLUSTER_STATUS]),
+    "failed": st.integers(0, 3),
+    "succeeded": st.integers(0, 2),
+}
+_changes = st.fixed_dictionaries({}, optional=_FIELDS)
+_old = st.fixed_dictionaries(
+    {}, optional={**_FIELDS, "observedGeneration": st.integers(1, 2), "futureField": st.just("kept")}
+)  # empty values too: a hand edit, or another writer
+
+
+@FAST
+@given(
+    old=_old,
+    passes=st.lists(st.tuples(_changes, st.integers(0, 2), st.sampled_from([0, 1, 5 * 60])), min_size=1, max_size=4),
+    generation=st.sampled_from([1, 2, None]),
+)
+def test_the_typed_rayjob_status_serialises_to_the_json_the_dict_version_wrote(
+    old: dict[str, Any], passes: list[tuple[dict[str, Any], int, int]], generation: int | None
+) -> None:
+    now = NOW
+    for changes, backoff_limit, seconds in passes:
+        job = make_job(backoffLimit=backoff_limit)
+        if generation is None:
+            del job.metadata["generation"]
+        else:
+            job.metadata["generation"] = generation
+        now += dt.timedelta(seconds=seconds, microseconds=seconds)
+        step = Step(changes)
+        expected = legacy.next_status(old, step, job=job, now=now)
+        typed = status.next_status(status.read_status(old), step, job=job, now=now)
+        assert typed.to_json() == expected
+        changed = legacy.status_changed(old, expected)
+        assert status.status_changed(status.read_status(old), typed) == changed
+        if changed:
+            old = expected
