@@ -196,7 +196,8 @@ def test_interactive_mode_waits_until_the_user_sets_the_job_id(
 def test_shutdown_after_job_finishes_deletes_the_cluster_after_the_ttl(
     operator: OperatorProcess, kubeconfig: Path, ns: str
 ) -> None:
-    _apply(kubeconfig, ns, _rayjob("ttl", shutdownAfterJobFinishes=True, ttlSecondsAfterFinished=20))
+    # The test waits the TTL out; 8 s still leaves the one read below (right after Complete) far inside it.
+    _apply(kubeconfig, ns, _rayjob("ttl", shutdownAfterJobFinishes=True, ttlSecondsAfterFinished=8))
     status = _wait(kubeconfig, ns, "ttl", "Complete", timeout=90)
     cluster = status["rayClusterName"]
     assert _get(kubeconfig, ns, "raycluster", cluster) is not None  # not before the TTL
@@ -244,7 +245,8 @@ def test_active_deadline_fails_a_long_job(
     operator: OperatorProcess, kubeconfig: Path, ns: str, standin: StandInDashboard
 ) -> None:
     standin.script("slowjob-", JobScript(run_for=None))
-    _apply(kubeconfig, ns, _rayjob("slowjob", activeDeadlineSeconds=12, shutdownAfterJobFinishes=True))
+    # Waited out: on fake nodes the stand-in's job is RUNNING a few seconds after apply.
+    _apply(kubeconfig, ns, _rayjob("slowjob", activeDeadlineSeconds=8, shutdownAfterJobFinishes=True))
     status = _wait(kubeconfig, ns, "slowjob", "Failed", timeout=60)
     assert status["reason"] == "DeadlineExceeded"
     assert "activeDeadlineSeconds" in status["message"]
