@@ -229,11 +229,12 @@ def test_a_cluster_spec_change_is_served_by_a_new_cluster_and_the_old_one_delete
     operator: OperatorProcess, kubeconfig: Path, ns: str, standin: StandInDashboard
 ) -> None:
     standin.serve.script("upgrade-", ServeScript(deploying_for=3))
-    apply(kubeconfig, ns, _rayservice("upgrade", rayClusterDeletionDelaySeconds=15))
+    # The test waits the delay out; 8 s still leaves the few reads after the promotion well inside it.
+    apply(kubeconfig, ns, _rayservice("upgrade", rayClusterDeletionDelaySeconds=8))
     old = _active(_ready(kubeconfig, ns, "upgrade"))
     serve_ip = (_get(kubeconfig, ns, "service", "upgrade-serve-svc") or {})["spec"]["clusterIP"]
     changed_at = time.monotonic()
-    apply(kubeconfig, ns, _rayservice("upgrade", env="2", rayClusterDeletionDelaySeconds=15))
+    apply(kubeconfig, ns, _rayservice("upgrade", env="2", rayClusterDeletionDelaySeconds=8))
     during = eventually(
         lambda: (s := _status(kubeconfig, ns, "upgrade")).get("pendingServiceStatus", {}).get("rayClusterName") and s,
         what="a pending cluster",
