@@ -144,7 +144,11 @@ def test_all_upstream_samples_of_our_kinds_are_covered() -> None:
 
 @requires_reference
 def test_excluded_documents_are_exactly_those_of_unserved_api_groups(kubeconfig: Path, ray_crds: None) -> None:
-    served = set(kubectl(kubeconfig, "api-versions").stdout.split())
+    # The Gateway API group is served once a test that needs it has installed its CRDs (the gateway_crds
+    # fixture, for the whole session): it is a third-party group all the same, so the answer must not depend
+    # on the order the tests ran in.
+    served = {v for v in kubectl(kubeconfig, "api-versions").stdout.split()
+              if not v.startswith("gateway.networking.k8s.io/")}
     base = reference_dir()
     assert base is not None
     unserved: dict[str, str] = {}

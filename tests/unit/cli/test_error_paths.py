@@ -11,6 +11,7 @@ binary and the real API server (with real RBAC) are in tests/integration/test_ku
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -177,6 +178,10 @@ def test_debug_shows_the_traceback(capsys: pytest.CaptureFixture[str], out: Path
     assert code == 1 and "Traceback" in err and err.strip().splitlines()[-1].startswith("Error: no kubeconfig")
     code, _, err = run(capsys, "raykube", ["--debug", "doctor"], out)
     assert code == 1 and "Traceback" in err
+    # --debug holds for its own call only: an in-process caller's next call (and its subprocesses, which
+    # inherit the environment) is back to one line.
+    assert "RAYKUBE_DEBUG" not in os.environ
+    assert_one_line(*run(capsys, "kubectl-ray", ["get", "cluster"], out)[::2])
 
 
 def test_a_kubeconfig_without_contexts(capsys: pytest.CaptureFixture[str], out: Path, tmp_path: Path,

@@ -48,9 +48,24 @@ def run_cli(cli: typer.Typer, prog_name: str, argv: list[str] | None = None) -> 
     """Run a typer app so that every failure is one ``Error: ...`` line (``kubectl ray`` and ``raykube`` alike)."""
     args = list(sys.argv[1:] if argv is None else argv)
     cut = args.index("--") if "--" in args else len(args)
+    # --debug reaches the command's code (and the SDK) as RAYKUBE_DEBUG=1, for this call only: run in-process
+    # (tests, embedding), a later call must not inherit it.
+    before = os.environ.get("RAYKUBE_DEBUG")
     if "--debug" in args[:cut]:
         args.remove("--debug")
         os.environ["RAYKUBE_DEBUG"] = "1"
+    try:
+        code = _invoke(cli, prog_name, args)
+    finally:
+        if before is None:
+            os.environ.pop("RAYKUBE_DEBUG", None)
+        else:
+            os.environ["RAYKUBE_DEBUG"] = before
+    sys.exit(code)
+
+
+def _invoke(cli: typer.Typer, prog_name: str, args: list[str]) -> int:
+    """The exit code of one call; a failure is printed as one ``Error: ...`` line first."""
     try:
         code = cli(args=args, prog_name=prog_name, standalone_mode=False)
     except typer.Exit as done:
@@ -65,7 +80,7 @@ def run_cli(cli: typer.Typer, prog_name: str, argv: list[str] | None = None) -> 
             traceback.print_exc()
         typer.echo(f"Error: {_usage(err) or describe(err)}", err=True)
         code = int(getattr(err, "exit_code", 1)) if _usage(err) else 1
-    sys.exit(code if isinstance(code, int) else 0)
+    return code if isinstance(code, int) else 0
 
 
 def _usage(err: Exception) -> str:
