@@ -14,15 +14,15 @@ from __future__ import annotations
 import copy
 import json
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from typer.testing import CliRunner
 
+from raykube.cli.main import app
 from raykube.cli.render import RenderError, load_objects
 from tests.integration.kube import eventually, kubectl
 from tests.integration.operator import OperatorProcess, running_operator
@@ -130,18 +130,21 @@ def applied(kubeconfig: Path, ray_crds: None, tmp_path_factory: pytest.TempPathF
 
 
 def _render(stored: Obj, tmp: Path) -> list[Obj]:
-    """`raykube render` of a stored RayCluster (its identity kept, its status dropped)."""
+    """`raykube render` of a stored RayCluster (its identity kept, its status dropped).
+
+    The command runs in this process (typer's runner, as the render unit tests do): the same code from
+    argument parsing to the printed YAML, without a new interpreter importing the whole CLI for each poll
+    of each sample (about two seconds each on a busy two-core machine, 47 samples).
+    """
     meta = {k: stored["metadata"][k] for k in ("name", "namespace", "uid")}
     for key in ("labels", "annotations"):
         if stored["metadata"].get(key):
             meta[key] = stored["metadata"][key]
     source = tmp / f"{meta['namespace']}-{meta['name']}.yaml"
     source.write_text(yaml.safe_dump({**stored, "metadata": meta, "status": {}}))
-    out = subprocess.run(
-        [sys.executable, "-m", "raykube.cli.main", "render", "-f", str(source)],
-        capture_output=True, text=True, check=True,
-    ).stdout
-    return [d for d in yaml.safe_load_all(out) if d]
+    result = CliRunner().invoke(app, ["render", "-f", str(source)])
+    assert result.exit_code == 0, f"raykube render failed: {result.output}"
+    return [d for d in yaml.safe_load_all(result.stdout) if d]
 
 
 DRY = "-dry-run"
