@@ -66,7 +66,13 @@ def wait_for_finding(kubeconfig: Path, ns: str, target: str, code: str) -> dict[
     def probe() -> dict[str, Any] | None:
         return next((f for f in findings(kubeconfig, ns, target) if f["code"] == code), None)
 
-    return eventually(probe, timeout=90, what=f"doctor finding {code} for {target}")
+    try:
+        return eventually(probe, timeout=90, what=f"doctor finding {code} for {target}")
+    except AssertionError as err:
+        # What the operator had made of it by then: the next failure says where the chain stopped.
+        seen = kubectl(kubeconfig, "get", "rayjobs,rayclusters,pods,events", "-n", ns, "-o", "wide", check=False)
+        jobs = kubectl(kubeconfig, "get", "rayjobs", "-n", ns, "-o", "jsonpath={.items[*].status}", check=False)
+        raise AssertionError(f"{err}\n{seen.stdout}{seen.stderr}\nRayJob status: {jobs.stdout}") from None
 
 
 def container(name: str, cpu: str = "1", memory: str = "1Gi", image: str = "rayproject/ray:2.52.0") -> dict[str, Any]:
@@ -210,7 +216,10 @@ def test_rayjob_stuck_initializing(operator: OperatorProcess, kubeconfig: Path, 
     cluster_spec = raycluster("unused", head_annotations={POD_STATE_ANNOTATION: "Unready"})["spec"]
     apply(kubeconfig, ns, {"apiVersion": "ray.io/v1", "kind": "RayJob", "metadata": {"name": "stuck"},
                            "spec": {"entrypoint": "python -c 1", "rayClusterSpec": cluster_spec}})
-    found = wait_for_finding(kubeconfig, ns, "rayjob/stuck", "rayjob-stuck-initializing")
+    try:
+        found = wait_for_finding(kubeconfig, ns, "rayjob/stuck", "rayjob-stuck-initializing")
+    except AssertionError as err:
+        raise AssertionError(f"{err}\noperator log:\n{operator.log_tail(60)}") from None
     assert found["evidence"][0].startswith("jobDeploymentStatus: Initializing; RayCluster stuck-")
     codes = {f["code"] for f in findings(kubeconfig, ns, "rayjob/stuck")}
     assert "head-not-ready" in codes
