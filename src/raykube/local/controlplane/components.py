@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Final
 
 from raykube.local.binaries import binary
 
@@ -138,6 +139,16 @@ def apiserver(layout: Layout, extra: tuple[str, ...] = ()) -> list[str | Path]:
     ]
 
 
+#: The controller-manager's client limits unless `raykube local up --control-plane-qps` says otherwise (its
+#: garbage collector and namespace controller delete whole test namespaces; the defaults, 20/30, lag).
+CONTROLLER_MANAGER_QPS: Final = 200
+
+
+def _client_limits(qps: int) -> list[str | Path]:
+    """A component's API client limits: ``qps`` requests per second, bursts of twice that."""
+    return [f"--kube-api-qps={qps}", f"--kube-api-burst={2 * qps}"]
+
+
 def _component_common(layout: Layout, user: str, port: int) -> list[str | Path]:
     kubeconfig = layout.kubeconfig(user)
     return [
@@ -147,17 +158,17 @@ def _component_common(layout: Layout, user: str, port: int) -> list[str | Path]:
         "--bind-address=127.0.0.1",
         f"--secure-port={port}",
         "--leader-elect=false",
-        "--kube-api-qps=200",
-        "--kube-api-burst=400",
         "--v=1",
     ]
 
 
-def controller_manager(layout: Layout) -> list[str | Path]:
+def controller_manager(layout: Layout, qps: int = 0) -> list[str | Path]:
+    """``qps``: the client limit (0: `CONTROLLER_MANAGER_QPS`)."""
     pki = layout.pki
     return [
         binary("kube-controller-manager"),
         *_component_common(layout, "controller-manager", layout.controller_manager_port),
+        *_client_limits(qps or CONTROLLER_MANAGER_QPS),
         f"--service-account-private-key-file={pki / 'sa.key'}",
         f"--root-ca-file={pki / 'ca.crt'}",
         f"--cluster-signing-cert-file={pki / 'ca.crt'}",
@@ -169,10 +180,13 @@ def controller_manager(layout: Layout) -> list[str | Path]:
     ]
 
 
-def scheduler(layout: Layout) -> list[str | Path]:
+def scheduler(layout: Layout, qps: int = 0) -> list[str | Path]:
+    """``qps``: the client limit (0: the scheduler's own default, 50 per second, bursts of 100, as in a
+    real cluster: it caps how fast pods are bound, for every operator alike)."""
     return [
         binary("kube-scheduler"),
-        *[a for a in _component_common(layout, "scheduler", layout.scheduler_port) if "kube-api-" not in str(a)],
+        *_component_common(layout, "scheduler", layout.scheduler_port),
+        *(_client_limits(qps) if qps else []),
     ]
 
 
