@@ -393,6 +393,34 @@ def test_upgrade_strategy_none_keeps_the_cluster_and_still_applies_config_change
     assert _condition(status, "UpgradeInProgress")["reason"] == "NoPendingCluster"
 
 
+def test_an_appended_worker_group_and_a_suspend_toggle_update_the_active_cluster_in_place(
+    operator: OperatorProcess, kubeconfig: Path, ns: str, standin: StandInDashboard
+) -> None:
+    body = _rayservice("inplace")
+    apply(kubeconfig, ns, body)
+    cluster = _active(_ready(kubeconfig, ns, "inplace"))
+    groups = body["spec"]["rayClusterConfig"]["workerGroupSpecs"]
+    groups.append({**groups[0], "groupName": "extra"})
+    apply(kubeconfig, ns, body)
+
+    def spec() -> dict[str, Any]:
+        return dict((_get(kubeconfig, ns, "raycluster", cluster) or {}).get("spec") or {})
+
+    eventually(lambda: [g["groupName"] for g in spec().get("workerGroupSpecs") or []] == ["small", "extra"],
+               what="the appended group on the same cluster")
+    eventually(lambda: kubectl_json(kubeconfig, "get", "pods", "-n", ns, "-l",
+                                    f"ray.io/cluster={cluster},ray.io/group=extra")["items"], what="its worker")
+    body["spec"]["rayClusterConfig"]["suspend"] = True
+    apply(kubeconfig, ns, body)
+    eventually(lambda: spec().get("suspend") is True, what="the active cluster suspended in place")
+    selector = f"ray.io/cluster={cluster}"
+    eventually(lambda: not kubectl_json(kubeconfig, "get", "pods", "-n", ns, "-l", selector)["items"],
+               what="its pods deleted")
+    assert _clusters(kubeconfig, ns) == [cluster], "no new cluster"
+    notes = [note for _, reason, note in _events(kubeconfig, ns) if reason == "UpdatedRayCluster"]
+    assert f"Updated the active RayCluster {ns}/{cluster}" in notes
+
+
 def test_the_head_pod_leaves_the_serve_service_when_its_proxy_is_unhealthy(
     operator: OperatorProcess, kubeconfig: Path, ns: str, standin: StandInDashboard
 ) -> None:

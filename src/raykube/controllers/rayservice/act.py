@@ -50,6 +50,8 @@ class ServiceActor:
                 return await self._finalizer(current, add=isinstance(action, a.AddFinalizer))
             case a.CreateCluster(body=body):
                 await self._create(RAYCLUSTER, body, E.CREATED_RAYCLUSTER, E.FAILED_TO_CREATE_RAYCLUSTER, "RayCluster")
+            case a.UpdateCluster(body=body, existing=existing, role=role) if existing is not None:
+                await self._update_cluster(body, existing, role)
             case a.DeleteCluster(name=name, why=why):
                 await self._delete(
                     RAYCLUSTER,
@@ -65,19 +67,25 @@ class ServiceActor:
                 await self._delete(SERVICE, name, f"Service {ns}/{name}", None, None)
             case a.LabelHeadPod(name=pod, value=value):
                 await self._label(pod, value)
+            case a.ApplyRouting(kind=kind, body=body, existing=existing):
+                await self._apply_routing(kind, body, existing)
+            case a.DeleteRouting(kind=kind, name=name):
+                await self._delete(_ROUTING[kind][0], name, f"{kind} {ns}/{name}", None, None)
+            case _:
+                self._start_serve_call(action)
+        return current
+
+    def _start_serve_call(self, action: a.Action) -> None:
+        """Serve actions only start a background call: they never fail the pass."""
+        match action:
             case a.PollApplications(cluster=cluster, endpoint=endpoint):
                 self._probes.poll(self._key, cluster, endpoint, max_age=REQUEUE_SECONDS)
             case a.DeployConfig(
                 cluster=cluster, endpoint=endpoint, config=config, applied=applied, capacity_only=capacity_only
             ):
                 self._probes.deploy(self._key, cluster, endpoint, config, applied, capacity_only=capacity_only)
-            case a.ApplyRouting(kind=kind, body=body, existing=existing):
-                await self._apply_routing(kind, body, existing)
-            case a.DeleteRouting(kind=kind, name=name):
-                await self._delete(_ROUTING[kind][0], name, f"{kind} {ns}/{name}", None, None)
             case a.CheckProxy(cluster=cluster, endpoint=endpoint, pod_ip=ip):
                 self._probes.check_proxy(self._key, cluster, endpoint, ip)
-        return current
 
     async def _finalizer(self, current: Obj | None, *, add: bool) -> Obj | None:
         if current is None:
@@ -107,6 +115,23 @@ class ServiceActor:
             raise
         if deleted:
             self._events.normal(deleted, "Delete", f"Deleted {what}")
+
+    async def _update_cluster(self, body: Obj, existing: Obj, role: str) -> None:
+        """KubeRay's in-place update: the cached cluster with the spec, labels and annotations of ``body``; its
+        resourceVersion makes a stale cache a conflict (retried by the next pass), never a lost change."""
+        ns, name = self._key.namespace, body["metadata"]["name"]
+        replacement = deep_copy(existing)
+        replacement["spec"] = body["spec"]
+        replacement["metadata"]["labels"] = body["metadata"]["labels"]
+        replacement["metadata"]["annotations"] = body["metadata"]["annotations"]
+        try:
+            await self._client.replace(RAYCLUSTER, replacement)
+        except ApiError as err:
+            self._events.warning(
+                E.FAILED_TO_UPDATE_RAYCLUSTER, "Update", f"Failed to update the {role} RayCluster {ns}/{name}: {err}"
+            )
+            raise
+        self._events.normal(E.UPDATED_RAYCLUSTER, "Update", f"Updated the {role} RayCluster {ns}/{name}")
 
     async def _apply_service(self, body: Obj, existing: Obj | None) -> None:
         ns, name = self._key.namespace, body["metadata"]["name"]

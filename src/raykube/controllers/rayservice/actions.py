@@ -22,6 +22,14 @@ class CreateCluster(CreateChild):
 
 
 @dataclass(frozen=True)
+class UpdateCluster(ApplyChild):
+    """Replace the ``existing`` cluster's spec, labels and annotations with ``body``'s (KubeRay's in-place update:
+    a suspend toggle, worker groups appended, or a cluster stamped by another operator version)."""
+
+    role: str = "active"
+
+
+@dataclass(frozen=True)
 class DeleteCluster(DeleteChild):
     why: str
 
@@ -88,6 +96,7 @@ Action = (
     AddFinalizer
     | RemoveFinalizer
     | CreateCluster
+    | UpdateCluster
     | DeleteCluster
     | ApplyService
     | DeleteService

@@ -4,7 +4,11 @@
 * The first cluster is created as the *pending* cluster; a pending cluster whose applications are all
   ``RUNNING`` gets both Services (``<svc>-head-svc``, ``<svc>-serve-svc``) and is promoted to *active*.
 * A new pending cluster is named (``<svc>-<5 random>``) when the spec hash that ignores replicas, min/max,
-  ``workersToDelete`` and suspend differs from the active cluster's (NewCluster only) or the pending one's.
+  ``workersToDelete``, tolerations, scheduling gates and ``upgradeStrategy`` differs from the active cluster's
+  (NewCluster only) or the pending one's.
+* An existing cluster is updated in place instead when only ``suspend`` changed or worker groups were
+  appended, and the active one also when another operator version made it (KubeRay's ``shouldUpdateCluster``);
+  never the active cluster during an upgrade.
 * The serve config goes to the pending cluster if there is one, else to the active one, once its head pod is
   ready; it is PUT again only when the config text or the head pod (its UID) changed, or Serve reports no
   applications at all.
@@ -209,7 +213,10 @@ def _serve(s: Snapshot, start: tuple[a.Action, ...]) -> Decision:
     upgrading = bool(active and pending in s.clusters)  # UpgradeInProgress as the pass found it
     shares = _shares(s) if incremental else {}
     new_name = names.child_cluster_name(s.svc.name, s.suffix)
-    pending = _pending_name(s, active, pending, new_name, events, zero_downtime=zero_downtime)
+    updates = _updates(s, active, pending, upgrading=upgrading)
+    actions.extend(updates)
+    hashes = {u.body["metadata"]["name"]: _hash(u.body) for u in updates}
+    pending = _pending_name(s, active, pending, new_name, events, zero_downtime=zero_downtime, hashes=hashes)
     if incremental and pending != named:
         # the first cluster takes all the capacity at once; a pending one starts empty and grows step by step
         shares[pending] = Share(capacity=0) if active else Share(capacity=100)
@@ -268,17 +275,56 @@ def _serve(s: Snapshot, start: tuple[a.Action, ...]) -> Decision:
     )
 
 
+def _updates(s: Snapshot, active: str, pending: str, *, upgrading: bool) -> list[a.UpdateCluster]:
+    """The clusters this pass updates in place (KubeRay's ``shouldUpdateCluster``), each to the cluster the spec
+    asks for now (KubeRay rebuilds it whole too, replicas included)."""
+    updates = []
+    for name, role in ((active, "active"), (pending, "pending")):
+        cluster = s.clusters.get(name) if name else None
+        if cluster is not None and _should_update(s, cluster, is_active=role == "active", upgrading=upgrading):
+            body = parents.build_service_cluster(s.svc, cluster_name=name, settings=s.operator)
+            updates.append(a.UpdateCluster(body, existing=cluster, role=role))
+    return updates
+
+
+def _should_update(s: Snapshot, cluster: Obj, *, is_active: bool, upgrading: bool) -> bool:
+    annotations = cluster["metadata"].get("annotations") or {}
+    if is_active:
+        if upgrading:
+            return False  # during an upgrade the spec is compared with the pending cluster only
+        if annotations.get(reasons.ANNOTATION_KUBERAY_VERSION) != s.operator.kuberay_version:
+            return True
+    spec = s.svc.spec.ray_cluster_config
+    if bool(spec.suspend) != bool((cluster.get("spec") or {}).get("suspend")):
+        return True  # a suspend toggle (Kueue admitting or preempting) is applied to the cluster itself
+    if _hash(cluster) == spec_hash.hash_without_replicas(spec):
+        return False
+    try:
+        groups = int(annotations.get(reasons.ANNOTATION_NUM_WORKER_GROUPS, ""))
+    except ValueError:
+        return True  # as KubeRay: an unreadable group count counts as "only groups appended"
+    if len(spec.worker_group_specs or []) < groups:
+        return False
+    return _hash(cluster) == spec_hash.hash_of_first_groups(spec, groups)
+
+
 def _pending_name(
-    s: Snapshot, active: str, pending: str, new_name: str, events: list[Event], *, zero_downtime: bool
+    s: Snapshot, active: str, pending: str, new_name: str, events: list[Event], *, zero_downtime: bool,
+    hashes: Mapping[str, str],
 ) -> str:
     """The pending cluster of this pass: a new name when the spec hash differs from the pending cluster's, or
-    (zero-downtime upgrades) from the active one's, or for the first cluster."""
+    (zero-downtime upgrades) from the active one's, or for the first cluster. ``hashes``: the clusters this
+    pass updates in place, with the hash they will have."""
     desired = spec_hash.hash_without_replicas(s.svc.spec.ray_cluster_config)
-    if pending and pending in s.clusters and _hash(s.clusters[pending]) != desired:
+
+    def hash_of(name: str) -> str:
+        return hashes.get(name) or _hash(s.clusters[name])
+
+    if pending and pending in s.clusters and hash_of(pending) != desired:
         return new_name  # the spec changed again: the pending cluster is replaced
     if not active and not pending:
         return new_name
-    if active and not pending and zero_downtime and _hash(s.clusters[active]) != desired:
+    if active and not pending and zero_downtime and hash_of(active) != desired:
         events.append(
             Event.normal(
                 reasons.RayServiceConditionReason.DESIRED_CLUSTER_SPEC_CHANGED,

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from raykube.api.cluster_options import ClusterUpgradeStrategy
 from raykube.api.defaults import apply_crd_defaults
 from raykube.api.rayservice import RayService, RayServiceStatuses
 from raykube.builders import parents
@@ -225,6 +226,70 @@ def test_only_a_cluster_spec_change_makes_a_new_cluster_and_only_with_newcluster
         )
         assert bool(of(a.CreateCluster, d.actions)) is new_cluster
         assert d.pending == ("svc-zzzzz" if new_cluster else "")
+
+
+def _serving(svc: RayService, clusters: dict[str, Any], **kwargs: Any) -> Decision:
+    return decide(snap(svc, active="svc-aaaaa", clusters=clusters, heads={"svc-aaaaa": head("svc-aaaaa")},
+                       serve={"svc-aaaaa": running()}, **kwargs))
+
+
+def test_a_suspend_toggle_updates_the_active_cluster_in_place() -> None:
+    clusters = {"svc-aaaaa": cluster(service(), "svc-aaaaa")}
+    suspended = service()
+    suspended.spec.ray_cluster_config.suspend = True
+    d = _serving(suspended, clusters)
+    (update,) = of(a.UpdateCluster, d.actions)
+    assert (update.role, update.body["metadata"]["name"], update.body["spec"]["suspend"]) == ("active", "svc-aaaaa",
+                                                                                            True)
+    assert not of(a.CreateCluster, d.actions) and d.pending == ""
+    # once updated (its annotations now carry the new hash), nothing more happens
+    assert not of(a.UpdateCluster, _serving(suspended, {"svc-aaaaa": cluster(suspended, "svc-aaaaa")}).actions)
+
+
+def test_worker_groups_appended_update_the_cluster_in_place_and_any_other_change_makes_a_new_one() -> None:
+    clusters = {"svc-aaaaa": cluster(service(), "svc-aaaaa")}
+    grown = service()
+    groups = grown.spec.ray_cluster_config.worker_group_specs or []
+    groups.append(groups[0].model_copy(update={"group_name": "extra"}))
+    d = _serving(grown, clusters)
+    (update,) = of(a.UpdateCluster, d.actions)
+    assert [g["groupName"] for g in update.body["spec"]["workerGroupSpecs"]] == ["w", "extra"]
+    assert update.body["metadata"]["annotations"]["ray.io/num-worker-groups"] == "2"
+    assert not of(a.CreateCluster, d.actions)
+    # a group removed, or a group changed besides the one appended: a new cluster, no update
+    for changed in (service(env="2"), _without_groups(service())):
+        d = _serving(changed, clusters)
+        assert not of(a.UpdateCluster, d.actions) and len(of(a.CreateCluster, d.actions)) == 1
+
+
+def _without_groups(svc: RayService) -> RayService:
+    svc.spec.ray_cluster_config.worker_group_specs = []
+    return svc
+
+
+def test_tolerations_scheduling_gates_and_the_upgrade_strategy_never_make_a_new_cluster() -> None:
+    clusters = {"svc-aaaaa": cluster(service(), "svc-aaaaa")}
+    admitted = service()
+    config = admitted.spec.ray_cluster_config
+    for template in (config.head_group_spec.template, *(g.template for g in config.worker_group_specs or [])):
+        pod = template["spec"]
+        pod["tolerations"] = [{"key": "kueue", "operator": "Exists"}]
+        pod["schedulingGates"] = [{"name": "kueue.x-k8s.io/admission"}]
+    config.upgrade_strategy = ClusterUpgradeStrategy.model_validate({"type": "Recreate"})
+    assert "tolerations" in config.to_json()["headGroupSpec"]["template"]["spec"]
+    d = _serving(admitted, clusters)
+    assert not of(a.CreateCluster, d.actions) and not of(a.UpdateCluster, d.actions)
+
+
+def test_a_cluster_of_another_operator_version_is_updated_unless_an_upgrade_is_in_progress() -> None:
+    old = cluster(service(), "svc-aaaaa")
+    old["metadata"]["annotations"]["ray.io/kuberay-version"] = "v1.5.0"
+    d = _serving(service(), {"svc-aaaaa": old})
+    (update,) = of(a.UpdateCluster, d.actions)
+    assert update.body["metadata"]["annotations"]["ray.io/kuberay-version"] == OperatorSettings().kuberay_version
+    upgrading = _serving(service(env="2"), {"svc-aaaaa": old, "svc-bbbbb": cluster(service(env="2"), "svc-bbbbb")},
+                         pending="svc-bbbbb")
+    assert not of(a.UpdateCluster, upgrading.actions)
 
 
 def test_traffic_moves_to_the_pending_cluster_only_once_its_head_is_in_the_serve_service() -> None:
