@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 
 from raykube import reasons
+from raykube.controllers.rayjob.changes import CLEAR, StatusChanges
 from raykube.controllers.rayjob.snapshot import Snapshot, Step, fail, is_job_terminal
 from raykube.runtime.clock import stamp
 
@@ -56,7 +57,7 @@ def grace_period_exceeded(s: Snapshot) -> Step | None:
     message = f"The Ray job ended ({s.job_status}) more than {grace:g}s ago, but the RayJob was still Running"
     if s.job_status == J.FAILED:
         return fail(s, F.TRANSITION_GRACE_PERIOD_EXCEEDED, message)
-    return Step({"jobDeploymentStatus": D.COMPLETE, "reason": None, "message": message}, (), None)
+    return Step(StatusChanges(job_deployment_status=D.COMPLETE, reason=CLEAR, message=message), (), None)
 
 
 def status_checks_timed_out(s: Snapshot) -> Step | None:
