@@ -29,6 +29,7 @@ from lightkube.generic_resource import create_namespaced_resource
 from lightkube.resources.core_v1 import Pod
 from lightkube.types import PatchType
 
+from tests.builders import make_raycluster
 from tests.integration.kube import apply, client, eventually, scratch_namespace
 from tests.integration.operator import OperatorProcess, running_operator
 from tests.integration.watch import Recorder
@@ -44,14 +45,10 @@ GROUPS = {"small": 5, "large": 3}  # groupName → maxReplicas
 
 
 def _manifest(name: str) -> dict[str, Any]:
-    container = {"name": "ray", "image": "rayproject/ray:2.46.0",
-                 "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}}}
-    groups = [{"groupName": group, "replicas": 1, "minReplicas": 0, "maxReplicas": most, "rayStartParams": {},
-               "template": {"spec": {"containers": [container]}}} for group, most in GROUPS.items()]
-    return {"apiVersion": "ray.io/v1", "kind": "RayCluster", "metadata": {"name": name},
-            "spec": {"rayVersion": "2.46.0", "enableInTreeAutoscaling": True,
-                     "headGroupSpec": {"rayStartParams": {}, "template": {"spec": {"containers": [container]}}},
-                     "workerGroupSpecs": groups}}
+    cluster = make_raycluster(name).ray_version("2.46.0").autoscaling().resources(cpu="10m", memory="16Mi")
+    for group, most in GROUPS.items():
+        cluster.worker_group(group, replicas=1, max_replicas=most)
+    return cluster.json()
 
 
 @dataclass

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from tests.builders import make_raycluster
 from tests.integration.kube import apply, eventually, kubectl, scratch_namespace
 from tests.integration.operator import OperatorProcess, running_operator
 
@@ -41,20 +42,14 @@ def _events(kubeconfig: Path, ns: str) -> list[tuple[str, str, str]]:
     return [(e.get("type", ""), e.get("reason", ""), e.get("message") or e.get("note") or "") for e in items]
 
 
-def _container() -> dict[str, Any]:
-    return {"name": "ray", "image": "rayproject/ray:2.46.0", "resources": {"requests": {"cpu": "100m"}}}
-
-
 def _cluster(name: str, replicas: int, *, autoscaling: bool = False) -> dict[str, Any]:
-    spec: dict[str, Any] = {
-        "rayVersion": "2.46.0",
-        "headGroupSpec": {"rayStartParams": {}, "template": {"spec": {"containers": [_container()]}}},
-        "workerGroupSpecs": [{"groupName": "small", "replicas": replicas, "minReplicas": 0, "maxReplicas": 4,
-                              "rayStartParams": {}, "template": {"spec": {"containers": [_container()]}}}],
-    }
-    if autoscaling:
-        spec["enableInTreeAutoscaling"] = True
-    return {"apiVersion": "ray.io/v1", "kind": "RayCluster", "metadata": {"name": name}, "spec": spec}
+    cluster = (
+        make_raycluster(name)
+        .ray_version("2.46.0")
+        .resources(cpu="100m")
+        .worker_group("small", replicas=replicas, max_replicas=4)
+    )
+    return (cluster.autoscaling() if autoscaling else cluster).json()
 
 
 def _ready(kubeconfig: Path, ns: str, name: str) -> dict[str, Any]:

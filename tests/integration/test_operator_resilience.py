@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.builders import make_raycluster
 from tests.integration.kube import eventually, kubectl, kubectl_json
 from tests.integration.operator import OperatorProcess
 
@@ -34,28 +35,7 @@ def ns(kubeconfig: Path, ray_crds: None) -> Iterator[str]:
 
 
 def _cluster(name: str, replicas: int) -> str:
-    container = {"name": "ray", "image": "rayproject/ray:2.46.0", "resources": {"requests": {"cpu": "10m"}}}
-    template = {"spec": {"containers": [container]}}
-    return yaml.safe_dump(
-        {
-            "apiVersion": "ray.io/v1",
-            "kind": "RayCluster",
-            "metadata": {"name": name},
-            "spec": {
-                "headGroupSpec": {"rayStartParams": {}, "template": template},
-                "workerGroupSpecs": [
-                    {
-                        "groupName": "g",
-                        "replicas": replicas,
-                        "minReplicas": 0,
-                        "maxReplicas": 100,
-                        "rayStartParams": {},
-                        "template": template,
-                    }
-                ],
-            },
-        }
-    )
+    return make_raycluster(name).resources(cpu="10m").worker_group("g", replicas=replicas, max_replicas=100).yaml()
 
 
 def _pods(kubeconfig: Path, ns: str) -> list[dict[str, Any]]:

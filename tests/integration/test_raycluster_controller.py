@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.builders import make_raycluster
 from tests.integration.kube import apply, eventually, kubectl, kubectl_json, scratch_namespace
 from tests.integration.operator import OperatorProcess, running_operator
 
@@ -95,36 +96,14 @@ def test_sample_cluster_becomes_ready_with_kuberays_columns(
 
 
 def _small_cluster(name: str, replicas: int, *, autoscaling: bool = False, max_replicas: int = 100) -> dict[str, Any]:
-    container = {
-        "name": "ray",
-        "image": "rayproject/ray:2.46.0",
-        "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}},
-    }
-    spec: dict[str, Any] = {
-        "rayVersion": "2.46.0",
-        "headGroupSpec": {"rayStartParams": {}, "template": {"spec": {"containers": [container]}}},
-        "workerGroupSpecs": [
-            {
-                "groupName": "small",
-                "replicas": replicas,
-                "minReplicas": 0,
-                "maxReplicas": max_replicas,
-                "rayStartParams": {},
-                "template": {"spec": {"containers": [container]}},
-            },
-            {
-                "groupName": "other",
-                "replicas": 1,
-                "minReplicas": 0,
-                "maxReplicas": 5,
-                "rayStartParams": {},
-                "template": {"spec": {"containers": [container]}},
-            },
-        ],
-    }
-    if autoscaling:
-        spec["enableInTreeAutoscaling"] = True
-    return {"apiVersion": "ray.io/v1", "kind": "RayCluster", "metadata": {"name": name}, "spec": spec}
+    cluster = (
+        make_raycluster(name)
+        .ray_version("2.46.0")
+        .resources(cpu="100m", memory="128Mi")
+        .worker_group("small", replicas=replicas, max_replicas=max_replicas)
+        .worker_group("other", replicas=1, max_replicas=5)
+    )
+    return (cluster.autoscaling() if autoscaling else cluster).json()
 
 
 def test_scaling_with_kubectl_patch(operator: OperatorProcess, kubeconfig: Path, ns: str) -> None:

@@ -20,6 +20,7 @@ import pytest
 
 from raykube.ray.models import RayJobState
 from raykube.ray.standin import JobScript, StandInDashboard
+from tests.builders import make_raycluster, make_rayjob
 from tests.integration.kube import apply, eventually, kubectl, scratch_namespace
 from tests.integration.operator import OperatorProcess, running_operator
 
@@ -86,14 +87,13 @@ def _container(cpu: str = "100m") -> dict[str, Any]:
 
 
 def _rayjob(name: str, **spec: Any) -> dict[str, Any]:
-    cluster = {
-        "rayVersion": "2.46.0",
-        "headGroupSpec": {"rayStartParams": {}, "template": {"spec": {"containers": [_container()]}}},
-        "workerGroupSpecs": [{"groupName": "small", "replicas": 1, "minReplicas": 0, "maxReplicas": 2,
-                              "rayStartParams": {}, "template": {"spec": {"containers": [_container()]}}}],
-    }
-    body = {"entrypoint": "python -c 'print(42)'", "rayClusterSpec": cluster, **spec}
-    return {"apiVersion": "ray.io/v1", "kind": "RayJob", "metadata": {"name": name}, "spec": body}
+    cluster = (
+        make_raycluster(name)
+        .ray_version("2.46.0")
+        .resources(cpu="100m", memory="128Mi")
+        .worker_group("small", replicas=1, max_replicas=2)
+    )
+    return make_rayjob(name).entrypoint("python -c 'print(42)'").cluster(cluster).spec(**spec).json()
 
 
 def test_the_sample_rayjob_completes_in_k8s_job_mode(

@@ -21,6 +21,7 @@ import yaml
 
 from raykube.ray.standin import JobScript, StandInDashboard
 from raykube.ray.standin_serve import ServeScript
+from tests.builders import RayClusterBuilder, make_raycluster, make_rayservice
 from tests.integration.kube import apply, eventually, kubectl, kubectl_json, scratch_namespace
 from tests.integration.operator import OperatorProcess, running_operator
 
@@ -89,15 +90,6 @@ def _active(status: dict[str, Any]) -> str:
     return str((status.get("activeServiceStatus") or {}).get("rayClusterName") or "")
 
 
-def _container(name: str, env: str = "1") -> dict[str, Any]:
-    return {
-        "name": name,
-        "image": "rayproject/ray:2.52.0",
-        "env": [{"name": "VERSION", "value": env}],
-        "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}},
-    }
-
-
 def _serve_config(price: int = 3, import_path: str = "fruit.deployment_graph") -> str:
     apps = [
         {
@@ -116,23 +108,21 @@ def _serve_config(price: int = 3, import_path: str = "fruit.deployment_graph") -
     return yaml.safe_dump({"applications": apps})
 
 
+def _serving_cluster(name: str, *, env: str) -> RayClusterBuilder:
+    """The RayServices' cluster: ``VERSION=env`` in the head (an upgrade changes it), ``VERSION=1`` in workers."""
+    return (
+        make_raycluster(name)
+        .ray_version("2.52.0")
+        .image("rayproject/ray:2.52.0")
+        .resources(cpu="100m", memory="128Mi")
+        .head(container="ray-head", env={"VERSION": env})
+        .worker_group("small", replicas=1, min_replicas=1, max_replicas=3, container="ray-worker", env={"VERSION": "1"})
+    )
+
+
 def _rayservice(name: str, *, env: str = "1", config: str | None = None, **spec: Any) -> dict[str, Any]:
-    cluster = {
-        "rayVersion": "2.52.0",
-        "headGroupSpec": {"rayStartParams": {}, "template": {"spec": {"containers": [_container("ray-head", env)]}}},
-        "workerGroupSpecs": [
-            {
-                "groupName": "small",
-                "replicas": 1,
-                "minReplicas": 1,
-                "maxReplicas": 3,
-                "rayStartParams": {},
-                "template": {"spec": {"containers": [_container("ray-worker")]}},
-            }
-        ],
-    }
-    body = {"serveConfigV2": config or _serve_config(), "rayClusterConfig": cluster, **spec}
-    return {"apiVersion": "ray.io/v1", "kind": "RayService", "metadata": {"name": name}, "spec": body}
+    service = make_rayservice(name).serve_config(config or _serve_config()).cluster(_serving_cluster(name, env=env))
+    return service.spec(**spec).json()
 
 
 def test_the_sample_rayservice_becomes_ready_with_its_applications_running(

@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from raykube.ray.standin import JobScript, StandInDashboard
+from tests.builders import make_raycluster, make_rayservice
 from tests.integration.kube import apply, eventually, kubectl, scratch_namespace
 from tests.integration.operator import OperatorProcess, running_operator
 from tests.integration.watch import Recorder
@@ -82,31 +83,18 @@ def _events(kubeconfig: Path, ns: str) -> list[tuple[str, str, str]]:
 
 
 def _rayservice(name: str, *, env: str) -> dict[str, Any]:
-    def container(kind: str) -> dict[str, Any]:
-        return {
-            "name": kind,
-            "image": "rayproject/ray:2.52.0",
-            "env": [{"name": "VERSION", "value": env}],
-            "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}},
-        }
-
     apps = [{"name": "fruit_app", "import_path": "fruit.deployment_graph", "route_prefix": "/fruit"}]
-    cluster = {
-        "rayVersion": "2.52.0",
-        "enableInTreeAutoscaling": True,  # NewClusterWithIncrementalUpgrade requires the autoscaler
-        "headGroupSpec": {"rayStartParams": {}, "template": {"spec": {"containers": [container("ray-head")]}}},
-        "workerGroupSpecs": [
-            {
-                "groupName": "small",
-                "replicas": 1,
-                "minReplicas": 1,
-                "maxReplicas": 3,
-                "rayStartParams": {},
-                "template": {"spec": {"containers": [container("ray-worker")]}},
-            }
-        ],
-    }
-    spec = {
+    version = {"VERSION": env}
+    cluster = (
+        make_raycluster(name)
+        .ray_version("2.52.0")
+        .autoscaling()  # NewClusterWithIncrementalUpgrade requires the autoscaler
+        .image("rayproject/ray:2.52.0")
+        .resources(cpu="100m", memory="128Mi")
+        .head(container="ray-head", env=version)
+        .worker_group("small", replicas=1, min_replicas=1, max_replicas=3, container="ray-worker", env=version)
+    )
+    upgrade = {
         "upgradeStrategy": {
             "type": "NewClusterWithIncrementalUpgrade",
             "clusterUpgradeOptions": {
@@ -117,10 +105,9 @@ def _rayservice(name: str, *, env: str) -> dict[str, Any]:
             },
         },
         "rayClusterDeletionDelaySeconds": 5,
-        "serveConfigV2": yaml.safe_dump({"applications": apps}),
-        "rayClusterConfig": cluster,
     }
-    return {"apiVersion": "ray.io/v1", "kind": "RayService", "metadata": {"name": name}, "spec": spec}
+    service = make_rayservice(name).serve_config(yaml.safe_dump({"applications": apps})).cluster(cluster)
+    return service.spec(**upgrade).json()
 
 
 def _accept(kubeconfig: Path, ns: str, gateway: str, route: str) -> None:

@@ -1,4 +1,4 @@
-"""Fixtures for builder tests: upstream samples parsed as models, and a small fluent RayCluster factory."""
+"""Fixtures for builder tests: upstream samples parsed as models, and a small RayCluster (on `tests.builders`)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import yaml
 
 from raykube.api.defaults import apply_crd_defaults
 from raykube.api.raycluster import RayCluster
+from tests.builders import make_raycluster
 from tests.unit.api.upstream import VERSION, reference_dir
 
 
@@ -25,17 +26,14 @@ def sample_cluster(file: str, namespace: str = "default") -> RayCluster:
 
 def make_cluster(name: str = "rc", *, ray_version: str | None = "2.52.0", **spec: Any) -> RayCluster:
     """A minimal valid RayCluster with one worker group ``wg`` (1 replica); ``spec`` keys override."""
-    head = {"rayStartParams": {}, "template": {"spec": {"containers": [{"name": "ray-head", "image": "ray:x"}]}}}
-    worker = {
-        "groupName": "wg",
-        "replicas": 1,
-        "minReplicas": 0,
-        "maxReplicas": 5,
-        "rayStartParams": {},
-        "template": {"spec": {"containers": [{"name": "ray-worker", "image": "ray:x"}]}},
-    }
-    body: dict[str, Any] = {"headGroupSpec": head, "workerGroupSpecs": [worker], **spec}
+    cluster = (
+        make_raycluster(name)
+        .namespace("ns")
+        .uid("uid-1")
+        .image("ray:x")
+        .head(container="ray-head")
+        .worker_group("wg", replicas=1, max_replicas=5, container="ray-worker")
+    )
     if ray_version is not None:
-        body["rayVersion"] = ray_version
-    doc = {"metadata": {"name": name, "namespace": "ns", "uid": "uid-1"}, "spec": body}
-    return apply_crd_defaults(RayCluster.model_validate(doc))
+        cluster.ray_version(ray_version)
+    return apply_crd_defaults(cluster.spec(**spec).obj())

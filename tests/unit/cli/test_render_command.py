@@ -8,23 +8,22 @@ import yaml
 from typer.testing import CliRunner
 
 from raykube.cli.main import app
+from tests.builders import RayClusterBuilder, make_raycluster
 
 RUNNER = CliRunner()
-CLUSTER = """
-apiVersion: ray.io/v1
-kind: RayCluster
-metadata: {name: rc}
-spec:
-  rayVersion: "2.52.0"
-  headGroupSpec:
-    template: {spec: {containers: [{name: ray-head, image: "ray:x"}]}}
-  workerGroupSpecs:
-  - groupName: wg
-    replicas: 2
-    minReplicas: 0
-    maxReplicas: 3
-    template: {spec: {containers: [{name: ray-worker, image: "ray:x"}]}}
-"""
+
+
+def _cluster(name: str = "rc", *, min_replicas: int = 0) -> RayClusterBuilder:
+    return (
+        make_raycluster(name)
+        .ray_version("2.52.0")
+        .image("ray:x")
+        .head(container="ray-head")
+        .worker_group("wg", replicas=2, min_replicas=min_replicas, max_replicas=3, container="ray-worker")
+    )
+
+
+CLUSTER = _cluster().yaml()
 
 
 def _write(tmp_path: Path, text: str) -> Path:
@@ -53,7 +52,7 @@ def test_other_kinds_are_skipped_with_a_note(tmp_path: Path) -> None:
 
 
 def test_invalid_spec_names_the_field_and_exits_1(tmp_path: Path) -> None:
-    bad = CLUSTER.replace("minReplicas: 0", "minReplicas: 5")
+    bad = _cluster(min_replicas=5).yaml()
     result = RUNNER.invoke(app, ["render", "-f", str(_write(tmp_path, bad))])
     assert result.exit_code == 1
     assert "spec.workerGroupSpecs[0]" in result.stderr
@@ -61,8 +60,9 @@ def test_invalid_spec_names_the_field_and_exits_1(tmp_path: Path) -> None:
 
 
 def test_schema_error_names_the_field(tmp_path: Path) -> None:
-    bad = CLUSTER.replace("replicas: 2", 'replicas: "two"')
-    result = RUNNER.invoke(app, ["render", "-f", str(_write(tmp_path, bad))])
+    manifest = _cluster().json()
+    manifest["spec"]["workerGroupSpecs"][0]["replicas"] = "two"
+    result = RUNNER.invoke(app, ["render", "-f", str(_write(tmp_path, yaml.safe_dump(manifest)))])
     assert result.exit_code == 1
     assert "spec.workerGroupSpecs.0.replicas" in result.stderr
 
@@ -86,7 +86,7 @@ def test_unknown_setting_is_an_error(tmp_path: Path) -> None:
 
 def test_long_cluster_name_truncates_pod_prefixes(tmp_path: Path) -> None:
     name = "a" * 53
-    result = RUNNER.invoke(app, ["render", "-f", str(_write(tmp_path, CLUSTER.replace("name: rc", f"name: {name}")))])
+    result = RUNNER.invoke(app, ["render", "-f", str(_write(tmp_path, _cluster(name).yaml()))])
     assert result.exit_code == 0, result.stderr
     pods = [d for d in _docs(result.stdout) if d["kind"] == "Pod"]
     assert pods[0]["metadata"]["generateName"] == "a" * 50 + "-head-"  # type: ignore[index]

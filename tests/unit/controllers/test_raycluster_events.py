@@ -15,7 +15,8 @@ from raykube.controllers.raycluster.pods import state_summary
 from raykube.runtime.events import PendingEvents
 from raykube.runtime.expectations import ScaleExpectations
 from raykube.runtime.objects import ObjectKey
-from tests.unit.controllers.fixtures import make_cluster, make_pod
+from tests.builders.pod import make_pod
+from tests.unit.controllers.fixtures import make_cluster
 from tests.unit.controllers.rayjob.fakeapi import FakeApi
 
 KEY = ObjectKey("ns", "rc")

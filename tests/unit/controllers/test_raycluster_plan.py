@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from raykube.controllers.raycluster.plan import Cause, Deletion, plan_pods
-from tests.unit.controllers.fixtures import make_cluster, make_pod
+from tests.builders.pod import make_pod
+from tests.unit.controllers.fixtures import make_cluster
 
 
 def test_a_new_cluster_gets_a_head_and_its_workers() -> None:

@@ -16,7 +16,8 @@ from raykube.controllers.raycluster import conditions as typed_conditions
 from raykube.controllers.raycluster import status as typed
 from raykube.controllers.raycluster.pods import Pod
 from raykube.controllers.raycluster.status import ReconcileFailure
-from tests.unit.controllers.fixtures import make_cluster, make_pod
+from tests.builders.pod import make_pod
+from tests.unit.controllers.fixtures import make_cluster
 
 NOW = dt.datetime(2026, 11, 26, 12, 0, 0, tzinfo=dt.UTC)
 LATER = NOW + dt.timedelta(minutes=5)

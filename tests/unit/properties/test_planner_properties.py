@@ -9,7 +9,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from raykube.controllers.raycluster.plan import plan_pods
-from tests.unit.controllers.fixtures import make_cluster, make_pod
+from tests.builders.pod import make_pod
+from tests.unit.controllers.fixtures import make_cluster
 
 INT32 = 2**31 - 1
 FAST = settings(max_examples=60, deadline=None)

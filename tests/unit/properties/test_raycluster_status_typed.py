@@ -18,8 +18,9 @@ from hypothesis import strategies as st
 from raykube import reasons
 from raykube.api.raycluster import RayCluster, RayClusterStatus
 from raykube.controllers.raycluster import conditions, status
+from tests.builders.pod import make_pod
 from tests.unit.controllers import legacy_raycluster_status as legacy
-from tests.unit.controllers.fixtures import make_cluster, make_pod
+from tests.unit.controllers.fixtures import make_cluster
 
 FAST = settings(max_examples=150, deadline=None)
 NOW = dt.datetime(2026, 11, 26, 12, 0, 0, tzinfo=dt.UTC)

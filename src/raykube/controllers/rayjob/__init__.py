@@ -6,7 +6,8 @@ Modules, in the order a pass uses them:
   ``<rayjob>-head-svc`` Services, head pods), all from informer caches.
 * :mod:`~raykube.controllers.rayjob.dashboard`: dashboard calls as background tasks whose answers land in
   memory and wake the RayJob; a reconcile only ever reads the latest answer.
-* :mod:`~raykube.controllers.rayjob.snapshot`: the frozen inputs of one decision.
+* :mod:`~raykube.controllers.rayjob.snapshot`: the frozen inputs of one decision and its output (`Step`).
+* :mod:`~raykube.controllers.rayjob.changes`: `StatusChanges`, the typed status fields a step sets or clears.
 * :mod:`~raykube.controllers.rayjob.states`: one pure function per state, returning the next status
   changes and the actions to take, with :mod:`~raykube.controllers.rayjob.deadlines` (time limits),
   :mod:`~raykube.controllers.rayjob.follow` (submitter and dashboard answers while Running) and

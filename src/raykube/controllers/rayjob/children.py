@@ -17,12 +17,13 @@ import yaml
 
 from raykube import reasons
 from raykube.api.defaults import apply_crd_defaults
-from raykube.api.raycluster import RayCluster
+from raykube.api.raycluster import RayCluster, RayClusterStatus
 from raykube.api.rayjob import RayJob
 from raykube.builders import submitter as build
 from raykube.builders.cluster import cluster_context
 from raykube.builders.pod import ClusterContext
 from raykube.builders.settings import OperatorSettings
+from raykube.controllers.rayjob.changes import CLEAR, Clear
 from raykube.ray.models import JobSubmitRequest
 from raykube.runtime.clock import parse_time
 from raykube.runtime.objects import Obj
@@ -35,6 +36,12 @@ def context(cluster: Obj, settings: OperatorSettings) -> ClusterContext:
 
 def is_ready(cluster: Obj) -> bool:
     return (cluster.get("status") or {}).get("state") == reasons.ClusterState.READY
+
+
+def cluster_status(cluster: Obj) -> RayClusterStatus | Clear:
+    """The cluster's status, typed, as a RayJob's ``rayClusterStatus`` copies it (`CLEAR` when it has none)."""
+    raw = cluster.get("status")
+    return RayClusterStatus.model_validate(raw) if raw else CLEAR
 
 
 def is_deleting(obj: Obj) -> bool:

@@ -22,16 +22,16 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Unpack
 
+from raykube.controllers.probes import BackgroundProbes, ProbeOptions
 from raykube.controllers.rayjob.probe import Answer, Probe, Target
 from raykube.ray.client import DashboardClient
 from raykube.ray.errors import DashboardError
 from raykube.ray.models import JobSubmitRequest
 from raykube.runtime import logs
-from raykube.runtime.clock import Clock, RealClock
 from raykube.runtime.objects import ObjectKey
 
 __all__ = ["Answer", "DashboardProbes", "Probe", "Target"]
@@ -61,7 +61,7 @@ class _Slot:
                 call.task.cancel()
 
 
-class DashboardProbes:
+class DashboardProbes(BackgroundProbes[DashboardClient]):
     """Background dashboard calls and their latest answers, per RayJob.
 
     Parameters:
@@ -71,20 +71,9 @@ class DashboardProbes:
         on_answer: called with the RayJob key when an answer is news (wired to the controller's queue).
     """
 
-    def __init__(
-        self,
-        client: DashboardClient,
-        *,
-        clock: Clock | None = None,
-        concurrency: int = 64,
-        on_answer: Callable[[ObjectKey], None] | None = None,
-    ) -> None:
-        self._client = client
-        self._clock = clock or RealClock()
+    def __init__(self, client: DashboardClient, **options: Unpack[ProbeOptions]) -> None:
+        super().__init__(client, **options)
         self._slots: dict[ObjectKey, _Slot] = {}
-        self._semaphore = asyncio.Semaphore(concurrency)
-        self.on_answer = on_answer
-        self.calls_made = 0
 
     # -- reading -----------------------------------------------------------------------------------
 
@@ -172,22 +161,16 @@ class DashboardProbes:
 
     async def _run(self, key: ObjectKey, slot: _Slot, kind: str, call: Coroutine[Any, Any, Answer]) -> None:
         try:
-            async with self._semaphore:
-                self.calls_made += 1
-                answer = await call
-        except asyncio.CancelledError:
-            call.close()
-            raise
+            answer = await self._bounded(call)
         except Exception as exc:  # a bug (the client types every httpx failure): count it as a failed call
-            call.close()
             _log.error("Dashboard call crashed", key=str(key), kind=kind, exc_info=exc)
             answer = Answer(slot.target, self._clock.now(), error=DashboardError(slot.target.address, repr(exc)))
         if self._slots.get(key) is not slot:
             return  # forgotten or retargeted meanwhile
         previous = slot.calls[kind].answer
         slot.calls[kind].answer = answer
-        if (kind != "info" or answer.news_after(previous)) and self.on_answer is not None:
-            self.on_answer(key)
+        if kind != "info" or answer.news_after(previous):
+            self._wake(key)
 
     async def _fetch(self, target: Target) -> Answer:
         try:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 
 from raykube import reasons
+from raykube.controllers.rayjob.changes import CLEAR, StatusChanges
 from raykube.controllers.rayjob.snapshot import Snapshot, Step, fail, is_job_terminal
 from raykube.runtime.clock import stamp
 
@@ -24,8 +25,7 @@ F = reasons.JobFailedReason
 
 def active_deadline(s: Snapshot) -> Step | None:
     seconds = s.job.spec.active_deadline_seconds
-    start = s.status.start_time
-    if not seconds or start is None or s.now < start + dt.timedelta(seconds=seconds):
+    if (start := _passed(s, seconds)) is None:
         return None
     message = (
         f"The RayJob has passed the activeDeadlineSeconds. StartTime: {stamp(start)}. ActiveDeadlineSeconds: {seconds}"
@@ -35,14 +35,21 @@ def active_deadline(s: Snapshot) -> Step | None:
 
 def pre_running_deadline(s: Snapshot) -> Step | None:
     seconds = s.job.spec.pre_running_deadline_seconds
-    start = s.status.start_time
-    if not seconds or start is None or s.now < start + dt.timedelta(seconds=seconds):
+    if (start := _passed(s, seconds)) is None:
         return None
     message = (
         f"The RayJob did not reach Running within preRunningDeadlineSeconds. StartTime: {stamp(start)}. "
         f"PreRunningDeadlineSeconds: {seconds}"
     )
     return fail(s, F.PRE_RUNNING_DEADLINE_EXCEEDED, message)
+
+
+def _passed(s: Snapshot, seconds: int | None) -> dt.datetime | None:
+    """``status.startTime`` once ``seconds`` from it have passed (``None``: no limit, not started, in time)."""
+    start = s.status.start_time
+    if not seconds or start is None or s.now < start + dt.timedelta(seconds=seconds):
+        return None
+    return start
 
 
 def grace_period_exceeded(s: Snapshot) -> Step | None:
@@ -56,7 +63,7 @@ def grace_period_exceeded(s: Snapshot) -> Step | None:
     message = f"The Ray job ended ({s.job_status}) more than {grace:g}s ago, but the RayJob was still Running"
     if s.job_status == J.FAILED:
         return fail(s, F.TRANSITION_GRACE_PERIOD_EXCEEDED, message)
-    return Step({"jobDeploymentStatus": D.COMPLETE, "reason": None, "message": message}, (), None)
+    return Step(StatusChanges(job_deployment_status=D.COMPLETE, reason=CLEAR, message=message), (), None)
 
 
 def status_checks_timed_out(s: Snapshot) -> Step | None:

@@ -11,19 +11,21 @@ import datetime as dt
 from typing import Any
 
 from raykube import reasons
-from raykube.api.rayjob import SubmissionMode
+from raykube.api.rayjob import RayJobInfo, SubmissionMode
 from raykube.controllers.rayjob import children
 from raykube.controllers.rayjob.actions import SubmitJob
+from raykube.controllers.rayjob.changes import CLEAR, StatusChanges
 from raykube.controllers.rayjob.children import SubmitterOutcome
 from raykube.controllers.rayjob.probe import Answer, Target
 from raykube.controllers.rayjob.settings import RayJobSettings
 from raykube.controllers.rayjob.snapshot import Snapshot, Step, fail
 from raykube.ray.errors import SubmissionIdTaken
-from raykube.runtime.clock import stamp
 
 D = reasons.JobDeploymentStatus
 J = reasons.JobStatus
 F = reasons.JobFailedReason
+#: The dashboard answered (a job, or "no such job"): the status-check failure timer stops.
+_ANSWERED = StatusChanges(job_status_check_failure_start_time=CLEAR)
 
 
 def submitter_outcome(s: Snapshot, cluster: dict[str, Any]) -> tuple[SubmitterOutcome | None, Step | None]:
@@ -68,7 +70,7 @@ def submitter_finished_long_ago(s: Snapshot, outcome: SubmitterOutcome) -> Step 
         f"The RayJob submitter finished at {outcome.at.strftime('%Y-%m-%d %H:%M:%S')} but the ray job did not "
         f"reach terminal state within {go_duration(grace)}"
     )
-    return fail(s, F.TRANSITION_GRACE_PERIOD_EXCEEDED, message, {"jobStatus": J.FAILED.value})
+    return fail(s, F.TRANSITION_GRACE_PERIOD_EXCEEDED, message, StatusChanges(job_status=J.FAILED))
 
 
 def go_duration(seconds: float) -> str:
@@ -93,20 +95,19 @@ def follow(s: Snapshot, step: Step, target: Target, outcome: SubmitterOutcome, c
         return step.but(changes=_failing_since(s, info.at))
     if info.not_found:
         if s.mode == SubmissionMode.HTTP:
-            return _submit(s, step.but(changes={"jobStatusCheckFailureStartTime": None}), target)
+            return _submit(s, step.but(changes=_ANSWERED), target)
         if outcome.finished:
             return fail(s, F.APP_FAILED, f"The submitter finished, but the Ray dashboard has no job {target.job_id}")
-        return step.but(changes={"jobStatusCheckFailureStartTime": None})
+        return step.but(changes=_ANSWERED)
     assert info.details is not None
     details = info.details
-    job_info = {k: stamp(v) for k, v in (("startTime", details.started_at), ("endTime", details.ended_at)) if v}
-    changes: dict[str, Any] = {
-        "jobStatus": details.status.value,
-        "message": details.message or None,
-        "rayJobInfo": job_info or None,
-        "rayClusterStatus": cluster.get("status") or None,
-        "jobStatusCheckFailureStartTime": None,
-    }
+    times = RayJobInfo(start_time=details.started_at, end_time=details.ended_at)
+    changes = _ANSWERED | StatusChanges(
+        job_status=details.status.value,
+        message=details.message or CLEAR,
+        ray_job_info=times if details.started_at or details.ended_at else CLEAR,
+        ray_cluster_status=children.cluster_status(cluster),
+    )
     ended = details.status.is_terminal
     if s.mode == SubmissionMode.K8S_JOB and not outcome.finished:
         ended = False  # KubeRay waits for the submitter too (kuberay#1919)
@@ -114,7 +115,7 @@ def follow(s: Snapshot, step: Step, target: Target, outcome: SubmitterOutcome, c
         return step.but(changes=changes)
     if details.status.value == J.FAILED:
         return fail(s, F.APP_FAILED, details.message or "The Ray job failed", changes)
-    return step.but(changes={**changes, "jobDeploymentStatus": D.COMPLETE, "reason": None})
+    return step.but(changes=changes | StatusChanges(job_deployment_status=D.COMPLETE, reason=CLEAR))
 
 
 def _submit(s: Snapshot, step: Step, target: Target) -> Step:
@@ -140,9 +141,9 @@ def _taken(answer: Answer) -> bool:
     return isinstance(answer.error, SubmissionIdTaken)
 
 
-def _failing_since(s: Snapshot, since: dt.datetime) -> dict[str, Any]:
+def _failing_since(s: Snapshot, since: dt.datetime) -> StatusChanges:
     """Start the status-check failure timer, unless it runs already."""
-    return {"jobStatusCheckFailureStartTime": stamp(s.status.job_status_check_failure_start_time or since)}
+    return StatusChanges(job_status_check_failure_start_time=s.status.job_status_check_failure_start_time or since)
 
 
 def call_deadline(settings: RayJobSettings) -> float:

@@ -1,7 +1,7 @@
 """KubeRay's ``jobDeploymentStatus`` state machine: one pure function per state, returning the next step.
 
 Each function takes a :class:`~raykube.controllers.rayjob.snapshot.Snapshot` and returns a
-:class:`~raykube.controllers.rayjob.snapshot.Step` (status changes, actions, when to look again); nothing
+:class:`~raykube.controllers.rayjob.snapshot.Step` (typed status changes, actions, when to look again); nothing
 here talks to the API server or the dashboard. The transitions follow KubeRay v1.7.0
 (``rayjob_controller.go``; §3.1 of the behaviour reference)::
 
@@ -25,6 +25,7 @@ Where raykube differs: the dashboard is never called here. :class:`~.actions.Pol
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -47,26 +48,26 @@ from raykube.controllers.rayjob.actions import (
     RemoveFinalizer,
     StopJob,
 )
+from raykube.controllers.rayjob.changes import CLEAR, StatusChanges
 from raykube.controllers.rayjob.probe import Probe, Target
 from raykube.controllers.rayjob.settings import RayJobSettings
 from raykube.controllers.rayjob.snapshot import Snapshot, Step, is_job_terminal
-from raykube.runtime.clock import stamp
 
 D = reasons.JobDeploymentStatus
 E = reasons.EventReason
 
 #: Status fields a Suspending/Retrying RayJob clears before it starts over (KubeRay resets the same).
-_RESET: Mapping[str, Any] = {
-    "rayClusterStatus": None,
-    "rayClusterName": None,
-    "dashboardURL": None,
-    "jobId": None,
-    "message": None,
-    "reason": None,
-    "rayJobInfo": None,
-    "jobStatus": None,
-    "jobStatusCheckFailureStartTime": None,
-}
+_RESET = StatusChanges(
+    ray_cluster_status=CLEAR,
+    ray_cluster_name=CLEAR,
+    dashboard_url=CLEAR,
+    job_id=CLEAR,
+    message=CLEAR,
+    reason=CLEAR,
+    ray_job_info=CLEAR,
+    job_status=CLEAR,
+    job_status_check_failure_start_time=CLEAR,
+)
 
 
 def decide(s: Snapshot) -> Step:
@@ -81,16 +82,21 @@ def new(s: Snapshot) -> Step:
     """Add the finalizer, name the job and the cluster once (no duplicates later), start the clock."""
     actions = () if reasons.FINALIZER_RAYJOB in s.finalizers else (AddFinalizer(),)
     if s.job.spec.suspend:  # created suspended (Kueue): wait for admission without creating anything
-        return Step({"jobDeploymentStatus": D.SUSPENDED, "jobStatus": None}, actions)
-    changes: dict[str, Any] = {}
+        return Step(StatusChanges(job_deployment_status=D.SUSPENDED, job_status=CLEAR), actions)
+    job_id = None
     if s.mode != SubmissionMode.INTERACTIVE and not s.status.job_id:
-        changes["jobId"] = s.job.spec.job_id or names.job_submission_id(s.job.name, s.suffixes[0])
+        job_id = s.job.spec.job_id or names.job_submission_id(s.job.name, s.suffixes[0])
+    cluster_name = None
     if not s.status.ray_cluster_name:
         selector = s.job.spec.cluster_selector or {}
-        changes["rayClusterName"] = selector.get(reasons.LABEL_CLUSTER) or names.child_cluster_name(
-            s.job.name, s.suffixes[1]
-        )
-    changes.update(jobStatus=None, jobDeploymentStatus=D.INITIALIZING, startTime=stamp(s.now))
+        cluster_name = selector.get(reasons.LABEL_CLUSTER) or names.child_cluster_name(s.job.name, s.suffixes[1])
+    changes = StatusChanges(
+        job_id=job_id,
+        ray_cluster_name=cluster_name,
+        job_status=CLEAR,
+        job_deployment_status=D.INITIALIZING,
+        start_time=s.now,
+    )
     return Step(changes, actions, s.settings.requeue_seconds)
 
 
@@ -103,24 +109,22 @@ def initializing(s: Snapshot) -> Step:
     wait = Step(requeue_after=s.settings.requeue_seconds)
     cluster = s.cluster
     if cluster is None:
-        return wait.but(**_missing_cluster(s))
+        return _missing_cluster(s, wait)
     if children.is_deleting(cluster):
         return wait
-    changes: dict[str, Any] = {}
-    url = s.status.dashboard_url
-    if not url:
+    url = None
+    if not s.status.dashboard_url:
         if not children.is_ready(cluster) and not _sidecar_finished(s):
             # As KubeRay: the not-ready cluster's status is copied while waiting (not in the pass that
             # finds it ready; from Running on, with every answer of the dashboard).
-            return wait.but(changes={"rayClusterStatus": cluster.get("status") or None})
+            return wait.but(changes=StatusChanges(ray_cluster_status=children.cluster_status(cluster)))
         url = children.dashboard_url(cluster, s.operator)
-        changes["dashboardURL"] = url
     if s.mode == SubmissionMode.INTERACTIVE:
-        return wait.but(changes={**changes, "jobDeploymentStatus": D.WAITING})
+        return wait.but(changes=StatusChanges(dashboard_url=url, job_deployment_status=D.WAITING))
     actions = []
     if s.mode == SubmissionMode.K8S_JOB and s.submitter is None:
         actions.append(CreateSubmitter(_submitter(s, cluster)))
-    return wait.but(changes={**changes, "jobDeploymentStatus": D.RUNNING}, actions=actions)
+    return wait.but(changes=StatusChanges(dashboard_url=url, job_deployment_status=D.RUNNING), actions=actions)
 
 
 def waiting(s: Snapshot) -> Step:
@@ -129,7 +133,8 @@ def waiting(s: Snapshot) -> Step:
         return failed
     if not s.job.spec.job_id:
         return Step(requeue_after=s.settings.requeue_seconds)
-    return Step({"jobId": s.job.spec.job_id, "jobDeploymentStatus": D.RUNNING}, (), s.settings.requeue_seconds)
+    changes = StatusChanges(job_id=s.job.spec.job_id, job_deployment_status=D.RUNNING)
+    return Step(changes, (), s.settings.requeue_seconds)
 
 
 def running(s: Snapshot) -> Step:
@@ -142,7 +147,7 @@ def running(s: Snapshot) -> Step:
     step = Step(requeue_after=s.settings.requeue_seconds)
     cluster = s.cluster
     if cluster is None:  # deleted behind our back: KubeRay recreates it under the same name
-        return step.but(**_missing_cluster(s))
+        return _missing_cluster(s, step)
     step = step.but(actions=_job_service(s, cluster))
     outcome, failed = follow.submitter_outcome(s, cluster)
     if failed is not None:
@@ -168,7 +173,7 @@ def suspended(s: Snapshot) -> Step:
     """Wait for ``spec.suspend: false`` (a spec change wakes the RayJob, so no periodic pass is needed)."""
     if s.job.spec.suspend:
         return Step()
-    return Step({"jobDeploymentStatus": D.NEW, "jobStatus": None}, (), s.settings.requeue_seconds)
+    return Step(StatusChanges(job_deployment_status=D.NEW, job_status=CLEAR), (), s.settings.requeue_seconds)
 
 
 def finished(s: Snapshot) -> Step:
@@ -242,20 +247,20 @@ def _sidecar_finished(s: Snapshot) -> bool:
 
 
 def _to(s: Snapshot, state: str) -> Step:
-    return Step({"jobDeploymentStatus": state}, (), s.settings.requeue_seconds)
+    return Step(StatusChanges(job_deployment_status=state), (), s.settings.requeue_seconds)
 
 
-def _missing_cluster(s: Snapshot) -> dict[str, Any]:
+def _missing_cluster(s: Snapshot, step: Step) -> Step:
     """The cluster is not in the cache: create it, or (clusterSelector) complain and wait."""
     name = s.status.ray_cluster_name or ""
     if s.cluster_selected:
         note = (
             f"RayCluster {s.job.namespace}/{name} set in the clusterSelector is not found. It must be created manually"
         )
-        return {"events": [Event.warning(E.RAYCLUSTER_NOT_FOUND, note)]}
+        return step.but(events=[Event.warning(E.RAYCLUSTER_NOT_FOUND, note)])
     body = desired_job(s.job, s.operator, cluster_name=name, job_id=s.status.job_id or "").cluster
     assert body is not None  # not cluster_selected
-    return {"actions": [CreateCluster(body)]}
+    return step.but(actions=[CreateCluster(body)])
 
 
 def _submitter(s: Snapshot, cluster: dict[str, Any]) -> dict[str, Any]:
@@ -289,8 +294,5 @@ def _release(s: Snapshot, *, then: str) -> Step:
             actions.append(DeleteSubmitter(names.submitter_job_name(s.job.name)))
     if remaining:
         return Step(actions=tuple(actions), requeue_after=s.settings.requeue_seconds)
-    changes = dict(_RESET)
-    if s.cluster_selected:
-        changes.pop("rayClusterName")
-    changes["jobDeploymentStatus"] = then
-    return Step(changes, (ForgetDashboard(),), s.settings.requeue_seconds)
+    reset = dataclasses.replace(_RESET, ray_cluster_name=None) if s.cluster_selected else _RESET
+    return Step(reset | StatusChanges(job_deployment_status=then), (ForgetDashboard(),), s.settings.requeue_seconds)

@@ -8,8 +8,8 @@ JobStatusCheckTimeoutExceeded). Empty values are dropped, as Go's ``omitempty`` 
 compares equal and is not written again.
 
 The result is a typed `RayJobStatus` (times as datetimes), compared as such and turned into the API's JSON
-only at the write. The state functions read it typed (`Snapshot.status`) and still return their changes as
-JSON (camelCase, ``None`` removes), merged here.
+only at the write. The state functions read it typed (`Snapshot.status`) and return their changes typed
+(`StatusChanges`), merged here.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from typing import Any
 from raykube import reasons
 from raykube.api.rayjob import RayJob, RayJobStatus
 from raykube.controllers.event import Event
+from raykube.controllers.rayjob.changes import StatusChanges
 from raykube.controllers.rayjob.snapshot import Step
 
 D = reasons.JobDeploymentStatus
@@ -40,11 +41,15 @@ def read_status(raw: Mapping[str, Any] | None) -> RayJobStatus | None:
     return RayJobStatus.model_validate(kept) if kept else None
 
 
-def next_status(old: RayJobStatus | None, step: Step, *, job: RayJob, now: dt.datetime) -> RayJobStatus:
-    """The complete new status, typed; the reconciler serialises it at the write.
+def _with_changes(old: RayJobStatus | None, changes: StatusChanges) -> RayJobStatus:
+    """The old status with a step's changes, as the API server will hand it back: empty values dropped, times in
+    whole seconds (so an unchanged status compares equal to the one read back after the write)."""
+    return read_status(changes.applied_to(old or RayJobStatus()).to_json()) or RayJobStatus()
 
-    A step's changes are JSON (camelCase, ``None`` removes a field), merged into the old status as such."""
-    merged = RayJobStatus.model_validate(normalized({**(old.to_json() if old else {}), **step.changes}))
+
+def next_status(old: RayJobStatus | None, step: Step, *, job: RayJob, now: dt.datetime) -> RayJobStatus:
+    """The complete new status, typed; the reconciler serialises it at the write."""
+    merged = _with_changes(old, step.changes)
     before = (old.job_deployment_status if old else None) or ""
     after = merged.job_deployment_status or ""
     failed, succeeded = merged.failed or 0, merged.succeeded or 0
@@ -78,9 +83,7 @@ def status_changed(old: RayJobStatus | None, new: RayJobStatus) -> bool:
 def validation_failure(problems: list[str]) -> Step:
     """ValidationFailed: terminal, with every problem in the message."""
     message = "; ".join(problems)
-    changes = {
-        "jobDeploymentStatus": D.VALIDATION_FAILED,
-        "reason": reasons.JobFailedReason.VALIDATION_FAILED,
-        "message": message,
-    }
+    changes = StatusChanges(
+        job_deployment_status=D.VALIDATION_FAILED, reason=reasons.JobFailedReason.VALIDATION_FAILED, message=message
+    )
     return Step(changes, (), None, (Event.warning(reasons.EventReason.INVALID_RAYJOB_SPEC, message),))

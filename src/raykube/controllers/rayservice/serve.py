@@ -16,15 +16,15 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Unpack
 
+from raykube.controllers.probes import BackgroundProbes, ProbeOptions
 from raykube.controllers.rayservice.view import Applied, ClusterServe, Endpoint
 from raykube.ray.errors import DashboardError
 from raykube.ray.serve import ServeClient, ServeInstanceDetails
 from raykube.runtime import logs
-from raykube.runtime.clock import Clock, RealClock
 from raykube.runtime.objects import ObjectKey
 
 __all__ = ["Applied", "ClusterServe", "Endpoint", "Outcome", "ServeProbes"]
@@ -62,24 +62,13 @@ class _Cluster:
                 task.cancel()
 
 
-class ServeProbes:
+class ServeProbes(BackgroundProbes[ServeClient]):
     """Background Serve calls and their latest answers, per RayService and cluster."""
 
-    def __init__(
-        self,
-        client: ServeClient,
-        *,
-        clock: Clock | None = None,
-        concurrency: int = 64,
-        on_answer: Callable[[ObjectKey], None] | None = None,
-    ) -> None:
-        self._client = client
-        self._clock = clock or RealClock()
+    def __init__(self, client: ServeClient, **options: Unpack[ProbeOptions]) -> None:
+        super().__init__(client, **options)
         self._state: dict[ObjectKey, dict[str, _Cluster]] = {}
         self._outcomes: dict[ObjectKey, list[Outcome]] = {}
-        self._semaphore = asyncio.Semaphore(concurrency)
-        self.on_answer = on_answer
-        self.calls_made = 0
 
     def view(self, key: ObjectKey, cluster: str) -> ClusterServe:
         state = self._state.get(key, {}).get(cluster)
@@ -175,18 +164,12 @@ class ServeProbes:
 
     async def _run(self, key: ObjectKey, call: Coroutine[Any, Any, bool]) -> None:
         try:
-            async with self._semaphore:
-                self.calls_made += 1
-                news = await call
-        except asyncio.CancelledError:
-            call.close()
-            raise
+            news = await self._bounded(call)
         except Exception as exc:  # a bug, not an answer: log it, look again later
-            call.close()
             _log.error("Serve call crashed", key=str(key), exc_info=exc)
             news = True
-        if news and self.on_answer is not None:
-            self.on_answer(key)
+        if news:
+            self._wake(key)
 
     def _live(self, key: ObjectKey, cluster: str) -> _Cluster | None:
         return self._state.get(key, {}).get(cluster)

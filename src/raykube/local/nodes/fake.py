@@ -68,6 +68,20 @@ startTime: {{ $now | Quote }}
 """
 
 
+def _unready_conditions(*, initialized: bool) -> str:
+    """``$now`` and the conditions of a scheduled pod whose containers are not ready (the start of every failure
+    template); ``initialized``: whether its init containers have finished."""
+    done = 'status: "True"' if initialized else 'status: "False", reason: ContainersNotInitialized'
+    return """\
+{{ $now := Now }}
+conditions:
+- {type: Initialized, DONE, lastTransitionTime: {{ $now | Quote }}}
+- {type: PodScheduled, status: "True", lastTransitionTime: {{ $now | Quote }}}
+- {type: ContainersReady, status: "False", reason: ContainersNotReady, lastTransitionTime: {{ $now | Quote }}}
+- {type: Ready, status: "False", reason: ContainersNotReady, lastTransitionTime: {{ $now | Quote }}}
+""".replace("DONE", done)
+
+
 def _terminated_status(phase: str, exit_code: int, reason: str) -> str:
     return (
         """\
@@ -89,13 +103,7 @@ phase: PHASE
     )
 
 
-_UNREADY_STATUS = """\
-{{ $now := Now }}
-conditions:
-- {type: Initialized, status: "True", lastTransitionTime: {{ $now | Quote }}}
-- {type: PodScheduled, status: "True", lastTransitionTime: {{ $now | Quote }}}
-- {type: ContainersReady, status: "False", reason: ContainersNotReady, lastTransitionTime: {{ $now | Quote }}}
-- {type: Ready, status: "False", reason: ContainersNotReady, lastTransitionTime: {{ $now | Quote }}}
+_UNREADY_STATUS = _unready_conditions(initialized=True) + """\
 containerStatuses:
 {{ range .spec.containers }}
 - {name: {{ .name | Quote }}, image: {{ .image | Quote }}, imageID: {{ .image | Quote }}, ready: false, started: true,
@@ -107,13 +115,8 @@ message: "fake: unready"
 
 def _crashloop_status(exit_code: int, reason: str, marker: str) -> str:
     return (
-        """\
-{{ $now := Now }}
-conditions:
-- {type: Initialized, status: "True", lastTransitionTime: {{ $now | Quote }}}
-- {type: PodScheduled, status: "True", lastTransitionTime: {{ $now | Quote }}}
-- {type: ContainersReady, status: "False", reason: ContainersNotReady, lastTransitionTime: {{ $now | Quote }}}
-- {type: Ready, status: "False", reason: ContainersNotReady, lastTransitionTime: {{ $now | Quote }}}
+        _unready_conditions(initialized=True)
+        + """\
 containerStatuses:
 {{ range .spec.containers }}
 - {name: {{ .name | Quote }}, image: {{ .image | Quote }}, imageID: {{ .image | Quote }}, ready: false,
@@ -131,13 +134,7 @@ message: MARKER
     )
 
 
-_PULL_FAILURE_STATUS = """\
-{{ $now := Now }}
-conditions:
-- {type: Initialized, status: "True", lastTransitionTime: {{ $now | Quote }}}
-- {type: PodScheduled, status: "True", lastTransitionTime: {{ $now | Quote }}}
-- {type: ContainersReady, status: "False", reason: ContainersNotReady, lastTransitionTime: {{ $now | Quote }}}
-- {type: Ready, status: "False", reason: ContainersNotReady, lastTransitionTime: {{ $now | Quote }}}
+_PULL_FAILURE_STATUS = _unready_conditions(initialized=True) + """\
 containerStatuses:
 {{ range .spec.containers }}
 - {name: {{ .name | Quote }}, image: {{ .image | Quote }}, imageID: "", ready: false, started: false,
@@ -149,13 +146,7 @@ containerStatuses:
 phase: Pending
 """
 
-_INIT_STUCK_STATUS = """\
-{{ $now := Now }}
-conditions:
-- {type: Initialized, status: "False", reason: ContainersNotInitialized, lastTransitionTime: {{ $now | Quote }}}
-- {type: PodScheduled, status: "True", lastTransitionTime: {{ $now | Quote }}}
-- {type: ContainersReady, status: "False", reason: ContainersNotReady, lastTransitionTime: {{ $now | Quote }}}
-- {type: Ready, status: "False", reason: ContainersNotReady, lastTransitionTime: {{ $now | Quote }}}
+_INIT_STUCK_STATUS = _unready_conditions(initialized=False) + """\
 initContainerStatuses:
 {{ range .spec.initContainers }}
 - {name: {{ .name | Quote }}, image: {{ .image | Quote }}, imageID: {{ .image | Quote }}, ready: false,

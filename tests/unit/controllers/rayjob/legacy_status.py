@@ -2,6 +2,8 @@
 
 Kept only as the reference of tests/unit/properties/test_rayjob_status_typed.py, which checks that the typed
 `raykube.controllers.rayjob.status` serialises to exactly these dicts. Not used by the operator.
+:func:`changes_json` writes typed `StatusChanges` as the state functions wrote their changes before they were
+typed: camelCase keys, times as ``stamp`` text, models as their JSON, ``None`` to remove a field.
 """
 
 from __future__ import annotations
@@ -11,8 +13,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from raykube import reasons
-from raykube.api.rayjob import RayJob
-from raykube.controllers.rayjob.snapshot import Step
+from raykube.api.rayjob import RayJob, RayJobStatus
+from raykube.api.schema import RayModel
+from raykube.controllers.rayjob.changes import CLEAR, StatusChanges
 from raykube.runtime.clock import stamp
 
 D = reasons.JobDeploymentStatus
@@ -24,9 +27,24 @@ def normalized(status: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in status.items() if v is not None and v != "" and v != {}}
 
 
-def next_status(old: Mapping[str, Any], step: Step, *, job: RayJob, now: dt.datetime) -> dict[str, Any]:
-    """The complete new status (JSON, camelCase)."""
-    new = normalized({**old, **step.changes})
+def changes_json(changes: StatusChanges) -> dict[str, Any]:
+    """The changes as JSON, the way the state functions returned them before `StatusChanges`."""
+    return {RayJobStatus.model_fields[name].alias or name: _json(value) for name, value in changes.touched().items()}
+
+
+def _json(value: Any) -> Any:
+    if value is CLEAR:
+        return None
+    if isinstance(value, dt.datetime):
+        return stamp(value)
+    if isinstance(value, RayModel):
+        return value.to_json()
+    return value
+
+
+def next_status(old: Mapping[str, Any], changes: Mapping[str, Any], *, job: RayJob, now: dt.datetime) -> dict[str, Any]:
+    """The complete new status (JSON, camelCase) from a step's JSON changes."""
+    new = normalized({**old, **changes})
     before, after = str(old.get("jobDeploymentStatus") or ""), str(new.get("jobDeploymentStatus") or "")
     failed, succeeded = int(new.get("failed") or 0), int(new.get("succeeded") or 0)
     if after != before:

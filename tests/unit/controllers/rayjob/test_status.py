@@ -12,6 +12,7 @@ import pytest
 
 from raykube.api.rayjob import RayJob
 from raykube.controllers.rayjob import status as typed
+from raykube.controllers.rayjob.changes import CLEAR, StatusChanges
 from raykube.controllers.rayjob.settings import RayJobSettings
 from raykube.controllers.rayjob.snapshot import Step
 from raykube.controllers.rayjob.status import validation_failure
@@ -30,13 +31,12 @@ def status_changed(old: dict[str, Any], new: dict[str, Any]) -> bool:
 
 
 def fail(reason: str) -> Step:
-    return Step({"jobDeploymentStatus": "Failed", "reason": reason, "message": "m"})
+    return Step(StatusChanges(job_deployment_status="Failed", reason=reason, message="m"))
 
 
 def test_completing_with_success_counts_and_stamps_the_end() -> None:
-    new = next_status(
-        running_status(jobStatus="SUCCEEDED"), Step({"jobDeploymentStatus": "Complete"}), job=make_job(), now=NOW
-    )
+    complete = Step(StatusChanges(job_deployment_status="Complete"))
+    new = next_status(running_status(jobStatus="SUCCEEDED"), complete, job=make_job(), now=NOW)
     assert (new["jobDeploymentStatus"], new["succeeded"], new["failed"]) == ("Complete", 1, 0)
     assert new["endTime"] == stamp(NOW)
     assert new["observedGeneration"] == 1
@@ -76,10 +76,21 @@ def test_staying_in_a_state_counts_nothing() -> None:
 
 def test_empty_values_are_dropped_so_unchanged_statuses_compare_equal() -> None:
     old = running_status(message="x")
-    new = next_status(old, Step({"message": None, "jobStatusCheckFailureStartTime": None}), job=make_job(), now=NOW)
+    cleared = StatusChanges(message=CLEAR, job_status_check_failure_start_time=CLEAR)
+    new = next_status(old, Step(cleared), job=make_job(), now=NOW)
     assert "message" not in new and "jobStatusCheckFailureStartTime" not in new
     assert status_changed(old, new)
-    assert not status_changed(new, next_status(new, Step({"reason": ""}), job=make_job(), now=NOW))
+    assert not status_changed(new, next_status(new, Step(StatusChanges(reason="")), job=make_job(), now=NOW))
+
+
+def test_a_change_leaves_clears_or_sets_each_field_and_the_later_change_wins() -> None:
+    old = running_status(message="x", reason="AppFailed")
+    first = StatusChanges(message="y", reason=CLEAR, job_status="RUNNING")
+    later = StatusChanges(job_status=CLEAR, job_id="other")
+    assert first | later == StatusChanges(message="y", reason=CLEAR, job_status=CLEAR, job_id="other")
+    new = next_status(old, Step(first | later), job=make_job(), now=NOW)
+    assert (new["message"], new["jobId"], new["dashboardURL"]) == ("y", "other", old["dashboardURL"])
+    assert "reason" not in new and "jobStatus" not in new
 
 
 def test_validation_failure_is_terminal_and_explains_itself() -> None:
