@@ -27,6 +27,7 @@ from tests.integration.kube import (
     eventually,
     kubectl,
     no_rights_kubeconfig,
+    plugin_env,
     scratch_namespace,
     unreachable_kubeconfig,
 )
@@ -63,14 +64,6 @@ def operator(
 @pytest.fixture
 def ns(kubeconfig: Path) -> Iterator[str]:
     yield from scratch_namespace(kubeconfig, "kr")
-
-
-def plugin_env(kubeconfig: Path) -> dict[str, str]:
-    """kubectl's environment: the virtualenv's bin (holding kubectl-ray) and kubectl's own dir on PATH."""
-    bindir = Path(sys.executable).parent
-    assert (bindir / "kubectl-ray").exists(), "kubectl-ray console script not installed (make venv)"
-    path = os.pathsep.join([str(bindir), str(binary("kubectl").parent), os.environ.get("PATH", "")])
-    return {**os.environ, "PATH": path, "KUBECONFIG": str(kubeconfig)}
 
 
 def ray(kubeconfig: Path, *args: str, check: bool = True, env: dict[str, str] | None = None,
