@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -33,6 +35,15 @@ def kubectl(
         # kubectl's own message is what a failing test must show; CalledProcessError's text leaves it out.
         raise AssertionError(f"kubectl {' '.join(args[:3])} failed ({done.returncode}): {done.stderr.strip()}")
     return done
+
+
+def plugin_env(kubeconfig: Path) -> dict[str, str]:
+    """kubectl's environment for ``kubectl ray``: the virtualenv's bin (holding the kubectl-ray console script) and
+    kubectl's own directory on PATH, ``KUBECONFIG`` set."""
+    bindir = Path(sys.executable).parent
+    assert (bindir / "kubectl-ray").exists(), "kubectl-ray console script not installed (make venv)"
+    path = os.pathsep.join([str(bindir), str(binary("kubectl").parent), os.environ.get("PATH", "")])
+    return {**os.environ, "PATH": path, "KUBECONFIG": str(kubeconfig)}
 
 
 def kubectl_json(kubeconfig: Path, *args: str) -> dict[str, Any]:

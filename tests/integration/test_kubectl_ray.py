@@ -17,6 +17,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -27,6 +28,7 @@ from tests.integration.kube import (
     eventually,
     kubectl,
     no_rights_kubeconfig,
+    plugin_env,
     scratch_namespace,
     unreachable_kubeconfig,
 )
@@ -63,14 +65,6 @@ def operator(
 @pytest.fixture
 def ns(kubeconfig: Path) -> Iterator[str]:
     yield from scratch_namespace(kubeconfig, "kr")
-
-
-def plugin_env(kubeconfig: Path) -> dict[str, str]:
-    """kubectl's environment: the virtualenv's bin (holding kubectl-ray) and kubectl's own dir on PATH."""
-    bindir = Path(sys.executable).parent
-    assert (bindir / "kubectl-ray").exists(), "kubectl-ray console script not installed (make venv)"
-    path = os.pathsep.join([str(bindir), str(binary("kubectl").parent), os.environ.get("PATH", "")])
-    return {**os.environ, "PATH": path, "KUBECONFIG": str(kubeconfig)}
 
 
 def ray(kubeconfig: Path, *args: str, check: bool = True, env: dict[str, str] | None = None,
@@ -237,6 +231,66 @@ def test_session_forwards_the_head_services_ports(operator: OperatorProcess, kub
                           f"Ray cluster ghost not found in namespace {ns}")
     assert_one_line_error(ray(kubeconfig, "session", "rayjob/ghost", "-n", ns, check=False),
                           f"RayJob ghost not found in namespace {ns}")
+
+
+def test_session_of_a_rayservice_forwards_its_dashboard_and_serve(operator: OperatorProcess, kubeconfig: Path,
+                                                                  ns: str) -> None:
+    """`session rayservice/NAME` forwards the dashboard (8265) and Ray Serve (8000), as KubeRay v1.7.0's plugin.
+
+    The RayService is made Ready by the stand-in dashboard's Ray Serve API. Fake nodes have no kubelet to
+    port-forward through, so, as for a RayCluster above, what is checked is what the session prints, the
+    `kubectl port-forward` it runs (`-v`), and that the Service it forwards to exposes both ports and selects the
+    serving cluster's head pod (what `kubectl port-forward service/...` connects to)."""
+    def container(name: str) -> dict[str, object]:
+        return {"name": name, "image": "rayproject/ray:2.52.0",
+                "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}}}
+
+    apps = [{"name": "app", "import_path": "app.deployment", "route_prefix": "/",
+             "deployments": [{"name": "Model"}]}]
+    kubectl(kubeconfig, "apply", "-n", ns, "-f", "-", input=yaml.safe_dump({
+        "apiVersion": "ray.io/v1", "kind": "RayService", "metadata": {"name": "rs1"},
+        "spec": {"serveConfigV2": yaml.safe_dump({"applications": apps}), "rayClusterConfig": {
+            "rayVersion": "2.52.0",
+            "headGroupSpec": {"rayStartParams": {}, "template": {"spec": {"containers": [container("ray-head")]}}},
+            "workerGroupSpecs": [{"groupName": "small", "replicas": 1, "minReplicas": 1, "maxReplicas": 1,
+                                  "rayStartParams": {},
+                                  "template": {"spec": {"containers": [container("ray-worker")]}}}]}}}))
+
+    def ready() -> dict[str, Any] | None:
+        status = json.loads(kubectl(kubeconfig, "get", "rayservice", "rs1", "-n", ns, "-o", "json").stdout).get(
+            "status") or {}
+        conditions = {c["type"]: c["status"] for c in status.get("conditions") or []}
+        return status if conditions.get("Ready") == "True" else None
+
+    status = eventually(ready, timeout=120, what="RayService rs1 Ready")
+    active = status["activeServiceStatus"]["rayClusterName"]
+
+    proc = subprocess.Popen([str(binary("kubectl")), "ray", "session", "rayservice/rs1", "-n", ns, "-v"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=plugin_env(kubeconfig),
+                            start_new_session=True)
+    try:
+        assert proc.stdout is not None
+        lines = [proc.stdout.readline().rstrip("\n") for _ in range(5)]
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+    # KubeRay's lines and order for a RayService: the dashboard, then Serve (no Ray client), then a blank line.
+    assert lines[:4] == ["Forwarding ports to service rs1-head-svc", "Ray Dashboard: http://localhost:8265",
+                         "Ray Serve: http://localhost:8000", ""], lines
+    assert lines[4].startswith("Running: ") and lines[4].endswith(
+        f" port-forward -n {ns} --address=localhost service/rs1-head-svc 8265:8265 8000:8000"), lines[4]
+
+    service = json.loads(kubectl(kubeconfig, "get", "service", "rs1-head-svc", "-n", ns, "-o", "json").stdout)
+    ports = {p["name"]: p["port"] for p in service["spec"]["ports"]}
+    assert (ports["dashboard"], ports["serve"]) == (8265, 8000), ports
+    selector = ",".join(f"{k}={v}" for k, v in service["spec"]["selector"].items())
+    pods = json.loads(kubectl(kubeconfig, "get", "pods", "-n", ns, "-l", selector, "-o", "json").stdout)["items"]
+    selected = [f"{p['metadata']['labels']['ray.io/cluster']}/{p['metadata']['labels']['ray.io/node-type']}"
+                for p in pods]
+    assert selected == [f"{active}/head"], (selector, selected)
+
+    assert_one_line_error(ray(kubeconfig, "session", "rayservice/ghost", "-n", ns, check=False),
+                          f"RayService ghost not found in namespace {ns}")
 
 
 def test_log_downloads_each_ray_node(operator: OperatorProcess, kubeconfig: Path, ns: str, tmp_path: Path) -> None:

@@ -164,3 +164,69 @@ def test_session_restarts_the_port_forward_until_it_ends(monkeypatch: pytest.Mon
                       "8265:8265", "10001:10001"]] * 3
     assert slept == [access.RECONNECT_DELAY] * 2 == [3.0, 3.0]
     assert capsys.readouterr().out.count("failed to port-forward: exit status 1. Retrying in 3s ...") == 2
+
+
+ARCHIVE = b"<the archive>"  # stands for a tar archive of three Ray log files
+
+
+def _archive(files: dict[str, bytes]) -> bytes:
+    import io
+    import tarfile
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as archive:
+        for name, data in files.items():
+            info = tarfile.TarInfo(f"./{name}")
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize(("code", "stdout", "stderr", "problem"), [
+    pytest.param(0, ARCHIVE, b"", None, id="tar-ok"),
+    # GNU tar exits 1 when a log file grew while it was read (`--warning=no-file-changed` only hides the message).
+    pytest.param(1, ARCHIVE, b"", None, id="file-changed"),
+    pytest.param(1, b"", b"error: unable to upgrade connection: pod does not exist\n",
+                 "unable to upgrade connection: pod does not exist", id="no-exec"),
+    pytest.param(2, ARCHIVE, b"tar: ./x: Cannot open: Permission denied\ntar: Exiting with failure status\n",
+                 "tar: Exiting with failure status", id="tar-failed"),
+    pytest.param(0, b"not a tar archive at all", b"", "not a tar archive", id="garbage"),
+])
+def test_log_download_lays_files_out_like_kuberays(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, code: int,
+                                                    stdout: bytes, stderr: bytes, problem: str | None) -> None:
+    """DIR/<pod>/stdout.log (the Ray container's output) and /tmp/ray/session_latest/logs' files beside it."""
+    import subprocess
+    from typing import cast
+
+    from raykube.cli.kubectl_ray import access
+    from raykube.cli.kubectl_ray.session import Target
+    from raykube.runtime.apiaccess import ApiAccess
+
+    async def container_log(*_: Any) -> list[str]:
+        return ["ray start --head", "started"]
+
+    ran: list[list[str]] = []
+    archive = _archive({"raylet.out": b"raylet\n", "gcs_server.out": b"gcs\n", "events/event_GCS.log": b"{}\n"})
+
+    def run(command: list[str], **_: Any) -> subprocess.CompletedProcess[bytes]:
+        ran.append(command)
+        return subprocess.CompletedProcess(command, code, archive if stdout == ARCHIVE else stdout, stderr)
+
+    monkeypatch.setattr(access, "_container_log", container_log)
+    monkeypatch.setattr("raykube.cli.kubectl_ray.access.subprocess.run", run)
+    monkeypatch.setenv("KUBECTL", "kubectl-stub")
+    target = Target(None, None, "ns", cast(ApiAccess, None))
+    pod = {"metadata": {"name": "c-head-x"}, "spec": {"containers": [{"name": "ray-head"}, {"name": "sidecar"}]}}
+    problems = access._download(target, pod, tmp_path / "c-head-x")
+    assert ran == [["kubectl-stub", "exec", "-n", "ns", "c-head-x", "-c", "ray-head", "--", "tar",
+                    "--warning=no-file-changed", "-cf", "-", "-C", "/tmp/ray/session_latest/logs/", "."]]
+    assert (tmp_path / "c-head-x" / "stdout.log").read_text() == "ray start --head\nstarted\n"
+    if problem is None:
+        assert problems == []
+        assert (tmp_path / "c-head-x" / "raylet.out").read_text() == "raylet\n"
+        assert (tmp_path / "c-head-x" / "gcs_server.out").read_text() == "gcs\n"
+        assert (tmp_path / "c-head-x" / "events" / "event_GCS.log").is_file()
+    else:
+        assert len(problems) == 1 and problems[0].startswith("could not copy /tmp/ray/session_latest/logs/")
+        assert problem in problems[0]
+        assert sorted(p.name for p in (tmp_path / "c-head-x").iterdir()) == ["stdout.log"]

@@ -188,12 +188,17 @@ def _download(t: Target, pod: Obj, dest: Path) -> list[str]:
     command = [kubectl_binary(), *kubectl_args(t), "exec", "-n", t.namespace, pod_name, "-c", container, "--",
                "tar", "--warning=no-file-changed", "-cf", "-", "-C", RAY_LOG_DIR, "."]
     done = subprocess.run(command, capture_output=True, timeout=300, check=False)
-    if done.returncode == 0 and done.stdout:
-        with tarfile.open(fileobj=io.BytesIO(done.stdout)) as archive:
-            archive.extractall(dest, filter="data")
-    else:
-        reason = (done.stderr.decode(errors="replace").strip().splitlines() or [f"exit {done.returncode}"])[-1]
-        problems.append(f"could not copy {RAY_LOG_DIR} (kubectl exec ... tar): {reason}")
+    reason = (done.stderr.decode(errors="replace").strip().splitlines() or [f"exit {done.returncode}"])[-1]
+    # GNU tar exits 1 when a file changed while it was read (Ray keeps writing its logs; --warning only silences
+    # the message): the archive is still whole. kubectl's own failures (no pod, no exec) exit 1 with no output.
+    if done.returncode in (0, 1) and done.stdout:
+        try:
+            with tarfile.open(fileobj=io.BytesIO(done.stdout)) as archive:
+                archive.extractall(dest, filter="data")
+            return problems
+        except tarfile.TarError as err:
+            reason = f"not a tar archive ({err})"
+    problems.append(f"could not copy {RAY_LOG_DIR} (kubectl exec ... tar): {reason}")
     return problems
 
 
