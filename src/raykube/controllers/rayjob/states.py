@@ -106,13 +106,15 @@ def initializing(s: Snapshot) -> Step:
         return wait.but(**_missing_cluster(s))
     if children.is_deleting(cluster):
         return wait
-    changes: dict[str, Any] = {}
+    # The cluster exists: a failed create's message (`RayJobReconciler._note_failure`) is over. KubeRay writes
+    # no message before Running, so nothing else is cleared.
+    changes: dict[str, Any] = {"message": None} if s.status.message else {}
     url = s.status.dashboard_url
     if not url:
         if not children.is_ready(cluster) and not _sidecar_finished(s):
             # As KubeRay: the not-ready cluster's status is copied while waiting (not in the pass that
             # finds it ready; from Running on, with every answer of the dashboard).
-            return wait.but(changes={"rayClusterStatus": cluster.get("status") or None})
+            return wait.but(changes={**changes, "rayClusterStatus": cluster.get("status") or None})
         url = children.dashboard_url(cluster, s.operator)
         changes["dashboardURL"] = url
     if s.mode == SubmissionMode.INTERACTIVE:
