@@ -339,6 +339,8 @@ class EventReason(StrEnum):
     FAILED_TO_CREATE_ROUTE = "FailedToCreateRoute"
     # The auth token Secret
     CREATED_SECRET = "CreatedSecret"
+    # raykube only: the auth Secret existed before the cluster's first pod (KubeRay uses it silently)
+    USED_EXISTING_SECRET = "UsedExistingSecret"
     # Services
     CREATED_SERVICE = "CreatedService"
     UPDATED_SERVICE = "UpdatedService"

@@ -176,7 +176,10 @@ class RayClusterReconciler:
             cluster, self._settings, auth_token=children.new_auth_token(), pods=plan.pods_to_create
         )
         try:
-            await self._children.ensure(key, cluster, desired.children, self._cache.services(key), events)
+            await self._children.ensure(
+                key, cluster, desired.children, self._cache.services(key), events,
+                has_pods=bool(self._owned_pods(key, cluster)),
+            )
         except ApiError as err:
             return ReconcileFailure(reasons.RayClusterConditionReason.FAILED_CREATE_SERVICE, str(err)), plan.deferred
         alive = lambda: self._alive(key, cluster)  # noqa: E731
