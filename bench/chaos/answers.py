@@ -33,6 +33,30 @@ EXPECTED: dict[str, str] = {
     "RayCronJob/spec.schedule/cron-feb-30": "warning",  # InvalidRayCronJobSpec
     # The 100 KiB value in the validation message made every condition write fail (422): Warning only.
     "RayService/spec.upgradeStrategy.type/huge-string": "warning+condition",  # Ready=False ValidationFailed
+    # Accepted silently (issue 14). KubeRay rejects these in validation.go: InvalidRayClusterSpec + ReplicaFailure.
+    "RayCluster/spec.workerGroupSpecs[0].idleTimeoutSeconds/negative": "warning+condition",
+    "RayCluster/spec.autoscalerOptions.idleTimeoutSeconds/negative": "warning+condition",
+    # ... and the CRD's enums (the API server refuses them, as under KubeRay).
+    "RayCluster/spec.authOptions.mode/unknown-value": "rejected",
+    "RayCluster/spec.autoscalerOptions.upscalingMode/unknown-value": "rejected",
+    "RayCluster/spec.autoscalerOptions.version/unknown-value": "rejected",
+    "RayCluster/spec.gcsFaultToleranceOptions.backend/unknown-value": "rejected",
+    "RayCluster/spec.upgradeStrategy.type/unknown-value": "rejected",
+    "RayService/spec.upgradeStrategy.type/unknown-value": "warning+condition",  # Ready=False ValidationFailed
+    # KubeRay accepts these without a word; raykube accepts them too, with a Warning UnexpectedSpecValue
+    # (api/spec_warnings.py) and nothing that fails the object.
+    "RayCluster/spec.workerGroupSpecs[0].replicas/negative": "warning",  # kept at minReplicas
+    "RayCluster/spec.workerGroupSpecs[0].replicas/replicas-negative": "warning",
+    "RayCluster/spec.workerGroupSpecs[0].numOfHosts/negative": "warning",  # no pods (was: -1 desired pods)
+    "RayCluster/spec.workerGroupSpecs[0].numOfHosts/num-of-hosts-zero": "warning",
+    "RayCluster/spec.workerGroupSpecs[0].priority/negative": "warning",  # passed to Ray unchanged
+    "RayJob/spec.submissionMode/unknown-value": "warning",  # nothing submitted, as under KubeRay
+    "RayJob/spec.submissionMode/submission-mode-unknown": "warning",
+    "RayJob/spec.submitterConfig.backoffLimit/negative": "warning",  # the default (2) instead
+    "RayCronJob/spec.jobTemplate.submissionMode/unknown-value": "warning",
+    "RayCronJob/spec.jobTemplate.submitterConfig.backoffLimit/negative": "warning",
+    "RayService/spec.serviceUnhealthySecondThreshold/negative": "warning",  # deprecated, unused
+    "RayService/spec.deploymentUnhealthySecondThreshold/negative": "warning",
 }
 
 

@@ -254,6 +254,8 @@ class EventReason(StrEnum):
 
     # Any reconciler (raykube only): a pass failed with an error no specific reason covers
     RECONCILE_ERROR = "ReconcileError"
+    # Any reconciler (raykube only): a value KubeRay accepts silently but cannot honour (`api.spec_warnings`)
+    UNEXPECTED_SPEC_VALUE = "UnexpectedSpecValue"
     # RayCluster validation
     INVALID_RAYCLUSTER_STATUS = "InvalidRayClusterStatus"
     INVALID_RAYCLUSTER_SPEC = "InvalidRayClusterSpec"
@@ -337,6 +339,8 @@ class EventReason(StrEnum):
     FAILED_TO_CREATE_ROUTE = "FailedToCreateRoute"
     # The auth token Secret
     CREATED_SECRET = "CreatedSecret"
+    # raykube only: the auth Secret existed before the cluster's first pod (KubeRay uses it silently)
+    USED_EXISTING_SECRET = "UsedExistingSecret"
     # Services
     CREATED_SERVICE = "CreatedService"
     UPDATED_SERVICE = "UpdatedService"

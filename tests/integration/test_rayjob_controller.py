@@ -313,6 +313,45 @@ def test_manifests_that_looped_silently_are_marked_validation_failed(
     assert operator.proc.poll() is None
 
 
+def _event_notes(kubeconfig: Path, ns: str, reason: str) -> str:
+    return kubectl(kubeconfig, "get", "events", "-n", ns, "--field-selector", f"reason={reason}", "-o",
+                   "jsonpath={.items[*].message}").stdout
+
+
+def _quota_hard(kubeconfig: Path, ns: str, name: str) -> dict[str, Any]:
+    quota = _get(kubeconfig, ns, "resourcequota", name) or {}
+    return dict((quota.get("status") or {}).get("hard") or {})
+
+
+def test_a_refused_cluster_create_is_a_warning_and_the_status_message(
+    operator: OperatorProcess, kubeconfig: Path, ns: str
+) -> None:
+    # Issue 14: a quota of zero RayClusters makes the API server refuse the RayJob's cluster. KubeRay sends the
+    # Warning FailedToCreateRayCluster; raykube also says it in status.message while the RayJob waits.
+    quota = {"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "no-rayclusters"},
+             "spec": {"hard": {"count/rayclusters.ray.io": "0"}}}
+    _apply(kubeconfig, ns, quota)
+    eventually(lambda: "count/rayclusters.ray.io" in _quota_hard(kubeconfig, ns, "no-rayclusters"),
+               what="the quota taken up by the quota controller")
+    _apply(kubeconfig, ns, _rayjob("quota"))
+    note = eventually(lambda: _event_notes(kubeconfig, ns, "FailedToCreateRayCluster"), timeout=60,
+                      what=f"FailedToCreateRayCluster (operator log:\n{operator.log_tail()})")
+    assert "is forbidden" in note and "no-rayclusters" in note, note
+    status = eventually(lambda: (s := _status(kubeconfig, ns, "quota")).get("message") and s, timeout=30,
+                        what="the failure in status.message")
+    assert status["jobDeploymentStatus"] == "Initializing"
+    assert status["message"].startswith(f"Failed to create RayCluster {ns}/{status['rayClusterName']}: ")
+    assert "no-rayclusters" in status["message"]
+    assert _names(kubeconfig, ns, "rayclusters") == []
+
+    kubectl(kubeconfig, "delete", "resourcequota", "no-rayclusters", "-n", ns)
+    eventually(lambda: _names(kubeconfig, ns, "rayclusters") == [status["rayClusterName"]], timeout=60,
+               what="the cluster created once the quota is gone")
+    eventually(lambda: not _status(kubeconfig, ns, "quota").get("message", "").startswith("Failed to create"),
+               timeout=30, what="the failure's message cleared (Ray's own message may follow)")
+    assert operator.proc.poll() is None
+
+
 # -- the `raykube job` command line ----------------------------------------------------------------------
 
 

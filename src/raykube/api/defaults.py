@@ -97,7 +97,7 @@ def effective_replicas(group: WorkerGroupSpec) -> int:
     """Pods the operator keeps for a worker group.
 
     0 when the group is suspended; otherwise ``replicas`` (``minReplicas`` when unset or below it), capped at
-    ``maxReplicas``, times ``numOfHosts``.
+    ``maxReplicas``, times ``numOfHosts`` (so none when ``numOfHosts`` is below 1, as in KubeRay).
     """
     if group.suspend:
         return 0
@@ -116,8 +116,13 @@ def desired_pod_count(spec: RayClusterSpec) -> int:
 
 
 def effective_num_of_hosts(group: WorkerGroupSpec) -> int:
-    """``numOfHosts``, 1 when unset."""
-    return group.num_of_hosts if group.num_of_hosts is not None else 1
+    """``numOfHosts``, 1 when unset, 0 when below 1.
+
+    KubeRay counts ``replicas x numOfHosts`` pods for a group, so a group with ``numOfHosts: 0`` keeps no pods,
+    and ``-1`` would ask for a negative number of them: raykube counts 0 (and says so in a Warning Event,
+    `raykube.api.spec_warnings`)."""
+    hosts = group.num_of_hosts if group.num_of_hosts is not None else 1
+    return max(hosts, 0)
 
 
 def effective_submission_mode(spec: RayJobSpec) -> str:
@@ -126,9 +131,11 @@ def effective_submission_mode(spec: RayJobSpec) -> str:
 
 
 def effective_submitter_backoff_limit(spec: RayJobSpec) -> int:
-    """``backoffLimit`` of the submitter Kubernetes Job."""
-    if spec.submitter_config is not None and spec.submitter_config.backoff_limit is not None:
-        return spec.submitter_config.backoff_limit
+    """``backoffLimit`` of the submitter Kubernetes Job; the default when unset or negative (which the API server
+    would refuse in a Job; KubeRay passes it on)."""
+    config = spec.submitter_config
+    if config is not None and config.backoff_limit is not None and config.backoff_limit >= 0:
+        return config.backoff_limit
     return DEFAULT_SUBMITTER_BACKOFF_LIMIT
 
 

@@ -29,7 +29,7 @@ from raykube.api.raycluster import RayCluster
 from raykube.api.raycronjob import RayCronJob
 from raykube.api.rayjob import RayJob, SubmissionMode
 from raykube.api.rayservice import RayService, ServiceUpgradeType
-from raykube.api.validation_bounds import range_errors
+from raykube.api.validation_bounds import schema_errors
 from raykube.api.validation_cluster import ValidationGates, cluster_spec_errors, name_errors
 from raykube.api.validation_job import job_spec_errors
 
@@ -57,7 +57,7 @@ _GO_DURATION: Final = re.compile(r"^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$")
 
 def validate_raycluster(rc: RayCluster, *, gates: ValidationGates = _DEFAULT_GATES) -> list[str]:
     """Metadata, spec and status rules of a RayCluster."""
-    errors = name_errors("RayCluster", rc.name, MAX_RAYCLUSTER_NAME_LENGTH) + range_errors(rc.spec, "spec")
+    errors = name_errors("RayCluster", rc.name, MAX_RAYCLUSTER_NAME_LENGTH) + schema_errors(rc.spec, "spec")
     errors.extend(cluster_spec_errors(rc.spec, rc.annotations, "spec", gates))
     parent = rc.labels.get(reasons.LABEL_ORIGINATED_FROM_CRD)
     if rc.spec.upgrade_strategy is not None and parent in ("RayJob", "RayService"):
@@ -75,7 +75,7 @@ def validate_raycluster(rc: RayCluster, *, gates: ValidationGates = _DEFAULT_GAT
 
 def validate_rayjob(job: RayJob, *, gates: ValidationGates = _DEFAULT_GATES) -> list[str]:
     """Metadata, spec and status rules of a RayJob."""
-    errors = name_errors("RayJob", job.name, MAX_RAYJOB_NAME_LENGTH) + range_errors(job.spec, "spec")
+    errors = name_errors("RayJob", job.name, MAX_RAYJOB_NAME_LENGTH) + schema_errors(job.spec, "spec")
     errors.extend(job_spec_errors(job.spec, job.annotations, "spec", gates))
     status = job.status.job_deployment_status if job.status is not None else None
     mode = job.spec.submission_mode or SubmissionMode.K8S_JOB
@@ -89,7 +89,7 @@ def validate_rayjob(job: RayJob, *, gates: ValidationGates = _DEFAULT_GATES) -> 
 
 def validate_rayservice(svc: RayService, *, gates: ValidationGates = _DEFAULT_GATES) -> list[str]:
     """Metadata and spec rules of a RayService."""
-    errors = name_errors("RayService", svc.name, MAX_RAYSERVICE_NAME_LENGTH) + range_errors(svc.spec, "spec")
+    errors = name_errors("RayService", svc.name, MAX_RAYSERVICE_NAME_LENGTH) + schema_errors(svc.spec, "spec")
     errors.extend(_initializing_timeout_errors(svc.annotations))
     spec = svc.spec
     cluster = spec.ray_cluster_config
@@ -118,7 +118,7 @@ def validate_rayservice(svc: RayService, *, gates: ValidationGates = _DEFAULT_GA
 
 def validate_raycronjob(cron: RayCronJob, *, gates: ValidationGates = _DEFAULT_GATES) -> list[str]:
     """Metadata and spec rules of a RayCronJob (its jobTemplate is checked as a RayJob spec)."""
-    errors = name_errors("RayCronJob", cron.name, MAX_RAYCRONJOB_NAME_LENGTH) + range_errors(cron.spec, "spec")
+    errors = name_errors("RayCronJob", cron.name, MAX_RAYCRONJOB_NAME_LENGTH) + schema_errors(cron.spec, "spec")
     errors.extend(f"spec.schedule: invalid cron schedule: {problem}" for problem in schedule_errors(cron.spec.schedule))
     zone = cron.spec.time_zone
     if zone is not None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from raykube import reasons
-from raykube.api.cluster_options import GcsBackend
+from raykube.api.cluster_options import AutoscalerVersion, GcsBackend
 from raykube.api.defaults import (
     container_env,
     is_auth_enabled,
@@ -90,6 +90,7 @@ def cluster_spec_errors(
     _suspend_errors(spec, path, gates, errors)
     _gated_field_errors(spec, path, gates, errors)
     _autoscaler_errors(spec, path, errors)
+    _idle_timeout_errors(spec, path, errors)
     _auth_errors(spec, path, errors)
     return errors
 
@@ -330,6 +331,36 @@ def _autoscaler_errors(spec: RayClusterSpec, path: str, errors: list[str]) -> No
             )
 
 
+def _idle_timeout_errors(spec: RayClusterSpec, path: str, errors: list[str]) -> None:
+    """Idle timeouts are never negative; a worker group's is read by autoscaler v2 only (KubeRay's messages)."""
+    options = spec.autoscaler_options
+    if options is not None and options.idle_timeout_seconds is not None and options.idle_timeout_seconds < 0:
+        errors.append(
+            f"{path}.autoscalerOptions.idleTimeoutSeconds: autoscalerOptions.idleTimeoutSeconds must be "
+            f"non-negative, got {options.idle_timeout_seconds}"
+        )
+    # KubeRay's IsAutoscalingV2Enabled: `version: v2` alone (enableInTreeAutoscaling is not consulted here).
+    v2_version = options is not None and options.version == AutoscalerVersion.V2
+    env = container_env(ray_container(spec.head_group_spec.template), reasons.ENV_RAY_ENABLE_AUTOSCALER_V2)
+    v2 = v2_version or (env is not None and env.get("value") in ("1", "true"))
+    for index, group in enumerate(spec.worker_group_specs or []):
+        timeout = group.idle_timeout_seconds
+        where = f"{path}.workerGroupSpecs[{index}].idleTimeoutSeconds"
+        if timeout is None:
+            continue
+        if timeout < 0:
+            errors.append(
+                f"{where}: worker group {group.group_name}: idleTimeoutSeconds must be non-negative, got {timeout}"
+            )
+        elif not v2:
+            errors.append(
+                f"{where}: worker group {group.group_name}: idleTimeoutSeconds is set, but autoscaler v2 is not "
+                "enabled. Please set .spec.autoscalerOptions.version to 'v2' (or set "
+                f"{reasons.ENV_RAY_ENABLE_AUTOSCALER_V2} environment variable to 'true' in the head pod if using "
+                "KubeRay < 1.4.0)"
+            )
+
+
 def _auth_errors(spec: RayClusterSpec, path: str, errors: list[str]) -> None:
     options = spec.auth_options
     if options is None:
@@ -357,3 +388,8 @@ def _auth_errors(spec: RayClusterSpec, path: str, errors: list[str]) -> None:
             )
         if options.secret_name:
             errors.append(f"{path}.authOptions.secretName: cannot be set together with authOptions.enableK8sTokenAuth")
+        if not is_auth_enabled(spec):
+            errors.append(
+                f"{path}.authOptions.enableK8sTokenAuth: authOptions.enableK8sTokenAuth is enabled but "
+                "authOptions.mode not set to 'token'"
+            )

@@ -51,6 +51,8 @@ def choose_worker_slots(
 ) -> tuple[WorkerSlot, ...]:
     """``count`` slots for ``group`` given the labels of its live pods (``suffix`` names new replicas)."""
     hosts = effective_num_of_hosts(group)
+    if hosts < 1:
+        return ()  # a group of numOfHosts < 1 keeps no pods (`effective_replicas` is 0)
     indexes = _free_indexes(members)
     if hosts == 1:
         return tuple(WorkerSlot(group.group_name, next(indexes)) for _ in range(count))

@@ -101,3 +101,34 @@ def describe(exc: BaseException) -> str:
         return exc.message or str(exc)
     text = str(exc).splitlines()[0] if str(exc) else ""
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+class SpecWarnings:
+    """Sends the ``UnexpectedSpecValue`` Warnings of an object (`raykube.api.spec_warnings`) once per generation.
+
+    A reconcile pass runs many times per generation; the Warning says something about the spec, so it is said
+    when the spec (its generation, or the messages) changes, and again after an operator restart. Kept per key.
+    The Warnings go straight to the recorder, not into the pass's held-back Events: they contradict no status,
+    and a pass that fails must still get its own Warning (`reporting` adds one only if the pass recorded none).
+    """
+
+    def __init__(self, recorder: EventRecorder) -> None:
+        self._recorder = recorder
+        self._told: dict[ObjectKey, tuple[str, object, tuple[str, ...]]] = {}
+
+    def emit(self, key: ObjectKey, obj: Obj, messages: list[str]) -> None:
+        """A Warning per message about ``obj``, unless this generation of it already had them."""
+        metadata = obj.get("metadata") or {}
+        mark = (str(metadata.get("uid") or ""), metadata.get("generation"), tuple(messages))
+        if not messages:
+            self._told.pop(key, None)
+            return
+        if self._told.get(key) == mark:
+            return
+        self._told[key] = mark
+        for message in messages:
+            reason = reasons.EventReason.UNEXPECTED_SPEC_VALUE.value
+            self._recorder.event(obj, EventType.WARNING.value, reason, message, action="Validate")
+
+    def forget(self, key: ObjectKey) -> None:
+        self._told.pop(key, None)

@@ -28,6 +28,7 @@ from raykube.api.common import RayObject
 from raykube.api.defaults import apply_crd_defaults
 from raykube.builders.names import random_suffix, seeded_suffix
 from raykube.builders.settings import OperatorSettings
+from raykube.controllers.events import SpecWarnings
 from raykube.runtime.client import KubeClient
 from raykube.runtime.clock import Clock as RuntimeClock
 from raykube.runtime.clock import RealClock
@@ -159,6 +160,7 @@ class ProbingReconciler(Generic[CacheT, ProbesT, SettingsT]):
         self._cache = cache
         self._probes = probes
         self._recorder = recorder
+        self._spec_warnings = SpecWarnings(recorder)
         self._settings = settings
         self._operator = operator_settings
         self._clock: RuntimeClock = clock or RealClock()

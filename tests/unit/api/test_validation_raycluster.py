@@ -254,6 +254,58 @@ CASES = [
         "status.conditions: RayClusterSuspending and RayClusterSuspended conditions should not be both true",
         id="suspending-and-suspended",
     ),
+    # Issue 14: rules of KubeRay's validation.go that were missing.
+    pytest.param(
+        _spec(autoscalerOptions={"idleTimeoutSeconds": -1}),
+        "spec.autoscalerOptions.idleTimeoutSeconds: autoscalerOptions.idleTimeoutSeconds must be non-negative, "
+        "got -1",
+        id="negative-autoscaler-idle-timeout",
+    ),
+    pytest.param(
+        _all(AUTOSCALING_V2, _group(0, idleTimeoutSeconds=-1)),
+        "spec.workerGroupSpecs[0].idleTimeoutSeconds: worker group a: idleTimeoutSeconds must be non-negative, got -1",
+        id="negative-group-idle-timeout",
+    ),
+    pytest.param(
+        _all(_spec(enableInTreeAutoscaling=True), _group(0, idleTimeoutSeconds=30)),
+        "spec.workerGroupSpecs[0].idleTimeoutSeconds: worker group a: idleTimeoutSeconds is set, but autoscaler v2 "
+        "is not enabled. Please set .spec.autoscalerOptions.version to 'v2' (or set RAY_enable_autoscaler_v2 "
+        "environment variable to 'true' in the head pod if using KubeRay < 1.4.0)",
+        id="group-idle-timeout-without-autoscaler-v2",
+    ),
+    pytest.param(
+        _spec(authOptions={"mode": "disabled", "enableK8sTokenAuth": True}, rayVersion="2.55.0"),
+        "spec.authOptions.enableK8sTokenAuth: authOptions.enableK8sTokenAuth is enabled but authOptions.mode not "
+        "set to 'token'",
+        id="k8s-token-auth-without-token-mode",
+    ),
+    # The CRD's enums (the API server's message; checked for `raykube render` and objects stored before the CRD).
+    pytest.param(
+        _spec(authOptions={"mode": "NotAValue"}),
+        'spec.authOptions.mode: Unsupported value: "NotAValue": supported values: "disabled", "token"',
+        id="unknown-auth-mode",
+    ),
+    pytest.param(
+        _spec(autoscalerOptions={"upscalingMode": "Fast"}),
+        'spec.autoscalerOptions.upscalingMode: Unsupported value: "Fast": supported values: "Default", '
+        '"Aggressive", "Conservative"',
+        id="unknown-upscaling-mode",
+    ),
+    pytest.param(
+        _spec(autoscalerOptions={"version": "v3"}),
+        'spec.autoscalerOptions.version: Unsupported value: "v3": supported values: "v1", "v2"',
+        id="unknown-autoscaler-version",
+    ),
+    pytest.param(
+        _spec(gcsFaultToleranceOptions={"redisAddress": "redis:6379", "backend": "etcd"}),
+        'spec.gcsFaultToleranceOptions.backend: Unsupported value: "etcd": supported values: "redis", "rocksdb"',
+        id="unknown-gcs-backend",
+    ),
+    pytest.param(
+        _spec(upgradeStrategy={"type": "Rolling"}),
+        'spec.upgradeStrategy.type: Unsupported value: "Rolling": supported values: "Recreate", "None"',
+        id="unknown-cluster-upgrade-type",
+    ),
 ]
 
 
@@ -291,6 +343,18 @@ def test_suspending_a_worker_group_needs_the_deletion_policy_gate() -> None:
         pytest.param(_spec(authOptions={"mode": "token"}, rayVersion="2.52.0"), id="token-auth"),
         pytest.param(_spec(authOptions={"mode": "disabled"}, rayVersion=""), id="auth-disabled"),
         pytest.param(_all(AUTOSCALING_V2, _head(template=factories.pod_template(restartPolicy="Never"))), id="v2"),
+        pytest.param(_all(AUTOSCALING_V2, _group(0, idleTimeoutSeconds=0)), id="group-idle-timeout-with-v2"),
+        pytest.param(
+            _all(_spec(enableInTreeAutoscaling=True), _head_env("RAY_enable_autoscaler_v2", "1"),
+                 _group(0, idleTimeoutSeconds=60)),
+            id="group-idle-timeout-with-the-v2-env-switch",
+        ),
+        pytest.param(_spec(autoscalerOptions={"idleTimeoutSeconds": 0}), id="autoscaler-idle-timeout-zero"),
+        # KubeRay accepts these silently; raykube warns (api/spec_warnings.py) but does not reject.
+        pytest.param(_group(0, replicas=-1), id="negative-replicas"),
+        pytest.param(_group(0, numOfHosts=0), id="zero-hosts"),
+        pytest.param(_group(0, numOfHosts=-1), id="negative-hosts"),
+        pytest.param(_group(0, priority=-1), id="negative-priority"),
     ],
 )
 def test_valid_raycluster_has_no_errors(mutate: Callable[[Doc], None]) -> None:

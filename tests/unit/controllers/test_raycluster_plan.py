@@ -23,6 +23,7 @@ def test_a_new_cluster_gets_a_head_and_its_workers() -> None:
         pytest.param(1, 2, 5, 1, 2, id="raised-to-min"),
         pytest.param(None, 2, 5, 1, 2, id="unset-means-min"),
         pytest.param(2, 0, 5, 4, 8, id="multi-host-multiplies"),
+        pytest.param(-1, 2, 5, 1, 2, id="negative-raised-to-min"),
     ],
 )
 def test_group_size_is_replicas_within_min_and_max_times_hosts(
@@ -34,6 +35,15 @@ def test_group_size_is_replicas_within_min_and_max_times_hosts(
         .obj()
     )
     assert plan_pods(cluster, [make_pod("head")]).creates == {"g": expected}
+
+
+@pytest.mark.parametrize("hosts", [0, -1])
+def test_a_group_with_fewer_than_one_host_gets_no_pods_and_loses_those_it_had(hosts: int) -> None:
+    """As KubeRay (replicas x numOfHosts pods): none for 0; -1 used to plan -3 pods. Never a negative count."""
+    cluster = make_cluster().worker_group("g", replicas=3, hosts=hosts).obj()
+    assert plan_pods(cluster, [make_pod("head")]).creates == {}
+    plan = plan_pods(cluster, [make_pod("head"), make_pod("w1", group="g")])
+    assert plan.creates == {} and [d.pod for d in plan.deletions] == ["w1"]
 
 
 def test_a_healthy_cluster_needs_nothing() -> None:

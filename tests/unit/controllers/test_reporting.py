@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import copy
+from typing import Any
+
 import pytest
 
-from raykube.controllers.events import ObjectEvents, reporting
+from raykube.controllers.events import ObjectEvents, SpecWarnings, reporting
 from raykube.reasons import EventReason
 from raykube.runtime.controller import Result
 from raykube.runtime.errors import ApiError
@@ -71,3 +74,33 @@ async def test_a_successful_pass_is_untouched() -> None:
 
 async def _ok() -> Result:
     return Result(requeue_after=3)
+
+
+async def test_spec_warnings_are_sent_once_per_generation_and_do_not_hide_a_failure() -> None:
+    sink, clock, recorder = make()
+    told = SpecWarnings(recorder)
+    gen1, gen2, gen3 = (_generation(n) for n in (1, 2, 3))
+    for _ in range(3):
+        told.emit(KEY, gen1, ["spec.x: -1 is negative"])
+    told.emit(KEY, gen2, ["spec.x: -1 is negative"])  # a new generation: said again
+    told.emit(KEY, gen2, [])  # fixed
+    told.emit(KEY, gen2, ["spec.x: -1 is negative"])  # and broken again
+    await recorder.flush()
+    assert [(e["type"], e["reason"], e["series"]["count"] if "series" in e else 1) for e in sink.created] == [
+        ("Warning", "UnexpectedSpecValue", 3)  # folded: the first, generation 2, and after the fix
+    ]
+
+    async def failing(_key: ObjectKey) -> Result:
+        told.emit(KEY, gen3, ["spec.x: -1 is negative"])
+        raise ApiError(500, "InternalError", "boom")
+
+    with pytest.raises(ApiError):
+        await reporting(failing, lookup=lambda _key: CLUSTER, recorder=recorder)(KEY)
+    clock.advance(31)
+    await recorder.flush()
+    assert "ReconcileError" in [e["reason"] for e in sink.created]  # not taken for the pass's own Warning
+
+
+def _generation(generation: int) -> dict[str, Any]:
+    obj: dict[str, Any] = copy.deepcopy(CLUSTER)
+    return {**obj, "metadata": {**obj["metadata"], "generation": generation}}

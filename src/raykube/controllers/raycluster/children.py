@@ -4,10 +4,11 @@ the rocksdb GCS PVC.
 What should exist comes from the desired-state function (`builders.cluster.desired_cluster`), in KubeRay's
 order; this module only creates what is missing, stopping at the first error (as `rayClusterReconcile`).
 Like KubeRay, children are created once and never updated: a user may edit the head Service and the operator
-leaves it be. A Service is looked up in the informer cache (indexed by `ray.io/cluster`) and re-created when
-it disappears; the other children are not cached, so each is created once per cluster (AlreadyExists counts as
-done, so an existing token is never replaced) and the cluster's UID is remembered under its key, which keeps
-steady-state passes free of API calls.
+leaves it be. An auth Secret that exists before the cluster has pods is used, as KubeRay uses it, with a
+Warning `UsedExistingSecret` (KubeRay says nothing). A Service is looked up in the informer cache (indexed by
+`ray.io/cluster`) and re-created when it disappears; the other children are not cached, so each is created once
+per cluster (AlreadyExists counts as done, so an existing token is never replaced) and the cluster's UID is
+remembered under its key, which keeps steady-state passes free of API calls.
 """
 
 from __future__ import annotations
@@ -72,6 +73,7 @@ class ChildrenActor:
     def __init__(self, client: KubeClient) -> None:
         self._client = client
         self._done: dict[ObjectKey, str] = {}
+        self._made_secret: dict[ObjectKey, str] = {}  # cluster UID whose auth Secret this process created
 
     async def ensure(
         self,
@@ -80,8 +82,13 @@ class ChildrenActor:
         wanted: Sequence[K8sObject],
         existing_services: list[dict[str, Any]],
         events: ObjectEvents,
+        *,
+        has_pods: bool = True,
     ) -> None:
-        """Create every object of `wanted` (in order) that is missing; an ApiError stops the pass."""
+        """Create every object of `wanted` (in order) that is missing; an ApiError stops the pass.
+
+        ``has_pods``: the cluster already has pods. When it has none yet and its auth Secret exists already, the
+        Secret was not made by this cluster's first pass: see `_existing_auth_secret`."""
         uid = str(cluster.metadata.get("uid", ""))
         once_done = self._done.get(key) == uid
         have = {s["metadata"]["name"] for s in existing_services}
@@ -93,7 +100,27 @@ class ChildrenActor:
             created = await create_if_absent(self._client, kind, obj, key.namespace)
             if created:
                 events.normal(reason, "Create", f"Created {noun} {key.namespace}/{name}")
+                if kind is SECRET:
+                    self._made_secret[key] = uid
+            elif kind is SECRET and not has_pods and self._made_secret.get(key) != uid:
+                _existing_auth_secret(key, name, events)
         self._done[key] = uid
 
     def forget(self, key: ObjectKey) -> None:
         self._done.pop(key, None)
+        self._made_secret.pop(key, None)
+
+
+def _existing_auth_secret(key: ObjectKey, name: str, events: ObjectEvents) -> None:
+    """A Secret named like the cluster's auth Secret existed before the cluster had pods. KubeRay uses any such
+    Secret as the token, silently, whoever made it; raykube does the same (it cannot tell: the operator may
+    create Secrets but not read them, so who owns this one is unknown) and says so. Cases it cannot tell from
+    this one: the operator stopped between creating the Secret and the head pod (the Warning is then needless)."""
+    events.warning(
+        E.USED_EXISTING_SECRET,
+        "Create",
+        f"Secret {key.namespace}/{name} already existed before this RayCluster had pods: it is used as the cluster's "
+        "Ray auth token, as KubeRay does, without checking who created it (the operator cannot read Secrets). If it "
+        "was not made for this cluster, delete the RayCluster and the Secret, or name a Secret in "
+        "authOptions.secretName",
+    )

@@ -12,7 +12,9 @@ out by `cleanup_act.CleanupActor`): added to a live Redis FT cluster; on deletio
 
 Invalid specs (KubeRay: `validateRayClusterSpec`) get a Warning Event `InvalidRayClusterSpec` naming the
 field, and the key is not retried: a new generation of the object triggers the next attempt, so a bad
-manifest can never make the operator loop hot.
+manifest can never make the operator loop hot. Values KubeRay accepts silently but cannot honour
+(`replicas: -1`, `numOfHosts: 0`, ...) get a Warning `UnexpectedSpecValue` once per generation
+(`api.spec_warnings`) and the cluster is reconciled as usual.
 """
 
 from __future__ import annotations
@@ -24,11 +26,12 @@ import pydantic
 from raykube import reasons
 from raykube.api.defaults import desired_pod_count, set_raycluster_defaults
 from raykube.api.raycluster import RayCluster, RayClusterStatus
+from raykube.api.spec_warnings import raycluster_warnings
 from raykube.api.validation import validate_raycluster
 from raykube.builders.cluster import desired_cluster
 from raykube.builders.settings import OperatorSettings
 from raykube.controllers import kit
-from raykube.controllers.events import ObjectEvents
+from raykube.controllers.events import ObjectEvents, SpecWarnings
 from raykube.controllers.kinds import RAYCLUSTER
 from raykube.controllers.raycluster import children
 from raykube.controllers.raycluster.act import PodActor
@@ -74,6 +77,7 @@ class RayClusterReconciler:
         self._cleanup = CleanupActor(client, cache, settings, now)
         self._expectations = expectations
         self._recorder = recorder
+        self._spec_warnings = SpecWarnings(recorder)
         self._settings = settings
         self._now = now
 
@@ -82,6 +86,7 @@ class RayClusterReconciler:
         if obj is None:
             self._expectations.forget_owner(key)
             self._children.forget(key)
+            self._spec_warnings.forget(key)
             return Result()
         managed_by = (obj.get("spec") or {}).get("managedBy")
         if managed_by not in (None, reasons.MANAGED_BY_KUBERAY):
@@ -100,6 +105,7 @@ class RayClusterReconciler:
         if decision.stop or obj["metadata"].get("deletionTimestamp"):
             events.emit()
             return Result(requeue_after=decision.requeue_after)
+        self._spec_warnings.emit(key, obj, raycluster_warnings(cluster))
 
         over_limit = self._over_limit(cluster)
         if over_limit is not None:
@@ -170,7 +176,10 @@ class RayClusterReconciler:
             cluster, self._settings, auth_token=children.new_auth_token(), pods=plan.pods_to_create
         )
         try:
-            await self._children.ensure(key, cluster, desired.children, self._cache.services(key), events)
+            await self._children.ensure(
+                key, cluster, desired.children, self._cache.services(key), events,
+                has_pods=bool(self._owned_pods(key, cluster)),
+            )
         except ApiError as err:
             return ReconcileFailure(reasons.RayClusterConditionReason.FAILED_CREATE_SERVICE, str(err)), plan.deferred
         alive = lambda: self._alive(key, cluster)  # noqa: E731

@@ -20,10 +20,11 @@ from dataclasses import dataclass
 
 from raykube import reasons
 from raykube.api.raycronjob import RayCronJob
+from raykube.api.spec_warnings import raycronjob_warnings
 from raykube.api.validation import ValidationGates, validate_raycronjob
 from raykube.builders.parents import build_cron_rayjob
 from raykube.controllers import kit
-from raykube.controllers.events import ObjectEvents
+from raykube.controllers.events import ObjectEvents, SpecWarnings
 from raykube.controllers.kinds import RAYCRONJOB, RAYJOB
 from raykube.controllers.raycronjob.schedule import Schedule, ScheduleError, parse
 from raykube.runtime import logs
@@ -74,6 +75,7 @@ class RayCronJobReconciler:
         self._gates = gates or ValidationGates()
         self._informers = informers  # key None: all namespaces
         self._recorder = recorder
+        self._spec_warnings = SpecWarnings(recorder)
         self._clock = clock or RealClock()
 
     def get(self, key: ObjectKey) -> Obj | None:
@@ -83,6 +85,7 @@ class RayCronJobReconciler:
     async def reconcile(self, key: ObjectKey) -> Result:
         obj = self.get(key)
         if obj is None or is_being_deleted(obj):
+            self._spec_warnings.forget(key)
             return Result()
         events = ObjectEvents.start(self._recorder, obj)
         try:
@@ -91,6 +94,7 @@ class RayCronJobReconciler:
             events.warning(E.INVALID_RAYCRONJOB_SPEC, "Validate", f"{key.namespace}/{key.name}: {invalid}")
             events.emit()
             return Result()
+        self._spec_warnings.emit(key, obj, raycronjob_warnings(cron))
         if cron.spec.suspend:
             events.normal(E.SUSPENDED_RAYCRONJOB, "Suspend", "RayCronJob suspended, no new RayJobs will be created")
             events.emit()

@@ -28,7 +28,8 @@ class JobActor:
     """Performs the actions of one pass for one RayJob.
 
     ``rayjob`` is the object the pass started from; :meth:`carry_out` returns the latest version of it (after
-    a finalizer change), or ``None`` when it is gone or going (no status write then).
+    a finalizer change), or ``None`` when it is gone or going (no status write then). After a failed create,
+    ``failure`` holds the Warning's text (the reconciler puts it in ``status.message``).
     """
 
     def __init__(
@@ -47,6 +48,7 @@ class JobActor:
         self._rayjob = rayjob
         self._events = events
         self._settings = settings
+        self.failure: str | None = None
 
     async def carry_out(self, actions: tuple[a.Action, ...]) -> Obj | None:
         current: Obj | None = self._rayjob
@@ -118,7 +120,8 @@ class JobActor:
             if not await kit.create_if_absent(self._client, kind, body, ns):
                 return
         except ApiError as err:
-            self._events.warning(failed, "Create", f"Failed to create {what_failed} {ns}/{name}: {err.message or err}")
+            self.failure = f"Failed to create {what_failed} {ns}/{name}: {err.message or err}"
+            self._events.warning(failed, "Create", self.failure)
             raise
         self._events.normal(created, "Create", f"Created {what} {ns}/{name}")
 

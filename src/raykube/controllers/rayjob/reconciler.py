@@ -17,12 +17,14 @@ otherwise the state machine.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import pydantic
 
 from raykube.api.defaults import effective_submission_mode
 from raykube.api.rayjob import RayJob, RayJobStatus, SubmissionMode
+from raykube.api.spec_warnings import rayjob_warnings
 from raykube.api.validation import ValidationGates, validate_rayjob
 from raykube.builders import names
 from raykube.controllers import kit
@@ -36,6 +38,7 @@ from raykube.controllers.rayjob.settings import RayJobSettings
 from raykube.controllers.rayjob.snapshot import Snapshot, Step
 from raykube.controllers.rayjob.status import next_status, read_status, status_changed, validation_failure
 from raykube.runtime.controller import Result
+from raykube.runtime.errors import ApiError
 from raykube.runtime.objects import Obj, ObjectKey, is_being_deleted, meta, uid_of
 
 
@@ -49,6 +52,7 @@ class RayJobReconciler(kit.ProbingReconciler[JobCache, DashboardProbes, RayJobSe
         obj = self.get(key)
         if obj is None:
             self._probes.forget(key)
+            self._spec_warnings.forget(key)
             return Result()
         if kit.managed_elsewhere(obj):
             return Result()
@@ -65,8 +69,15 @@ class RayJobReconciler(kit.ProbingReconciler[JobCache, DashboardProbes, RayJobSe
             step = validation_failure(problems)
             job = job or RayJob.model_construct(metadata=obj.get("metadata") or {})
         else:
+            self._spec_warnings.emit(key, obj, rayjob_warnings(job))
             step = states.decide(self._observe(key, obj, job, status, old_status or RayJobStatus()))
-        current = await self._actor(key, obj, events).carry_out(step.actions)
+        actor = self._actor(key, obj, events)
+        try:
+            current = await actor.carry_out(step.actions)
+        except ApiError:
+            if actor.failure is not None and not problems:
+                await self._note_failure(obj, old_status, actor.failure)
+            raise
         if current is not None and current is not obj:
             self._cache.observe_rayjob(current)  # our own finalizer write: never start the next pass stale
         changed = False
@@ -126,6 +137,15 @@ class RayJobReconciler(kit.ProbingReconciler[JobCache, DashboardProbes, RayJobSe
 
     def _actor(self, key: ObjectKey, obj: Obj, events: ObjectEvents) -> JobActor:
         return JobActor(self._client, self._probes, key=key, rayjob=obj, events=events, settings=self._settings)
+
+    async def _note_failure(self, obj: Obj, old: RayJobStatus | None, failure: str) -> None:
+        """A failed create (KubeRay: a Warning Event, nothing in the status) also goes to ``status.message``, so
+        ``kubectl get -o yaml`` says why the RayJob does not move on; the next state clears it. Best effort: a
+        failed write here must not hide the create's error, which is raised after it."""
+        if old is None or old.message == failure:
+            return
+        with contextlib.suppress(ApiError):
+            await self._write_status(obj, old, old.model_copy(update={"message": failure}))
 
     async def _write_status(self, obj: Obj, old: RayJobStatus | None, new: RayJobStatus) -> bool:
         return await kit.write_status(

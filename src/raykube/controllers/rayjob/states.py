@@ -112,19 +112,23 @@ def initializing(s: Snapshot) -> Step:
         return _missing_cluster(s, wait)
     if children.is_deleting(cluster):
         return wait
+    # The cluster exists: a failed create's message (`RayJobReconciler._note_failure`) is over. KubeRay writes
+    # no message before Running, so nothing else is cleared.
+    cleared = StatusChanges(message=CLEAR) if s.status.message else StatusChanges()
     url = None
     if not s.status.dashboard_url:
         if not children.is_ready(cluster) and not _sidecar_finished(s):
             # As KubeRay: the not-ready cluster's status is copied while waiting (not in the pass that
             # finds it ready; from Running on, with every answer of the dashboard).
-            return wait.but(changes=StatusChanges(ray_cluster_status=children.cluster_status(cluster)))
+            return wait.but(changes=cleared | StatusChanges(ray_cluster_status=children.cluster_status(cluster)))
         url = children.dashboard_url(cluster, s.operator)
     if s.mode == SubmissionMode.INTERACTIVE:
-        return wait.but(changes=StatusChanges(dashboard_url=url, job_deployment_status=D.WAITING))
+        return wait.but(changes=cleared | StatusChanges(dashboard_url=url, job_deployment_status=D.WAITING))
     actions = []
     if s.mode == SubmissionMode.K8S_JOB and s.submitter is None:
         actions.append(CreateSubmitter(_submitter(s, cluster)))
-    return wait.but(changes=StatusChanges(dashboard_url=url, job_deployment_status=D.RUNNING), actions=actions)
+    running = StatusChanges(dashboard_url=url, job_deployment_status=D.RUNNING)
+    return wait.but(changes=cleared | running, actions=actions)
 
 
 def waiting(s: Snapshot) -> Step:

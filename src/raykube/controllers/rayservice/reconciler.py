@@ -18,6 +18,7 @@ import functools
 
 from raykube import reasons
 from raykube.api.rayservice import RayService, RayServiceSpec, RayServiceStatuses, ServiceUpgradeType
+from raykube.api.spec_warnings import rayservice_warnings
 from raykube.api.validation import ValidationGates, validate_rayservice
 from raykube.builders import gateway, names
 from raykube.controllers import kit
@@ -48,11 +49,14 @@ class RayServiceReconciler(kit.ProbingReconciler[ServiceCache, ServeProbes, plan
         if obj is None:
             self._probes.forget(key)
             self._dangling.pop(key, None)
+            self._spec_warnings.forget(key)
             return Result()
         if kit.managed_elsewhere(obj):
             return Result()
         events = ObjectEvents.start(self._recorder, obj)
         snapshot = self._observe(key, obj)
+        if not snapshot.problems and not snapshot.deleting:
+            self._spec_warnings.emit(key, obj, rayservice_warnings(snapshot.svc))
         if _incremental(snapshot):
             snapshot = await self._observe_routing(snapshot)
         decision = plan.decide(snapshot)

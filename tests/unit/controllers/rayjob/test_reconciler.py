@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from raykube.builders.settings import OperatorSettings
+from raykube.controllers.events import reporting
 from raykube.controllers.kinds import JOB, RAYCLUSTER, RAYJOB
 from raykube.controllers.rayjob.dashboard import DashboardProbes
 from raykube.controllers.rayjob.reconciler import RayJobReconciler
@@ -25,6 +26,7 @@ from raykube.ray.models import RayJobState
 from raykube.ray.standin import JobScript, StandInDashboard
 from raykube.runtime.clock import FakeClock
 from raykube.runtime.controller import Result
+from raykube.runtime.errors import ApiError
 from raykube.runtime.events import EventRecorder
 from raykube.runtime.objects import ObjectKey
 from tests.unit.api.factories import rayjob
@@ -360,3 +362,42 @@ async def test_the_dashboard_client_is_shared_and_bounded() -> None:
         assert sorted(k.name for k in woken) == sorted(f"j{i}" for i in range(10))
         assert peak == 3
         await probes.close()
+
+
+async def test_an_unknown_submission_mode_is_warned_about_once_per_generation(harness: Harness) -> None:
+    # KubeRay accepts it without a word (no CRD enum, no rule) and never submits: raykube does the same, and says so.
+    harness.create(submissionMode="Teleport")
+    for _ in range(3):
+        await harness.reconcile()
+    assert harness.status()["jobDeploymentStatus"] == "Initializing"
+    assert (await harness.event_reasons()).count("UnexpectedSpecValue") == 1
+    notes = [e["note"] for e in harness.api.events if e["reason"] == "UnexpectedSpecValue"]
+    assert notes[0].startswith("spec.submissionMode: 'Teleport' is not a submission mode")
+
+
+async def test_a_refused_cluster_create_is_a_warning_and_the_status_message_until_it_succeeds(
+    harness: Harness,
+) -> None:
+    create = harness.api.create
+    quota = 'rayclusters.ray.io "rj-ccccc" is forbidden: exceeded quota: q, requested: count/rayclusters.ray.io=1'
+
+    async def refusing(kind: Any, obj: Any, *, namespace: str | None = None) -> Any:
+        if kind == RAYCLUSTER:
+            raise ApiError(403, "Forbidden", quota)
+        return await create(kind, obj, namespace=namespace)
+
+    harness.api.create = refusing  # type: ignore[method-assign]
+    harness.create()
+    await harness.reconcile()  # New -> Initializing
+    reconcile = reporting(harness.reconciler.reconcile, lookup=harness.reconciler.get, recorder=harness.recorder)
+    with pytest.raises(ApiError):
+        await reconcile(KEY)  # as the controller runs it: the pass's Warnings go out although it failed
+    status = harness.status()
+    assert status["jobDeploymentStatus"] == "Initializing"
+    assert status["message"] == f"Failed to create RayCluster ns/{status['rayClusterName']}: {quota}"
+    assert "FailedToCreateRayCluster" in await harness.event_reasons()
+
+    harness.api.create = create  # type: ignore[method-assign]
+    await harness.reconcile()  # created
+    await harness.reconcile()  # seen in the cache: the failure is over
+    assert "message" not in harness.status()
