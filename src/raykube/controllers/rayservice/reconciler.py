@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
+import json
 
 from raykube import reasons
 from raykube.api.rayservice import RayService, RayServiceSpec, RayServiceStatuses, ServiceUpgradeType
@@ -102,7 +103,7 @@ class RayServiceReconciler(kit.ProbingReconciler[ServiceCache, ServeProbes, plan
             head_svc=self._cache.service(key.namespace, names.head_service_name(key.name)),
             serve_svc=self._cache.service(key.namespace, str(custom or names.serve_service_name(key.name))),
             dangling_since=self._dangling.get(key, {}),
-            suffix=self._suffix(),
+            suffix=cluster_suffix(obj),
         )
 
     async def _observe_routing(self, s: plan.Snapshot) -> plan.Snapshot:
@@ -191,3 +192,12 @@ def _parse(obj: Obj, gates: ValidationGates) -> tuple[RayService, list[str]]:
         spec = RayServiceSpec.model_construct()
         return RayService.model_construct(metadata=obj.get("metadata") or {}, spec=spec), problems
     return svc, problems
+
+
+def cluster_suffix(obj: Obj) -> str:
+    """The suffix of a new cluster: KubeRay's is random; ours is drawn from the RayService's uid, generation and
+    cluster spec, so a pass that created the cluster but failed before its status write (a Gateway the API
+    server refuses, a conflict) names the same cluster again on retry - AlreadyExists - instead of creating
+    one more cluster on every retry. A new spec (a new generation) still gets a new name."""
+    config = json.dumps((obj.get("spec") or {}).get("rayClusterConfig"), sort_keys=True)
+    return names.seeded_suffix(f"{uid_of(obj)}/{meta(obj).get('generation')}/{config}")

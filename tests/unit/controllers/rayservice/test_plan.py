@@ -17,6 +17,7 @@ from raykube.controllers.event import Event
 from raykube.controllers.rayservice import actions as a
 from raykube.controllers.rayservice import status as st
 from raykube.controllers.rayservice.plan import Decision, RayServiceSettings, Snapshot, decide, parse_duration
+from raykube.controllers.rayservice.reconciler import cluster_suffix
 from raykube.controllers.rayservice.serve import Applied, ClusterServe
 from raykube.ray.serve import ServeInstanceDetails
 
@@ -473,3 +474,18 @@ def test_serve_calls_go_through_the_api_server_with_the_kubernetes_proxy() -> No
     direct = decide(dataclasses.replace(s, settings=RayServiceSettings())).actions
     assert of(a.CheckProxy, direct)[0].endpoint.url == "http://10.0.0.5:8000"
     assert of(a.PollApplications, direct)[0].endpoint.url == "http://svc-aaaaa-head-svc.ns.svc.cluster.local:8265"
+
+
+def test_a_cluster_created_by_a_pass_whose_status_write_never_happened_is_named_again_not_duplicated() -> None:
+    obj = service().model_dump(by_alias=True, exclude_none=True)
+    obj["metadata"]["generation"] = 3
+    assert cluster_suffix(obj) == cluster_suffix(obj)  # the retry of the same spec names the same cluster
+    changed = {**obj, "metadata": {**obj["metadata"], "generation": 4}}
+    assert cluster_suffix(changed) != cluster_suffix(obj)  # a new spec, a new cluster
+    # The first pass created svc-<suffix>, then failed (e.g. a Gateway refused): no status names the cluster.
+    svc = service()
+    orphan = f"svc-{cluster_suffix(obj)}"
+    d = decide(dataclasses.replace(snap(svc, clusters={orphan: cluster(svc, orphan, head_ready=False)}),
+                                   suffix=cluster_suffix(obj)))
+    assert not of(a.CreateCluster, d.actions) and d.pending == orphan
+    assert not of(a.DeleteCluster, d.actions)
