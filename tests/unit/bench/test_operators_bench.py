@@ -14,6 +14,7 @@ from bench.operators import chart, measure, report, scaleup, steady, throughput,
 from bench.operators.__main__ import chart_path, parser, validate
 
 from raykube.runtime.client import KubeClient, ObjectList, WatchEvent
+from raykube.runtime.kinds import POD
 
 CLIENT_GO = """\
 # HELP rest_client_requests_total Number of HTTP requests
@@ -176,7 +177,7 @@ def _pod(name: str, cluster: str, phase: str) -> dict[str, Any]:
 
 async def test_the_tracker_records_when_each_object_first_reached_each_state() -> None:
     fake = FakeClient([_pod("a-0", "a", "Running")])
-    tracker = measure.Tracker(cast(KubeClient, fake), measure.POD, "ns", measure.pod_states)
+    tracker = measure.Tracker(cast(KubeClient, fake), POD, "ns", measure.pod_states)
     await tracker.start()
     try:
         assert tracker.count("running") == 1
