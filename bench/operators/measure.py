@@ -252,12 +252,16 @@ class Bench:
         self.client_qps = client_qps
         self.client_burst = client_burst
         self.progress = progress
+        self._namespaces = 0
 
     def settings(self, name: str) -> Settings:
         return settings(name, qps=self.client_qps, burst=self.client_burst)
 
-    async def namespace(self, name: str) -> str:
-        """Create namespace ``name`` and wait for its default ServiceAccount (pods need it)."""
+    async def namespace(self, base: str) -> str:
+        """A new namespace ``<base>-<n>`` (never one still terminating from an earlier phase), once its default
+        ServiceAccount exists (pods need it)."""
+        self._namespaces += 1
+        name = f"{base}-{self._namespaces}"
         await self.client.create(NAMESPACE, {"metadata": {"name": name}})
 
         async def has_sa() -> bool:
@@ -298,6 +302,9 @@ class Bench:
             process = OperatorProcess(self.cluster.kubeconfig, self.work, name=tag, lease_namespace=namespace,
                                       extra=flags)
         process.wait_ready()
+        if leader_election:
+            _wait_leading(process)
+        time.sleep(1.0)  # the informers of an empty namespace sync; the timed work starts after that
         self.progress(f"{LABELS[operator]} running ({' '.join(flags)})")
         return Operator(operator, process)
 
@@ -312,6 +319,23 @@ class Bench:
         """RayClusters ``names`` created at once (``inflight`` requests at a time)."""
         await gather_limited([self.client.create(RAYCLUSTER, raycluster(n, workers, max_workers=max_workers),
                                                  namespace=namespace) for n in names], inflight)
+
+
+def leading(metrics_text: str) -> bool:
+    """Whether an operator's metrics say it holds the Lease (client-go prints 1, prometheus_client 1.0)."""
+    return any(line.startswith("leader_election_master_status{") and _value(line) == 1
+               for line in metrics_text.splitlines())
+
+
+def _wait_leading(process: OperatorProcess, timeout: float = 60) -> None:
+    """Until the operator holds its Lease (its controllers run only then)."""
+    deadline = time.monotonic() + timeout
+    while not leading(process.metrics()):
+        if process.proc.poll() is not None:
+            raise RuntimeError(f"the operator exited: {process.log_tail()}")
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the operator did not take its Lease in {timeout:.0f} s: {process.log_tail()}")
+        time.sleep(0.2)
 
 
 async def gather_limited(coros: list[Coroutine[Any, Any, Any]], limit: int) -> None:
@@ -360,9 +384,14 @@ class Tracker:
         self._task: asyncio.Task[None] | None = None
         self._started = asyncio.Event()
 
-    async def start(self) -> Tracker:
+    async def start(self, timeout: float = 60) -> Tracker:
+        """Once the first list has been recorded (the watch runs from there)."""
         self._task = asyncio.create_task(self._run())
-        await self._started.wait()
+        try:
+            await asyncio.wait_for(self._started.wait(), timeout)
+        except TimeoutError:
+            await self.stop()
+            raise
         return self
 
     async def stop(self) -> None:
@@ -459,11 +488,10 @@ def pods(bench: Bench, namespace: str, selector: str | None = None) -> Tracker:
 # -- the ceiling -----------------------------------------------------------------------------------------
 
 
-async def bare_pods(bench: Bench, count: int, *, namespace: str = "bench-ceiling", inflight: int = 32
-                    ) -> dict[str, float]:
+async def bare_pods(bench: Bench, count: int, *, inflight: int = 32) -> dict[str, float]:
     """``count`` bare pods created straight through the API (``inflight`` at a time), timed until all run:
     the fastest any operator could bring pods up on this cluster. The namespace is deleted afterwards."""
-    await bench.namespace(namespace)
+    namespace = await bench.namespace("ceiling")
     tracker = await pods(bench, namespace).start()
     body = {"metadata": {"generateName": "bare-"}, "spec": {"containers": [CONTAINER]}}
     try:

@@ -44,6 +44,13 @@ def test_metrics_parse_both_operators_formats_and_subtract() -> None:
     assert delta.by_method()["POST"] == 10 and delta.reconciles == 10
 
 
+def test_leadership_is_read_from_either_metrics_format() -> None:
+    assert measure.leading('leader_election_master_status{name="ray-operator-leader"} 1\n')
+    assert measure.leading('leader_election_master_status{name="ray-operator-leader"} 1.0\n')
+    assert not measure.leading('leader_election_master_status{name="ray-operator-leader"} 0\n')
+    assert not measure.leading(CLIENT_GO)
+
+
 def test_percentiles_are_nearest_rank_and_ratios_tolerate_missing_values() -> None:
     values = [float(v) for v in range(1, 101)]
     assert measure.percentile(values, 0.5) == 50 and measure.percentile(values, 0.99) == 99
