@@ -380,6 +380,8 @@ class Tracker:
         self.first: dict[str, dict[str, float]] = {}
         self.labels: dict[str, dict[str, str]] = {}
         self.deleted: set[str] = set()
+        self._reached: dict[str, int] = {}
+        self._by_label: dict[tuple[str, str], set[str]] = {}
         self._waiters: set[asyncio.Event] = set()
         self._task: asyncio.Task[None] | None = None
         self._started = asyncio.Event()
@@ -403,13 +405,19 @@ class Tracker:
         metadata = obj.get("metadata") or {}
         name = str(metadata.get("name"))
         now = time.monotonic()
-        self.labels[name] = metadata.get("labels") or {}
+        labels = metadata.get("labels") or {}
+        for item in set(self.labels.get(name, {}).items()) - set(labels.items()):
+            self._by_label.get(item, set()).discard(name)
+        for item in labels.items():
+            self._by_label.setdefault(item, set()).add(name)
+        self.labels[name] = labels
         states = self.first.setdefault(name, {})
-        states.setdefault("seen", now)
         if deleted or metadata.get("deletionTimestamp"):
             self.deleted.add(name)
-        for state in self._classify(obj):
-            states.setdefault(state, now)
+        for state in ("seen", *self._classify(obj)):
+            if state not in states:
+                states[state] = now
+                self._reached[state] = self._reached.get(state, 0) + 1
         for waiter in self._waiters:
             waiter.set()
 
@@ -433,8 +441,10 @@ class Tracker:
                 await asyncio.sleep(0.5)
 
     def count(self, state: str, names: Iterable[str] | None = None) -> int:
-        wanted = self.first.keys() if names is None else names
-        return sum(1 for n in wanted if state in self.first.get(n, {}))
+        """How many objects (of ``names``; all when None) have reached ``state``."""
+        if names is None:
+            return self._reached.get(state, 0)
+        return sum(1 for n in names if state in self.first.get(n, {}))
 
     def times(self, state: str, names: Iterable[str] | None = None) -> dict[str, float]:
         wanted = self.first.keys() if names is None else names
@@ -465,7 +475,7 @@ class Tracker:
 
     def where(self, label: str, value: str) -> list[str]:
         """The objects whose label ``label`` is ``value``."""
-        return [n for n, labels in self.labels.items() if labels.get(label) == value]
+        return sorted(self._by_label.get((label, value), ()))
 
 
 def cluster_states(obj: dict[str, Any]) -> Iterable[str]:
