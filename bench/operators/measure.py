@@ -301,9 +301,13 @@ class Bench:
         else:
             process = OperatorProcess(self.cluster.kubeconfig, self.work, name=tag, lease_namespace=namespace,
                                       extra=flags)
-        process.wait_ready()
-        if leader_election:
-            _wait_leading(process)
+        try:
+            process.wait_ready()
+            if leader_election:
+                _wait_leading(process)
+        except BaseException:
+            process.stop()
+            raise
         time.sleep(1.0)  # the informers of an empty namespace sync; the timed work starts after that
         self.progress(f"{LABELS[operator]} running ({' '.join(flags)})")
         return Operator(operator, process)
