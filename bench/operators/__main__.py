@@ -146,6 +146,8 @@ async def run_all(args: argparse.Namespace, cluster: LocalCluster, work: Path) -
     out: dict[str, Any] = {"control_plane_qps": args.control_plane_qps, "client_qps": args.client_qps,
                            "client_burst": args.client_burst, "scenarios": {}}
     try:
+        bench.progress("== warm-up")
+        await measure.warm_up(bench)
         for name in args.scenario:
             bench.progress(f"== {name}")
             result = finish(name, await scenario_run(name, bench, args), args)

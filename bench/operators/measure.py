@@ -502,6 +502,12 @@ def pods(bench: Bench, namespace: str, selector: str | None = None) -> Tracker:
 # -- the ceiling -----------------------------------------------------------------------------------------
 
 
+async def warm_up(bench: Bench, count: int = 20) -> None:
+    """Bare pods once, untimed: the first pods on a fresh cluster (nodes just registered, caches cold) are
+    slower than any later ones, and the first phase must not pay for that."""
+    await bare_pods(bench, count)
+
+
 async def bare_pods(bench: Bench, count: int, *, inflight: int = 32) -> dict[str, float]:
     """``count`` bare pods created straight through the API (``inflight`` at a time), timed until all run:
     the fastest any operator could bring pods up on this cluster. The namespace is deleted afterwards."""

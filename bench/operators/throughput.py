@@ -114,6 +114,8 @@ def chart(result: dict[str, Any]) -> Chart:
         bars = []
         for name in result["settings"]:
             for operator in ("raykube", "kuberay"):
+                if operator not in entry.get(name, {}):
+                    continue  # tuned: raykube's figure is its "raised" bar
                 value = _value(result, size, name, operator, "pods_per_second")
                 if value is not None:
                     bars.append(Bar(f"{name} {LABELS[operator]}", value, LABELS[operator]))
