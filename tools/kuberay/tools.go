@@ -1,7 +1,7 @@
 //go:build tools
 
-// Package tools pins KubeRay's Go operator for the side-by-side benchmark (bench/raycluster_scale.py
-// --against-kuberay); raykube itself never runs it. v1.5.0: the newest ray-operator release the Go module
+// Package tools pins KubeRay's Go operator for the side-by-side benchmark (`python -m bench.operators`);
+// raykube itself never runs it. v1.5.0: the newest ray-operator release the Go module
 // proxy serves here (v1.7.0's source archive is refused).
 package tools
 

@@ -1,0 +1,161 @@
+"""One big scale-up: does one cluster's 0 -> N workers starve everyone else (kuberay#3909)?
+
+Per operator, alone on the cluster in its own namespace:
+
+1. *quiet*: S small RayClusters (1 head + W workers) created one per interval; each one's time from create
+   to `ready`;
+2. a big RayCluster with 0 workers (``maxReplicas`` N), ready;
+3. *loaded*: the big cluster's replicas patched 0 -> N and, from the same moment, S more small clusters
+   created one per interval; each one's time to ready, and the big cluster's worker pods created and
+   Running per second.
+
+The ceiling: N bare pods through the API, in the same run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from bench.operators.chart import Bar, Chart, Panel
+from bench.operators.measure import (
+    LABELS,
+    Bench,
+    OperatorName,
+    Settings,
+    Tracker,
+    bare_pods,
+    clusters,
+    pods,
+    ratio,
+    raycluster,
+    summary,
+)
+from bench.operators.report import Row
+from raykube.controllers.kinds import RAYCLUSTER
+from raykube.runtime.client import PatchType
+
+TITLE = "One big scale-up"
+BASELINE = "ceiling"
+
+
+async def run(bench: Bench, *, big_workers: int, small: int, interval: float, workers: int, settings_name: str,
+              operators: tuple[OperatorName, ...]) -> dict[str, Any]:
+    out: dict[str, Any] = {"big_workers": big_workers, "small_clusters": small, "interval_seconds": interval,
+                           "workers": workers, "settings": settings_name,
+                           "ceiling": await bare_pods(bench, big_workers)}
+    chosen = bench.settings(settings_name)
+    for operator in operators:
+        out[operator] = await scale_up(bench, operator, chosen, big_workers=big_workers, small=small,
+                                       interval=interval, workers=workers)
+    return out
+
+
+async def small_wave(bench: Bench, tracker: Tracker, ns: str, prefix: str, count: int, interval: float,
+                     workers: int, timeout: float) -> dict[str, float]:
+    """``count`` small clusters created one per ``interval``; seconds from each create to its `ready`."""
+    created: dict[str, float] = {}
+    start = time.monotonic()
+    for i in range(count):
+        name = f"{prefix}-{i:03d}"
+        created[name] = time.monotonic()
+        await bench.client.create(RAYCLUSTER, raycluster(name, workers), namespace=ns)
+        await asyncio.sleep(max(0.0, start + (i + 1) * interval - time.monotonic()))
+    await tracker.until(lambda: tracker.count("ready", created) == count, timeout)
+    ready = tracker.times("ready", created)
+    return {name: ready[name] - created[name] for name in created}
+
+
+async def scale_up(bench: Bench, operator: OperatorName, chosen: Settings, *, big_workers: int, small: int,
+                   interval: float, workers: int) -> dict[str, Any]:
+    ns = await bench.namespace(f"scaleup-{operator}")
+    op = bench.start(operator, chosen, ns)
+    rc = await clusters(bench, ns).start()
+    big = await pods(bench, ns, "ray.io/cluster=big,ray.io/node-type=worker").start()
+    timeout = 600 + big_workers
+    try:
+        quiet = await small_wave(bench, rc, ns, "quiet", small, interval, workers, timeout)
+        await bench.client.create(RAYCLUSTER, raycluster("big", 0, max_workers=big_workers), namespace=ns)
+        await rc.until(lambda: rc.count("ready", ["big"]) == 1, timeout)
+        before = op.usage()
+        patch = [{"op": "replace", "path": "/spec/workerGroupSpecs/0/replicas", "value": big_workers}]
+        start = time.monotonic()
+        await bench.client.patch(RAYCLUSTER, "big", patch, namespace=ns, patch_type=PatchType.JSON)
+        wave = asyncio.create_task(small_wave(bench, rc, ns, "loaded", small, interval, workers, timeout))
+        await big.until(lambda: big.count("running") >= big_workers, timeout)
+        loaded = await wave
+        used = op.since(before)
+    finally:
+        await big.stop()
+        await rc.stop()
+        bench.stop(op)
+    await bench.drop_namespace(ns)
+    created_at = big.nth("seen", big_workers) or time.monotonic()
+    running_at = big.nth("running", big_workers) or time.monotonic()
+    bench.progress(f"{LABELS[operator]} scale-up: {big_workers} workers Running in {running_at - start:.1f} s")
+    return {
+        "quiet_ready_seconds": summary(list(quiet.values())),
+        "loaded_ready_seconds": summary(list(loaded.values())),
+        "ready_clusters": rc.count("ready"),
+        "big_created_seconds": created_at - start,
+        "big_running_seconds": running_at - start,
+        "big_created_per_second": big_workers / (created_at - start),
+        "big_running_per_second": big_workers / (running_at - start),
+        "quiet_samples": quiet,
+        "loaded_samples": loaded,
+        **used,
+    }
+
+
+def _get(result: dict[str, Any], operator: str, *keys: str) -> float | None:
+    value: Any = result.get(operator)
+    for key in keys:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(key)
+    return None if value is None else float(value)
+
+
+def rows(result: dict[str, Any]) -> list[Row]:
+    ceiling = result["ceiling"]
+
+    def row(measure: str, *keys: str, fmt: str = ".2f", baseline: float | None = None) -> Row:
+        return Row(measure, _get(result, "raykube", *keys), _get(result, "kuberay", *keys), baseline, fmt)
+
+    def slowdown(operator: str) -> float | None:
+        return ratio(_get(result, operator, "loaded_ready_seconds", "p99"),
+                     _get(result, operator, "quiet_ready_seconds", "p99"))
+
+    small = f"{result['small_clusters']} small clusters"
+    big = f"big cluster 0 -> {result['big_workers']}"
+    return [
+        row(f"{small}, quiet operator: ready p50 s", "quiet_ready_seconds", "p50"),
+        row(f"{small}, quiet operator: ready p99 s", "quiet_ready_seconds", "p99"),
+        row(f"{small}, during scale-up: ready p50 s", "loaded_ready_seconds", "p50"),
+        row(f"{small}, during scale-up: ready p99 s", "loaded_ready_seconds", "p99"),
+        Row(f"{small}: p99 during / p99 quiet", slowdown("raykube"), slowdown("kuberay"), None, ".2f"),
+        row(f"{big}: worker pods Running/s", "big_running_per_second", fmt=".1f",
+            baseline=ceiling["running_per_second"]),
+        row(f"{big}: worker pods created/s", "big_created_per_second", fmt=".1f",
+            baseline=ceiling["create_per_second"]),
+        row(f"{big}: seconds until all Running", "big_running_seconds", fmt=".1f",
+            baseline=ceiling["running_seconds"]),
+        row("operator CPU seconds (scale-up)", "cpu_seconds"),
+        row("operator peak RSS MiB", "peak_rss_mib", fmt=".1f"),
+    ]
+
+
+def chart(result: dict[str, Any]) -> Chart:
+    ready = []
+    for phase, label in (("quiet", "quiet"), ("loaded", "scale-up")):
+        for q in ("p50", "p99"):
+            for operator in ("raykube", "kuberay"):
+                ready.append(Bar(f"{label} {q} {LABELS[operator]}", _get(result, operator, f"{phase}_ready_seconds", q),
+                                 LABELS[operator]))
+    big = [Bar(LABELS[o], _get(result, o, "big_running_per_second"), LABELS[o]) for o in ("raykube", "kuberay")]
+    big.append(Bar("bare pods", result["ceiling"]["running_per_second"], "ceiling"))
+    return Chart(f"{TITLE}: 0 -> {result['big_workers']} workers, {result['small_clusters']} small clusters", [
+        Panel("small clusters: seconds from create to ready", ready),
+        Panel("big cluster: worker pods Running/s", big),
+    ])
