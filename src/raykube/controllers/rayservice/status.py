@@ -115,22 +115,27 @@ def compute(s: Snapshot, d: Decision, *, endpoints: int) -> tuple[RayServiceStat
             events.extend(_app_events(s, name, previous, entry))
     num_endpoints = 0 if d.suspended or d.terminal else endpoints
     conditions = list(old.conditions or [])
-    ready, reason, message = _ready(s, d, num_endpoints)
-    events.extend(_set(conditions, C.READY, "True" if ready else "False", reason, message, s.now))
+    generation = int(s.svc.metadata.get("generation") or 0)
+    first: list[Event] = []
+    if not conditions:  # KubeRay's first pass: both conditions False, Initializing
+        for kind in (C.READY, C.UPGRADE_IN_PROGRESS):
+            first.extend(_set(conditions, kind, "False", R.INITIALIZING, INITIALIZING, s.now, generation))
+    ready_now = _ready(s, d, num_endpoints)
+    if ready_now is None:
+        events.extend(first)  # one Event per pass for Ready: the latest of its changes
+    else:
+        ready, reason, message = ready_now
+        events.extend(_set(conditions, C.READY, "True" if ready else "False", reason, message, s.now, generation))
+    ready = _is_true(conditions, C.READY)
     if d.suspended:
         events.extend(_set(conditions, C.SUSPENDED, "True", R.SUSPEND_COMPLETE, "All RayClusters deleted", s.now))
         _drop(conditions, C.UPGRADE_IN_PROGRESS)
     else:
         if _condition(conditions, C.SUSPENDED) is not None:
             events.extend(_set(conditions, C.SUSPENDED, "False", R.RESUMED, "The RayService was resumed", s.now))
-        upgrade = (
-            ("True", R.BOTH_ACTIVE_PENDING_CLUSTERS_EXIST)
-            if d.active and d.pending
-            else ("False", R.NO_PENDING_CLUSTER)
-            if d.active
-            else ("Unknown", R.NO_ACTIVE_CLUSTER)
-        )
-        _set(conditions, C.UPGRADE_IN_PROGRESS, upgrade[0], upgrade[1], "", s.now)
+        upgrade = _upgrade(d, _condition(conditions, C.UPGRADE_IN_PROGRESS))
+        if upgrade is not None:
+            _set(conditions, C.UPGRADE_IN_PROGRESS, *upgrade, s.now, generation)
     new = old.model_copy(
         update={
             "active_service_status": roles["active"],
@@ -138,7 +143,7 @@ def compute(s: Snapshot, d: Decision, *, endpoints: int) -> tuple[RayServiceStat
             "num_serve_endpoints": num_endpoints,
             "conditions": conditions,
             "service_status": str(reasons.SERVICE_STATUS_RUNNING) if ready else "",
-            "observed_generation": int(s.svc.metadata.get("generation") or 0),
+            "observed_generation": generation,
         }
     )
     if changed(old, new):
@@ -146,17 +151,46 @@ def compute(s: Snapshot, d: Decision, *, endpoints: int) -> tuple[RayServiceStat
     return new, events
 
 
-def _ready(s: Snapshot, d: Decision, endpoints: int) -> tuple[bool, R, str]:
+#: KubeRay's condition messages (``calculateConditions`` in rayservice_controller.go).
+INITIALIZING = "RayService is initializing"
+NON_ZERO_ENDPOINTS = "Number of serve endpoints is greater than 0"
+ZERO_ENDPOINTS = "Number of serve endpoints dropped to 0"
+BOTH_CLUSTERS = "Both active and pending Ray clusters exist"
+NO_PENDING = "Active Ray cluster exists and no pending Ray cluster"
+NO_ACTIVE = ("No active Ray cluster exists, and the RayService is not initializing. Please open a GitHub issue "
+             "in the KubeRay repository.")
+
+
+def _ready(s: Snapshot, d: Decision, endpoints: int) -> tuple[bool, R, str] | None:
+    """The Ready condition this pass sets; None leaves it as it is (as KubeRay: Initializing stays until the
+    first endpoint, or the timeout)."""
     if d.terminal is not None:
         return False, d.terminal[0], d.terminal[1]
     if d.suspended:
         return False, R.SUSPEND_COMPLETE, "The RayService is suspended"
     if endpoints > 0:
-        return True, R.NON_ZERO_SERVE_ENDPOINTS, f"Number of serve endpoints is greater than 0: {endpoints}"
+        return True, R.NON_ZERO_SERVE_ENDPOINTS, NON_ZERO_ENDPOINTS
     previous = _condition(s.status.conditions or [], C.READY)
-    if previous is not None and previous.reason in (R.NON_ZERO_SERVE_ENDPOINTS, R.ZERO_SERVE_ENDPOINTS):
-        return False, R.ZERO_SERVE_ENDPOINTS, "No serve endpoints"
-    return False, R.INITIALIZING, "The RayService is initializing"
+    if previous is not None and previous.status == "True":
+        return False, R.ZERO_SERVE_ENDPOINTS, ZERO_ENDPOINTS
+    if previous is not None and previous.reason == R.SUSPEND_COMPLETE:
+        return False, R.INITIALIZING, INITIALIZING  # resumed: initializing again
+    return None
+
+
+def _upgrade(d: Decision, current: Condition | None) -> tuple[str, R, str] | None:
+    if d.active and d.pending:
+        return "True", R.BOTH_ACTIVE_PENDING_CLUSTERS_EXIST, BOTH_CLUSTERS
+    if d.active:
+        return "False", R.NO_PENDING_CLUSTER, NO_PENDING
+    if current is not None and current.reason in (R.INITIALIZING, R.INITIALIZING_TIMEOUT):
+        return None  # KubeRay does not override an initializing (or timed-out) RayService's condition
+    return "Unknown", R.NO_ACTIVE_CLUSTER, NO_ACTIVE
+
+
+def _is_true(conditions: list[Condition], kind: str) -> bool:
+    current = _condition(conditions, kind)
+    return current is not None and current.status == "True"
 
 
 def _app_events(s: Snapshot, cluster: str, previous: RayServiceStatus | None, entry: RayServiceStatus) -> list[Event]:
@@ -191,6 +225,7 @@ def _set(
     reason: reasons.RayServiceConditionReason,
     message: str,
     now: dt.datetime,
+    generation: int | None = None,
 ) -> list[Event]:
     """Set a condition; an Event when its status or reason changed (metav1.Condition semantics).
 
@@ -199,14 +234,16 @@ def _set(
     message = truncate_utf8(message, CONDITION_MESSAGE_LIMIT)  # a longer one fails the whole status write
     current = _condition(conditions, kind)
     if current is not None and (current.status, current.reason) == (status, reason):
-        conditions[conditions.index(current)] = current.model_copy(update={"message": message})
+        update = {"message": message, "observed_generation": generation}
+        conditions[conditions.index(current)] = current.model_copy(update=update)
         return []
     since = _whole(now)
     if current is not None and current.status == status and current.last_transition_time is not None:
         since = current.last_transition_time
     _drop(conditions, kind)
     conditions.append(
-        Condition(type=kind, status=status, reason=str(reason), message=message, last_transition_time=since)
+        Condition(type=kind, status=status, reason=str(reason), message=message, last_transition_time=since,
+                  observed_generation=generation)
     )
     if kind != C.READY:
         return []

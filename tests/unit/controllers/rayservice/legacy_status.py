@@ -80,41 +80,57 @@ def compute(s: Snapshot, d: Decision, *, endpoints: int, old: Mapping[str, Any])
             events.extend(_app_events(s, name, previous_by_cluster.get(name, {}), entry))
     new["numServeEndpoints"] = 0 if d.suspended or d.terminal else endpoints
     conditions = [dict(c) for c in old.get("conditions") or []]
-    ready, reason, message = _ready(old, d, new["numServeEndpoints"])
-    events.extend(_set(conditions, C.READY, "True" if ready else "False", reason, message, s.now))
+    generation = int(s.svc.metadata.get("generation") or 0)
+    first: list[Event] = []
+    if not conditions:
+        for kind in (C.READY, C.UPGRADE_IN_PROGRESS):
+            first.extend(_set(conditions, kind, "False", R.INITIALIZING, "RayService is initializing", s.now,
+                              generation))
+    ready_now = _ready(old, d, new["numServeEndpoints"])
+    if ready_now is None:
+        events.extend(first)
+    else:
+        events.extend(_set(conditions, C.READY, "True" if ready_now[0] else "False", ready_now[1], ready_now[2],
+                           s.now, generation))
+    ready = (_condition(conditions, C.READY) or {}).get("status") == "True"
     if d.suspended:
         events.extend(_set(conditions, C.SUSPENDED, "True", R.SUSPEND_COMPLETE, "All RayClusters deleted", s.now))
         _drop(conditions, C.UPGRADE_IN_PROGRESS)
     else:
         if _condition(conditions, C.SUSPENDED) is not None:
             events.extend(_set(conditions, C.SUSPENDED, "False", R.RESUMED, "The RayService was resumed", s.now))
-        upgrade = (
-            ("True", R.BOTH_ACTIVE_PENDING_CLUSTERS_EXIST)
-            if d.active and d.pending
-            else ("False", R.NO_PENDING_CLUSTER)
-            if d.active
-            else ("Unknown", R.NO_ACTIVE_CLUSTER)
-        )
-        _set(conditions, C.UPGRADE_IN_PROGRESS, upgrade[0], upgrade[1], "", s.now)
+        current = _condition(conditions, C.UPGRADE_IN_PROGRESS) or {}
+        if d.active and d.pending:
+            _set(conditions, C.UPGRADE_IN_PROGRESS, "True", R.BOTH_ACTIVE_PENDING_CLUSTERS_EXIST,
+                 "Both active and pending Ray clusters exist", s.now, generation)
+        elif d.active:
+            _set(conditions, C.UPGRADE_IN_PROGRESS, "False", R.NO_PENDING_CLUSTER,
+                 "Active Ray cluster exists and no pending Ray cluster", s.now, generation)
+        elif current.get("reason") not in (R.INITIALIZING, R.INITIALIZING_TIMEOUT):
+            _set(conditions, C.UPGRADE_IN_PROGRESS, "Unknown", R.NO_ACTIVE_CLUSTER,
+                 "No active Ray cluster exists, and the RayService is not initializing. Please open a GitHub issue "
+                 "in the KubeRay repository.", s.now, generation)
     new["conditions"] = conditions
     new["serviceStatus"] = reasons.SERVICE_STATUS_RUNNING if ready else ""
-    new["observedGeneration"] = int(s.svc.metadata.get("generation") or 0)
+    new["observedGeneration"] = generation
     if changed(old, new):
         new["lastUpdateTime"] = stamp(s.now)
     return new, events
 
 
-def _ready(old: Mapping[str, Any], d: Decision, endpoints: int) -> tuple[bool, R, str]:
+def _ready(old: Mapping[str, Any], d: Decision, endpoints: int) -> tuple[bool, R, str] | None:
     if d.terminal is not None:
         return False, d.terminal[0], d.terminal[1]
     if d.suspended:
         return False, R.SUSPEND_COMPLETE, "The RayService is suspended"
     if endpoints > 0:
-        return True, R.NON_ZERO_SERVE_ENDPOINTS, f"Number of serve endpoints is greater than 0: {endpoints}"
+        return True, R.NON_ZERO_SERVE_ENDPOINTS, "Number of serve endpoints is greater than 0"
     previous = _condition(old.get("conditions") or [], C.READY) or {}
-    if previous.get("reason") in (R.NON_ZERO_SERVE_ENDPOINTS, R.ZERO_SERVE_ENDPOINTS):
-        return False, R.ZERO_SERVE_ENDPOINTS, "No serve endpoints"
-    return False, R.INITIALIZING, "The RayService is initializing"
+    if previous.get("status") == "True":
+        return False, R.ZERO_SERVE_ENDPOINTS, "Number of serve endpoints dropped to 0"
+    if previous.get("reason") == R.SUSPEND_COMPLETE:
+        return False, R.INITIALIZING, "RayService is initializing"
+    return None
 
 
 def _app_events(s: Snapshot, cluster: str, previous: Mapping[str, Any], entry: Mapping[str, Any]) -> list[Event]:
@@ -146,14 +162,19 @@ def _set(
     reason: reasons.RayServiceConditionReason,
     message: str,
     now: dt.datetime,
+    generation: int | None = None,
 ) -> list[Event]:
     """Set a condition; an Event when its status or reason changed (metav1.Condition semantics)."""
     message = truncate_utf8(message, CONDITION_MESSAGE_LIMIT)  # a longer one fails the whole status write
     current = _condition(conditions, kind)
     if current is not None and (current.get("status"), current.get("reason")) == (status, reason):
         current["message"] = message
+        if generation is not None:
+            current["observedGeneration"] = generation
         return []
     entry = {"type": kind, "status": status, "reason": reason, "message": message, "lastTransitionTime": stamp(now)}
+    if generation is not None:
+        entry["observedGeneration"] = generation
     if current is not None and current.get("status") == status:
         entry["lastTransitionTime"] = current.get("lastTransitionTime", entry["lastTransitionTime"])
     _drop(conditions, kind)
