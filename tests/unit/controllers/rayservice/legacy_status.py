@@ -99,23 +99,27 @@ def compute(s: Snapshot, d: Decision, *, endpoints: int, old: Mapping[str, Any])
     else:
         if _condition(conditions, C.SUSPENDED) is not None:
             events.extend(_set(conditions, C.SUSPENDED, "False", R.RESUMED, "The RayService was resumed", s.now))
-        current = _condition(conditions, C.UPGRADE_IN_PROGRESS) or {}
-        if d.active and d.pending:
-            _set(conditions, C.UPGRADE_IN_PROGRESS, "True", R.BOTH_ACTIVE_PENDING_CLUSTERS_EXIST,
-                 "Both active and pending Ray clusters exist", s.now, generation)
-        elif d.active:
-            _set(conditions, C.UPGRADE_IN_PROGRESS, "False", R.NO_PENDING_CLUSTER,
-                 "Active Ray cluster exists and no pending Ray cluster", s.now, generation)
-        elif current.get("reason") not in (R.INITIALIZING, R.INITIALIZING_TIMEOUT):
-            _set(conditions, C.UPGRADE_IN_PROGRESS, "Unknown", R.NO_ACTIVE_CLUSTER,
-                 "No active Ray cluster exists, and the RayService is not initializing. Please open a GitHub issue "
-                 "in the KubeRay repository.", s.now, generation)
+        _set_upgrade(conditions, d, s.now, generation)
     new["conditions"] = conditions
     new["serviceStatus"] = reasons.SERVICE_STATUS_RUNNING if ready else ""
     new["observedGeneration"] = generation
     if changed(old, new):
         new["lastUpdateTime"] = stamp(s.now)
     return new, events
+
+
+def _set_upgrade(conditions: list[dict[str, Any]], d: Decision, now: dt.datetime, generation: int) -> None:
+    current = _condition(conditions, C.UPGRADE_IN_PROGRESS) or {}
+    if d.active and d.pending:
+        _set(conditions, C.UPGRADE_IN_PROGRESS, "True", R.BOTH_ACTIVE_PENDING_CLUSTERS_EXIST,
+             "Both active and pending Ray clusters exist", now, generation)
+    elif d.active:
+        _set(conditions, C.UPGRADE_IN_PROGRESS, "False", R.NO_PENDING_CLUSTER,
+             "Active Ray cluster exists and no pending Ray cluster", now, generation)
+    elif current.get("reason") not in (R.INITIALIZING, R.INITIALIZING_TIMEOUT):
+        _set(conditions, C.UPGRADE_IN_PROGRESS, "Unknown", R.NO_ACTIVE_CLUSTER,
+             "No active Ray cluster exists, and the RayService is not initializing. Please open a GitHub issue "
+             "in the KubeRay repository.", now, generation)
 
 
 def _ready(old: Mapping[str, Any], d: Decision, endpoints: int) -> tuple[bool, R, str] | None:
