@@ -176,7 +176,9 @@ def _set(
         if generation is not None:
             current["observedGeneration"] = generation
         return []
-    entry: dict[str, Any] = {"type": kind, "status": status, "reason": reason, "message": message, "lastTransitionTime": stamp(now)}
+    entry: dict[str, Any] = {
+        "type": kind, "status": status, "reason": reason, "message": message, "lastTransitionTime": stamp(now)
+    }
     if generation is not None:
         entry["observedGeneration"] = generation
     if current is not None and current.get("status") == status:
