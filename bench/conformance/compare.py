@@ -1,0 +1,154 @@
+"""Two normalised snapshots (KubeRay's, raykube's) of one sample -> differences, each classified or not.
+
+A difference is one leaf: an object only one operator made, a field whose values differ (lists of objects
+matched by ``name``, conditions by ``type``), or an Event (``Kind/name reason``) whose messages differ.
+``classified.yaml`` says why a difference is expected: class ``version`` (the KubeRay version run differs
+from v1.7.0 there: the upstream change is cited) or ``deliberate`` (a raykube choice: the
+docs/compatibility.md row is cited). Anything else is unclassified and fails the run. Pure: no I/O but
+reading the classification file.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ABSENT = "<absent>"
+CLASSES = ("version", "deliberate")
+CLASSIFIED_FILE = Path(__file__).with_name("classified.yaml")
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One leaf that differs: ``where`` is ``Kind/name`` (or ``events``), ``path`` the field or Event."""
+
+    sample: str
+    where: str
+    path: str
+    kuberay: Any
+    raykube: Any
+
+    @property
+    def kind(self) -> str:
+        return self.where.split("/", 1)[0]
+
+
+def _list_key(items: list[Any]) -> str | None:
+    """The field that identifies the items of a list of objects (``name``, ``type``), if one does."""
+    if not items or not all(isinstance(i, dict) for i in items):
+        return None
+    for key in ("name", "type", "mountPath", "containerPort"):
+        values = [i.get(key) for i in items]
+        if all(v is not None for v in values) and len(set(map(str, values))) == len(values):
+            return key
+    return None
+
+
+def _as_mapping(value: list[Any], key: str) -> dict[str, Any]:
+    return {str(item[key]): item for item in value}
+
+
+def leaves(left: Any, right: Any, path: str = "") -> list[tuple[str, Any, Any]]:
+    """(path, left, right) for every leaf where the two values differ (``ABSENT`` for a missing side)."""
+    if isinstance(left, dict) and isinstance(right, dict):
+        out = []
+        for key in sorted({*left, *right}, key=str):
+            sub = f"{path}.{key}" if path else str(key)
+            out += leaves(left.get(key, ABSENT), right.get(key, ABSENT), sub)
+        return out
+    if isinstance(left, list) and isinstance(right, list):
+        lkey, rkey = _list_key(left), _list_key(right)
+        key = lkey or rkey
+        if key is not None and lkey in (key, None) and rkey in (key, None) and (lkey or not left) \
+                and (rkey or not right):
+            lmap, rmap = _as_mapping(left, key), _as_mapping(right, key)
+            out = []
+            for name in sorted({*lmap, *rmap}):
+                out += leaves(lmap.get(name, ABSENT), rmap.get(name, ABSENT), f"{path}[{name}]")
+            return out
+        if len(left) == len(right):
+            out = []
+            for index, (a, b) in enumerate(zip(left, right, strict=True)):
+                out += leaves(a, b, f"{path}[{index}]")
+            return out
+    return [] if left == right else [(path, left, right)]
+
+
+def differences(sample: str, kuberay: dict[str, Any], raykube: dict[str, Any]) -> list[Difference]:
+    """Every difference between the two snapshots of ``sample``."""
+    found: list[Difference] = []
+    kobj, robj = kuberay.get("objects", {}), raykube.get("objects", {})
+    for where in sorted({*kobj, *robj}):
+        if where not in kobj or where not in robj:
+            found.append(Difference(sample, where, "", "present" if where in kobj else ABSENT,
+                                    "present" if where in robj else ABSENT))
+            continue
+        found += [Difference(sample, where, path, a, b) for path, a, b in leaves(kobj[where], robj[where])]
+    kev, rev = kuberay.get("events", {}), raykube.get("events", {})
+    for key in sorted({*kev, *rev}):
+        a, b = kev.get(key, []), rev.get(key, [])
+        if a == b:
+            continue
+        if len(a) <= 1 and len(b) <= 1:  # one message each side (or none): one difference
+            found.append(Difference(sample, "events", key, a[0] if a else ABSENT, b[0] if b else ABSENT))
+            continue
+        found += [Difference(sample, "events", key, m, ABSENT) for m in a if m not in b]
+        found += [Difference(sample, "events", key, ABSENT, m) for m in b if m not in a]
+    return found
+
+
+def _glob(pattern: str) -> re.Pattern[str]:
+    """``*`` matches anything (dots and brackets included); every other character is literal."""
+    return re.compile("^" + ".*".join(re.escape(part) for part in pattern.split("*")) + "$", re.DOTALL)
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+
+
+@dataclass
+class Rule:
+    """One entry of classified.yaml."""
+
+    id: str
+    cls: str
+    why: str
+    cite: str
+    where: str = "*"
+    path: str = "*"
+    samples: list[str] = field(default_factory=lambda: ["*"])
+    kuberay: str | None = None  # regular expressions searched in the values (JSON for non-strings)
+    raykube: str | None = None
+
+    def matches(self, diff: Difference) -> bool:
+        if not _glob(self.where).match(diff.where) or not _glob(self.path).match(diff.path):
+            return False
+        if not any(_glob(s).match(diff.sample) for s in self.samples):
+            return False
+        if self.kuberay is not None and not re.search(self.kuberay, _text(diff.kuberay), re.DOTALL):
+            return False
+        return self.raykube is None or bool(re.search(self.raykube, _text(diff.raykube), re.DOTALL))
+
+
+def load_rules(path: Path = CLASSIFIED_FILE) -> list[Rule]:
+    """The classification rules; a rule without a known class, a reason or a citation is an error."""
+    rules = []
+    for entry in yaml.safe_load(path.read_text()) or []:
+        rule = Rule(id=entry["id"], cls=entry["class"], why=entry["why"], cite=entry["cite"],
+                    where=entry.get("where", "*"), path=entry.get("path", "*"),
+                    samples=entry.get("samples", ["*"]), kuberay=entry.get("kuberay"),
+                    raykube=entry.get("raykube"))
+        if rule.cls not in CLASSES or not rule.why.strip() or not rule.cite.strip():
+            raise ValueError(f"classified.yaml: rule {rule.id!r} needs a class ({', '.join(CLASSES)}), why and cite")
+        rules.append(rule)
+    return rules
+
+
+def classify(diffs: list[Difference], rules: list[Rule]) -> list[tuple[Difference, Rule | None]]:
+    """Each difference with the first rule that explains it (None: unclassified)."""
+    return [(d, next((r for r in rules if r.matches(d)), None)) for d in diffs]

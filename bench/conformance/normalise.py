@@ -1,0 +1,193 @@
+"""One sample's namespace, as read from the API server, turned into a snapshot two operators can share.
+
+What differs between two runs of the same operator is taken out: the namespace, uids, resourceVersions,
+times, IP addresses, the random suffixes of generated names (pods, a RayJob's or RayService's RayCluster, a
+RayJob's job id, a RayCronJob's RayJobs), scheduling (node names) and what the API server assigns (cluster
+IPs, node ports). Secret values are replaced by a marker (the auth token is random); their keys stay.
+
+A snapshot is ``{"objects": {key: object}, "events": {key: [message, ...]}}``, keys ``Kind/name`` with
+normalised names (``#1``, ``#2``, ... when several objects normalise to the same name, e.g. the pods of one
+group). Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from bench.conformance.samples import RAY_KINDS
+
+#: The kinds recorded when the operator created them (the ray.io objects of the sample are recorded too).
+RECORDED_KINDS = ("Pod", "Service", "Job", "Secret", "ServiceAccount", "Role", "RoleBinding", "Ingress",
+                  "PersistentVolumeClaim", *RAY_KINDS)
+#: Owners whose children come from Kubernetes' own controllers (a sample's Redis Deployment, ...), not the
+#: operator's.
+FOREIGN_OWNERS = ("Deployment", "ReplicaSet", "StatefulSet", "DaemonSet")
+
+RAND = "<rand>"
+TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)")
+UID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+IP = re.compile(r"\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b")
+DROPPED_METADATA = ("uid", "resourceVersion", "creationTimestamp", "managedFields", "generation", "selfLink",
+                    "namespace", "deletionGracePeriodSeconds")
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+
+def _owner(obj: dict[str, Any]) -> tuple[str, str] | None:
+    """The controlling owner's (kind, name), else the first owner's, else None."""
+    refs = obj.get("metadata", {}).get("ownerReferences") or []
+    ref = next((r for r in refs if r.get("controller")), refs[0] if refs else None)
+    return (ref["kind"], ref["name"]) if ref else None
+
+
+def _created(obj: dict[str, Any]) -> str:
+    return str(obj.get("metadata", {}).get("creationTimestamp", ""))
+
+
+def name_map(objects: list[dict[str, Any]], namespace: str) -> dict[str, str]:
+    """Generated name (or generated value) -> stable placeholder, for every random part in this namespace."""
+    names: dict[str, str] = {namespace: "<ns>"}
+    by_owner: dict[tuple[str, str], int] = {}
+    for obj in sorted(objects, key=_created):
+        kind, meta = obj.get("kind"), obj.get("metadata", {})
+        owner = _owner(obj)
+        if kind in ("RayCluster", "RayJob") and owner and owner[0] in ("RayJob", "RayService", "RayCronJob"):
+            count = by_owner[owner] = by_owner.get(owner, 0) + 1
+            names[meta["name"]] = f"{owner[1]}-{RAND}{count if count > 1 else ''}"
+        if kind == "Pod" and meta.get("generateName"):
+            names[meta["name"]] = f"{meta['generateName']}{RAND}"
+        job_id = (obj.get("status") or {}).get("jobId")
+        if kind == "RayJob" and job_id and job_id != (obj.get("spec") or {}).get("jobId"):
+            names[job_id] = f"<jobid:{meta['name']}>"
+    return names
+
+
+class Normaliser:
+    """Rewrites every string of a namespace's objects with one name map (longest names first)."""
+
+    def __init__(self, names: dict[str, str]) -> None:
+        self._names = sorted(names.items(), key=lambda item: -len(item[0]))
+
+    def text(self, value: str) -> str:
+        for raw, placeholder in self._names:
+            if raw in value:
+                value = value.replace(raw, placeholder)
+        value = TIME.sub("<time>", value)
+        value = UID.sub("<uid>", value)
+        return IP.sub("<ip>", value)
+
+    def value(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, dict):
+            return {self.text(k): self.value(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.value(v) for v in value]
+        return value
+
+
+def _metadata(meta: dict[str, Any]) -> dict[str, Any]:
+    kept = {k: v for k, v in meta.items() if k not in DROPPED_METADATA}
+    annotations = {k: v for k, v in (kept.get("annotations") or {}).items() if k != LAST_APPLIED}
+    if annotations:
+        kept["annotations"] = annotations
+    else:
+        kept.pop("annotations", None)
+    if kept.get("ownerReferences"):
+        kept["ownerReferences"] = [{k: v for k, v in r.items() if k != "uid"} for r in kept["ownerReferences"]]
+    return kept
+
+
+def _strip_kind(kind: str, obj: dict[str, Any]) -> dict[str, Any]:
+    """Drop what the API server, the scheduler or the fake kubelet decide (same for both operators)."""
+    spec, status = dict(obj.get("spec") or {}), obj.get("status") or {}
+    if kind == "Pod":
+        spec.pop("nodeName", None)
+        return {**obj, "spec": spec, "status": {"phase": status.get("phase")}}
+    if kind == "Service":
+        for key in ("clusterIP", "clusterIPs", "healthCheckNodePort"):
+            spec.pop(key, None)
+        spec["ports"] = [{k: v for k, v in p.items() if k != "nodePort"} for p in spec.get("ports") or []]
+        return {k: v for k, v in {**obj, "spec": spec}.items() if k != "status"}
+    if kind == "Secret":
+        data = {k: "<data>" for k in sorted({*(obj.get("data") or {}), *(obj.get("stringData") or {})})}
+        return {**{k: v for k, v in obj.items() if k not in ("data", "stringData")}, "data": data}
+    if kind in ("Job", "Ingress"):
+        return {k: v for k, v in obj.items() if k != "status"}
+    if kind == "PersistentVolumeClaim":
+        spec.pop("volumeName", None)
+        return {**obj, "spec": spec, "status": {"phase": status.get("phase")}}
+    return obj
+
+
+def _recorded(obj: dict[str, Any], applied: set[tuple[str, str]], by_uid: dict[str, dict[str, Any]]) -> bool:
+    """Whether ``obj`` is the operator's doing (or a ray.io object of the sample, for its status)."""
+    kind, name = obj.get("kind", ""), obj.get("metadata", {}).get("name", "")
+    if kind in RAY_KINDS:
+        return True
+    if kind not in RECORDED_KINDS or (kind, name) in applied:
+        return False
+    if kind == "ServiceAccount" and name == "default":
+        return False
+    seen: set[str] = set()
+    current: dict[str, Any] | None = obj
+    while current is not None:  # walk the owner chain: a Deployment's pods are not the operator's
+        refs = current.get("metadata", {}).get("ownerReferences") or []
+        if any(r.get("kind") in FOREIGN_OWNERS for r in refs):
+            return False
+        uid = next((r.get("uid") for r in refs if r.get("uid") not in seen), None)
+        seen.add(uid or "")
+        current = by_uid.get(uid or "")
+    return True
+
+
+def _shape(obj: dict[str, Any], applied: set[tuple[str, str]]) -> dict[str, Any]:
+    kind, name = obj["kind"], obj["metadata"]["name"]
+    if kind in RAY_KINDS and (kind, name) in applied:
+        # The user's own object: only what the operator adds (status, finalizers, labels it sets).
+        meta = _metadata(obj["metadata"])
+        kept_meta = {k: meta[k] for k in ("name", "finalizers") if k in meta}
+        return {"kind": kind, "metadata": kept_meta, "status": obj.get("status") or {}}
+    shaped = {k: v for k, v in obj.items() if k != "apiVersion"}
+    shaped["metadata"] = _metadata(obj["metadata"])
+    return _strip_kind(kind, shaped)
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True)
+
+
+def _event_line(event: dict[str, Any]) -> tuple[str, str] | None:
+    """(``Kind/name reason``, ``Type: message``) of an Event about a ray.io object, else None."""
+    involved = event.get("involvedObject") or event.get("regarding") or {}
+    if not str(involved.get("apiVersion", "")).startswith("ray.io/"):
+        return None
+    message = event.get("message") or event.get("note") or ""
+    return f"{involved.get('kind')}/{involved.get('name')} {event.get('reason')}", f"{event.get('type')}: {message}"
+
+
+def snapshot(objects: Iterable[dict[str, Any]], events: Iterable[dict[str, Any]], *, namespace: str,
+             applied: set[tuple[str, str]]) -> dict[str, Any]:
+    """One namespace (objects of every kind, and its Events) -> the normalised snapshot."""
+    items = list(objects)
+    by_uid = {o["metadata"]["uid"]: o for o in items if o.get("metadata", {}).get("uid")}
+    norm = Normaliser(name_map(items, namespace))
+    shaped = [norm.value(_shape(o, applied)) for o in items if _recorded(o, applied, by_uid)]
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for obj in shaped:
+        grouped.setdefault(f"{obj['kind']}/{obj['metadata'].get('name', '')}", []).append(obj)
+    result: dict[str, dict[str, Any]] = {}
+    for key, group in sorted(grouped.items()):
+        if len(group) == 1:
+            result[key] = group[0]
+            continue
+        for index, obj in enumerate(sorted(group, key=_canonical), start=1):
+            result[f"{key}#{index}"] = obj
+    lines: dict[str, set[str]] = {}
+    for event in events:
+        line = _event_line(event)
+        if line is not None:
+            lines.setdefault(norm.text(line[0]), set()).add(norm.text(line[1]))
+    return {"objects": result, "events": {k: sorted(v) for k, v in sorted(lines.items())}}

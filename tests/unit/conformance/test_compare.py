@@ -1,0 +1,65 @@
+"""The conformance comparer and its classification rules."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from bench.conformance.compare import ABSENT, Difference, Rule, classify, differences, leaves, load_rules
+
+
+def test_lists_of_named_items_are_compared_by_name_not_position() -> None:
+    left = {"env": [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}]}
+    right = {"env": [{"name": "B", "value": "3"}, {"name": "A", "value": "1"}, {"name": "C", "value": "4"}]}
+    assert leaves(left, right) == [("env[B].value", "2", "3"), ("env[C]", ABSENT, {"name": "C", "value": "4"})]
+
+
+def test_conditions_are_compared_by_type() -> None:
+    left = {"conditions": [{"type": "Ready", "status": "True"}, {"type": "Suspended", "status": "False"}]}
+    right = {"conditions": [{"type": "Ready", "status": "True"}]}
+    assert leaves(left, right) == [("conditions[Suspended]", {"type": "Suspended", "status": "False"}, ABSENT)]
+
+
+def test_objects_only_one_side_made_and_event_texts_are_differences() -> None:
+    kuberay = {"objects": {"Pod/a": {"x": 1}, "Service/s": {}},
+               "events": {"RayCluster/c CreatedRole": ["Normal: Created role"]}}
+    raykube = {"objects": {"Pod/a": {"x": 1}},
+               "events": {"RayCluster/c CreatedRole": ["Normal: Created Role"]}}
+    assert differences("s", kuberay, raykube) == [
+        Difference("s", "Service/s", "", "present", ABSENT),
+        Difference("s", "events", "RayCluster/c CreatedRole", "Normal: Created role", "Normal: Created Role"),
+    ]
+    assert differences("s", kuberay, kuberay) == []
+
+
+def test_a_rule_matches_on_object_path_sample_and_values() -> None:
+    rule = Rule(id="r", cls="deliberate", why="w", cite="c", where="Pod/*", path="spec.containers[*].image",
+                samples=["ray-cluster.*"], raykube=r"^rayproject/")
+    hit = Difference("ray-cluster.sample", "Pod/c-head-<rand>", "spec.containers[ray-head].image", "x", "rayproject/y")
+    assert rule.matches(hit)
+    assert not rule.matches(Difference("ray-job.sample", hit.where, hit.path, "x", "rayproject/y"))
+    assert not rule.matches(Difference(hit.sample, hit.where, hit.path, "x", "other"))
+    assert not rule.matches(Difference(hit.sample, "Service/s", hit.path, "x", "rayproject/y"))
+    assert classify([hit], [rule]) == [(hit, rule)]
+    assert classify([Difference("s", "Job/j", "p", 1, 2)], [rule])[0][1] is None
+
+
+def test_brackets_in_a_rule_are_literal() -> None:
+    rule = Rule(id="r", cls="version", why="w", cite="c", path="status.conditions[HeadPodReady].message")
+    assert rule.matches(Difference("s", "RayCluster/c", "status.conditions[HeadPodReady].message", "a", "b"))
+    assert not rule.matches(Difference("s", "RayCluster/c", "status.conditions[H].message", "a", "b"))
+
+
+def test_a_rule_without_a_class_or_citation_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "classified.yaml"
+    path.write_text("- {id: x, class: maybe, why: because, cite: nowhere}\n")
+    with pytest.raises(ValueError, match="class"):
+        load_rules(path)
+    path.write_text("- {id: x, class: version, why: because, cite: ' '}\n")
+    with pytest.raises(ValueError, match="cite"):
+        load_rules(path)
+
+
+def test_the_project_classification_file_loads() -> None:
+    rules = load_rules()
+    assert len({r.id for r in rules}) == len(rules)

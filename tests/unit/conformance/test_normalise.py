@@ -1,0 +1,106 @@
+"""The conformance normaliser: two runs that differ only in names, uids, times and addresses normalise alike."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench.conformance.normalise import snapshot
+from bench.conformance.samples import split
+
+
+def _meta(name: str, uid: str, *, owner: tuple[str, str, str] | None = None, **extra: Any) -> dict[str, Any]:
+    meta: dict[str, Any] = {"name": name, "uid": uid, "resourceVersion": "17", "creationTimestamp": "2026-01-01T00:00:0"
+                            + uid[-1] + "Z", **extra}
+    if owner:
+        meta["ownerReferences"] = [{"kind": owner[0], "name": owner[1], "uid": owner[2], "controller": True}]
+    return meta
+
+
+def _run(ns: str, suffix: str, uid: str, ip: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """One operator's objects for a RayJob `job` whose RayCluster got a random suffix."""
+    cluster = f"job-{suffix}"
+    objects = [
+        {"kind": "RayJob", "metadata": _meta("job", f"{uid}-0000-0000-0000-000000000001"),
+         "status": {"jobId": f"job-{suffix}x", "rayClusterName": cluster, "startTime": "2026-05-05T10:00:00Z",
+                    "dashboardURL": f"{cluster}-head-svc.{ns}.svc.cluster.local:8265"}},
+        {"kind": "RayCluster", "metadata": _meta(cluster, f"{uid}-0000-0000-0000-000000000002",
+                                                 owner=("RayJob", "job", f"{uid}-0000-0000-0000-000000000001")),
+         "spec": {"headGroupSpec": {}}, "status": {"head": {"podIP": ip}}},
+        {"kind": "Pod", "metadata": _meta(f"{cluster}-head-{suffix[:3]}zz", f"{uid}-0000-0000-0000-000000000003",
+                                          generateName=f"{cluster}-head-", labels={"ray.io/cluster": cluster},
+                                          owner=("RayCluster", cluster, f"{uid}-0000-0000-0000-000000000002")),
+         "spec": {"nodeName": f"node-{suffix}", "containers": [{"name": "ray-head"}]},
+         "status": {"phase": "Running", "podIP": ip}},
+        {"kind": "Service", "metadata": _meta(f"{cluster}-head-svc", f"{uid}-0000-0000-0000-000000000004"),
+         "spec": {"clusterIP": ip, "clusterIPs": [ip], "ports": [{"name": "dashboard", "port": 8265}]}},
+        {"kind": "Secret", "metadata": _meta(cluster, f"{uid}-0000-0000-0000-000000000005"),
+         "data": {"auth_token": suffix}},
+        {"kind": "ServiceAccount", "metadata": _meta("default", f"{uid}-0000-0000-0000-000000000006")},
+        {"kind": "Pod", "metadata": _meta(f"redis-{suffix}", f"{uid}-0000-0000-0000-000000000007",
+                                          owner=("ReplicaSet", "redis-abc", f"{uid}-0000-0000-0000-000000000008"))},
+    ]
+    events = [
+        {"kind": "Event", "type": "Normal", "reason": "Created", "message": f"Created RayCluster {ns}/{cluster}",
+         "involvedObject": {"apiVersion": "ray.io/v1", "kind": "RayJob", "name": "job"}},
+        {"kind": "Event", "type": "Normal", "reason": "Scheduled", "message": f"node-{suffix}",
+         "involvedObject": {"apiVersion": "v1", "kind": "Pod", "name": "x"}},
+    ]
+    return objects, events
+
+
+def test_two_runs_differing_only_in_generated_values_normalise_to_the_same_snapshot() -> None:
+    a = snapshot(*_run("kuberay-001", "abcde", "aaaaaaaa", "10.0.0.5"), namespace="kuberay-001",
+                 applied={("RayJob", "job")})
+    b = snapshot(*_run("raykube-001", "vwxyz", "bbbbbbbb", "10.9.8.7"), namespace="raykube-001",
+                 applied={("RayJob", "job")})
+    assert a == b
+    objects = a["objects"]
+    assert set(objects) == {"RayJob/job", "RayCluster/job-<rand>", "Pod/job-<rand>-head-<rand>",
+                            "Service/job-<rand>-head-svc", "Secret/job-<rand>"}
+    assert objects["RayJob/job"]["status"]["jobId"] == "<jobid:job>"
+    assert objects["RayJob/job"]["status"]["dashboardURL"] == "job-<rand>-head-svc.<ns>.svc.cluster.local:8265"
+    assert objects["RayCluster/job-<rand>"]["status"]["head"]["podIP"] == "<ip>"
+    assert objects["Secret/job-<rand>"]["data"] == {"auth_token": "<data>"}
+    assert "nodeName" not in objects["Pod/job-<rand>-head-<rand>"]["spec"]
+    assert a["events"] == {"RayJob/job Created": ["Normal: Created RayCluster <ns>/job-<rand>"]}
+
+
+def test_a_real_difference_survives_normalisation() -> None:
+    objects, events = _run("ns-a", "abcde", "aaaaaaaa", "10.0.0.5")
+    other, _ = _run("ns-b", "vwxyz", "bbbbbbbb", "10.0.0.6")
+    other[3]["spec"]["ports"][0]["port"] = 8266
+    a = snapshot(objects, events, namespace="ns-a", applied=set())
+    b = snapshot(other, [], namespace="ns-b", applied=set())
+    assert a["objects"]["Service/job-<rand>-head-svc"] != b["objects"]["Service/job-<rand>-head-svc"]
+    assert b["events"] == {}
+
+
+def test_pods_of_one_group_get_numbered_keys_in_a_stable_order() -> None:
+    pods = [{"kind": "Pod", "metadata": _meta(f"c-workers-{s}", f"{s}aaaaaa-0000-0000-0000-00000000000{i}",
+                                              generateName="c-workers-",
+                                              labels={"ray.io/worker-group-replica-index": str(i)})}
+            for i, s in enumerate(("qq", "rr"))]
+    a = snapshot(pods, [], namespace="test-ns", applied=set())
+    b = snapshot(list(reversed(pods)), [], namespace="test-ns", applied=set())
+    assert a == b
+    assert set(a["objects"]) == {"Pod/c-workers-<rand>#1", "Pod/c-workers-<rand>#2"}
+
+
+def test_sample_documents_of_kinds_a_plain_cluster_lacks_are_left_out() -> None:
+    text = """
+apiVersion: ray.io/v1
+kind: RayCluster
+metadata: {name: c}
+---
+apiVersion: scheduling.volcano.sh/v1beta1
+kind: Queue
+metadata: {name: q}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: code}
+"""
+    sample = split("s", text)
+    assert [d["kind"] for d in sample.applied] == ["RayCluster", "ConfigMap"]
+    assert sample.skipped == ["scheduling.volcano.sh/v1beta1/Queue q"]
+    assert sample.ray_objects == [("RayCluster", "c")]
