@@ -63,10 +63,20 @@ def split(name: str, text: str) -> Sample:
         if not isinstance(doc, dict) or "kind" not in doc:
             continue
         if doc.get("apiVersion") in SERVED_GROUPS:
-            sample.applied.append(doc)
+            sample.applied.append(_named(doc))
         else:
             sample.skipped.append(f"{doc.get('apiVersion')}/{doc['kind']} {doc.get('metadata', {}).get('name', '')}")
     return sample
+
+
+def _named(doc: dict[str, Any]) -> dict[str, Any]:
+    """A document with ``generateName`` gets a fixed name instead (``<generateName>sample``): `kubectl apply`
+    cannot generate names, and both operators must see the same object."""
+    meta = doc.get("metadata") or {}
+    if meta.get("name") or not meta.get("generateName"):
+        return doc
+    named = {k: v for k, v in meta.items() if k != "generateName"}
+    return {**doc, "metadata": {**named, "name": f"{meta['generateName']}sample"}}
 
 
 def load_samples(directory: Path | None = None, only: list[str] | None = None) -> list[Sample]:

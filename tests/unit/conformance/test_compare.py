@@ -63,3 +63,12 @@ def test_a_rule_without_a_class_or_citation_is_refused(tmp_path: Path) -> None:
 def test_the_project_classification_file_loads() -> None:
     rules = load_rules()
     assert len({r.id for r in rules}) == len(rules)
+
+
+def test_a_sample_document_with_generate_name_gets_a_fixed_name() -> None:
+    from bench.conformance.samples import split
+
+    text = "apiVersion: ray.io/v1\nkind: RayJob\nmetadata:\n  generateName: rayjob-sample-\nspec: {}\n"
+    (doc,) = split("s", text).applied
+    assert doc["metadata"] == {"name": "rayjob-sample-sample"}
+    assert split("s", text).ray_objects == [("RayJob", "rayjob-sample-sample")]
