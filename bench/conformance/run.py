@@ -15,6 +15,7 @@ Usage: python -m bench.conformance.run [--only SAMPLE ...] [--write-golden | --a
 from __future__ import annotations
 
 import argparse
+import json
 import subprocess
 import sys
 import tempfile
@@ -108,16 +109,25 @@ def main() -> None:
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--write-golden", action="store_true", help="store KubeRay's snapshots in tests/golden")
     mode.add_argument("--against-golden", action="store_true", help="compare raykube with tests/golden only")
+    parser.add_argument("--dump", type=Path, help="also write both operators' snapshots to this JSON file")
+    parser.add_argument("--from-dump", type=Path,
+                        help="compare the snapshots of an earlier --dump (no cluster: for classifying)")
     args = parser.parse_args()
     started = time.monotonic()
 
     def progress(text: str) -> None:
         print(f"[{time.monotonic() - started:5.0f}s] {text}", file=sys.stderr, flush=True)
 
-    if not args.against_golden:
+    if not args.against_golden and not args.from_dump:
         subprocess.run([str(REPO / "tools" / "build.sh"), "kuberay-operator"], check=True, stdout=sys.stderr)
     rules = load_rules()
-    version, kuberay, raykube, phases = run(args, progress)
+    if args.from_dump:
+        dumped = json.loads(args.from_dump.read_text())
+        version, kuberay, raykube, phases = dumped["version"], dumped["kuberay"], dumped["raykube"], {}
+    else:
+        version, kuberay, raykube, phases = run(args, progress)
+    if args.dump:
+        args.dump.write_text(json.dumps({"version": version, "kuberay": kuberay, "raykube": raykube}))
     samples = load_samples(only=args.only or None)
     done = results(samples, kuberay, raykube, rules, _notes(phases))
     for result in done:
