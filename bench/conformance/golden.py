@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from bench.conformance.normalise import renormalise
 from bench.conformance.phase import Timing
 
 REPO = Path(__file__).resolve().parents[2]
@@ -37,5 +38,5 @@ def load(directory: Path = GOLDEN_DIR) -> tuple[str, dict[str, dict[str, Any]]]:
     for path in sorted(directory.glob("*.yaml")):
         body = yaml.safe_load(path.read_text())
         version = body["kuberay"]
-        snapshots[body["sample"]] = body["snapshot"]
+        snapshots[body["sample"]] = renormalise(body["snapshot"])
     return version, snapshots

@@ -27,7 +27,10 @@ RECORDED_KINDS = ("Pod", "Service", "Job", "Secret", "ServiceAccount", "Role", "
 FOREIGN_OWNERS = ("Deployment", "ReplicaSet", "StatefulSet", "DaemonSet")
 
 RAND = "<rand>"
-TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)")
+TIME = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d| [+-]\d{4} UTC)?")
+#: Names the API server generates for every pod (the projected service-account token volume).
+TOKEN_VOLUME = re.compile(r"\bkube-api-access-[a-z0-9]{5}\b")
+REPLICA_NAME_LABEL = "ray.io/worker-group-replica-name"
 UID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 IP = re.compile(r"\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b")
 DROPPED_METADATA = ("uid", "resourceVersion", "creationTimestamp", "managedFields", "generation", "selfLink",
@@ -190,4 +193,49 @@ def snapshot(objects: Iterable[dict[str, Any]], events: Iterable[dict[str, Any]]
         line = _event_line(event)
         if line is not None:
             lines.setdefault(norm.text(line[0]), set()).add(norm.text(line[1]))
-    return {"objects": result, "events": {k: sorted(v) for k, v in sorted(lines.items())}}
+    return renormalise({"objects": result, "events": {k: sorted(v) for k, v in sorted(lines.items())}})
+
+
+def _replica_names(objects: Iterable[dict[str, Any]]) -> dict[str, str]:
+    names: dict[str, str] = {}
+    for obj in objects:
+        replica = ((obj.get("metadata") or {}).get("labels") or {}).get(REPLICA_NAME_LABEL)
+        if obj.get("kind") == "Pod" and replica and "-" in replica:
+            names[replica] = f"{replica.rsplit('-', 1)[0]}-{RAND}"
+    return names
+
+
+def renormalise(snap: dict[str, Any]) -> dict[str, Any]:
+    """The rules added after golden files were first written, applied to a finished snapshot (idempotent, so
+    :func:`snapshot` ends with it and older golden files can be brought up to date): the projected token
+    volume's generated name, multi-host replica names (``<group>-<random>``) and times written with a space."""
+    names = _replica_names(snap.get("objects", {}).values())
+
+    def text(value: str) -> str:
+        for raw, placeholder in names.items():
+            value = value.replace(raw, placeholder)
+        return TIME.sub("<time>", TOKEN_VOLUME.sub("kube-api-access-<rand>", value))
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, str):
+            return text(value)
+        if isinstance(value, dict):
+            return {text(k): walk(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [walk(v) for v in value]
+        return value
+
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for key, obj in snap.get("objects", {}).items():
+        grouped.setdefault(text(key.split("#", 1)[0]), []).append(walk(obj))
+    objects: dict[str, Any] = {}
+    for key, group in sorted(grouped.items()):
+        if len(group) == 1:
+            objects[key] = group[0]
+            continue
+        for index, obj in enumerate(sorted(group, key=_canonical), start=1):
+            objects[f"{key}#{index}"] = obj
+    events: dict[str, set[str]] = {}
+    for key, messages in snap.get("events", {}).items():
+        events.setdefault(text(key), set()).update(text(m) for m in messages)
+    return {"objects": objects, "events": {k: sorted(v) for k, v in sorted(events.items())}}

@@ -26,6 +26,7 @@ from typing import Any
 
 from bench.conformance import golden
 from bench.conformance.compare import load_rules
+from bench.conformance.normalise import renormalise
 from bench.conformance.phase import PhaseResult, kubectl, remove, run_phase
 from bench.conformance.report import markdown, results, sample_table, summary
 from bench.conformance.samples import Sample, crds_dir, load_samples
@@ -123,7 +124,9 @@ def main() -> None:
     rules = load_rules()
     if args.from_dump:
         dumped = json.loads(args.from_dump.read_text())
-        version, kuberay, raykube, phases = dumped["version"], dumped["kuberay"], dumped["raykube"], {}
+        version, phases = dumped["version"], {}
+        kuberay = {k: renormalise(v) for k, v in dumped["kuberay"].items()}
+        raykube = {k: renormalise(v) for k, v in dumped["raykube"].items()}
     else:
         version, kuberay, raykube, phases = run(args, progress)
     if args.dump:
