@@ -124,6 +124,9 @@ class Rule:
     samples: list[str] = field(default_factory=lambda: ["*"])
     kuberay: str | None = None  # regular expressions searched in the values (JSON for non-strings)
     raykube: str | None = None
+    #: A regular expression: the two values must be equal once every match of it is deleted from both (so a
+    #: rule can allow one known change inside a long value, e.g. a command line, and nothing else).
+    same_after: str | None = None
 
     def matches(self, diff: Difference) -> bool:
         if not _glob(self.where).match(diff.where) or not _glob(self.path).match(diff.path):
@@ -132,7 +135,12 @@ class Rule:
             return False
         if self.kuberay is not None and not re.search(self.kuberay, _text(diff.kuberay), re.DOTALL):
             return False
-        return self.raykube is None or bool(re.search(self.raykube, _text(diff.raykube), re.DOTALL))
+        if self.raykube is not None and not re.search(self.raykube, _text(diff.raykube), re.DOTALL):
+            return False
+        if self.same_after is not None:
+            strip = re.compile(self.same_after, re.DOTALL)
+            return strip.sub("", _text(diff.kuberay)) == strip.sub("", _text(diff.raykube))
+        return True
 
 
 def load_rules(path: Path = CLASSIFIED_FILE) -> list[Rule]:
@@ -142,7 +150,7 @@ def load_rules(path: Path = CLASSIFIED_FILE) -> list[Rule]:
         rule = Rule(id=entry["id"], cls=entry["class"], why=entry["why"], cite=entry["cite"],
                     where=entry.get("where", "*"), path=entry.get("path", "*"),
                     samples=entry.get("samples", ["*"]), kuberay=entry.get("kuberay"),
-                    raykube=entry.get("raykube"))
+                    raykube=entry.get("raykube"), same_after=entry.get("same_after"))
         if rule.cls not in CLASSES or not rule.why.strip() or not rule.cite.strip():
             raise ValueError(f"classified.yaml: rule {rule.id!r} needs a class ({', '.join(CLASSES)}), why and cite")
         rules.append(rule)

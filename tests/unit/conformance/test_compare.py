@@ -44,6 +44,12 @@ def test_a_rule_matches_on_object_path_sample_and_values() -> None:
     assert classify([Difference("s", "Job/j", "p", 1, 2)], [rule])[0][1] is None
 
 
+def test_same_after_allows_one_change_inside_a_value_and_nothing_else() -> None:
+    rule = Rule(id="r", cls="version", why="w", cite="c", same_after=r"^ulimit -n [^;]*; ")
+    assert rule.matches(Difference("s", "Pod/p", "args[0]", "ulimit -n 1; ray start", "ulimit -n ${X:-1}; ray start"))
+    assert not rule.matches(Difference("s", "Pod/p", "args[0]", "ulimit -n 1; ray start", "ulimit -n 2; ray stop"))
+
+
 def test_brackets_in_a_rule_are_literal() -> None:
     rule = Rule(id="r", cls="version", why="w", cite="c", path="status.conditions[HeadPodReady].message")
     assert rule.matches(Difference("s", "RayCluster/c", "status.conditions[HeadPodReady].message", "a", "b"))
