@@ -205,15 +205,85 @@ def _replica_names(objects: Iterable[dict[str, Any]]) -> dict[str, str]:
     return names
 
 
+#: The generated name of a RayJob's RayCluster (``<rayjob>-<5 random>``, the RayJob's name possibly truncated).
+GENERATED_CLUSTER = re.compile(r"^[a-z0-9.-]+-[a-z0-9]{5}$")
+
+
+def _deleted_job_clusters(objects: dict[str, Any]) -> dict[re.Pattern[str], str]:
+    """A RayJob's generated RayCluster that was deleted before the snapshot (``shutdownAfterJobFinishes``,
+    deletion rules) is not in the name map: its name, and its head pod's, as the RayJob's status and
+    Events still name them -> the placeholders :func:`name_map` gives a cluster it saw."""
+    names: dict[re.Pattern[str], str] = {}
+    for key, obj in objects.items():
+        cluster = str(((obj.get("status") or {}).get("rayClusterName")) or "")
+        if not key.startswith("RayJob/") or not GENERATED_CLUSTER.match(cluster) or f"RayCluster/{cluster}" in objects:
+            continue
+        placeholder = f"{obj['metadata']['name']}-{RAND}"
+        names[re.compile(rf"\b{re.escape(cluster)}-head-[a-z0-9]{{5}}\b")] = f"{placeholder}-head-{RAND}"
+        names[re.compile(rf"\b{re.escape(cluster)}\b")] = placeholder
+    return names
+
+
+#: Where KubeRay writes a Go struct that is empty (a non-pointer struct is never omitted by ``omitempty``) and
+#: raykube writes nothing: (kind, path, the empty value). Same meaning to the API and to both operators; the
+#: field is dropped from KubeRay's side only when it holds exactly that empty value. ``*`` is every list item.
+EMPTY_STRUCTS: tuple[tuple[str, tuple[str, ...], Any], ...] = (
+    ("RayCluster", ("spec", "headGroupSpec", "template", "metadata"), {}),
+    ("RayCluster", ("spec", "workerGroupSpecs", "*", "template", "metadata"), {}),
+    ("RayCluster", ("spec", "workerGroupSpecs", "*", "scaleStrategy"), {}),
+    ("RayCluster", ("spec", "headGroupSpec", "headService", "spec"), {}),
+    ("RayCluster", ("spec", "headGroupSpec", "headService", "status"), {"loadBalancer": {}}),
+    ("RayJob", ("status", "rayJobInfo"), {}),
+)
+
+
+def _drop_empty(value: Any, path: tuple[str, ...], empty: Any) -> Any:
+    """``value`` without the field at ``path`` when that field equals ``empty`` (a copy; ``value`` untouched)."""
+    if not path:
+        return value
+    head, rest = path[0], path[1:]
+    if head == "*":
+        return [_drop_empty(item, rest, empty) for item in value] if isinstance(value, list) else value
+    if not isinstance(value, dict) or head not in value:
+        return value
+    if not rest:
+        return {k: v for k, v in value.items() if not (k == head and v == empty)}
+    return {**value, head: _drop_empty(value[head], rest, empty)}
+
+
+def _without_empty_structs(obj: Any) -> Any:
+    for kind, path, empty in EMPTY_STRUCTS:
+        if isinstance(obj, dict) and obj.get("kind") == kind:
+            obj = _drop_empty(obj, path, empty)
+    return obj
+
+
+def _numbered(grouped: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """Objects by key; several under one key get ``#1``, ``#2``, ... in a stable order."""
+    objects: dict[str, Any] = {}
+    for key, group in sorted(grouped.items()):
+        if len(group) == 1:
+            objects[key] = group[0]
+            continue
+        for index, obj in enumerate(sorted(group, key=_canonical), start=1):
+            objects[f"{key}#{index}"] = obj
+    return objects
+
+
 def renormalise(snap: dict[str, Any]) -> dict[str, Any]:
     """The rules added after golden files were first written, applied to a finished snapshot (idempotent, so
     :func:`snapshot` ends with it and older golden files can be brought up to date): the projected token
-    volume's generated name, multi-host replica names (``<group>-<random>``) and times written with a space."""
+    volume's generated name, multi-host replica names (``<group>-<random>``), times written with a space, the
+    generated names of RayJob clusters deleted before the snapshot, and the empty structs Go writes where
+    raykube writes nothing (:data:`EMPTY_STRUCTS`)."""
     names = _replica_names(snap.get("objects", {}).values())
+    clusters = _deleted_job_clusters(snap.get("objects", {}))
 
     def text(value: str) -> str:
         for raw, placeholder in names.items():
             value = value.replace(raw, placeholder)
+        for pattern, replacement in clusters.items():
+            value = pattern.sub(replacement, value)
         return TIME.sub("<time>", TOKEN_VOLUME.sub("kube-api-access-<rand>", value))
 
     def walk(value: Any) -> Any:
@@ -227,14 +297,8 @@ def renormalise(snap: dict[str, Any]) -> dict[str, Any]:
 
     grouped: dict[str, list[dict[str, Any]]] = {}
     for key, obj in snap.get("objects", {}).items():
-        grouped.setdefault(text(key.split("#", 1)[0]), []).append(walk(obj))
-    objects: dict[str, Any] = {}
-    for key, group in sorted(grouped.items()):
-        if len(group) == 1:
-            objects[key] = group[0]
-            continue
-        for index, obj in enumerate(sorted(group, key=_canonical), start=1):
-            objects[f"{key}#{index}"] = obj
+        grouped.setdefault(text(key.split("#", 1)[0]), []).append(_without_empty_structs(walk(obj)))
+    objects = _numbered(grouped)
     events: dict[str, set[str]] = {}
     for key, messages in snap.get("events", {}).items():
         events.setdefault(text(key), set()).update(text(m) for m in messages)

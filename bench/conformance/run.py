@@ -124,7 +124,8 @@ def main() -> None:
     rules = load_rules()
     if args.from_dump:
         dumped = json.loads(args.from_dump.read_text())
-        version, phases = dumped["version"], {}
+        version = dumped["version"]
+        phases: dict[str, PhaseResult] = {}
         kuberay = {k: renormalise(v) for k, v in dumped["kuberay"].items()}
         raykube = {k: renormalise(v) for k, v in dumped["raykube"].items()}
     else:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.conformance.normalise import snapshot
+from bench.conformance.normalise import renormalise, snapshot
 from bench.conformance.samples import split
 
 
@@ -104,3 +104,32 @@ metadata: {name: code}
     assert [d["kind"] for d in sample.applied] == ["RayCluster", "ConfigMap"]
     assert sample.skipped == ["scheduling.volcano.sh/v1beta1/Queue q"]
     assert sample.ray_objects == [("RayCluster", "c")]
+
+
+def test_renormalise_names_a_deleted_rayjob_cluster_and_drops_go_empty_structs_idempotently() -> None:
+    snap = {
+        "objects": {
+            "RayJob/job": {"kind": "RayJob", "metadata": {"name": "job"},
+                           "status": {"rayClusterName": "job-ab1c2", "rayJobInfo": {},
+                                      "rayClusterStatus": {"head": {"podName": "job-ab1c2-head-x9z8y"}}}},
+            "RayCluster/job-<rand>2": {"kind": "RayCluster", "metadata": {"name": "c"},
+                                       "spec": {"headGroupSpec": {"template": {"metadata": {}}},
+                                                "workerGroupSpecs": [{"scaleStrategy": {}, "template": {
+                                                    "metadata": {"labels": {"a": "b"}}}}]}},
+        },
+        "events": {"RayJob/job CreatedRayCluster": ["Normal: Created RayCluster <ns>/job-ab1c2"]},
+    }
+    once = renormalise(snap)
+    job = once["objects"]["RayJob/job"]["status"]
+    assert job == {"rayClusterName": "job-<rand>", "rayClusterStatus": {"head": {"podName": "job-<rand>-head-<rand>"}}}
+    assert once["events"] == {"RayJob/job CreatedRayCluster": ["Normal: Created RayCluster <ns>/job-<rand>"]}
+    cluster = once["objects"]["RayCluster/job-<rand>2"]["spec"]
+    assert cluster == {"headGroupSpec": {"template": {}},
+                       "workerGroupSpecs": [{"template": {"metadata": {"labels": {"a": "b"}}}}]}
+    assert renormalise(once) == once
+    # A RayJob whose cluster is still there (or a user's cluster picked by clusterSelector) keeps its names.
+    kept = {"objects": {"RayJob/j": {"kind": "RayJob", "metadata": {"name": "j"},
+                                     "status": {"rayClusterName": "mine-ab1c2"}},
+                        "RayCluster/mine-ab1c2": {"kind": "RayCluster", "metadata": {"name": "mine-ab1c2"}}},
+            "events": {}}
+    assert renormalise(kept) == kept
