@@ -209,19 +209,48 @@ def _replica_names(objects: Iterable[dict[str, Any]]) -> dict[str, str]:
 GENERATED_CLUSTER = re.compile(r"^[a-z0-9.-]+-[a-z0-9]{5}$")
 
 
-def _deleted_job_clusters(objects: dict[str, Any]) -> dict[re.Pattern[str], str]:
-    """A RayJob's generated RayCluster that was deleted before the snapshot (``shutdownAfterJobFinishes``,
-    deletion rules) is not in the name map: its name, and its head pod's, as the RayJob's status and
-    Events still name them -> the placeholders :func:`name_map` gives a cluster it saw."""
-    names: dict[re.Pattern[str], str] = {}
+CREATED_CLUSTER = re.compile(r"^Normal: Created RayCluster [^/]+/([a-z0-9.-]+)$")
+#: A node port the API server picked (the default NodePort range), as RayCluster ``status.endpoints`` shows it.
+NODE_PORT = re.compile(r"^3[0-2]\d{3}$")
+#: client-go's event aggregator prefixes the message of Events it folded together.
+COMBINED = "(combined from similar events): "
+
+
+def _deleted_job_clusters(snap: dict[str, Any]) -> dict[re.Pattern[str], str]:
+    """A RayJob's generated RayCluster deleted before the snapshot (``shutdownAfterJobFinishes``, deletion
+    rules; the RayJob itself may be gone too) is not in the name map: its name and its pods' names, as the
+    RayJob's status and the Events still show them -> the placeholders :func:`name_map` gives a cluster it saw."""
+    objects = snap.get("objects", {})
+    found: dict[str, str] = {}  # cluster name -> RayJob name
     for key, obj in objects.items():
-        cluster = str(((obj.get("status") or {}).get("rayClusterName")) or "")
-        if not key.startswith("RayJob/") or not GENERATED_CLUSTER.match(cluster) or f"RayCluster/{cluster}" in objects:
+        if key.startswith("RayJob/"):
+            found[str(((obj.get("status") or {}).get("rayClusterName")) or "")] = obj["metadata"]["name"]
+    for key, messages in snap.get("events", {}).items():
+        if key.startswith("RayJob/") and key.endswith(" CreatedRayCluster"):
+            for message in messages:
+                match = CREATED_CLUSTER.match(message)
+                if match:
+                    found[match.group(1)] = key.split(" ", 1)[0].split("/", 1)[1]
+    names: dict[re.Pattern[str], str] = {}
+    for cluster, job in found.items():
+        if not GENERATED_CLUSTER.match(cluster) or f"RayCluster/{cluster}" in objects:
             continue
-        placeholder = f"{obj['metadata']['name']}-{RAND}"
-        names[re.compile(rf"\b{re.escape(cluster)}-head-[a-z0-9]{{5}}\b")] = f"{placeholder}-head-{RAND}"
+        placeholder = f"{job}-{RAND}"
+        pods = re.compile(rf"\b{re.escape(cluster)}(-head|-[a-z0-9.-]+-worker)-[a-z0-9]{{5}}\b")
+        names[pods] = rf"{placeholder}\1-{RAND}"
         names[re.compile(rf"\b{re.escape(cluster)}\b")] = placeholder
     return names
+
+
+def _node_ports(obj: Any) -> Any:
+    """RayCluster ``status.endpoints`` of a NodePort head Service: the API server's port choice."""
+    if not isinstance(obj, dict) or obj.get("kind") != "RayCluster":
+        return obj
+    endpoints = (obj.get("status") or {}).get("endpoints")
+    if not isinstance(endpoints, dict):
+        return obj
+    endpoints = {k: "<nodeport>" if isinstance(v, str) and NODE_PORT.match(v) else v for k, v in endpoints.items()}
+    return {**obj, "status": {**obj["status"], "endpoints": endpoints}}
 
 
 #: Where KubeRay writes a Go struct that is empty (a non-pointer struct is never omitted by ``omitempty``) and
@@ -274,10 +303,11 @@ def renormalise(snap: dict[str, Any]) -> dict[str, Any]:
     """The rules added after golden files were first written, applied to a finished snapshot (idempotent, so
     :func:`snapshot` ends with it and older golden files can be brought up to date): the projected token
     volume's generated name, multi-host replica names (``<group>-<random>``), times written with a space, the
-    generated names of RayJob clusters deleted before the snapshot, and the empty structs Go writes where
+    generated names of RayJob clusters deleted before the snapshot, node ports in RayCluster endpoints, client-go's
+    "(combined from similar events)" prefix, and the empty structs Go writes where
     raykube writes nothing (:data:`EMPTY_STRUCTS`)."""
     names = _replica_names(snap.get("objects", {}).values())
-    clusters = _deleted_job_clusters(snap.get("objects", {}))
+    clusters = _deleted_job_clusters(snap)
 
     def text(value: str) -> str:
         for raw, placeholder in names.items():
@@ -297,9 +327,9 @@ def renormalise(snap: dict[str, Any]) -> dict[str, Any]:
 
     grouped: dict[str, list[dict[str, Any]]] = {}
     for key, obj in snap.get("objects", {}).items():
-        grouped.setdefault(text(key.split("#", 1)[0]), []).append(_without_empty_structs(walk(obj)))
+        grouped.setdefault(text(key.split("#", 1)[0]), []).append(_node_ports(_without_empty_structs(walk(obj))))
     objects = _numbered(grouped)
     events: dict[str, set[str]] = {}
     for key, messages in snap.get("events", {}).items():
-        events.setdefault(text(key), set()).update(text(m) for m in messages)
+        events.setdefault(text(key), set()).update(text(m.replace(COMBINED, "")) for m in messages)
     return {"objects": objects, "events": {k: sorted(v) for k, v in sorted(events.items())}}
