@@ -133,3 +133,21 @@ def test_renormalise_names_a_deleted_rayjob_cluster_and_drops_go_empty_structs_i
                         "RayCluster/mine-ab1c2": {"kind": "RayCluster", "metadata": {"name": "mine-ab1c2"}}},
             "events": {}}
     assert renormalise(kept) == kept
+
+
+def test_renormalise_node_ports_combined_events_and_clusters_named_only_by_events() -> None:
+    snap = {
+        "objects": {"RayCluster/c": {"kind": "RayCluster", "metadata": {"name": "c"},
+                                     "status": {"endpoints": {"client": "31928", "dashboard": "8265"}}}},
+        "events": {"RayJob/j CreatedRayCluster": ["Normal: Created RayCluster <ns>/j-ws962"],
+                   "RayCluster/j-ws962 CreatedWorkerPod": [
+                       "Normal: (combined from similar events): Created worker Pod <ns>/j-ws962-g-worker-ab1c2",
+                       "Normal: Created worker Pod <ns>/j-ws962-g-worker-ab1c2"]},
+    }
+    once = renormalise(snap)
+    assert once["objects"]["RayCluster/c"]["status"]["endpoints"] == {"client": "<nodeport>", "dashboard": "8265"}
+    assert once["events"] == {
+        "RayCluster/j-<rand> CreatedWorkerPod": ["Normal: Created worker Pod <ns>/j-<rand>-g-worker-<rand>"],
+        "RayJob/j CreatedRayCluster": ["Normal: Created RayCluster <ns>/j-<rand>"],
+    }
+    assert renormalise(once) == once
