@@ -256,6 +256,8 @@ def _node_ports(obj: Any) -> Any:
 #: Where KubeRay writes a Go struct that is empty (a non-pointer struct is never omitted by ``omitempty``) and
 #: raykube writes nothing: (kind, path, the empty value). Same meaning to the API and to both operators; the
 #: field is dropped from KubeRay's side only when it holds exactly that empty value. ``*`` is every list item.
+#: Go's empty ``RayClusterStatus`` (its Quantities are never omitted, ``head`` is a struct).
+EMPTY_CLUSTER_STATUS = {"desiredCPU": "0", "desiredGPU": "0", "desiredMemory": "0", "desiredTPU": "0", "head": {}}
 EMPTY_STRUCTS: tuple[tuple[str, tuple[str, ...], Any], ...] = (
     ("RayCluster", ("spec", "headGroupSpec", "template", "metadata"), {}),
     ("RayCluster", ("spec", "workerGroupSpecs", "*", "template", "metadata"), {}),
@@ -263,7 +265,29 @@ EMPTY_STRUCTS: tuple[tuple[str, tuple[str, ...], Any], ...] = (
     ("RayCluster", ("spec", "headGroupSpec", "headService", "spec"), {}),
     ("RayCluster", ("spec", "headGroupSpec", "headService", "status"), {"loadBalancer": {}}),
     ("RayJob", ("status", "rayJobInfo"), {}),
+    ("RayJob", ("status", "rayClusterStatus"), EMPTY_CLUSTER_STATUS),
+    ("RayService", ("status", "activeServiceStatus"), {"rayClusterStatus": EMPTY_CLUSTER_STATUS}),
 )
+
+#: A pod create refused because the pod's ServiceAccount does not exist yet: the sample applies that
+#: ServiceAccount together with the cluster, so whether the operator's first attempt comes before it is run timing.
+MISSING_ACCOUNT = re.compile(r'is forbidden: error looking up service account [^ ]+: serviceaccount "[^"]+" not found$')
+#: A failed create's Event reason -> the reason of the same create succeeding.
+CREATE_RETRIED = {"FailedToCreateHeadPod": "CreatedHeadPod", "FailedToCreateWorkerPod": "CreatedWorkerPod"}
+
+
+def _without_transient_account_failures(events: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Events without the pod-create failures for a missing ServiceAccount that a later create of the same
+    cluster's pods (``Created*Pod``) shows to have been transient (the ServiceAccount came after the first try).
+    A ServiceAccount that never comes keeps its Warning."""
+    kept: dict[str, list[str]] = {}
+    for key, messages in events.items():
+        where, _, reason = key.rpartition(" ")
+        if reason in CREATE_RETRIED and events.get(f"{where} {CREATE_RETRIED[reason]}"):
+            messages = [m for m in messages if not MISSING_ACCOUNT.search(m)]
+        if messages:
+            kept[key] = messages
+    return kept
 
 
 def _drop_empty(value: Any, path: tuple[str, ...], empty: Any) -> Any:
@@ -304,8 +328,9 @@ def renormalise(snap: dict[str, Any]) -> dict[str, Any]:
     :func:`snapshot` ends with it and older golden files can be brought up to date): the projected token
     volume's generated name, multi-host replica names (``<group>-<random>``), times written with a space, the
     generated names of RayJob clusters deleted before the snapshot, node ports in RayCluster endpoints, client-go's
-    "(combined from similar events)" prefix, and the empty structs Go writes where
-    raykube writes nothing (:data:`EMPTY_STRUCTS`)."""
+    "(combined from similar events)" prefix, the empty structs Go writes where
+    raykube writes nothing (:data:`EMPTY_STRUCTS`), and pod-create failures for a ServiceAccount the sample applies
+    with the cluster once a later create succeeded (:func:`_without_transient_account_failures`)."""
     names = _replica_names(snap.get("objects", {}).values())
     clusters = _deleted_job_clusters(snap)
 
@@ -332,4 +357,5 @@ def renormalise(snap: dict[str, Any]) -> dict[str, Any]:
     events: dict[str, set[str]] = {}
     for key, messages in snap.get("events", {}).items():
         events.setdefault(text(key), set()).update(text(m.replace(COMBINED, "")) for m in messages)
-    return {"objects": objects, "events": {k: sorted(v) for k, v in sorted(events.items())}}
+    return {"objects": objects,
+            "events": _without_transient_account_failures({k: sorted(v) for k, v in sorted(events.items())})}

@@ -151,3 +151,52 @@ def test_renormalise_node_ports_combined_events_and_clusters_named_only_by_event
         "RayJob/j CreatedRayCluster": ["Normal: Created RayCluster <ns>/j-<rand>"],
     }
     assert renormalise(once) == once
+
+
+EMPTY = {"desiredCPU": "0", "desiredGPU": "0", "desiredMemory": "0", "desiredTPU": "0", "head": {}}
+
+
+def test_renormalise_drops_go_empty_cluster_statuses_only_when_empty() -> None:
+    snap = {
+        "objects": {
+            "RayService/s": {"kind": "RayService", "metadata": {"name": "s"},
+                             "status": {"activeServiceStatus": {"rayClusterStatus": dict(EMPTY)},
+                                        "pendingServiceStatus": {"rayClusterStatus": dict(EMPTY)}}},
+            "RayJob/j": {"kind": "RayJob", "metadata": {"name": "j"}, "status": {"rayClusterStatus": dict(EMPTY)}},
+            "RayJob/k": {"kind": "RayJob", "metadata": {"name": "k"},
+                         "status": {"rayClusterStatus": {**EMPTY, "desiredCPU": "1"}}},
+        },
+        "events": {},
+    }
+    original = repr(snap)
+    once = renormalise(snap)
+    assert repr(snap) == original  # pure
+    assert once["objects"]["RayService/s"]["status"] == {"pendingServiceStatus": {"rayClusterStatus": EMPTY}}
+    assert once["objects"]["RayJob/j"]["status"] == {}
+    assert once["objects"]["RayJob/k"]["status"] == {"rayClusterStatus": {**EMPTY, "desiredCPU": "1"}}
+    assert renormalise(once) == once
+
+
+def test_renormalise_drops_pod_creates_refused_for_a_service_account_that_came_later() -> None:
+    refused = ('Warning: Failed to create head Pod <ns>/, pods "c-head-" is forbidden: error looking up service '
+               'account <ns>/sa: serviceaccount "sa" not found')
+    quota = 'Warning: Failed to create head Pod <ns>/, pods "c-head-" is forbidden: exceeded quota: q'
+    snap = {
+        "objects": {},
+        "events": {
+            "RayCluster/c FailedToCreateHeadPod": [refused, quota],
+            "RayCluster/c CreatedHeadPod": ["Normal: Created head Pod <ns>/c-head-<rand>"],
+            # never created: the ServiceAccount never came, the Warning stays
+            "RayCluster/d FailedToCreateWorkerPod": [refused.replace("head Pod <ns>/", "worker Pod for the cluster <ns>/d")],
+            "RayCluster/e FailedToCreateWorkerPod": [refused],
+            "RayCluster/e CreatedWorkerPod": ["Normal: Created worker Pod <ns>/e-g-worker-<rand>"],
+        },
+    }
+    once = renormalise(snap)
+    assert once["events"] == {
+        "RayCluster/c CreatedHeadPod": ["Normal: Created head Pod <ns>/c-head-<rand>"],
+        "RayCluster/c FailedToCreateHeadPod": [quota],
+        "RayCluster/d FailedToCreateWorkerPod": snap["events"]["RayCluster/d FailedToCreateWorkerPod"],
+        "RayCluster/e CreatedWorkerPod": ["Normal: Created worker Pod <ns>/e-g-worker-<rand>"],
+    }
+    assert renormalise(once) == once
