@@ -4,8 +4,10 @@ A difference is one leaf: an object only one operator made, a field whose values
 matched by ``name``, conditions by ``type``), or an Event (``Kind/name reason``) whose messages differ.
 ``classified.yaml`` says why a difference is expected: class ``version`` (the KubeRay version run differs
 from v1.7.0 there: the upstream change is cited) or ``deliberate`` (a raykube choice: the
-docs/compatibility.md row is cited). Anything else is unclassified and fails the run. Pure: no I/O but
-reading the classification file.
+docs/compatibility.md row is cited). Anything else is unclassified and fails the run. ``open.yaml`` lists the
+known raykube differences not fixed yet (same rule format, plus what each operator does and why it is not
+fixed): they stay unclassified (the run still fails), but the test suite's ratchet accepts them, and only them
+(:func:`match_open`). Pure: no I/O but reading the rule files.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ import yaml
 ABSENT = "<absent>"
 CLASSES = ("version", "deliberate")
 CLASSIFIED_FILE = Path(__file__).with_name("classified.yaml")
+OPEN_FILE = Path(__file__).with_name("open.yaml")
+OPEN = "open"
 
 
 @dataclass(frozen=True)
@@ -127,6 +131,8 @@ class Rule:
     #: A regular expression: the two values must be equal once every match of it is deleted from both (so a
     #: rule can allow one known change inside a long value, e.g. a command line, and nothing else).
     same_after: str | None = None
+    #: open.yaml only: what each operator does ({"kuberay": ..., "raykube": ...}).
+    behaviour: dict[str, str] = field(default_factory=dict)
 
     def matches(self, diff: Difference) -> bool:
         if not _glob(self.where).match(diff.where) or not _glob(self.path).match(diff.path):
@@ -160,3 +166,47 @@ def load_rules(path: Path = CLASSIFIED_FILE) -> list[Rule]:
 def classify(diffs: list[Difference], rules: list[Rule]) -> list[tuple[Difference, Rule | None]]:
     """Each difference with the first rule that explains it (None: unclassified)."""
     return [(d, next((r for r in rules if r.matches(d)), None)) for d in diffs]
+
+
+def load_open(path: Path = OPEN_FILE) -> list[Rule]:
+    """The known raykube differences (class ``open``); an entry needs what KubeRay and raykube do and why it is
+    not fixed yet. A missing file is an empty list."""
+    if not path.exists():
+        return []
+    rules = []
+    for entry in yaml.safe_load(path.read_text()) or []:
+        behaviour = entry.get("behaviour") or {}
+        rule = Rule(id=entry["id"], cls=OPEN, why=entry.get("why") or "", cite=entry.get("cite") or "",
+                    where=entry.get("where", "*"), path=entry.get("path", "*"),
+                    samples=entry.get("samples", ["*"]), kuberay=entry.get("kuberay"),
+                    raykube=entry.get("raykube"), same_after=entry.get("same_after"),
+                    behaviour={k: str(v) for k, v in behaviour.items()})
+        if not rule.why.strip() or not all(str(behaviour.get(k) or "").strip() for k in ("kuberay", "raykube")):
+            raise ValueError(f"open.yaml: entry {rule.id!r} needs behaviour.kuberay, behaviour.raykube and why "
+                             "(why it is not fixed yet)")
+        rules.append(rule)
+    return rules
+
+
+@dataclass
+class OpenMatch:
+    """Unclassified differences against open.yaml: the known ones, the new ones, and entries nothing matched."""
+
+    known: list[tuple[Difference, Rule]]
+    new: list[Difference]
+    unused: list[Rule]
+
+
+def match_open(unclassified: list[Difference], open_rules: list[Rule]) -> OpenMatch:
+    """Each unclassified difference with the first open rule that matches it; the rest are new (a regression),
+    and an open rule that matches nothing is unused (fixed: remove it)."""
+    known: list[tuple[Difference, Rule]] = []
+    new: list[Difference] = []
+    for diff in unclassified:
+        rule = next((r for r in open_rules if r.matches(diff)), None)
+        if rule is None:
+            new.append(diff)
+        else:
+            known.append((diff, rule))
+    used = {rule.id for _, rule in known}
+    return OpenMatch(known, new, [r for r in open_rules if r.id not in used])

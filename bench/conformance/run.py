@@ -5,7 +5,9 @@
 3. KubeRay's operator over every sample (a namespace each) until settled; its namespaces removed;
 4. raykube's operator the same way;
 5. normalises and compares both, classifies each difference (bench/conformance/classified.yaml), prints a
-   table per sample and a summary, writes docs/conformance.md; exits 1 on any unclassified difference.
+   table per sample and a summary, writes docs/conformance.md; exits 1 on any unclassified difference (those
+   listed in bench/conformance/open.yaml, known raykube differences not fixed yet, are counted apart but
+   still fail the run).
 
 ``--write-golden`` also stores KubeRay's snapshots in tests/golden/kuberay; ``--against-golden`` skips
 KubeRay (steps 1 and 3) and compares raykube with the golden files instead, as the test suite does.
@@ -25,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.conformance import golden
-from bench.conformance.compare import load_rules
+from bench.conformance.compare import load_open, load_rules
 from bench.conformance.normalise import renormalise
 from bench.conformance.phase import PhaseResult, kubectl, remove, run_phase
 from bench.conformance.report import markdown, results, sample_table, summary
@@ -133,7 +135,7 @@ def main() -> None:
     if args.dump:
         args.dump.write_text(json.dumps({"version": version, "kuberay": kuberay, "raykube": raykube}))
     samples = load_samples(only=args.only or None)
-    done = results(samples, kuberay, raykube, rules, _notes(phases))
+    done = results(samples, kuberay, raykube, rules, _notes(phases), open_rules=load_open())
     for result in done:
         print(sample_table(result))
         for note in result.notes:
@@ -148,7 +150,8 @@ def main() -> None:
         DOC.write_text(markdown(done, rules, kuberay_version=version, header=HEADER))
     s = summary(done)
     print(f"conformance ({version}): {s['samples']} samples, {s['objects']} objects, {s['differences']} differences: "
-          f"{s['version']} version, {s['deliberate']} deliberate, {s['unclassified']} unclassified; "
+          f"{s['version']} version, {s['deliberate']} deliberate, {s['unclassified']} unclassified "
+          f"({s['open']} open (known raykube differences), {s['unclassified'] - s['open']} new); "
           f"{time.monotonic() - started:.0f} s")
     sys.exit(1 if s["unclassified"] else 0)
 

@@ -5,7 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from bench.conformance.compare import ABSENT, Difference, Rule, classify, differences, leaves, load_rules
+from bench.conformance.compare import (
+    ABSENT,
+    Difference,
+    OpenMatch,
+    Rule,
+    classify,
+    differences,
+    leaves,
+    load_open,
+    load_rules,
+    match_open,
+)
 
 
 def test_lists_of_named_items_are_compared_by_name_not_position() -> None:
@@ -78,3 +89,61 @@ def test_a_sample_document_with_generate_name_gets_a_fixed_name() -> None:
     (doc,) = split("s", text).applied
     assert doc["metadata"] == {"name": "rayjob-sample-sample"}
     assert split("s", text).ray_objects == [("RayJob", "rayjob-sample-sample")]
+
+
+OPEN_YAML = """
+- id: zero-endpoints
+  where: "RayService/*"
+  path: status.numServeEndpoints
+  kuberay: '^<absent>$'
+  raykube: '^0$'
+  behaviour: {kuberay: leaves 0 out, raykube: writes 0}
+  why: not fixed yet
+- id: gone
+  where: "RayJob/*"
+  path: status.somethingFixed
+  behaviour: {kuberay: a, raykube: b}
+  why: fixed since
+"""
+
+
+def test_open_entries_accept_known_differences_flag_new_ones_and_fixed_entries(tmp_path: Path) -> None:
+    path = tmp_path / "open.yaml"
+    path.write_text(OPEN_YAML)
+    rules = load_open(path)
+    assert [(r.id, r.cls, r.behaviour["raykube"]) for r in rules] == [("zero-endpoints", "open", "writes 0"),
+                                                                     ("gone", "open", "b")]
+    known = Difference("ray-service.sample", "RayService/s", "status.numServeEndpoints", ABSENT, 0)
+    other_value = Difference("ray-service.sample", "RayService/s", "status.numServeEndpoints", ABSENT, 2)
+    regression = Difference("ray-job.sample", "RayJob/j", "status.jobStatus", "RUNNING", "")
+    found = match_open([known, other_value, regression], rules)
+    assert found.known == [(known, rules[0])]
+    assert found.new == [other_value, regression]  # a new value at a known place is a regression too
+    assert [r.id for r in found.unused] == ["gone"]  # matches nothing: fixed, so the test asks to remove it
+    assert match_open([], []) == OpenMatch([], [], [])
+
+
+def test_open_entries_need_both_behaviours_and_why(tmp_path: Path) -> None:
+    path = tmp_path / "open.yaml"
+    path.write_text("- {id: x, behaviour: {kuberay: a}, why: w}\n")
+    with pytest.raises(ValueError, match=r"behaviour\.raykube"):
+        load_open(path)
+    assert load_open(tmp_path / "missing.yaml") == []
+    assert load_open() == load_open()  # the repository's own file loads
+
+
+def test_open_differences_stay_unclassified_but_are_counted_apart() -> None:
+    from bench.conformance.report import markdown, results, summary
+
+    class Sample:
+        name, skipped = "ray-service.sample", ()
+
+    rule = Rule(id="zero-endpoints", cls="open", why="not fixed yet", cite="", where="RayService/*",
+                path="status.numServeEndpoints", behaviour={"kuberay": "leaves 0 out", "raykube": "writes 0"})
+    kuberay = {"objects": {"RayService/s": {"status": {"a": 1}}}, "events": {}}
+    raykube = {"objects": {"RayService/s": {"status": {"a": 2, "numServeEndpoints": 0}}}, "events": {}}
+    done = results([Sample()], {"ray-service.sample": kuberay}, {"ray-service.sample": raykube}, [],
+                   open_rules=[rule])
+    assert summary(done)["unclassified"] == 2 and summary(done)["open"] == 1
+    doc = markdown(done, [], kuberay_version="v1.6.2", header="h")
+    assert "## Open (known raykube differences)" in doc and "| zero-endpoints | 1 |" in doc

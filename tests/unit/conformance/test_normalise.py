@@ -187,7 +187,7 @@ def test_renormalise_drops_pod_creates_refused_for_a_service_account_that_came_l
             "RayCluster/c FailedToCreateHeadPod": [refused, quota],
             "RayCluster/c CreatedHeadPod": ["Normal: Created head Pod <ns>/c-head-<rand>"],
             # never created: the ServiceAccount never came, the Warning stays
-            "RayCluster/d FailedToCreateWorkerPod": [refused.replace("head Pod <ns>/", "worker Pod for the cluster <ns>/d")],
+            "RayCluster/d FailedToCreateWorkerPod": [refused.replace("head Pod <ns>/", "worker Pod <ns>/d")],
             "RayCluster/e FailedToCreateWorkerPod": [refused],
             "RayCluster/e CreatedWorkerPod": ["Normal: Created worker Pod <ns>/e-g-worker-<rand>"],
         },

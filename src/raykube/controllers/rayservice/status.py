@@ -7,7 +7,8 @@ Serve applications (an application named ``""`` is reported as ``default``) with
 has been ready, else False Initializing (or the decision's terminal reason); ``UpgradeInProgress`` True
 (BothActivePendingClustersExist) / False (NoPendingCluster) / Unknown (NoActiveCluster). ``serviceStatus``
 is ``Running`` iff Ready. A zero ``numServeEndpoints`` and an empty ``serviceStatus`` are left out (KubeRay's
-``omitempty``), so ``kubectl get rayservices`` shows blank cells as with KubeRay. Events for every condition change and every application that turns unhealthy.
+``omitempty``), so ``kubectl get rayservices`` shows blank cells as with KubeRay. Events for every condition
+change and every application that turns unhealthy.
 
 The status is a typed `RayServiceStatuses` throughout (times are datetimes, conditions `Condition`s) and is
 compared as such; it becomes the API's JSON only at the write (`RayModel.to_json`), where KubeRay's
