@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 VENV_STAMP := .venv/.installed
 
-.PHONY: all venv tools tools-kuberay test test-unit test-integration lint demo demo-down crds chart-crds charts clean node-deps test-e2e chaos
+.PHONY: all venv tools tools-kuberay test test-unit test-integration lint demo demo-down crds chart-crds charts clean node-deps test-e2e chaos conformance
 
 all: test
 
@@ -50,6 +50,12 @@ lint: venv
 	@.venv/bin/ruff check src tests bench
 	@.venv/bin/mypy
 	@.venv/bin/lint-imports
+
+# KubeRay's own operator (built from the Go module proxy) and raykube's, in turn, over every KubeRay v1.7.0
+# sample on the local cluster; compared, printed, written to docs/conformance.md; fails on an unclassified
+# difference. CONFORMANCE_ARGS: e.g. --write-golden (refresh tests/golden/kuberay), --only SAMPLE.
+conformance: venv tools
+	@$(PY) -m bench.conformance.run $(CONFORMANCE_ARGS)
 
 demo: venv tools node-deps
 	@scripts/demo

@@ -7,7 +7,8 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${RAYKUBE_CACHE:-$HOME/.cache/raykube}
-export CGO_ENABLED=0 GOFLAGS=-buildvcs=false GOTOOLCHAIN=local
+# GOFLAGS from the caller (e.g. -p=1 on a busy machine) is kept.
+export CGO_ENABLED=0 GOFLAGS="-buildvcs=false${GOFLAGS:+ $GOFLAGS}" GOTOOLCHAIN=local
 
 # shellcheck source=../src/raykube/local/versions.env
 . "$here/../src/raykube/local/versions.env"

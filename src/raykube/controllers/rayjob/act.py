@@ -112,15 +112,18 @@ class JobActor:
             return None
         return await kit.set_finalizer(self._client, RAYJOB, current, reasons.FINALIZER_RAYJOB, add=add)
 
-    async def _create(self, kind: Any, body: Obj, created: E, failed: E, what: str, what_failed: str) -> None:
-        """Create ``body``; the Events are KubeRay's: "Created <what> ns/name", "Failed to create <what_failed> ..."."""
+    async def _create(
+        self, kind: Any, body: Obj, created: E, failed: E, what: str, what_failed: str, sep: str = ":"
+    ) -> None:
+        """Create ``body``; the Events are KubeRay's: "Created <what> ns/name", "Failed to create <what_failed>
+        ns/name<sep> err" (KubeRay's Service texts say "the service" and put a comma before the error)."""
         ns = self._key.namespace
         name = body["metadata"]["name"]
         try:
             if not await kit.create_if_absent(self._client, kind, body, ns):
                 return
         except ApiError as err:
-            self.failure = f"Failed to create {what_failed} {ns}/{name}: {err.message or err}"
+            self.failure = f"Failed to create {what_failed} {ns}/{name}{sep} {err.message or err}"
             self._events.warning(failed, "Create", self.failure)
             raise
         self._events.normal(created, "Create", f"Created {what} {ns}/{name}")
@@ -169,7 +172,9 @@ class JobActor:
     async def _apply_service(self, body: Obj, existing: Obj | None) -> None:
         ns, name = self._key.namespace, body["metadata"]["name"]
         if existing is None:
-            await self._create(SERVICE, body, E.CREATED_SERVICE, E.FAILED_TO_CREATE_SERVICE, "Service", "Service")
+            await self._create(
+                SERVICE, body, E.CREATED_SERVICE, E.FAILED_TO_CREATE_SERVICE, "the service", "the service", ","
+            )
             return
         patch = {"spec": {"selector": body["spec"]["selector"]}}
         try:

@@ -49,7 +49,9 @@ class ServiceActor:
             case a.AddFinalizer() | a.RemoveFinalizer():
                 return await self._finalizer(current, add=isinstance(action, a.AddFinalizer))
             case a.CreateCluster(body=body):
-                await self._create(RAYCLUSTER, body, E.CREATED_RAYCLUSTER, E.FAILED_TO_CREATE_RAYCLUSTER, "RayCluster")
+                await self._create(
+                    RAYCLUSTER, body, E.CREATED_RAYCLUSTER, E.FAILED_TO_CREATE_RAYCLUSTER, "the RayCluster"
+                )
             case a.UpdateCluster(body=body, existing=existing, role=role) if existing is not None:
                 await self._update_cluster(body, existing, role)
             case a.DeleteCluster(name=name, why=why):
@@ -93,14 +95,15 @@ class ServiceActor:
         written = await kit.set_finalizer(self._client, RAYSERVICE, current, reasons.FINALIZER_RAYSERVICE, add=add)
         return None if not add else written  # the finalizer goes only while the RayService is being deleted
 
-    async def _create(self, kind: Any, body: Obj, created: E, failed: E, what: str) -> None:
+    async def _create(self, kind: Any, body: Obj, created: E, failed: E, what: str, sep: str = ":") -> None:
+        """Create ``body``; KubeRay's Events: "Created <what> ns/name", "Failed to create <what> ns/name<sep> err"."""
         ns, name = self._key.namespace, body["metadata"]["name"]
         try:
             await self._client.create(kind, body, namespace=ns)
         except ApiError as err:
             if is_already_exists(err):
                 return
-            self._events.warning(failed, "Create", f"Failed to create {what} {ns}/{name}: {err.message or err}")
+            self._events.warning(failed, "Create", f"Failed to create {what} {ns}/{name}{sep} {err.message or err}")
             raise
         self._events.normal(created, "Create", f"Created {what} {ns}/{name}")
 
@@ -136,7 +139,7 @@ class ServiceActor:
     async def _apply_service(self, body: Obj, existing: Obj | None) -> None:
         ns, name = self._key.namespace, body["metadata"]["name"]
         if existing is None:
-            await self._create(SERVICE, body, E.CREATED_SERVICE, E.FAILED_TO_CREATE_SERVICE, "Service")
+            await self._create(SERVICE, body, E.CREATED_SERVICE, E.FAILED_TO_CREATE_SERVICE, "the service", ",")
             return
         selector = body["spec"]["selector"]
         patch = [{"op": "replace", "path": "/spec/selector", "value": selector}]

@@ -6,7 +6,9 @@ Serve applications (an application named ``""`` is reported as ``default``) with
 (KubeRay's reasons): ``Ready`` True (NonZeroServeEndpoints) with endpoints, False ZeroServeEndpoints once it
 has been ready, else False Initializing (or the decision's terminal reason); ``UpgradeInProgress`` True
 (BothActivePendingClustersExist) / False (NoPendingCluster) / Unknown (NoActiveCluster). ``serviceStatus``
-is ``Running`` iff Ready. Events for every condition change and every application that turns unhealthy.
+is ``Running`` iff Ready. A zero ``numServeEndpoints`` and an empty ``serviceStatus`` are left out (KubeRay's
+``omitempty``), so ``kubectl get rayservices`` shows blank cells as with KubeRay. Events for every condition
+change and every application that turns unhealthy.
 
 The status is a typed `RayServiceStatuses` throughout (times are datetimes, conditions `Condition`s) and is
 compared as such; it becomes the API's JSON only at the write (`RayModel.to_json`), where KubeRay's
@@ -140,9 +142,9 @@ def compute(s: Snapshot, d: Decision, *, endpoints: int) -> tuple[RayServiceStat
         update={
             "active_service_status": roles["active"],
             "pending_service_status": roles["pending"],
-            "num_serve_endpoints": num_endpoints,
+            "num_serve_endpoints": num_endpoints or None,  # KubeRay's omitempty: 0 is not written
             "conditions": conditions,
-            "service_status": str(reasons.SERVICE_STATUS_RUNNING) if ready else "",
+            "service_status": str(reasons.SERVICE_STATUS_RUNNING) if ready else None,  # "" is omitted too
             "observed_generation": generation,
         }
     )

@@ -179,7 +179,8 @@ async def test_a_k8s_job_mode_rayjob_runs_to_complete_and_its_cluster_is_deleted
         assert reason in reasons
     notes = {(e["reason"], e.get("note") or e.get("message")) for e in harness.api.events}
     assert {("CreatedRayCluster", "Created RayCluster ns/rj-ccccc"), ("CreatedRayJobSubmitter",
-            "Created Kubernetes Job ns/rj"), ("DeletedRayCluster", "Deleted cluster ns/rj-ccccc")} <= notes
+            "Created Kubernetes Job ns/rj"), ("DeletedRayCluster", "Deleted cluster ns/rj-ccccc"),
+            ("CreatedService", "Created the service ns/rj-head-svc")} <= notes
 
 
 async def test_a_failing_job_is_retried_once_on_a_fresh_cluster(harness: Harness) -> None:

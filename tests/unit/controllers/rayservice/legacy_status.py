@@ -102,6 +102,9 @@ def compute(s: Snapshot, d: Decision, *, endpoints: int, old: Mapping[str, Any])
         _set_upgrade(conditions, d, s.now, generation)
     new["conditions"] = conditions
     new["serviceStatus"] = reasons.SERVICE_STATUS_RUNNING if ready else ""
+    for key in ("numServeEndpoints", "serviceStatus"):  # KubeRay's omitempty
+        if not new[key]:
+            del new[key]
     new["observedGeneration"] = generation
     if changed(old, new):
         new["lastUpdateTime"] = stamp(s.now)

@@ -407,6 +407,8 @@ def test_status_reports_apps_endpoints_and_conditions_with_events() -> None:
     ]
     assert ("Warning", "ServeApplicationUnhealthy") in [(e.type, e.reason) for e in events]
     assert any("fruit" in note and "DEPLOY_FAILED: boom" in note for note in (e.message for e in events))
+    # KubeRay's omitempty: no endpoint and not Running leave both fields out (blank `kubectl get` cells)
+    assert "numServeEndpoints" not in dropped and "serviceStatus" not in dropped
 
 
 def test_both_clusters_mean_an_upgrade_in_progress() -> None:
