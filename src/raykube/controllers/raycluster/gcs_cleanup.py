@@ -114,6 +114,7 @@ def deletion_deadline(obj: dict[str, Any], now: dt.datetime) -> Deadline:
 
 
 def format_time(moment: dt.datetime) -> str:
+    """A time as the status and Events show it: RFC 3339, whole seconds, UTC."""
     return moment.astimezone(dt.UTC).strftime(_TIME_FORMAT)
 
 
@@ -123,13 +124,12 @@ def waiting_reason(obj: dict[str, Any], deadline: Deadline, *, pods_left: bool) 
     pass."""
     meta = obj["metadata"]
     job = f"{meta.get('namespace')}/{redis_cleanup_job_name(str(meta.get('name')))}"
-    what = (
-        f"waiting for the Ray pods to stop before the Redis clean-up Job {job} can remove the cluster's keys "
-        "from Redis" if pods_left else f"waiting for the Redis clean-up Job {job} to remove the cluster's keys "
-        "from Redis"
-    )
+    if pods_left:
+        what = f"waiting for the Ray pods to stop before the Redis clean-up Job {job} can remove the cluster's keys"
+    else:
+        what = f"waiting for the Redis clean-up Job {job} to remove the cluster's keys"
     return (
-        f"{DELETING_PREFIX}{what} (deletion began {format_time(deadline.started)}). The finalizer "
+        f"{DELETING_PREFIX}{what} from Redis (deletion began {format_time(deadline.started)}). The finalizer "
         f"{reasons.FINALIZER_GCS_FT_REDIS_CLEANUP} is removed when the Job completes; if it fails, or has not "
         f"finished by {format_time(deadline.at)} ({reasons.ANNOTATION_GCS_FT_DELETION_TIMEOUT}="
         f"{deadline.timeout}s), it is removed anyway with a Warning Event ({E.REDIS_CLEANUP_JOB_FAILED} or "
