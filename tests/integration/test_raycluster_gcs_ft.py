@@ -3,14 +3,17 @@ finalizer with its Job succeeding, failing and timing out (KubeRay §2.9)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
 from raykube import reasons
+from raykube.cli.main import app
 from raykube.local.nodes.fake import POD_STATE_ANNOTATION
 from tests.integration.kube import apply, eventually, kubectl, scratch_namespace
 from tests.integration.operator import OperatorProcess, running_operator
@@ -18,6 +21,9 @@ from tests.integration.operator import OperatorProcess, running_operator
 pytestmark = pytest.mark.integration
 
 FIN = reasons.FINALIZER_GCS_FT_REDIS_CLEANUP
+#: ray.io/gcs-ft-deletion-timeout of the stuck cluster: long enough to read its status and run the doctor while
+#: its deletion waits, on a busy machine.
+TIMEOUT = 25
 SECRET_REF = {"secretKeyRef": {"name": "redis-password-secret", "key": "password"}}
 
 
@@ -38,6 +44,10 @@ def _get(kubeconfig: Path, ns: str, *args: str) -> dict[str, Any]:
 def _cluster_or_none(kubeconfig: Path, ns: str, name: str) -> dict[str, Any] | None:
     out = kubectl(kubeconfig, "get", "raycluster", name, "-n", ns, "-o", "json", check=False)
     return json.loads(out.stdout) if out.returncode == 0 else None
+
+
+def _time(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def _events(kubeconfig: Path, ns: str) -> list[dict[str, Any]]:
@@ -96,6 +106,15 @@ def _steer_cleanup_pod(kubeconfig: Path, ns: str, name: str, state: str) -> None
 
 def _delete(kubeconfig: Path, ns: str, name: str) -> None:
     kubectl(kubeconfig, "delete", "raycluster", name, "-n", ns, "--wait=false")
+
+
+def _doctor(kubeconfig: Path, ns: str, name: str) -> list[dict[str, Any]]:
+    """`raykube doctor raycluster/NAME -o json`'s findings, run in this process (as test_doctor.py does)."""
+    done = CliRunner().invoke(app, ["doctor", "--kubeconfig", str(kubeconfig), f"raycluster/{name}", "-n", ns,
+                                    "-o", "json"])
+    assert done.exit_code in (0, 1) and not (done.exception and not isinstance(done.exception, SystemExit)), (
+        f"{done.output}{done.exception!r}")
+    return [f for resource in json.loads(done.stdout)["resources"] for f in resource["findings"]]
 
 
 def _gone(kubeconfig: Path, ns: str, name: str, timeout: float = 90) -> None:
@@ -175,7 +194,8 @@ def test_failed_cleanup_job_releases_the_cluster_with_a_warning(
 def test_stuck_cleanup_job_is_abandoned_after_the_deletion_timeout(
     operator: OperatorProcess, kubeconfig: Path, ns: str
 ) -> None:
-    apply(kubeconfig, ns, _ft_cluster("stuck", annotations={reasons.ANNOTATION_GCS_FT_DELETION_TIMEOUT: "15"}))
+    timeout = {reasons.ANNOTATION_GCS_FT_DELETION_TIMEOUT: str(TIMEOUT)}
+    apply(kubeconfig, ns, _ft_cluster("stuck", annotations=timeout))
     _ready(kubeconfig, ns, "stuck")
     _steer_cleanup_pod(kubeconfig, ns, "stuck", "Unready")  # runs for ever, never completes
     _delete(kubeconfig, ns, "stuck")
@@ -186,10 +206,27 @@ def test_stuck_cleanup_job_is_abandoned_after_the_deletion_timeout(
     )
     assert job["metadata"]["name"] == "stuck-redis-cleanup"
     created = eventually(lambda: _event(kubeconfig, ns, "CreatedRedisCleanupJob"), what="CreatedRedisCleanupJob")
-    assert "gcs-ft-deletion-timeout=15s" in str(created.get("message") or created.get("note"))
+    assert f"gcs-ft-deletion-timeout={TIMEOUT}s" in str(created.get("message") or created.get("note"))
     cluster = _cluster_or_none(kubeconfig, ns, "stuck")
     assert cluster is not None and FIN in cluster["metadata"]["finalizers"]
     assert not _get(kubeconfig, ns, "pods", "-l", "ray.io/node-type in (head,worker)")["items"]
+    # ... the status says it too, with the Job and the deadline ...
+    started = _time(cluster["metadata"]["deletionTimestamp"])
+    deadline = (started + dt.timedelta(seconds=TIMEOUT)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    waits_for_job = f"Deleting: waiting for the Redis clean-up Job {ns}/stuck-redis-cleanup"
+
+    def reason() -> str | None:
+        found = str(((_cluster_or_none(kubeconfig, ns, "stuck") or {}).get("status") or {}).get("reason"))
+        return found if found.startswith(waits_for_job) else None
+
+    said = eventually(reason, timeout=10, what="status.reason naming the clean-up Job")
+    assert f"has not finished by {deadline} (ray.io/gcs-ft-deletion-timeout={TIMEOUT}s)" in said, said
+    # ... and so does `raykube doctor`, with the Job's state and when the operator gives up.
+    waiting = next(f for f in _doctor(kubeconfig, ns, "stuck") if f["code"] == "raycluster-deletion-waiting")
+    assert f"Redis clean-up Job {ns}/stuck-redis-cleanup (running)" in waiting["summary"], waiting
+    assert f"the operator gives up at {deadline}" in waiting["summary"], waiting
+    source = f"deadline {deadline}: deletion + {TIMEOUT}s (annotation {reasons.ANNOTATION_GCS_FT_DELETION_TIMEOUT})"
+    assert source in waiting["evidence"], waiting
     _gone(kubeconfig, ns, "stuck")
     forced = eventually(lambda: _event(kubeconfig, ns, "ForceDeletedStuckCluster"), what="ForceDeletedStuckCluster")
     assert forced["type"] == "Warning"

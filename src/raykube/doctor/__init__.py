@@ -5,6 +5,7 @@ pods, Events, ResourceQuotas, the operator's Lease and Deployment), and :func:`.
 into :class:`~.findings.Finding` values, each quoting what the API showed and saying what to do. The rules
 live in :mod:`.pods` (scheduling, images, crashes, init containers, head readiness), :mod:`.autoscaler`
 (the autoscaler's Role and RoleBinding), :mod:`.operator`
-(is an operator running and watching this namespace) and :mod:`.kinds` (what each kind's status says:
-pod-creation failures, a RayJob stuck initializing, failing Serve applications).
+(is an operator running and watching this namespace), :mod:`.kinds` (what each kind's status says:
+pod-creation failures, a RayJob stuck initializing, failing Serve applications) and :mod:`.deletion` (a
+deletion the GCS FT Redis clean-up finalizer holds).
 """

@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
-from raykube.controllers.kinds import POD, RAYCLUSTER, RAYJOB, RAYSERVICE
+from raykube import reasons
+from raykube.builders.gcs_ft import redis_cleanup_job_name
+from raykube.controllers.kinds import JOB, POD, RAYCLUSTER, RAYJOB, RAYSERVICE
 from raykube.doctor.logs import TAIL_LINES, wanted_logs
 from raykube.doctor.snapshot import LEASE_NAME, OPERATOR_LABEL, LogTail, Obj, OperatorView, Snapshot
 from raykube.runtime.client import KubeClient
@@ -115,10 +117,31 @@ async def snapshot(client: KubeClient, kind: str, obj: Obj, view: OperatorView |
                       for c in ([obj] if kind == "RayCluster" else clusters))
     roles, bindings, rbac_known = await _rbac(client, ns) if autoscaling else ([], [], True)
     tails = await read_logs(client, ns, wanted_logs(kind, obj, [obj] if kind == "RayCluster" else clusters, pods))
+    jobs, jobs_known = await cleanup_jobs(client, ns, [obj] if kind == "RayCluster" else clusters)
     return Snapshot(kind=kind, obj=obj, now=dt.datetime.now(dt.UTC), pods=tuple(pods), events=tuple(events),
                     quotas=tuple(quotas), clusters=tuple(clusters), operator=view or OperatorView(),
                     operator_known=view is not None, roles=tuple(roles), role_bindings=tuple(bindings),
-                    rbac_known=rbac_known, crds=crds or (), crds_known=crds is not None, logs=tuple(tails))
+                    rbac_known=rbac_known, crds=crds or (), crds_known=crds is not None, logs=tuple(tails),
+                    jobs=tuple(jobs), jobs_known=jobs_known)
+
+
+async def cleanup_jobs(client: KubeClient, namespace: str, clusters: list[Obj]) -> tuple[list[Obj], bool]:
+    """The Redis clean-up Jobs of the clusters whose deletion the GCS FT finalizer holds (a missing Job is not
+    created yet); (.., False) when the user may not read Jobs."""
+    found = []
+    for cluster in clusters:
+        meta = cluster["metadata"]
+        if not meta.get("deletionTimestamp") or reasons.FINALIZER_GCS_FT_REDIS_CLEANUP not in (
+                meta.get("finalizers") or ()):
+            continue
+        try:
+            found.append(await client.get(JOB, redis_cleanup_job_name(str(meta["name"])), namespace=namespace))
+        except ApiError as err:
+            if err.code in (401, 403):
+                return found, False
+            if err.code != 404:
+                raise
+    return found, True
 
 
 async def _rbac(client: KubeClient, namespace: str) -> tuple[list[Obj], list[Obj], bool]:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from raykube.doctor import autoscaler, crds, kinds, logs, operator, pods
+from raykube.doctor import autoscaler, crds, deletion, kinds, logs, operator, pods
 from raykube.doctor.findings import Finding
 from raykube.doctor.snapshot import Obj, Snapshot, events_about
 
 
 def _cluster_findings(snapshot: Snapshot, cluster: Obj) -> list[Finding]:
     name = cluster["metadata"]["name"]
-    found = kinds.creation_refused(snapshot, cluster) + autoscaler.autoscaler_rbac(snapshot, cluster)
+    waiting = deletion.cleanup_wait(snapshot, cluster)
+    found = [waiting] if waiting else []
+    found += kinds.creation_refused(snapshot, cluster) + autoscaler.autoscaler_rbac(snapshot, cluster)
     found += logs.autoscaler_errors(snapshot, cluster)
     for pod in snapshot.pods:
         if (pod["metadata"].get("labels") or {}).get("ray.io/cluster") == name:

@@ -55,6 +55,8 @@ class Snapshot:
             cluster); ``rbac_known`` False when they could not be read.
         crds: the ray.io CustomResourceDefinitions installed; ``crds_known`` False when they could not be read.
         logs: the log tails read for the rules: failed submitter containers, the head's autoscaler sidecar.
+        jobs: the Redis clean-up Jobs of clusters whose deletion the GCS FT finalizer holds; ``jobs_known`` False
+            when they could not be read.
     """
 
     kind: str
@@ -72,6 +74,8 @@ class Snapshot:
     crds: tuple[Obj, ...] = ()
     crds_known: bool = False
     logs: tuple[LogTail, ...] = ()
+    jobs: tuple[Obj, ...] = ()
+    jobs_known: bool = True
 
     @property
     def name(self) -> str:

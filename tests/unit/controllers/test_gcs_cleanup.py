@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from raykube import reasons
-from raykube.controllers.raycluster.gcs_cleanup import Step, decide, deletion_timeout
+from raykube.controllers.raycluster.gcs_cleanup import Step, decide, deletion_deadline, deletion_timeout
 
 FIN = reasons.FINALIZER_GCS_FT_REDIS_CLEANUP
 T0 = dt.datetime(2026, 1, 1, 12, 0, 0, tzinfo=dt.UTC)
@@ -107,3 +107,41 @@ def test_deletion_timeout_annotation() -> None:
 def test_cluster_without_finalizer_being_deleted_stops_the_pass() -> None:
     decision = _decide(_cluster(finalizer=False))
     assert decision.step == Step.NOTHING and decision.stop
+
+
+def test_the_status_reason_says_what_the_deletion_waits_for_and_until_when() -> None:
+    pods = _decide(_cluster(timeout="60"), pods=[_pod("rc-head-x")])
+    assert pods.reason == (
+        "Deleting: waiting for the Ray pods to stop before the Redis clean-up Job ns/rc-redis-cleanup can remove "
+        "the cluster's keys from Redis (deletion began 2026-01-01T12:00:00Z). The finalizer "
+        f"{FIN} is removed when the Job completes; if it fails, or has not finished by 2026-01-01T12:01:00Z "
+        "(ray.io/gcs-ft-deletion-timeout=60s), it is removed anyway with a Warning Event (RedisCleanupJobFailed "
+        "or ForceDeletedStuckCluster) and the keys may remain in Redis"
+    )
+    assert _decide(_cluster(timeout="60"), pods=[_pod("rc-head-x", terminating=True)]).reason == pods.reason
+    created = _decide(_cluster())
+    assert created.step == Step.CREATE_JOB and created.reason is not None
+    assert created.reason.startswith(
+        "Deleting: waiting for the Redis clean-up Job ns/rc-redis-cleanup to remove the cluster's keys from Redis "
+        "(deletion began 2026-01-01T12:00:00Z)"
+    )
+    assert "has not finished by 2026-01-01T12:05:00Z (ray.io/gcs-ft-deletion-timeout=300s)" in created.reason
+    # The same text every pass while the Job runs: the status is written when the step changes, not each pass.
+    later = _decide(_cluster(), job=_job(None), now=T0 + dt.timedelta(seconds=200))
+    assert later.step == Step.WAIT_FOR_JOB and later.reason == created.reason
+
+
+def test_no_status_reason_once_the_finalizer_goes_or_when_not_deleting() -> None:
+    assert _decide(_cluster(), job=_job("Complete")).reason is None
+    assert _decide(_cluster(), job=_job("Failed")).reason is None
+    assert _decide(_cluster(timeout="1"), job=_job(None)).reason is None  # timed out: removed now
+    assert _decide(_cluster(deleting=False)).reason is None
+    assert _decide(_cluster(), enabled=False).reason is None
+
+
+def test_deletion_deadline_is_the_deletion_time_plus_the_timeout() -> None:
+    deadline = deletion_deadline(_cluster(timeout="45"), T0 + dt.timedelta(seconds=9))
+    assert (deadline.started, deadline.timeout, deadline.at) == (T0, 45, T0 + dt.timedelta(seconds=45))
+    bad = deletion_deadline(_cluster(timeout="0"), T0)
+    assert bad.timeout == 300 and bad.complaint is not None
+    assert deletion_deadline(_cluster(deleting=False), T0).started == T0  # no stamp: now stands in

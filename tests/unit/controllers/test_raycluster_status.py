@@ -315,3 +315,17 @@ def test_a_multi_byte_condition_message_is_cut_by_bytes_between_characters() -> 
     status = compute_status(make_cluster().obj(), [], head_service=None, failure=failure, now=NOW)
     replica_failure = _cond(status, "ReplicaFailure")
     assert replica_failure is not None and len(replica_failure["message"].encode()) <= 32768
+
+
+def test_a_deletion_held_by_the_cleanup_finalizer_only_sets_the_reason() -> None:
+    old = {"state": "ready", "readyWorkerReplicas": 1, "lastUpdateTime": "2026-11-26T11:00:00Z",
+           "head": {"podName": "rc-head-x"}}
+    new = typed.deleting_status(_typed(old), "Deleting: waiting for the Redis clean-up Job ns/rc-redis-cleanup",
+                                now=NOW).to_json()
+    assert new == {**old, "reason": "Deleting: waiting for the Redis clean-up Job ns/rc-redis-cleanup",
+                   "lastUpdateTime": "2026-11-26T12:00:00Z"}
+    assert status_changed(old, new)
+    again = typed.deleting_status(_typed(new), new["reason"], now=LATER).to_json()
+    assert not status_changed(new, again)  # the same reason later: nothing to write
+    assert typed.deleting_status(None, "Deleting: x", now=NOW).to_json() == {
+        "reason": "Deleting: x", "lastUpdateTime": "2026-11-26T12:00:00Z"}

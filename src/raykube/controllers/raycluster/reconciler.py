@@ -8,7 +8,9 @@ write, so they never disagree with the status (JobSet's habit).
 
 Before any child is made, the GCS FT Redis clean-up finalizer takes its step (`gcs_cleanup.decide`, carried
 out by `cleanup_act.CleanupActor`): added to a live Redis FT cluster; on deletion the pods, then the
-`<cluster>-redis-cleanup` Job, then the finalizer's removal. A cluster being deleted gets nothing else.
+`<cluster>-redis-cleanup` Job, then the finalizer's removal. A cluster being deleted gets nothing else but,
+while that finalizer holds it, a status whose ``reason`` says what the deletion waits for and until when (the
+pass's one status write).
 
 Invalid specs (KubeRay: `validateRayClusterSpec`) get a Warning Event `InvalidRayClusterSpec` naming the
 field, and the key is not retried: a new generation of the object triggers the next attempt, so a bad
@@ -42,6 +44,7 @@ from raykube.controllers.raycluster.plan import plan_pods
 from raykube.controllers.raycluster.status import (
     ReconcileFailure,
     compute_status,
+    deleting_status,
     invalid_spec_status,
     status_changed,
 )
@@ -103,7 +106,11 @@ class RayClusterReconciler:
             self._cache.observe_cluster(written)
             obj = written
         if decision.stop or obj["metadata"].get("deletionTimestamp"):
-            events.emit()
+            try:
+                if decision.reason is not None:
+                    await self._write_deleting_status(obj, decision.reason)
+            finally:
+                events.emit()  # the pods deleted or the Job created this pass, even if the status write failed
             return Result(requeue_after=decision.requeue_after)
         self._spec_warnings.emit(key, obj, raycluster_warnings(cluster))
 
@@ -209,6 +216,14 @@ class RayClusterReconciler:
             old, message, now=self._now(), conditions_enabled=self._settings.enable_status_conditions
         )
         await self._write_status(obj, old, new)
+
+    async def _write_deleting_status(self, obj: dict[str, Any], reason: str) -> None:
+        """The old status with ``reason`` saying why the deletion waits (see `status.deleting_status`)."""
+        try:
+            old = _read_status(obj)
+        except pydantic.ValidationError:
+            return
+        await self._write_status(obj, old, deleting_status(old, reason, now=self._now()))
 
     async def _write_status(
         self, obj: dict[str, Any], old: RayClusterStatus | None, new: RayClusterStatus | None

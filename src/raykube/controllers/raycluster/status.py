@@ -276,6 +276,14 @@ def invalid_spec_status(
     return base.model_copy(update={"conditions": conditions.as_list()})
 
 
+def deleting_status(old: RayClusterStatus | None, reason: str, *, now: dt.datetime) -> RayClusterStatus:
+    """The status of a cluster whose deletion the GCS FT clean-up finalizer holds: the old status with
+    ``reason`` saying what the deletion waits for and until when (`gcs_cleanup.waiting_reason`). raykube only:
+    KubeRay writes no status while it deletes. Nothing else changes: the pods are going away, and counting
+    them down would only add writes."""
+    return (old or RayClusterStatus()).model_copy(update={"reason": reason, "last_update_time": now})
+
+
 def status_changed(old: RayClusterStatus | None, new: RayClusterStatus) -> bool:
     """True if anything but `lastUpdateTime` differs: only then is the status written."""
     if old is None:
