@@ -46,5 +46,8 @@ def test_raykube_matches_kuberay_on_every_sample_but_for_classified_differences(
     fixed = match_open([d for r in compared for d in r.unclassified()], open_rules).unused
     assert not fixed, "open.yaml entries that match nothing any more (fixed? remove them): " + ", ".join(
         rule.id for rule in fixed)
-    # The comparison saw what KubeRay made: every sample with a ray.io object has its objects recorded.
-    assert all(phase.snapshots[s.name]["objects"] for s in samples if s.ray_objects)
+    # The comparison read something: every sample where KubeRay left objects has raykube's recorded too (a sample
+    # whose RayJob deletes itself, e.g. ray-job.deletion-rules, ends empty with both operators).
+    empty = [name for name, snap in kuberay.items() if snap["objects"] and not phase.snapshots[name]["objects"]]
+    assert not empty, empty
+    assert sum(1 for snap in phase.snapshots.values() if snap["objects"]) > len(samples) // 2
