@@ -13,6 +13,16 @@ from typing import Any
 from bench.operators.measure import ratio
 
 
+def measured(result: dict[str, Any], operator: str, *keys: str) -> float | None:
+    """``result[operator][key][...]`` as a float; None where the path is missing (an operator not run)."""
+    value: Any = result.get(operator)
+    for key in keys:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(key)
+    return None if value is None else float(value)
+
+
 @dataclass(frozen=True)
 class Row:
     measure: str

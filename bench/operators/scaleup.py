@@ -32,7 +32,7 @@ from bench.operators.measure import (
     raycluster,
     summary,
 )
-from bench.operators.report import Row
+from bench.operators.report import Row, measured
 from raykube.controllers.kinds import RAYCLUSTER
 from raykube.runtime.client import PatchType
 
@@ -108,24 +108,15 @@ async def scale_up(bench: Bench, operator: OperatorName, chosen: Settings, *, bi
     }
 
 
-def _get(result: dict[str, Any], operator: str, *keys: str) -> float | None:
-    value: Any = result.get(operator)
-    for key in keys:
-        if not isinstance(value, dict):
-            return None
-        value = value.get(key)
-    return None if value is None else float(value)
-
-
 def rows(result: dict[str, Any]) -> list[Row]:
     ceiling = result["ceiling"]
 
     def row(measure: str, *keys: str, fmt: str = ".2f", baseline: float | None = None) -> Row:
-        return Row(measure, _get(result, "raykube", *keys), _get(result, "kuberay", *keys), baseline, fmt)
+        return Row(measure, measured(result, "raykube", *keys), measured(result, "kuberay", *keys), baseline, fmt)
 
     def slowdown(operator: str) -> float | None:
-        return ratio(_get(result, operator, "loaded_ready_seconds", "p99"),
-                     _get(result, operator, "quiet_ready_seconds", "p99"))
+        return ratio(measured(result, operator, "loaded_ready_seconds", "p99"),
+                     measured(result, operator, "quiet_ready_seconds", "p99"))
 
     small = f"{result['small_clusters']} small clusters"
     big = f"big cluster 0 -> {result['big_workers']}"
@@ -151,9 +142,9 @@ def chart(result: dict[str, Any]) -> Chart:
     for phase, label in (("quiet", "quiet"), ("loaded", "scale-up")):
         for q in ("p50", "p99"):
             for operator in ("raykube", "kuberay"):
-                ready.append(Bar(f"{label} {q} {LABELS[operator]}", _get(result, operator, f"{phase}_ready_seconds", q),
-                                 LABELS[operator]))
-    big = [Bar(LABELS[o], _get(result, o, "big_running_per_second"), LABELS[o]) for o in ("raykube", "kuberay")]
+                seconds = measured(result, operator, f"{phase}_ready_seconds", q)
+                ready.append(Bar(f"{label} {q} {LABELS[operator]}", seconds, LABELS[operator]))
+    big = [Bar(LABELS[o], measured(result, o, "big_running_per_second"), LABELS[o]) for o in ("raykube", "kuberay")]
     big.append(Bar("bare pods", result["ceiling"]["running_per_second"], "ceiling"))
     return Chart(f"{TITLE}: 0 -> {result['big_workers']} workers, {result['small_clusters']} small clusters", [
         Panel("small clusters: seconds from create to ready", ready),

@@ -20,7 +20,7 @@ from typing import Any
 
 from bench.operators.chart import Bar, Chart, Panel
 from bench.operators.measure import LABELS, Bench, OperatorName, Settings, Tracker, clusters, pods, summary
-from bench.operators.report import Row
+from bench.operators.report import Row, measured
 from raykube.controllers.kinds import POD, RAYCLUSTER
 from raykube.runtime.client import PatchType
 
@@ -150,20 +150,11 @@ async def spec_changes(bench: Bench, ns: str, names: list[str], workers: int, ch
         await tracker.stop()
 
 
-def _get(result: dict[str, Any], operator: str, *keys: str) -> float | None:
-    value: Any = result.get(operator)
-    for key in keys:
-        if not isinstance(value, dict):
-            return None
-        value = value.get(key)
-    return None if value is None else float(value)
-
-
 def rows(result: dict[str, Any]) -> list[Row]:
     ceiling = result["ceiling"]
 
     def row(measure: str, *keys: str, fmt: str = ".2f", baseline: float | None = None) -> Row:
-        return Row(measure, _get(result, "raykube", *keys), _get(result, "kuberay", *keys), baseline, fmt)
+        return Row(measure, measured(result, "raykube", *keys), measured(result, "kuberay", *keys), baseline, fmt)
 
     idle = f"{result['clusters']} clusters idle"
     change = f"{result['changes']} changes"
@@ -188,11 +179,11 @@ def chart(result: dict[str, Any]) -> Chart:
     operators = ("raykube", "kuberay")
 
     def bars(*keys: str) -> list[Bar]:
-        return [Bar(LABELS[o], _get(result, o, *keys), LABELS[o]) for o in operators]
+        return [Bar(LABELS[o], measured(result, o, *keys), LABELS[o]) for o in operators]
 
     reaction = []
     for q in ("p50", "p99"):
-        reaction += [Bar(f"{q} {LABELS[o]}", _get(result, o, "reaction_running", q), LABELS[o]) for o in operators]
+        reaction += [Bar(f"{q} {LABELS[o]}", measured(result, o, "reaction_running", q), LABELS[o]) for o in operators]
         reaction.append(Bar(f"{q} bare pod", result["ceiling"]["running"][q], "ceiling"))
     return Chart(f"{TITLE}: {result['clusters']} RayClusters", [
         Panel("idle: operator RSS MiB", bars("idle_rss_mib")),

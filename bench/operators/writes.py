@@ -16,7 +16,7 @@ from typing import Any
 
 from bench.operators.chart import Bar, Chart, Panel
 from bench.operators.measure import WRITE_METHODS, Bench, OperatorName, Settings, clusters
-from bench.operators.report import Row
+from bench.operators.report import Row, measured
 from raykube.runtime.kinds import EVENT
 
 TITLE = "API writes per cluster"
@@ -68,20 +68,11 @@ async def writes(bench: Bench, operator: OperatorName, chosen: Settings, *, coun
     }
 
 
-def _get(result: dict[str, Any], operator: str, *keys: str) -> float | None:
-    value: Any = result.get(operator)
-    for key in keys:
-        if not isinstance(value, dict):
-            return None
-        value = value.get(key)
-    return None if value is None else float(value)
-
-
 def rows(result: dict[str, Any]) -> list[Row]:
     minimum = result["minimum"]
 
     def row(measure: str, *keys: str, baseline: float | None = None) -> Row:
-        return Row(measure, _get(result, "raykube", *keys), _get(result, "kuberay", *keys), baseline, ".2f")
+        return Row(measure, measured(result, "raykube", *keys), measured(result, "kuberay", *keys), baseline, ".2f")
 
     return [
         row("writes per cluster", "writes_per_cluster", baseline=minimum["writes"]),
@@ -100,10 +91,10 @@ def chart(result: dict[str, Any]) -> Chart:
     operators = ("raykube", "kuberay")
     labels = {"raykube": "raykube", "kuberay": "KubeRay"}
     total = [Bar("minimum", float(result["minimum"]["writes"]), "minimum")]
-    total += [Bar(labels[o], _get(result, o, "writes_per_cluster"), labels[o]) for o in operators]
+    total += [Bar(labels[o], measured(result, o, "writes_per_cluster"), labels[o]) for o in operators]
     methods = []
     for method in WRITE_METHODS:
-        methods += [Bar(f"{method} {labels[o]}", _get(result, o, "writes_per_cluster_by_method", method), labels[o])
+        methods += [Bar(f"{method} {labels[o]}", measured(result, o, "writes_per_cluster_by_method", method), labels[o])
                     for o in operators]
     return Chart(f"{TITLE}: {result['clusters']} RayClusters of 1 head + {result['workers']} workers", [
         Panel("writes per cluster", total),
