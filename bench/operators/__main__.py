@@ -77,6 +77,8 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--chart", type=Path, default=Path("operators.png"),
                    help="PNG path; the scenario's name is added before the suffix (operators-throughput.png)")
     g.add_argument("--keep-logs", type=Path, help="copy every operator's log into this directory")
+    g.add_argument("--profile", type=Path,
+                   help="record raykube's CPU profile (py-spy, collapsed stacks) per phase into this directory")
     g.add_argument("--fake-nodes", type=int, default=4)
     return p
 
@@ -142,7 +144,8 @@ def _describe(name: str, result: dict[str, Any], args: argparse.Namespace) -> st
 async def run_all(args: argparse.Namespace, cluster: LocalCluster, work: Path) -> dict[str, Any]:
     client = KubeClient.from_kubeconfig(str(cluster.kubeconfig), qps=2000, burst=4000)
     bench = measure.Bench(cluster, work, client, keep_logs=args.keep_logs, client_qps=args.client_qps,
-                          client_burst=args.client_burst, progress=lambda m: print(m, file=sys.stderr, flush=True))
+                          client_burst=args.client_burst, progress=lambda m: print(m, file=sys.stderr, flush=True),
+                          profile=args.profile)
     out: dict[str, Any] = {"control_plane_qps": args.control_plane_qps, "client_qps": args.client_qps,
                            "client_burst": args.client_burst, "scenarios": {}}
     try:

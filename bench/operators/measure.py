@@ -12,6 +12,9 @@ import asyncio
 import contextlib
 import math
 import os
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -209,6 +212,7 @@ class Operator:
     def __init__(self, name: OperatorName, process: OperatorProcess) -> None:
         self.name = name
         self.process = process
+        self.profiler: subprocess.Popen[bytes] | None = None
 
     @property
     def pid(self) -> int:
@@ -243,12 +247,13 @@ class Bench:
     """The local cluster of one run, the benchmark's own client, and where operator logs go."""
 
     def __init__(self, cluster: LocalCluster, work: Path, client: KubeClient, *, keep_logs: Path | None = None,
-                 client_qps: float = 1000, client_burst: int = 2000, progress: Callable[[str], None] = print
-                 ) -> None:
+                 client_qps: float = 1000, client_burst: int = 2000, progress: Callable[[str], None] = print,
+                 profile: Path | None = None) -> None:
         self.cluster = cluster
         self.work = work
         self.client = client
         self.keep_logs = keep_logs
+        self.profile = profile
         self.client_qps = client_qps
         self.client_burst = client_burst
         self.progress = progress
@@ -310,9 +315,14 @@ class Bench:
             raise
         time.sleep(1.0)  # the informers of an empty namespace sync; the timed work starts after that
         self.progress(f"{LABELS[operator]} running ({' '.join(flags)})")
-        return Operator(operator, process)
+        op = Operator(operator, process)
+        if self.profile is not None and operator == "raykube":
+            op.profiler = start_profiler(op.pid, self.profile / f"{tag}.txt")
+        return op
 
     def stop(self, op: Operator) -> None:
+        if op.profiler is not None:
+            stop_profiler(op.profiler)
         op.process.stop()
         if self.keep_logs is not None:
             self.keep_logs.mkdir(parents=True, exist_ok=True)
@@ -323,6 +333,24 @@ class Bench:
         """RayClusters ``names`` created at once (``inflight`` requests at a time)."""
         await gather_limited([self.client.create(RAYCLUSTER, raycluster(n, workers, max_workers=max_workers),
                                                  namespace=namespace) for n in names], inflight)
+
+
+def start_profiler(pid: int, out: Path) -> subprocess.Popen[bytes]:
+    """py-spy sampling process ``pid`` (100 Hz, idle frames left out) until :func:`stop_profiler`; collapsed
+    stacks go to ``out`` (one ``frame;frame;... count`` line per stack, for flame graphs or a quick sort)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(pid), "--rate", "100",
+                             "--format", "raw", "--output", str(out), "--nonblocking"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def stop_profiler(profiler: subprocess.Popen[bytes]) -> None:
+    """SIGINT makes py-spy write its output and exit."""
+    profiler.send_signal(signal.SIGINT)
+    try:
+        profiler.wait(30)
+    except subprocess.TimeoutExpired:
+        profiler.kill()
 
 
 def leading(metrics_text: str) -> bool:

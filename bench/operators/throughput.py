@@ -17,7 +17,7 @@ import time
 from typing import Any
 
 from bench.operators.chart import Bar, Chart, Panel
-from bench.operators.measure import LABELS, Bench, OperatorName, Settings, bare_pods, clusters
+from bench.operators.measure import LABELS, Bench, OperatorName, Settings, bare_pods, clusters, pods
 from bench.operators.report import Row
 
 TITLE = "Throughput at equal settings"
@@ -46,28 +46,36 @@ async def scale_out(bench: Bench, operator: OperatorName, chosen: Settings, coun
     ns = await bench.namespace(f"tp-{operator}-{chosen.name}-{count}")
     op = bench.start(operator, chosen, ns)
     tracker = await clusters(bench, ns).start()
+    pod_tracker = await pods(bench, ns).start()
     names = [f"rc-{i:04d}" for i in range(count)]
-    pods = count * (workers + 1)
+    pod_count = count * (workers + 1)
     try:
         before = op.usage()
         start = time.monotonic()
         await bench.create_clusters(ns, names, workers)
-        await tracker.until(lambda: tracker.count("ready") >= count, 600 + pods)  # only these in ns
+        await tracker.until(lambda: tracker.count("ready") >= count, 600 + pod_count)  # only these in ns
         last_ready = tracker.nth("ready", count, names)
         ready = (last_ready or time.monotonic()) - start
+        # when the operator had created every pod, and when the cluster had them all running: which of the two
+        # the time to ready waits on
+        created = (pod_tracker.nth("seen", pod_count) or time.monotonic()) - start
+        running = (pod_tracker.nth("running", pod_count) or time.monotonic()) - start
         await asyncio.sleep(3)  # trailing status writes and Events land before the requests are counted
         used = op.since(before)
     finally:
         await tracker.stop()
+        await pod_tracker.stop()
         bench.stop(op)
-    await bench.drop_namespace(ns)
     bench.progress(f"{LABELS[operator]} {chosen.name}: {count} RayClusters ready in {ready:.1f} s")
+    await bench.drop_namespace(ns)
     return {
         "clusters": count,
-        "pods": pods,
+        "pods": pod_count,
         "ready_clusters": tracker.count("ready", names),
         "ready_seconds": ready,
-        "pods_per_second": pods / ready,
+        "pods_created_seconds": created,
+        "pods_running_seconds": running,
+        "pods_per_second": pod_count / ready,
         "requests_per_cluster": used["requests"] / count,
         "writes_per_cluster": used["writes"] / count,
         **used,
@@ -100,6 +108,8 @@ def rows(result: dict[str, Any]) -> list[Row]:
             out += [
                 row("pods Running/s", "pods_per_second", baseline=ceiling["running_per_second"]),
                 row("seconds until all ready", "ready_seconds", baseline=ceiling["running_seconds"]),
+                row("seconds until every pod created", "pods_created_seconds", baseline=ceiling["create_seconds"]),
+                row("seconds until every pod Running", "pods_running_seconds", baseline=ceiling["running_seconds"]),
                 row("API requests per cluster", "requests_per_cluster"),
                 row("operator CPU seconds", "cpu_seconds", ".2f"),
                 row("operator peak RSS MiB", "peak_rss_mib"),

@@ -140,6 +140,37 @@ async def write_status(
     return True
 
 
+class StatusPacer:
+    """Holds a status change that is only progress for at most ``window`` seconds, so that the progress of
+    one burst (the head, then the workers, turning ready a moment apart) reaches the API server as one
+    write instead of one per pass.
+
+    A change that is not progress (a new state, a condition, a new generation, the first status) is
+    written at once and carries whatever was held. Keys are per object; :meth:`forget` drops a deleted one.
+    """
+
+    def __init__(self, window: float, now: Clock) -> None:
+        self.window = window
+        self._now = now
+        self._held_since: dict[Any, dt.datetime] = {}
+
+    def hold(self, key: Any, *, progress_only: bool) -> float:
+        """Seconds to wait before writing (0: write now). Called only when the status changed."""
+        if not progress_only or self.window <= 0:
+            self._held_since.pop(key, None)
+            return 0.0
+        now = self._now()
+        since = self._held_since.setdefault(key, now)
+        remaining = self.window - (now - since).total_seconds()
+        if remaining <= 0:
+            del self._held_since[key]
+            return 0.0
+        return remaining
+
+    def forget(self, key: Any) -> None:
+        self._held_since.pop(key, None)
+
+
 class ProbingReconciler(Generic[CacheT, ProbesT, SettingsT]):
     """The collaborators of a reconciler that reads informer caches and asks background probes (RayJob's
     dashboard, RayService's Serve API): all injected, so tests pass fakes, a fake clock and fixed suffixes."""

@@ -59,6 +59,7 @@ class FakeLeaseApi:
         self.leases: dict[str, Obj] = {}
         self.rv = 0
         self.failing = False
+        self.calls: list[str] = []  # "get", "create", "replace", in order
 
     def _check(self) -> None:
         if self.failing:
@@ -73,18 +74,21 @@ class FakeLeaseApi:
 
     async def get(self, kind: KindLike, name: str, *, namespace: str | None = None) -> Obj:
         self._check()
+        self.calls.append("get")
         if name not in self.leases:
             raise ApiError(404, "NotFound")
         return copy.deepcopy(self.leases[name])
 
     async def create(self, kind: KindLike, lease: Any, *, namespace: str | None = None) -> Obj:
         self._check()
+        self.calls.append("create")
         if lease["metadata"]["name"] in self.leases:
             raise ApiError(409, "AlreadyExists")
         return self._stamp(lease)
 
     async def replace(self, kind: KindLike, lease: Any, *, subresource: str | None = None) -> Obj:
         self._check()
+        self.calls.append("replace")
         current = self.leases[lease["metadata"]["name"]]
         if lease["metadata"].get("resourceVersion") != current["metadata"]["resourceVersion"]:
             raise ApiError(409, "Conflict")

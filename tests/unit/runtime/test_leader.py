@@ -82,6 +82,37 @@ async def test_run_leads_until_the_work_ends_then_releases_for_a_fast_handover()
     assert await b.try_acquire_or_renew()  # no need to wait out the 15 s lease
 
 
+async def test_the_leader_renews_with_one_put_and_reads_the_lease_only_when_that_put_conflicts() -> None:
+    api, clock = FakeLeaseApi(), FakeClock()
+    a = elector(api, clock, "a")
+    done = asyncio.Event()
+
+    async def work() -> None:
+        await done.wait()
+
+    task = asyncio.create_task(a.run(work))
+    await settle()
+    assert a.is_leader
+    api.calls.clear()
+    for _ in range(3):
+        clock.advance(2.0)
+        await settle()
+    assert api.calls == ["replace", "replace", "replace"]  # client-go's fast path: no GET per renewal
+    renewed = api.leases["raykube"]["spec"]["renewTime"]
+
+    stolen = await api.get(None, "raykube")  # type: ignore[arg-type]
+    stolen["spec"]["holderIdentity"] = "b"
+    await api.replace(None, stolen)  # type: ignore[arg-type]
+    api.calls.clear()
+    clock.advance(2.0)
+    await settle()
+    assert api.calls[:2] == ["replace", "get"]  # the stale PUT is refused; the lease is read and b holds it
+    assert api.holder("raykube") == "b" and api.leases["raykube"]["spec"]["renewTime"] == renewed
+    done.set()
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+
 async def test_cancelling_run_cancels_the_work_and_releases() -> None:
     api, clock = FakeLeaseApi(), FakeClock()
     a = elector(api, clock, "a")

@@ -68,3 +68,16 @@ def test_list_filters_by_namespace_and_labels() -> None:
     store.upsert(pod("b", "rc", namespace="other"))
     store.upsert(pod("c", "rc2"))
     assert [p["metadata"]["name"] for p in store.list(namespace="ns", labels={"ray.io/cluster": "rc"})] == ["a"]
+
+
+def test_managed_fields_are_not_kept_in_the_cache() -> None:
+    store = Store()
+    pod = {"metadata": {"name": "p", "namespace": "ns", "labels": {"a": "b"},
+                        "managedFields": [{"manager": "kubelet", "fieldsV1": {"f:status": {}}}]}}
+    store.upsert(pod)
+    cached = store.get(ObjectKey("ns", "p"))
+    assert cached is not None and "managedFields" not in cached["metadata"]
+    assert cached["metadata"]["labels"] == {"a": "b"}
+    store.replace([{"metadata": {"name": "q", "namespace": "ns", "managedFields": []}}])
+    relisted = store.get(ObjectKey("ns", "q"))
+    assert relisted is not None and "managedFields" not in relisted["metadata"]

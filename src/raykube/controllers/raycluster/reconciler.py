@@ -46,6 +46,7 @@ from raykube.controllers.raycluster.status import (
     compute_status,
     deleting_status,
     invalid_spec_status,
+    progress_only,
     status_changed,
 )
 from raykube.runtime.client import KubeClient
@@ -59,6 +60,9 @@ from raykube.runtime.objects import ObjectKey, controller_ref
 REQUEUE_SOON = 2.0
 #: Periodic resync of a quiet cluster (KubeRay's RAYCLUSTER_DEFAULT_REQUEUE_SECONDS default).
 RESYNC = 300.0
+#: How long a status change that is only progress (counts, addresses, HeadPodReady) may wait for the next
+#: change, so one burst of pods turning ready costs one status write (docs/compatibility.md).
+STATUS_PROGRESS_HOLD = 1.0
 
 
 class RayClusterReconciler:
@@ -83,6 +87,7 @@ class RayClusterReconciler:
         self._spec_warnings = SpecWarnings(recorder)
         self._settings = settings
         self._now = now
+        self._pacer = kit.StatusPacer(STATUS_PROGRESS_HOLD, now)
 
     async def reconcile(self, key: ObjectKey) -> Result:
         obj = self._cache.cluster(key)
@@ -90,6 +95,7 @@ class RayClusterReconciler:
             self._expectations.forget_owner(key)
             self._children.forget(key)
             self._spec_warnings.forget(key)
+            self._pacer.forget(key)
             return Result()
         managed_by = (obj.get("spec") or {}).get("managedBy")
         if managed_by not in (None, reasons.MANAGED_BY_KUBERAY):
@@ -121,25 +127,39 @@ class RayClusterReconciler:
             deferred = 0
         else:
             failure, deferred = await self._reconcile_children(key, cluster, events)
-        observed = self._owned_pods(key, cluster)
-        head_service = children.find_head_service(self._cache.services(key), cluster)
+        changed, held = await self._update_status(key, obj, cluster, failure, events)
+        events.emit()
+        if over_limit is not None:
+            return Result()  # nothing to retry: the next generation of the object is the next attempt
+        if held:
+            return Result(requeue_after=held)  # the held progress is written then, with whatever came meanwhile
+        return Result(requeue_after=REQUEUE_SOON if (failure or changed or deferred) else RESYNC)
+
+    async def _update_status(
+        self, key: ObjectKey, obj: dict[str, Any], cluster: RayCluster, failure: ReconcileFailure | None,
+        events: ObjectEvents,
+    ) -> tuple[bool, float]:
+        """The pass's status, from the cache as it is now: written (True) with its transition Events, or, when it
+        is only progress, held for at most STATUS_PROGRESS_HOLD (the seconds left)."""
         new_status = compute_status(
             cluster,
-            observed,
-            head_service=head_service,
+            self._owned_pods(key, cluster),
+            head_service=children.find_head_service(self._cache.services(key), cluster),
             failure=failure,
             now=self._now(),
             conditions_enabled=self._settings.enable_status_conditions,
         )
         old_status = _read_status(obj)
+        if new_status is None or not status_changed(old_status, new_status):
+            return False, 0.0
+        held = self._pacer.hold(key, progress_only=progress_only(old_status, new_status))
+        if held:
+            return False, held
         changed = await self._write_status(obj, old_status, new_status)
         if changed:
             for event in transition_events(old_status, new_status):
                 events.record(event)
-        events.emit()
-        if over_limit is not None:
-            return Result()  # nothing to retry: the next generation of the object is the next attempt
-        return Result(requeue_after=REQUEUE_SOON if (failure or changed or deferred) else RESYNC)
+        return changed, 0.0
 
     def _over_limit(self, cluster: RayCluster) -> ReconcileFailure | None:
         """A failure when the cluster asks for more pods than this operator allows (``--max-pods-per-cluster``)."""

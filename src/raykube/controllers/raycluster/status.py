@@ -20,6 +20,7 @@ from typing import Any
 
 from raykube import reasons
 from raykube.api.defaults import effective_num_of_hosts, effective_replicas
+from raykube.api.meta import Condition
 from raykube.api.quantity import Quantity, total
 from raykube.api.raycluster import MAX_INT32, HeadInfo, RayCluster, RayClusterStatus
 from raykube.controllers.raycluster import pods as podfacts
@@ -289,3 +290,27 @@ def status_changed(old: RayClusterStatus | None, new: RayClusterStatus) -> bool:
     if old is None:
         return True
     return old.model_copy(update={"last_update_time": None}) != new.model_copy(update={"last_update_time": None})
+
+
+#: The fields whose change alone is progress (pods turning ready, addresses appearing), which a reconciler
+#: may hold for a moment to write together with the next change (`kit.StatusPacer`).
+_PROGRESS_FIELDS = frozenset({"ready_worker_replicas", "available_worker_replicas", "head", "endpoints",
+                              "last_update_time"})
+
+
+def progress_only(old: RayClusterStatus | None, new: RayClusterStatus) -> bool:
+    """True when ``new`` differs from ``old`` only in progress: ready/available counts, the head's addresses,
+    endpoints and the HeadPodReady condition. A first status, a new state, reason or generation, and any
+    other condition are not progress (they are written at once)."""
+    if old is None:
+        return False
+    for name in RayClusterStatus.model_fields:
+        if name in _PROGRESS_FIELDS or name == "conditions":
+            continue
+        if getattr(old, name) != getattr(new, name):
+            return False
+    return _without_head_ready(old.conditions) == _without_head_ready(new.conditions)
+
+
+def _without_head_ready(conditions: list[Condition] | None) -> list[Condition]:
+    return [c for c in conditions or () if c.type != C.HEAD_POD_READY]

@@ -72,6 +72,9 @@ class FakeApi:
             self.events.append(obj)
             event: Obj = obj
             return event
+        if "name" not in obj["metadata"]:  # generateName, as the API server does it
+            generated = f"{obj['metadata']['generateName']}{next(self._uid)}"
+            obj = {**obj, "metadata": {**obj["metadata"], "name": generated}}
         name = obj["metadata"]["name"]
         if self.obj(kind, name, namespace or obj["metadata"]["namespace"]) is not None:
             raise ApiError(409, "AlreadyExists", f"{name} exists")
