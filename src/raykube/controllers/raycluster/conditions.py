@@ -59,9 +59,10 @@ class ConditionSet:
         return list(self._by_type.values())
 
 
-#: Condition flips worth an Event: (condition type, new status) -> the Event.
+#: Condition flips worth an Event: (condition type, new status) -> the Event. RayClusterProvisioned turning True
+#: gets none, as in KubeRay: every cluster passes it once, and an Event there would be one more write per
+#: cluster than KubeRay makes (docs/benchmarks.md, API writes per cluster); the condition itself says it.
 _TRANSITION_EVENTS: dict[tuple[str, str], Event] = {
-    (C.PROVISIONED, TRUE): Event.normal(E.RAYCLUSTER_PROVISIONED, "All Ray pods are running and ready"),
     (C.SUSPENDING, TRUE): Event.normal(E.RAYCLUSTER_SUSPENDING, "Suspending: deleting all Ray pods"),
     (C.SUSPENDED, TRUE): Event.normal(E.RAYCLUSTER_SUSPENDED, "Suspended: all Ray pods are gone"),
     (C.SUSPENDED, FALSE): Event.normal(E.RAYCLUSTER_RESUMED, "Resumed: recreating the Ray pods"),
