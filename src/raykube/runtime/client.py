@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import enum
 import logging
+import os
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, NamedTuple, TypeVar
@@ -38,6 +39,7 @@ from raykube.runtime.errors import ApiError, NotLeader, is_conflict
 from raykube.runtime.kinds import KindLike, ResourceKind
 from raykube.runtime.objects import Obj, meta
 from raykube.runtime.ratelimit import TokenBucket
+from raykube.runtime.transport import Http11Transport
 
 _log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -129,8 +131,19 @@ class KubeClient:
 
     @classmethod
     def from_config(cls, config: SingleConfig, *, timeout: float = 30.0, **kwargs: Any) -> KubeClient:
-        """Build from one resolved lightkube config (cluster, user, context)."""
-        params = client_adapter.ConnectionParams(timeout=httpx2.Timeout(timeout))
+        """Build from one resolved lightkube config (cluster, user, context).
+
+        The connections are :class:`~raykube.runtime.transport.Http11Transport`'s (a quarter less operator CPU
+        than httpx's default transport, docs/benchmarks.md); ``RAYKUBE_HTTP_TRANSPORT=httpx`` selects httpx's
+        own, to compare or to rule the transport out when debugging.
+        """
+        transport = None
+        if os.environ.get("RAYKUBE_HTTP_TRANSPORT", "raykube") != "httpx":
+            assert config.user is not None, "Missing user"
+            verify = client_adapter.verify_cluster(config.cluster, config.user, config.abs_file)
+            transport = Http11Transport(verify)
+        # lightkube annotates the field with the sync base class; httpx2.AsyncClient takes the async one
+        params = client_adapter.ConnectionParams(timeout=httpx2.Timeout(timeout), transport=transport)  # type: ignore[arg-type]
         return cls(client_adapter.AsyncClient(config, params), **kwargs)
 
     @classmethod
