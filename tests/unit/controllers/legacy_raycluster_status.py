@@ -294,9 +294,8 @@ def status_changed(old: dict[str, Any], new: dict[str, Any]) -> bool:
     }
 
 
-#: Condition flips worth an Event: (condition type, new status) -> the Event.
+#: Condition flips worth an Event: (condition type, new status) -> the Event (none for Provisioned since issue 16).
 _TRANSITION_EVENTS = {
-    (C.PROVISIONED, "True"): Event.normal(E.RAYCLUSTER_PROVISIONED, "All Ray pods are running and ready"),
     (C.SUSPENDING, "True"): Event.normal(E.RAYCLUSTER_SUSPENDING, "Suspending: deleting all Ray pods"),
     (C.SUSPENDED, "True"): Event.normal(E.RAYCLUSTER_SUSPENDED, "Suspended: all Ray pods are gone"),
     (C.SUSPENDED, "False"): Event.normal(E.RAYCLUSTER_RESUMED, "Resumed: recreating the Ray pods"),
