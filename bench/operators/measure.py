@@ -341,7 +341,7 @@ def start_profiler(pid: int, out: Path) -> subprocess.Popen[bytes]:
     out.parent.mkdir(parents=True, exist_ok=True)
     return subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(pid), "--rate", "100",
                              "--format", "raw", "--output", str(out), "--nonblocking"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.DEVNULL, stderr=out.with_suffix(".log").open("wb"))
 
 
 def stop_profiler(profiler: subprocess.Popen[bytes]) -> None:

@@ -62,7 +62,7 @@ REQUEUE_SOON = 2.0
 RESYNC = 300.0
 #: How long a status change that is only progress (counts, addresses, HeadPodReady) may wait for the next
 #: change, so one burst of pods turning ready costs one status write (docs/compatibility.md).
-STATUS_PROGRESS_HOLD = 1.0
+STATUS_PROGRESS_HOLD = 2.0
 
 
 class RayClusterReconciler:
