@@ -57,6 +57,12 @@ _GO_DURATION: Final = re.compile(r"^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$")
 
 def validate_raycluster(rc: RayCluster, *, gates: ValidationGates = _DEFAULT_GATES) -> list[str]:
     """Metadata, spec and status rules of a RayCluster."""
+    return raycluster_spec_errors(rc, gates=gates) + raycluster_status_errors(rc)
+
+
+def raycluster_spec_errors(rc: RayCluster, *, gates: ValidationGates = _DEFAULT_GATES) -> list[str]:
+    """The rules on a RayCluster's name, labels, annotations and spec: the same for as long as those are (the
+    reconciler keeps the answer per generation)."""
     errors = name_errors("RayCluster", rc.name, MAX_RAYCLUSTER_NAME_LENGTH) + schema_errors(rc.spec, "spec")
     errors.extend(cluster_spec_errors(rc.spec, rc.annotations, "spec", gates))
     parent = rc.labels.get(reasons.LABEL_ORIGINATED_FROM_CRD)
@@ -64,6 +70,12 @@ def validate_raycluster(rc: RayCluster, *, gates: ValidationGates = _DEFAULT_GAT
         errors.append(
             f"spec.upgradeStrategy: cannot be set on a RayCluster created by a {parent}; configure the {parent} instead"
         )
+    return errors
+
+
+def raycluster_status_errors(rc: RayCluster) -> list[str]:
+    """The rule on a RayCluster's status: never both Suspending and Suspended."""
+    errors: list[str] = []
     conditions = {c.type: c.status for c in (rc.status.conditions or [])} if rc.status is not None else {}
     suspending = conditions.get(reasons.RayClusterConditionType.SUSPENDING) == "True"
     if suspending and conditions.get(reasons.RayClusterConditionType.SUSPENDED) == "True":

@@ -6,9 +6,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import pytest
+
+import raykube.controllers.raycluster.reconciler as reconciler_module
 from raykube import reasons
 from raykube.api.meta import Condition
 from raykube.api.raycluster import RayClusterStatus
+from raykube.api.validation import raycluster_spec_errors
 from raykube.builders.settings import OperatorSettings
 from raykube.controllers.kinds import POD, RAYCLUSTER
 from raykube.controllers.kit import StatusPacer
@@ -131,3 +135,41 @@ async def test_the_head_turning_ready_is_held_and_written_with_the_next_pass_aft
     assert cluster is not None
     conditions = {c["type"]: c["status"] for c in cluster["status"]["conditions"]}
     assert conditions["HeadPodReady"] == "True"
+
+
+async def test_the_spec_validation_is_remembered_per_generation_and_metadata(monkeypatch: pytest.MonkeyPatch) -> None:
+    api = FakeApi()
+    api.informers.services.add_indexer(BY_CLUSTER, by_cluster)
+    cache = ClusterCache({None: NamespaceInformers(
+        clusters=api.informers.clusters, pods=api.informers.pods, services=api.informers.services,
+        cleanup_jobs=api.informers.submitters,
+    )})
+    api.put(RAYCLUSTER, make_cluster("rc").namespace("ns").worker_group("workers", replicas=1).json())
+    reconciler = RayClusterReconciler(
+        api,  # type: ignore[arg-type]
+        cache=cache, expectations=ScaleExpectations(api.informers.pods.store),
+        recorder=EventRecorder(api, controller="raycluster-controller", clock=FakeClock()),
+        settings=OperatorSettings(), now=Now(),
+    )
+    calls: list[str] = []
+
+    def counting(*args: Any, **kwargs: Any) -> list[str]:
+        calls.append("spec")
+        return raycluster_spec_errors(*args, **kwargs)
+
+    monkeypatch.setattr(reconciler_module, "raycluster_spec_errors", counting)
+    await reconciler.reconcile(KEY)
+    await reconciler.reconcile(KEY)
+    assert calls == ["spec"]  # the second pass (same generation and metadata) reuses the answer
+    stored = api.obj(RAYCLUSTER, "rc")
+    assert stored is not None
+    # an annotation that makes the spec invalid (KubeRay: GCS FT options and the legacy annotation together)
+    stored["metadata"]["annotations"] = {"ray.io/ft-enabled": "true"}
+    stored["spec"]["gcsFaultToleranceOptions"] = {"redisAddress": "redis:6379"}
+    api.put(RAYCLUSTER, stored)
+    await reconciler.reconcile(KEY)
+    assert calls == ["spec", "spec"]
+    invalid = api.obj(RAYCLUSTER, "rc")
+    assert invalid is not None
+    reasons_now = {c["type"]: c.get("reason") for c in invalid["status"]["conditions"]}
+    assert reasons_now.get("ReplicaFailure") == "InvalidRayClusterSpec"  # the new answer, not the remembered one
