@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from prometheus_client import CollectorRegistry
 
 from raykube.controllers.kinds import JOB, POD, RAYCLUSTER, SERVICE
+from raykube.controllers.raycluster import pods as podfacts
 from raykube.controllers.raycluster.cache import (
     BY_CLUSTER,
     ClusterCache,
@@ -82,7 +83,8 @@ def build(config: OperatorConfig, client: KubeClient) -> Operator:
         informers[namespace] = NamespaceInformers(
             clusters=manager.informer(RAYCLUSTER, namespace=namespace),
             pods=manager.informer(
-                POD, namespace=namespace, label_selector=RAY_POD_SELECTOR, indexers={BY_CLUSTER: by_cluster}
+                POD, namespace=namespace, label_selector=RAY_POD_SELECTOR, indexers={BY_CLUSTER: by_cluster},
+                transform=podfacts.slim_for_cache,
             ),
             services=manager.informer(SERVICE, namespace=namespace, indexers={BY_CLUSTER: by_owning_cluster}),
             cleanup_jobs=manager.informer(JOB, namespace=namespace, label_selector=REDIS_CLEANUP_JOB_SELECTOR),

@@ -33,7 +33,7 @@ from raykube.runtime.clock import Clock, RealClock
 from raykube.runtime.errors import is_gone
 from raykube.runtime.kinds import KindLike, ResourceKind
 from raykube.runtime.objects import Obj, key_of, resource_version
-from raykube.runtime.store import IndexFunc, Store
+from raykube.runtime.store import IndexFunc, Store, Transform
 
 _log = logging.getLogger(__name__)
 
@@ -90,6 +90,7 @@ class Informer:
         indexers: secondary indexes for the store.
         clock: time source for backoff.
         min_watch_timeout: lower bound of the randomised watch timeout, seconds.
+        transform: trims each object before it is stored and handed to handlers (see ``Store``).
     """
 
     def __init__(
@@ -103,13 +104,14 @@ class Informer:
         indexers: Mapping[str, IndexFunc] | None = None,
         clock: Clock | None = None,
         min_watch_timeout: int = 300,
+        transform: Transform | None = None,
     ) -> None:
         self._source = source
         self.kind = ResourceKind.of(kind)
         self.namespace = namespace
         self.label_selector = label_selector
         self.field_selector = field_selector
-        self.store = Store(indexers)
+        self.store = Store(indexers, transform)
         self._clock = clock or RealClock()
         self._min_watch_timeout = min_watch_timeout
         self._handlers: list[EventHandler] = []

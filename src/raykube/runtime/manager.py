@@ -32,7 +32,7 @@ from raykube.runtime.controller import Controller
 from raykube.runtime.informer import Informer, WatchSource
 from raykube.runtime.kinds import KindLike, ResourceKind
 from raykube.runtime.leader import LeaderElector, LeadershipLost
-from raykube.runtime.store import IndexFunc
+from raykube.runtime.store import IndexFunc, Transform
 
 _log = logs.get_logger("raykube.manager")
 Runnable = Callable[[], Coroutine[Any, Any, None]]
@@ -75,8 +75,10 @@ class Manager:
         label_selector: str | None = None,
         field_selector: str | None = None,
         indexers: Mapping[str, IndexFunc] | None = None,
+        transform: Transform | None = None,
     ) -> Informer:
-        """The shared informer for this kind and filter, created on first use (indexers are added to it)."""
+        """The shared informer for this kind and filter, created on first use (indexers are added to it; the
+        ``transform`` is the one given when it is created)."""
         rk = ResourceKind.of(kind)
         key = (rk, namespace, label_selector, field_selector)
         informer = self._shared.get(key)
@@ -84,7 +86,8 @@ class Manager:
             if self._source is None:
                 raise ValueError("Manager has no source to create informers from")
             informer = Informer(
-                self._source, rk, namespace=namespace, label_selector=label_selector, field_selector=field_selector
+                self._source, rk, namespace=namespace, label_selector=label_selector, field_selector=field_selector,
+                transform=transform,
             )
             self._shared[key] = informer
             self.add_informer(informer)

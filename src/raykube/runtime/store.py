@@ -29,6 +29,9 @@ from raykube.runtime.objects import Obj, ObjectKey, controller_ref, key_of, labe
 IndexFunc = Callable[[Obj], Iterable[str]]
 """Returns the values under which an object is indexed (none, one or several)."""
 
+Transform = Callable[[Obj], None]
+"""Trims an object in place before it is stored (drops fields no reader of the store needs)."""
+
 
 def index_value(namespace: str, value: str) -> str:
     """The value of a namespaced index entry: ``"namespace/value"``."""
@@ -64,9 +67,11 @@ class Store:
 
     Parameters:
         indexers: index name -> index function.
+        transform: applied to every object before it is stored (after ``managedFields`` is dropped).
     """
 
-    def __init__(self, indexers: Mapping[str, IndexFunc] | None = None) -> None:
+    def __init__(self, indexers: Mapping[str, IndexFunc] | None = None, transform: Transform | None = None) -> None:
+        self._transform = transform
         self._items: dict[ObjectKey, Obj] = {}
         self._indexers: dict[str, IndexFunc] = {}
         self._indices: dict[str, dict[str, set[ObjectKey]]] = {}
@@ -120,6 +125,8 @@ class Store:
         metadata = obj.get("metadata")
         if metadata is not None:
             metadata.pop("managedFields", None)
+        if self._transform is not None:
+            self._transform(obj)
         old = self._items.get(key)
         if old is not None:
             self._unindex(key, old)
