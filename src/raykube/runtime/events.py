@@ -20,6 +20,7 @@ succeeded, so Events never announce something the status does not show.
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import uuid
 from dataclasses import dataclass, field
@@ -114,6 +115,9 @@ class EventRecorder:
         clock: time source.
         series_interval: minimum seconds between two writes of one repeated event.
         window: seconds of silence after which an event record is forgotten.
+        in_flight: Event writes sent at once by one flush. One at a time (client-go's broadcaster) drained a
+            backlog of 5,000 Events, the pods of 1,000 clusters, at 15 per second: the last ones arrived 6 minutes
+            late (docs/benchmarks.md, steady state).
     """
 
     def __init__(
@@ -125,8 +129,10 @@ class EventRecorder:
         clock: Clock | None = None,
         series_interval: float = 30.0,
         window: float = 600.0,
+        in_flight: int = 16,
     ) -> None:
         self._sink = sink
+        self.in_flight = in_flight
         self.controller = controller
         self.instance = instance or socket.gethostname()
         self._clock = clock or RealClock()
@@ -158,8 +164,10 @@ class EventRecorder:
         return PendingEvents(self)
 
     async def flush(self) -> None:
-        """Write new records and due series updates; forget records silent for longer than the window."""
+        """Write new records and due series updates (``in_flight`` at a time); forget records silent for longer
+        than the window."""
         now = self._clock.monotonic()
+        due: list[tuple[_Key, _Record]] = []
         for key, record in list(self._records.items()):
             if record.written_count == record.count:
                 if now - record.last_seen > self.window:
@@ -167,19 +175,25 @@ class EventRecorder:
                 continue
             if record.name is not None and now - record.last_written < self.series_interval:
                 continue
-            try:
-                await self._write(key, record)
-            except Exception as exc:
-                if is_namespace_terminating(exc):  # as client-go's recorder: never retried, not worth a warning
-                    _log.debug("Event dropped: its namespace is being deleted", reason=key.reason)
-                    del self._records[key]
-                    continue
-                record.failures += 1
-                _log.warning("Could not write event", reason=key.reason, error=str(exc), failures=record.failures)
-                if record.failures >= 3:
-                    del self._records[key]
-                continue
-            record.written_count, record.last_written, record.failures = record.count, now, 0
+            due.append((key, record))
+        for start in range(0, len(due), self.in_flight):
+            await asyncio.gather(*(self._flush_one(key, record, now) for key, record in due[start:start + self.in_flight]))
+
+    async def _flush_one(self, key: _Key, record: _Record, now: float) -> None:
+        count = record.count  # what this write reports; more may be recorded while it is in flight
+        try:
+            await self._write(key, record)
+        except Exception as exc:
+            if is_namespace_terminating(exc):  # as client-go's recorder: never retried, not worth a warning
+                _log.debug("Event dropped: its namespace is being deleted", reason=key.reason)
+                self._records.pop(key, None)
+                return
+            record.failures += 1
+            _log.warning("Could not write event", reason=key.reason, error=str(exc), failures=record.failures)
+            if record.failures >= 3:
+                self._records.pop(key, None)
+            return
+        record.written_count, record.last_written, record.failures = count, now, 0
 
     async def run(self, interval: float = 1.0) -> None:
         """Flush every ``interval`` seconds until cancelled, then flush once more."""
