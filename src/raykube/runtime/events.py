@@ -177,7 +177,8 @@ class EventRecorder:
                 continue
             due.append((key, record))
         for start in range(0, len(due), self.in_flight):
-            await asyncio.gather(*(self._flush_one(key, record, now) for key, record in due[start:start + self.in_flight]))
+            batch = due[start:start + self.in_flight]
+            await asyncio.gather(*(self._flush_one(key, record, now) for key, record in batch))
 
     async def _flush_one(self, key: _Key, record: _Record, now: float) -> None:
         count = record.count  # what this write reports; more may be recorded while it is in flight

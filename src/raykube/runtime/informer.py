@@ -90,7 +90,6 @@ class Informer:
         indexers: secondary indexes for the store.
         clock: time source for backoff.
         min_watch_timeout: lower bound of the randomised watch timeout, seconds.
-        transform: trims each object before it is stored and handed to handlers (see ``Store``).
     """
 
     def __init__(
@@ -104,14 +103,13 @@ class Informer:
         indexers: Mapping[str, IndexFunc] | None = None,
         clock: Clock | None = None,
         min_watch_timeout: int = 300,
-        transform: Transform | None = None,
     ) -> None:
         self._source = source
         self.kind = ResourceKind.of(kind)
         self.namespace = namespace
         self.label_selector = label_selector
         self.field_selector = field_selector
-        self.store = Store(indexers, transform)
+        self.store = Store(indexers)
         self._clock = clock or RealClock()
         self._min_watch_timeout = min_watch_timeout
         self._handlers: list[EventHandler] = []
@@ -147,6 +145,11 @@ class Informer:
 
     def add_indexer(self, name: str, fn: IndexFunc) -> None:
         self.store.add_indexer(name, fn)
+
+    def trim_with(self, transform: Transform) -> None:
+        """Trim each object with ``transform`` before it is stored and handed to handlers (see ``Store``); set it
+        before the informer runs."""
+        self.store.transform = transform
 
     async def run(self) -> None:
         """List and watch until cancelled."""

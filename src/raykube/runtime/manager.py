@@ -86,9 +86,10 @@ class Manager:
             if self._source is None:
                 raise ValueError("Manager has no source to create informers from")
             informer = Informer(
-                self._source, rk, namespace=namespace, label_selector=label_selector, field_selector=field_selector,
-                transform=transform,
+                self._source, rk, namespace=namespace, label_selector=label_selector, field_selector=field_selector
             )
+            if transform is not None:
+                informer.trim_with(transform)
             self._shared[key] = informer
             self.add_informer(informer)
         for name, fn in (indexers or {}).items():

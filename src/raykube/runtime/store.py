@@ -71,7 +71,7 @@ class Store:
     """
 
     def __init__(self, indexers: Mapping[str, IndexFunc] | None = None, transform: Transform | None = None) -> None:
-        self._transform = transform
+        self.transform = transform
         self._items: dict[ObjectKey, Obj] = {}
         self._indexers: dict[str, IndexFunc] = {}
         self._indices: dict[str, dict[str, set[ObjectKey]]] = {}
@@ -125,8 +125,8 @@ class Store:
         metadata = obj.get("metadata")
         if metadata is not None:
             metadata.pop("managedFields", None)
-        if self._transform is not None:
-            self._transform(obj)
+        if self.transform is not None:
+            self.transform(obj)
         old = self._items.get(key)
         if old is not None:
             self._unindex(key, old)

@@ -200,3 +200,35 @@ def test_an_event_name_never_ends_a_label_with_punctuation(cut_at: str) -> None:
 
 def test_short_names_keep_the_usual_event_name() -> None:
     assert event_name("rc", "0123456789abcdef") == "rc.0123456789abcdef"
+
+
+async def test_a_flush_writes_up_to_in_flight_events_at_once() -> None:
+    import asyncio
+
+    class SlowSink(Sink):
+        def __init__(self) -> None:
+            super().__init__()
+            self.in_flight = self.most = 0
+            self.release = asyncio.Event()
+
+        async def create(self, kind: KindLike, obj: Any, *, namespace: str | None = None) -> Obj:
+            self.in_flight += 1
+            self.most = max(self.most, self.in_flight)
+            await self.release.wait()
+            self.in_flight -= 1
+            return await super().create(kind, obj, namespace=namespace)
+
+    sink = SlowSink()
+    rec = EventRecorder(sink, controller="raycluster-controller", instance="i", clock=FakeClock(), in_flight=4)
+    for i in range(10):
+        rec.event(CLUSTER, WARNING, "CreatedWorkerPod", f"Created worker Pod ns/rc-w-{i}", action="CreatePod")
+    flushing = asyncio.create_task(rec.flush())
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert sink.in_flight == 4  # four at once, not one after another
+    sink.release.set()
+    await flushing
+    assert sink.most == 4 and len(sink.created) == 10
+    rec.event(CLUSTER, WARNING, "CreatedWorkerPod", "Created worker Pod ns/rc-w-0", action="CreatePod")
+    await rec.flush()  # a repeat inside the window is a series update, not a new Event
+    assert len(sink.created) == 10 and len(sink.patches) == 0  # (the series interval has not passed yet)
