@@ -197,7 +197,7 @@ class Http11Transport(httpx2.AsyncBaseTransport):
             conn.close()
             raise httpx2.ReadError(f"reading the body: {exc!r}", request=request) from exc
         self._release(conn, keep_alive and length is not None)
-        return httpx2.Response(status, headers=headers, stream=_Whole(body), request=request)
+        return httpx2.Response(status, headers=headers, stream=httpx2.ByteStream(body), request=request)
 
     def _release(self, conn: _Connection, keep_alive: bool) -> None:
         if keep_alive:
@@ -236,19 +236,6 @@ def _parse_head(status_line: bytes, raw_headers: bytes, request: httpx2.Request
         elif lowered == b"connection":
             keep_alive = value.lower() != b"close"
     return status, headers, length, chunked, keep_alive
-
-
-class _Whole(httpx2.AsyncByteStream):
-    """A body already read."""
-
-    __slots__ = ("_body",)
-
-    def __init__(self, body: bytes) -> None:
-        self._body = body
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        if self._body:
-            yield self._body
 
 
 class _ChunkedBody(httpx2.AsyncByteStream):
