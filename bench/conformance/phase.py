@@ -80,13 +80,30 @@ def _create_namespaces(kubeconfig: Path, names: list[str]) -> None:
     raise TimeoutError("the samples' namespaces have no default ServiceAccount after 120 s")
 
 
-def _apply(kubeconfig: Path, sample: Sample, namespace: str) -> str:
-    """Apply one sample; the error text when kubectl refused part of it (the rest is applied)."""
+APPLY_ATTEMPTS = 3
+
+
+def _apply(kubeconfig: Path, sample: Sample, namespace: str, *, attempts: int = APPLY_ATTEMPTS,
+           pause: float = 2.0) -> str:
+    """Apply one sample; the error text when kubectl refused part of it (the rest is applied).
+
+    A refused apply is tried again, up to ``attempts`` in all: apply is idempotent, and on a loaded two-core
+    machine kubectl's create can reach the API server twice (its first answer lost, the request resent), the
+    second failing AlreadyExists for an object the first made. An error that is the sample's own comes back
+    every time and is returned.
+    """
     if not sample.applied:
         return ""
     text = yaml.safe_dump_all([_in_namespace(d, namespace) for d in sample.applied])
-    done = kubectl(kubeconfig, "apply", "-f", "-", input=text, check=False)
-    return done.stderr.strip() if done.returncode else ""
+    error = ""
+    for attempt in range(attempts):
+        if attempt:
+            time.sleep(pause)
+        done = kubectl(kubeconfig, "apply", "-f", "-", input=text, check=False)
+        if not done.returncode:
+            return ""
+        error = done.stderr.strip()
+    return error
 
 
 def read_all(kubeconfig: Path, names: dict[str, str], samples: list[Sample]) -> dict[str, dict[str, Any]]:
