@@ -516,7 +516,11 @@ def cluster_states(obj: dict[str, Any]) -> Iterable[str]:
 
 
 def pod_states(obj: dict[str, Any]) -> Iterable[str]:
-    return ("running",) if (obj.get("status") or {}).get("phase") == "Running" else ()
+    """"scheduled" once bound to a node, "running" once Running: the scheduler's part and the node's."""
+    states = ["scheduled"] if (obj.get("spec") or {}).get("nodeName") else []
+    if (obj.get("status") or {}).get("phase") == "Running":
+        states.append("running")
+    return states
 
 
 def clusters(bench: Bench, namespace: str) -> Tracker:

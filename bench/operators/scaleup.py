@@ -9,6 +9,10 @@ Per operator, alone on the cluster in its own namespace:
    created one per interval; each one's time to ready, and the big cluster's worker pods created and
    Running per second.
 
+A small cluster's time to ready is split in two: until all its pods exist (the operator's part) and until
+all are bound to a node (the scheduler's, which serves pods in arrival order, so a small cluster's pods wait
+behind the big cluster's that came first).
+
 The ceiling: N bare pods through the API, in the same run.
 """
 
@@ -54,7 +58,8 @@ async def run(bench: Bench, *, big_workers: int, small: int, interval: float, wo
 
 async def small_wave(bench: Bench, tracker: Tracker, ns: str, prefix: str, count: int, interval: float,
                      workers: int, timeout: float) -> dict[str, float]:
-    """``count`` small clusters created one per ``interval``; seconds from each create to its `ready`."""
+    """``count`` small clusters created one per ``interval``; when each was created (monotonic seconds), once
+    all are `ready`."""
     created: dict[str, float] = {}
     start = time.monotonic()
     for i in range(count):
@@ -63,8 +68,24 @@ async def small_wave(bench: Bench, tracker: Tracker, ns: str, prefix: str, count
         await bench.client.create(RAYCLUSTER, raycluster(name, workers), namespace=ns)
         await asyncio.sleep(max(0.0, start + (i + 1) * interval - time.monotonic()))
     await tracker.until(lambda: tracker.count("ready", created) == count, timeout)
-    ready = tracker.times("ready", created)
-    return {name: ready[name] - created[name] for name in created}
+    return created
+
+
+def seconds_until(tracker: Tracker, created: dict[str, float], state: str, *, pods: int | None = None
+                  ) -> list[float]:
+    """Per cluster of ``created``: seconds from its create until it reached ``state`` (``tracker`` over the
+    clusters) or, with ``pods``, until all its ``pods`` pods had (``tracker`` over the pods)."""
+    out = []
+    for name, start in created.items():
+        if pods is None:
+            reached = tracker.times(state, [name])
+        else:
+            reached = tracker.times(state, tracker.where("ray.io/cluster", name))
+            if len(reached) < pods:
+                continue
+        if reached:
+            out.append(max(reached.values()) - start)
+    return out
 
 
 async def scale_up(bench: Bench, operator: OperatorName, chosen: Settings, *, big_workers: int, small: int,
@@ -73,6 +94,7 @@ async def scale_up(bench: Bench, operator: OperatorName, chosen: Settings, *, bi
     op = bench.start(operator, chosen, ns)
     rc = await clusters(bench, ns).start()
     big = await pods(bench, ns, "ray.io/cluster=big,ray.io/node-type=worker").start()
+    small_pods = await pods(bench, ns, "ray.io/cluster,ray.io/cluster!=big").start()
     timeout = 600 + big_workers
     try:
         quiet = await small_wave(bench, rc, ns, "quiet", small, interval, workers, timeout)
@@ -88,22 +110,28 @@ async def scale_up(bench: Bench, operator: OperatorName, chosen: Settings, *, bi
         used = op.since(before)
     finally:
         await big.stop()
+        await small_pods.stop()
         await rc.stop()
         bench.stop(op)
     await bench.drop_namespace(ns)
     created_at = big.nth("seen", big_workers) or time.monotonic()
     running_at = big.nth("running", big_workers) or time.monotonic()
     bench.progress(f"{LABELS[operator]} scale-up: {big_workers} workers Running in {running_at - start:.1f} s")
+    phases: dict[str, Any] = {}
+    for phase, created in (("quiet", quiet), ("loaded", loaded)):
+        phases[f"{phase}_created_seconds"] = summary(seconds_until(small_pods, created, "seen", pods=1 + workers))
+        phases[f"{phase}_scheduled_seconds"] = summary(
+            seconds_until(small_pods, created, "scheduled", pods=1 + workers))
+        ready = seconds_until(rc, created, "ready")
+        phases[f"{phase}_ready_seconds"] = summary(ready)
+        phases[f"{phase}_samples"] = dict(zip(created, ready, strict=True))
     return {
-        "quiet_ready_seconds": summary(list(quiet.values())),
-        "loaded_ready_seconds": summary(list(loaded.values())),
+        **phases,
         "ready_clusters": rc.count("ready"),
         "big_created_seconds": created_at - start,
         "big_running_seconds": running_at - start,
         "big_created_per_second": big_workers / (created_at - start),
         "big_running_per_second": big_workers / (running_at - start),
-        "quiet_samples": quiet,
-        "loaded_samples": loaded,
         **used,
     }
 
@@ -125,6 +153,10 @@ def rows(result: dict[str, Any]) -> list[Row]:
         row(f"{small}, quiet operator: ready p99 s", "quiet_ready_seconds", "p99"),
         row(f"{small}, during scale-up: ready p50 s", "loaded_ready_seconds", "p50"),
         row(f"{small}, during scale-up: ready p99 s", "loaded_ready_seconds", "p99"),
+        row(f"{small}, quiet: all pods created p99 s", "quiet_created_seconds", "p99"),
+        row(f"{small}, during scale-up: all pods created p99 s", "loaded_created_seconds", "p99"),
+        row(f"{small}, quiet: all pods scheduled p99 s", "quiet_scheduled_seconds", "p99"),
+        row(f"{small}, during scale-up: all pods scheduled p99 s", "loaded_scheduled_seconds", "p99"),
         Row(f"{small}: p99 during / p99 quiet", slowdown("raykube"), slowdown("kuberay"), None, ".2f"),
         row(f"{big}: worker pods Running/s", "big_running_per_second", fmt=".1f",
             baseline=ceiling["running_per_second"]),

@@ -125,7 +125,8 @@ def _results() -> dict[str, dict[str, Any]]:
         "ceiling": ceiling, "defaults": {"raykube": run, "kuberay": run}, "raised": {"raykube": run, "kuberay": run},
         "tuned": {"kuberay": run}}}}
     samples = {"n": 2, "p50": 1.0, "p99": 2.0, "max": 2.0}
-    su_run = {"quiet_ready_seconds": samples, "loaded_ready_seconds": samples, "big_running_per_second": 3.0,
+    su_run = {**{f"{phase}_{stage}_seconds": samples for phase in ("quiet", "loaded")
+                 for stage in ("created", "scheduled", "ready")}, "big_running_per_second": 3.0,
               "big_created_per_second": 4.0, "big_running_seconds": 2.0, **_used()}
     su = {"big_workers": 6, "small_clusters": 2, "ceiling": ceiling, "raykube": su_run, "kuberay": su_run}
     st_run = {"idle_rss_mib": 90.0, "idle_rss_kib_per_cluster": 1.0, "idle_cpu_seconds_per_minute": 0.1,
@@ -198,5 +199,24 @@ async def test_the_tracker_records_when_each_object_first_reached_each_state() -
         assert tracker.nth("running", 3) is None
         with pytest.raises(TimeoutError):
             await tracker.until(lambda: False, 0.05)
+    finally:
+        await tracker.stop()
+
+
+async def test_a_small_clusters_time_is_split_into_pods_created_scheduled_and_ready() -> None:
+    bound = {**_pod("a-head", "a", "Pending"), "spec": {"nodeName": "n1"}}
+    fake = FakeClient([_pod("a-w0", "a", "Pending"), bound])
+    tracker = measure.Tracker(cast(KubeClient, fake), POD, "ns", measure.pod_states)
+    await tracker.start()
+    try:
+        start = tracker.first["a-w0"]["seen"] - 1.0
+        created = scaleup.seconds_until(tracker, {"a": start}, "seen", pods=2)
+        assert len(created) == 1 and created[0] >= 1.0
+        assert scaleup.seconds_until(tracker, {"a": start}, "scheduled", pods=2) == []  # a-w0 not bound yet
+        fake.events.put_nowait(WatchEvent("MODIFIED", {**_pod("a-w0", "a", "Running"), "spec": {"nodeName": "n2"}}))
+        await tracker.until(lambda: tracker.count("scheduled") == 2, 5)
+        scheduled = scaleup.seconds_until(tracker, {"a": start}, "scheduled", pods=2)
+        assert len(scheduled) == 1 and scheduled[0] >= created[0]
+        assert scaleup.seconds_until(tracker, {"b": start}, "seen", pods=1) == []  # no pod of cluster b
     finally:
         await tracker.stop()
