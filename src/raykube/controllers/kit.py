@@ -8,7 +8,8 @@
 * :data:`Clock` / :func:`utc_now` for the injected time every reconciler takes;
 * :class:`ProbingReconciler`: the injected collaborators of a reconciler that reads caches and asks
   background probes (RayJob, RayService); :func:`managed_elsewhere`, :func:`checked` and
-  :func:`write_status` for the steps of their pass that do not depend on the kind;
+  :class:`StatusWriter` (paced by a :class:`StatusPacer` where progress may wait) for the steps of their pass
+  that do not depend on the kind;
 * :func:`set_finalizer` for the one finalizer write every controller makes the same way.
 
 A new controller is mostly its pure plan and status; its reconciler reads caches, calls :func:`parse`, asks
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import pydantic
@@ -51,6 +53,9 @@ __all__ = [
     "Clock",
     "Invalid",
     "ProbingReconciler",
+    "StatusPacer",
+    "StatusWrite",
+    "StatusWriter",
     "checked",
     "create_if_absent",
     "managed_elsewhere",
@@ -60,7 +65,6 @@ __all__ = [
     "seeded_suffix",
     "set_finalizer",
     "utc_now",
-    "write_status",
 ]
 
 
@@ -110,34 +114,51 @@ def managed_elsewhere(obj: dict[str, Any]) -> bool:
     return (obj.get("spec") or {}).get("managedBy") not in (None, reasons.MANAGED_BY_KUBERAY)
 
 
-async def write_status(
-    client: KubeClient,
-    kind: ResourceKind,
-    obj: dict[str, Any],
-    old: StatusT | None,
-    new: StatusT,
-    *,
-    changed: Callable[[StatusT | None, StatusT], bool],
-    observe: Callable[[dict[str, Any]], None],
-    to_json: Callable[[StatusT], dict[str, Any]],
-) -> bool:
-    """PUT ``new`` through the status subresource if ``changed(old, new)``; True when written.
+@dataclass(frozen=True)
+class StatusWrite:
+    """What `StatusWriter.write` did: wrote the status, held the change back for ``held`` seconds, or nothing (no
+    change, or the object is gone). Truthy when written."""
 
-    ``to_json`` is the one place where a controller's typed status (``RayModel.to_json``) becomes the API's
-    JSON. The written object goes to ``observe`` (the cache's write-through) so the next pass does not start
-    from a stale copy. NotFound means the object was deleted meanwhile: nothing to write. A 409 means our cache
-    was stale: it raises, and the rate-limited retry reads a fresh one.
-    """
-    if not changed(old, new):
-        return False
-    try:
-        written = await client.replace_status(kind, {**obj, "status": to_json(new)})
-    except ApiError as err:
-        if is_not_found(err):
-            return False
-        raise
-    observe(written)
-    return True
+    written: bool = False
+    held: float = 0.0
+
+    def __bool__(self) -> bool:
+        return self.written
+
+
+@dataclass(frozen=True)
+class StatusWriter(Generic[StatusT]):
+    """How one kind's status is written: ``changed`` decides whether a new status differs, ``to_json`` is the one
+    place where the typed status (``RayModel.to_json``) becomes the API's JSON, and ``observe`` is the cache's
+    write-through, so the next pass does not start from a stale copy."""
+
+    client: KubeClient
+    kind: ResourceKind
+    changed: Callable[[StatusT | None, StatusT], bool]
+    observe: Callable[[dict[str, Any]], None]
+    to_json: Callable[[StatusT], dict[str, Any]]
+
+    async def write(self, obj: dict[str, Any], old: StatusT | None, new: StatusT, *,
+                    pace: Callable[[StatusT | None, StatusT], float] | None = None) -> StatusWrite:
+        """PUT ``new`` through the status subresource if it changed.
+
+        ``pace`` (a `StatusPacer`'s decision for this object) is asked only about a change: the seconds to hold
+        it back, 0 to write it now. NotFound means the object was deleted meanwhile: nothing to write. A 409
+        means our cache was stale: it raises, and the rate-limited retry reads a fresh one.
+        """
+        if not self.changed(old, new):
+            return StatusWrite()
+        held = pace(old, new) if pace is not None else 0.0
+        if held > 0:
+            return StatusWrite(held=held)
+        try:
+            written = await self.client.replace_status(self.kind, {**obj, "status": self.to_json(new)})
+        except ApiError as err:
+            if is_not_found(err):
+                return StatusWrite()
+            raise
+        self.observe(written)
+        return StatusWrite(written=True)
 
 
 class StatusPacer:

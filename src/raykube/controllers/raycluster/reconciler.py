@@ -21,6 +21,7 @@ manifest can never make the operator loop hot. Values KubeRay accepts silently b
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pydantic
@@ -152,16 +153,14 @@ class RayClusterReconciler:
             conditions_enabled=self._settings.enable_status_conditions,
         )
         old_status = _read_status(obj)
-        if new_status is None or not status_changed(old_status, new_status):
-            return False, 0.0
-        held = self._pacer.hold(key, progress_only=progress_only(old_status, new_status))
-        if held:
-            return False, held
-        changed = await self._write_status(obj, old_status, new_status)
-        if changed:
+        outcome = await self._write_status(
+            obj, old_status, new_status,
+            pace=lambda old, new: self._pacer.hold(key, progress_only=progress_only(old, new)),
+        )
+        if outcome.written and new_status is not None:
             for event in transition_events(old_status, new_status):
                 events.record(event)
-        return changed, 0.0
+        return outcome.written, outcome.held
 
     def _over_limit(self, cluster: RayCluster) -> ReconcileFailure | None:
         """A failure when the cluster asks for more pods than this operator allows (``--max-pods-per-cluster``)."""
@@ -259,14 +258,14 @@ class RayClusterReconciler:
         await self._write_status(obj, old, deleting_status(old, reason, now=self._now()))
 
     async def _write_status(
-        self, obj: dict[str, Any], old: RayClusterStatus | None, new: RayClusterStatus | None
-    ) -> bool:
+        self, obj: dict[str, Any], old: RayClusterStatus | None, new: RayClusterStatus | None, *,
+        pace: Callable[[RayClusterStatus | None, RayClusterStatus], float] | None = None,
+    ) -> kit.StatusWrite:
         if new is None:
-            return False
-        return await kit.write_status(
-            self._client, RAYCLUSTER, obj, old, new,
-            changed=status_changed, observe=self._cache.observe_cluster, to_json=RayClusterStatus.to_json,
-        )
+            return kit.StatusWrite()
+        writer = kit.StatusWriter(self._client, RAYCLUSTER, status_changed, self._cache.observe_cluster,
+                                  RayClusterStatus.to_json)
+        return await writer.write(obj, old, new, pace=pace)
 
 
 def _read_status(obj: dict[str, Any]) -> RayClusterStatus | None:

@@ -83,7 +83,7 @@ class RayJobReconciler(kit.ProbingReconciler[JobCache, DashboardProbes, RayJobSe
         changed = False
         if current is not None:
             new_status = next_status(old_status, step, job=job, now=self._clock.now())
-            changed = await self._write_status(current, old_status, new_status)
+            changed = (await self._write_status(current, old_status, new_status)).written
         if changed or not problems:
             for event in step.events:
                 events.record(event)
@@ -147,11 +147,10 @@ class RayJobReconciler(kit.ProbingReconciler[JobCache, DashboardProbes, RayJobSe
         with contextlib.suppress(ApiError):
             await self._write_status(obj, old, old.model_copy(update={"message": failure}))
 
-    async def _write_status(self, obj: Obj, old: RayJobStatus | None, new: RayJobStatus) -> bool:
-        return await kit.write_status(
-            self._client, RAYJOB, obj, old, new,
-            changed=status_changed, observe=self._cache.observe_rayjob, to_json=RayJobStatus.to_json,
-        )
+    async def _write_status(self, obj: Obj, old: RayJobStatus | None, new: RayJobStatus) -> kit.StatusWrite:
+        writer = kit.StatusWriter(self._client, RAYJOB, status_changed, self._cache.observe_rayjob,
+                                  RayJobStatus.to_json)
+        return await writer.write(obj, old, new)
 
 
 def _parse(obj: Obj, gates: ValidationGates) -> tuple[RayJob | None, list[str]]:

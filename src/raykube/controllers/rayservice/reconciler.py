@@ -133,13 +133,10 @@ class RayServiceReconciler(kit.ProbingReconciler[ServiceCache, ServeProbes, plan
         custom = ((s.svc.spec.serve_service or {}).get("metadata") or {}).get("name")
         return str(custom or names.serve_service_name(s.svc.name))
 
-    async def _write_status(self, obj: Obj, old: RayServiceStatuses, new: RayServiceStatuses) -> bool:
-        return await kit.write_status(
-            self._client, RAYSERVICE, obj, old, new,
-            changed=status.changed,
-            observe=self._cache.observe_rayservice,
-            to_json=RayServiceStatuses.to_json,
-        )
+    async def _write_status(self, obj: Obj, old: RayServiceStatuses, new: RayServiceStatuses) -> kit.StatusWrite:
+        writer = kit.StatusWriter(self._client, RAYSERVICE, status.changed, self._cache.observe_rayservice,
+                                  RayServiceStatuses.to_json)
+        return await writer.write(obj, old, new)
 
 
 def _incremental(s: plan.Snapshot) -> bool:
