@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from raykube.controllers.raycluster.plan import Cause, Deletion, plan_pods
@@ -230,3 +232,39 @@ def test_a_multi_host_replica_cut_by_the_budget_is_completed_by_the_next_pass() 
     second = plan_pods(cluster, [make_pod("head"), *made], max_creates=3)
     assert [(s.replica_name, s.host_index) for s in second.new_workers["g"]] == [(replica, 3)]
     assert second.deferred == 0
+
+
+def _queued(name: str, **spec: str) -> dict[str, Any]:
+    """A worker pod of group g that waits for the scheduler's first attempt (Pending, no node, no PodScheduled)."""
+    pod = make_pod(name, group="g", phase="Pending", ready=False)
+    pod["status"]["conditions"] = []
+    pod["spec"].update(spec)
+    return pod
+
+
+def test_new_workers_wait_while_the_scheduler_has_a_queue_of_the_clusters_pods() -> None:
+    cluster = make_cluster().worker_group("g", replicas=1000, max_replicas=1000).obj()
+    queued = [_queued(f"q{i}") for i in range(30)]
+    plan = plan_pods(cluster, [make_pod("head"), *queued], max_awaiting_scheduler=100)
+    assert plan.creates == {"g": 70}  # 100 in the queue at most, counting the 30 already there
+    assert plan.deferred == 1000 - 30 - 70
+    full = plan_pods(cluster, [make_pod("head"), *[_queued(f"q{i}") for i in range(100)]], max_awaiting_scheduler=100)
+    assert full.creates == {} and full.deferred == 900
+
+
+def test_pods_the_scheduler_has_seen_or_another_scheduler_owns_do_not_hold_new_workers() -> None:
+    cluster = make_cluster().worker_group("g", replicas=40, max_replicas=40).obj()
+    bound = [_queued(f"b{i}", nodeName="node-1") for i in range(10)]
+    no_node = [_queued(f"u{i}") for i in range(10)]
+    for pod in no_node:  # tried, no node fits: waiting for a cluster autoscaler, not for the scheduler's queue
+        pod["status"]["conditions"] = [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable"}]
+    gang = [_queued(f"v{i}", schedulerName="volcano") for i in range(10)]
+    plan = plan_pods(cluster, [make_pod("head"), *bound, *no_node, *gang], max_awaiting_scheduler=5)
+    assert plan.creates == {"g": 5}
+    assert plan.deferred == 5
+
+
+def test_the_head_is_created_whatever_the_scheduler_queue() -> None:
+    cluster = make_cluster().worker_group("g", replicas=20).obj()
+    plan = plan_pods(cluster, [_queued(f"q{i}") for i in range(10)], max_awaiting_scheduler=10)
+    assert plan.create_head and plan.creates == {}

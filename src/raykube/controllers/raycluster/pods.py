@@ -57,6 +57,20 @@ def is_ready(pod: Pod) -> bool:
     return phase(pod) == "Running" and ready is not None and ready.get("status") == "True"
 
 
+DEFAULT_SCHEDULER = "default-scheduler"
+
+
+def awaits_first_scheduling(pod: Pod) -> bool:
+    """Whether the pod sits in the default scheduler's queue waiting for its first attempt: not bound to a node
+    and no PodScheduled condition yet (the scheduler sets it False after an attempt that found no node, and
+    a pod held by scheduling gates has it False too, reason SchedulingGated). Pods of another scheduler
+    (Volcano, YuniKorn, ...: a gang scheduler may wait for every pod before it binds any) never count."""
+    spec = pod.get("spec") or {}
+    if spec.get("nodeName") or (spec.get("schedulerName") or DEFAULT_SCHEDULER) != DEFAULT_SCHEDULER:
+        return False
+    return phase(pod) in ("", "Pending") and not is_terminating(pod) and condition(pod, "PodScheduled") is None
+
+
 def ray_container_status(pod: Pod) -> dict[str, Any] | None:
     """Status of the Ray container (index 0 of the spec, matched by name)."""
     containers = (pod.get("spec") or {}).get("containers") or []
