@@ -159,10 +159,13 @@ def _ready_with_routing(kubeconfig: Path, ns: str, standin: StandInDashboard) ->
     """Apply ``incr`` and check the steady state: full capacity, the Gateway, the route and the per-cluster
     serve Service of the one cluster; then accept them as a gateway controller would. Returns the cluster."""
     apply(kubeconfig, ns, _rayservice("incr", env="1"))
+    # The pass that promotes the first cluster marks the RayService Ready; the route (and with it the active
+    # cluster's trafficRoutedPercent) follows in the next pass: wait for that steady state, not the first Ready.
     status = eventually(
-        lambda: (s := _status(kubeconfig, ns, "incr")) and _condition(s, "Ready").get("status") == "True" and s,
+        lambda: (s := _status(kubeconfig, ns, "incr")) and _condition(s, "Ready").get("status") == "True"
+        and "trafficRoutedPercent" in (s.get("activeServiceStatus") or {}) and s,
         timeout=90,
-        what="RayService incr Ready",
+        what="RayService incr Ready, its traffic routed",
     )
     old = str(status["activeServiceStatus"]["rayClusterName"])
     active = status["activeServiceStatus"]
