@@ -9,9 +9,10 @@ Per operator, alone on the cluster in its own namespace:
    created one per interval; each one's time to ready, and the big cluster's worker pods created and
    Running per second.
 
-A small cluster's time to ready is split in two: until all its pods exist (the operator's part) and until
-all are bound to a node (the scheduler's, which serves pods in arrival order, so a small cluster's pods wait
-behind the big cluster's that came first).
+A small cluster's time to ready is split in stages: until all its pods exist (the operator's part), until all
+are bound to a node (the scheduler's, which serves pods in arrival order, so a small cluster's pods wait
+behind the big cluster's that came first), until all are Running (the node's: kwok here, a kubelet on a real
+cluster) and until the cluster's status says `ready` (the operator's again).
 
 The ceiling: N bare pods through the API, in the same run.
 """
@@ -122,6 +123,7 @@ async def scale_up(bench: Bench, operator: OperatorName, chosen: Settings, *, bi
         phases[f"{phase}_created_seconds"] = summary(seconds_until(small_pods, created, "seen", pods=1 + workers))
         phases[f"{phase}_scheduled_seconds"] = summary(
             seconds_until(small_pods, created, "scheduled", pods=1 + workers))
+        phases[f"{phase}_running_seconds"] = summary(seconds_until(small_pods, created, "running", pods=1 + workers))
         ready = seconds_until(rc, created, "ready")
         phases[f"{phase}_ready_seconds"] = summary(ready)
         phases[f"{phase}_samples"] = dict(zip(created, ready, strict=True))
@@ -157,6 +159,8 @@ def rows(result: dict[str, Any]) -> list[Row]:
         row(f"{small}, during scale-up: all pods created p99 s", "loaded_created_seconds", "p99"),
         row(f"{small}, quiet: all pods scheduled p99 s", "quiet_scheduled_seconds", "p99"),
         row(f"{small}, during scale-up: all pods scheduled p99 s", "loaded_scheduled_seconds", "p99"),
+        row(f"{small}, quiet: all pods Running p99 s", "quiet_running_seconds", "p99"),
+        row(f"{small}, during scale-up: all pods Running p99 s", "loaded_running_seconds", "p99"),
         Row(f"{small}: p99 during / p99 quiet", slowdown("raykube"), slowdown("kuberay"), None, ".2f"),
         row(f"{big}: worker pods Running/s", "big_running_per_second", fmt=".1f",
             baseline=ceiling["running_per_second"]),

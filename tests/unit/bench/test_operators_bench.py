@@ -126,7 +126,7 @@ def _results() -> dict[str, dict[str, Any]]:
         "tuned": {"kuberay": run}}}}
     samples = {"n": 2, "p50": 1.0, "p99": 2.0, "max": 2.0}
     su_run = {**{f"{phase}_{stage}_seconds": samples for phase in ("quiet", "loaded")
-                 for stage in ("created", "scheduled", "ready")}, "big_running_per_second": 3.0,
+                 for stage in ("created", "scheduled", "running", "ready")}, "big_running_per_second": 3.0,
               "big_created_per_second": 4.0, "big_running_seconds": 2.0, **_used()}
     su = {"big_workers": 6, "small_clusters": 2, "ceiling": ceiling, "raykube": su_run, "kuberay": su_run}
     st_run = {"idle_rss_mib": 90.0, "idle_rss_kib_per_cluster": 1.0, "idle_cpu_seconds_per_minute": 0.1,
