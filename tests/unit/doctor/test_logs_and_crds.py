@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +24,16 @@ from tests.unit.doctor.test_diagnose import NOW, OPERATOR, cluster, pod, stamp
 OURS = Path(__file__).resolve().parents[3] / "config" / "crd" / "bases"
 
 
+@functools.cache
+def _parsed(path: Path) -> dict[str, Any]:
+    # The CRDs are 0.5-1.4 MB of YAML: libyaml's loader and one parse per file (pure-Python safe_load took 4 s
+    # for one, and the module parsed each several times).
+    return dict(yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
+
+
 def load(directory: Path, plural: str) -> dict[str, Any]:
-    return dict(yaml.safe_load((directory / f"ray.io_{plural}.yaml").read_text()))
+    """A fresh copy (tests change what they load) of ``ray.io_<plural>.yaml`` in ``directory``."""
+    return copy.deepcopy(_parsed(directory / f"ray.io_{plural}.yaml"))
 
 
 @pytest.fixture
