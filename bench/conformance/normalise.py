@@ -181,13 +181,7 @@ def snapshot(objects: Iterable[dict[str, Any]], events: Iterable[dict[str, Any]]
     grouped: dict[str, list[dict[str, Any]]] = {}
     for obj in shaped:
         grouped.setdefault(f"{obj['kind']}/{obj['metadata'].get('name', '')}", []).append(obj)
-    result: dict[str, dict[str, Any]] = {}
-    for key, group in sorted(grouped.items()):
-        if len(group) == 1:
-            result[key] = group[0]
-            continue
-        for index, obj in enumerate(sorted(group, key=_canonical), start=1):
-            result[f"{key}#{index}"] = obj
+    result = _numbered(grouped)
     lines: dict[str, set[str]] = {}
     for event in events:
         line = _event_line(event)
