@@ -24,7 +24,6 @@ import asyncio
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,9 +33,9 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.localcluster import bench_cluster  # noqa: E402
 from raykube.controllers.kinds import POD, RAYCLUSTER, RAYJOB, SERVICE_ACCOUNT  # noqa: E402
-from raykube.local.binaries import binary  # noqa: E402
-from raykube.local.cluster import ClusterConfig, LocalCluster  # noqa: E402
+from raykube.local.cluster import LocalCluster  # noqa: E402
 from raykube.operator.process import OperatorProcess  # noqa: E402
 from raykube.ray.standin import JobScript, StandInDashboard  # noqa: E402
 from raykube.runtime.client import KubeClient, PatchType  # noqa: E402
@@ -265,15 +264,8 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="raykube-bench-") as tmp:
         work = Path(tmp)
-        cluster = LocalCluster(ClusterConfig(state_dir=work / "cluster", fake_nodes=2, node_pods=1000,
-                                             node_cpu="1000", node_memory="4Ti"))
-        cluster.up()
-        try:
-            subprocess.run([str(binary("kubectl")), f"--kubeconfig={cluster.kubeconfig}", "apply", "--server-side",
-                            "-f", str(REPO / "config" / "crd" / "bases")], check=True, capture_output=True)
+        with bench_cluster(work, fake_nodes=2, node_pods=1000) as cluster:
             result = asyncio.run(run(args, cluster, work))
-        finally:
-            cluster.down()
     if args.json:
         print(json.dumps(result, indent=2))
         return

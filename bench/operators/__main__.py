@@ -26,10 +26,10 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from bench.localcluster import bench_cluster
 from bench.operators import chart as charts
 from bench.operators import measure, report, scaleup, steady, throughput, writes
-from raykube.local.binaries import binary
-from raykube.local.cluster import ClusterConfig, LocalCluster
+from raykube.local.cluster import LocalCluster
 from raykube.runtime.client import KubeClient
 
 REPO = Path(__file__).resolve().parents[2]
@@ -177,16 +177,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="raykube-bench-") as tmp:
         work = Path(tmp)
         node_pods = max(2000, 2 * _pods_needed(args) // max(args.fake_nodes, 1))
-        cluster = LocalCluster(ClusterConfig(state_dir=work / "cluster", fake_nodes=args.fake_nodes,
-                                             node_pods=node_pods, node_cpu="1000", node_memory="4Ti",
-                                             control_plane_qps=args.control_plane_qps))
-        cluster.up()
-        try:
-            subprocess.run([str(binary("kubectl")), f"--kubeconfig={cluster.kubeconfig}", "apply", "--server-side",
-                            "-f", str(REPO / "config" / "crd" / "bases")], check=True, capture_output=True)
+        with bench_cluster(work, fake_nodes=args.fake_nodes, node_pods=node_pods,
+                           control_plane_qps=args.control_plane_qps) as cluster:
             result = asyncio.run(run_all(args, cluster, work))
-        finally:
-            cluster.down()
     if args.json:
         print(json.dumps(result, indent=2))
 
