@@ -271,6 +271,8 @@ class EventReason(StrEnum):
     DELETED_WORKER_POD = "DeletedWorkerPod"
     FAILED_TO_DELETE_WORKER_POD = "FailedToDeleteWorkerPod"
     FAILED_TO_DELETE_WORKER_POD_COLLECTION = "FailedToDeleteWorkerPodCollection"
+    # raykube only: new workers wait while the scheduler's queue holds many of the cluster's pods (plan.py)
+    WAITING_FOR_SCHEDULER = "WaitingForScheduler"
     # GCS fault tolerance cleanup
     CREATED_REDIS_CLEANUP_JOB = "CreatedRedisCleanupJob"
     FAILED_TO_CREATE_REDIS_CLEANUP_JOB = "FailedToCreateRedisCleanupJob"

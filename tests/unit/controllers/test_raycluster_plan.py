@@ -247,7 +247,8 @@ def test_new_workers_wait_while_the_scheduler_has_a_queue_of_the_clusters_pods()
     queued = [_queued(f"q{i}") for i in range(30)]
     plan = plan_pods(cluster, [make_pod("head"), *queued], max_awaiting_scheduler=100)
     assert plan.creates == {"g": 70}  # 100 in the queue at most, counting the 30 already there
-    assert plan.deferred == 1000 - 30 - 70
+    assert plan.deferred == plan.held_for_scheduler == 1000 - 30 - 70
+    assert plan.awaiting_scheduler == 30
     full = plan_pods(cluster, [make_pod("head"), *[_queued(f"q{i}") for i in range(100)]], max_awaiting_scheduler=100)
     assert full.creates == {} and full.deferred == 900
 

@@ -86,6 +86,8 @@ class Plan:
     errors: list[str] = field(default_factory=list)  # states the plan cannot fix by itself
     skipped_groups: list[str] = field(default_factory=list)  # waiting on expectations
     deferred: int = 0  # pods still missing after this pass's create budget was spent
+    awaiting_scheduler: int = 0  # the cluster's pods waiting for the scheduler's first attempt
+    held_for_scheduler: int = 0  # of `deferred`, the workers held back because of them (MAX_AWAITING_SCHEDULER)
 
     @property
     def creates(self) -> dict[str, int]:
@@ -153,7 +155,7 @@ def plan_pods(
             for p in live
         ]
         return plan
-    awaiting = sum(1 for p in live if podfacts.awaits_first_scheduling(p))
+    awaiting = plan.awaiting_scheduler = sum(1 for p in live if podfacts.awaits_first_scheduling(p))
     if expectations_satisfied(HEAD):
         _plan_head(cluster, [p for p in live if podfacts.is_head(p)], plan)
     else:
@@ -164,8 +166,13 @@ def plan_pods(
             continue
         members = [p for p in live if podfacts.is_worker(p) and podfacts.group(p) == group.group_name]
         spent = int(plan.create_head) + sum(plan.creates.values())
-        budget = max(0, min(max_creates - spent, max_awaiting_scheduler - awaiting - spent))
-        _plan_group(cluster, group.group_name, members, plan, suffix(group.group_name), budget)
+        pass_budget = max(0, max_creates - spent)
+        queue_budget = max(0, max_awaiting_scheduler - awaiting - spent)
+        deferred_before = plan.deferred
+        _plan_group(cluster, group.group_name, members, plan, suffix(group.group_name),
+                    min(pass_budget, queue_budget))
+        if queue_budget < pass_budget:
+            plan.held_for_scheduler += plan.deferred - deferred_before
     return plan
 
 

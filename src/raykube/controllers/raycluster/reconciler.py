@@ -41,7 +41,7 @@ from raykube.controllers.raycluster.act import PodActor
 from raykube.controllers.raycluster.cache import ClusterCache
 from raykube.controllers.raycluster.cleanup_act import CleanupActor
 from raykube.controllers.raycluster.conditions import transition_events
-from raykube.controllers.raycluster.plan import plan_pods
+from raykube.controllers.raycluster.plan import MAX_AWAITING_SCHEDULER, Plan, plan_pods
 from raykube.controllers.raycluster.status import (
     ReconcileFailure,
     compute_status,
@@ -89,6 +89,7 @@ class RayClusterReconciler:
         self._settings = settings
         self._now = now
         self._pacer = kit.StatusPacer(STATUS_PROGRESS_HOLD, now)
+        self._waiting_for_scheduler: set[ObjectKey] = set()  # clusters told (one Event) that workers wait
         self._spec_problems: dict[ObjectKey, tuple[tuple[Any, ...], tuple[str, ...]]] = {}
 
     async def reconcile(self, key: ObjectKey) -> Result:
@@ -98,6 +99,7 @@ class RayClusterReconciler:
             self._children.forget(key)
             self._spec_warnings.forget(key)
             self._pacer.forget(key)
+            self._waiting_for_scheduler.discard(key)
             self._spec_problems.pop(key, None)
             return Result()
         managed_by = (obj.get("spec") or {}).get("managedBy")
@@ -211,6 +213,7 @@ class RayClusterReconciler:
             operator_version=self._settings.kuberay_version,
             status_conditions=self._settings.enable_status_conditions,
         )
+        self._tell_scheduler_wait(key, plan, events)
         desired = desired_cluster(
             cluster, self._settings, auth_token=children.new_auth_token(), pods=plan.pods_to_create
         )
@@ -224,6 +227,19 @@ class RayClusterReconciler:
         alive = lambda: self._alive(key, cluster)  # noqa: E731
         actor = PodActor(self._client, cluster, self._expectations, events, still_wanted=alive)
         return await actor.carry_out(key, plan, desired), plan.deferred
+
+    def _tell_scheduler_wait(self, key: ObjectKey, plan: Plan, events: ObjectEvents) -> None:
+        """One Normal Event when a scale-up starts waiting on the scheduler's queue (plan.MAX_AWAITING_SCHEDULER),
+        so that a user who sees fewer pods than replicas knows why; again only after every pod was created."""
+        if plan.held_for_scheduler and key not in self._waiting_for_scheduler:
+            self._waiting_for_scheduler.add(key)
+            events.normal(
+                reasons.EventReason.WAITING_FOR_SCHEDULER, "Create",
+                f"{plan.awaiting_scheduler} of the cluster's pods wait for the scheduler; {plan.held_for_scheduler} "
+                f"more worker pods are created as these are scheduled (at most {MAX_AWAITING_SCHEDULER} wait at once)",
+            )
+        elif not plan.deferred and not plan.skipped_groups:
+            self._waiting_for_scheduler.discard(key)
 
     def _alive(self, key: ObjectKey, cluster: RayCluster) -> bool:
         """The cluster is still in the cache, is the same object (uid) and is not being deleted."""

@@ -1,0 +1,59 @@
+"""A scale-up larger than the scheduler's queue allowance (plan.MAX_AWAITING_SCHEDULER) creates its workers as the
+scheduler takes them, and says so once with a Normal WaitingForScheduler Event."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from raykube.builders.settings import OperatorSettings
+from raykube.controllers.kinds import POD, RAYCLUSTER
+from raykube.controllers.raycluster.cache import BY_CLUSTER, ClusterCache, NamespaceInformers, by_cluster
+from raykube.controllers.raycluster.plan import MAX_AWAITING_SCHEDULER
+from raykube.controllers.raycluster.reconciler import RayClusterReconciler
+from raykube.runtime.clock import FakeClock
+from raykube.runtime.events import EventRecorder
+from raykube.runtime.expectations import ScaleExpectations
+from raykube.runtime.objects import ObjectKey
+from tests.unit.controllers.fixtures import make_cluster
+from tests.unit.controllers.rayjob.fakeapi import FakeApi
+
+KEY = ObjectKey("ns", "rc")
+WORKERS = MAX_AWAITING_SCHEDULER + 50
+
+
+async def test_workers_beyond_the_queue_allowance_wait_for_the_scheduler_with_one_event() -> None:
+    api = FakeApi()
+    api.informers.services.add_indexer(BY_CLUSTER, by_cluster)
+    cache = ClusterCache({None: NamespaceInformers(
+        clusters=api.informers.clusters, pods=api.informers.pods, services=api.informers.services,
+        cleanup_jobs=api.informers.submitters,
+    )})
+    api.put(RAYCLUSTER, make_cluster("rc").namespace("ns")
+            .worker_group("workers", replicas=WORKERS, max_replicas=WORKERS).json())
+    recorder = EventRecorder(api, controller="raycluster-controller", clock=FakeClock())
+    reconciler = RayClusterReconciler(
+        api,  # type: ignore[arg-type]
+        cache=cache, expectations=ScaleExpectations(api.informers.pods.store),
+        recorder=recorder, settings=OperatorSettings(),
+    )
+
+    def pods() -> list[dict[str, Any]]:
+        return api.informers.pods.store.list()
+
+    async def waiting_events() -> int:
+        await recorder.flush()
+        return sum(1 for e in api.events if e["reason"] == "WaitingForScheduler")
+
+    await reconciler.reconcile(KEY)
+    assert len(pods()) == MAX_AWAITING_SCHEDULER  # the head and 99 workers: the queue allowance
+    assert await waiting_events() == 1
+    await reconciler.reconcile(KEY)  # nothing scheduled yet: nothing more created, no second Event
+    assert len(pods()) == MAX_AWAITING_SCHEDULER
+    assert await waiting_events() == 1
+    event = next(e for e in api.events if e["reason"] == "WaitingForScheduler")
+    assert event["type"] == "Normal" and "51 more worker pods are created as these are scheduled" in event["note"]
+    for pod in pods():  # the scheduler binds every pod
+        api.put(POD, {**pod, "spec": {**pod["spec"], "nodeName": "node-1"}})
+    await reconciler.reconcile(KEY)
+    assert len(pods()) == 1 + WORKERS
+    assert await waiting_events() == 1
