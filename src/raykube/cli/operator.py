@@ -11,7 +11,6 @@ import typer
 
 from raykube.builders.settings import DEFAULT_MAX_PODS_PER_CLUSTER, settings_from_environment
 from raykube.controllers.rayjob.settings import rayjob_settings_from_environment
-from raykube.operator import app as operator_app
 from raykube.operator.config import OperatorConfig, parse_feature_gates, with_gates
 from raykube.runtime import logs
 
@@ -79,4 +78,8 @@ def operator(
         ),
         **({"leader_election_namespace": leader_election_namespace} if leader_election_namespace else {}),
     )
+    # Imported here: the operator's controllers, informers and HTTP stack take most of a second to import, and every
+    # other `raykube` command would pay for them.
+    from raykube.operator import app as operator_app
+
     asyncio.run(operator_app.run(config))
