@@ -53,7 +53,8 @@ def operator(
         ),
     ] = None,
 ) -> None:
-    """Run the raykube operator (RayCluster and RayJob controllers) against a Kubernetes cluster."""
+    """Run the raykube operator (RayCluster, RayJob, RayService and RayCronJob controllers) against a Kubernetes
+    cluster."""
     logs.configure(log_level, json_output=log_json)
     try:
         gates = parse_feature_gates(feature_gates)
