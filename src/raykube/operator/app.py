@@ -52,6 +52,9 @@ REDIS_CLEANUP_JOB_SELECTOR = "ray.io/node-type=redis-cleanup"
 #: Pod events of one RayCluster within this many seconds make one reconcile: pods of a group start together,
 #: and one pass per burst means one status write instead of one per pod (measured in docs/benchmarks.md).
 POD_EVENT_BATCH = 0.5
+#: ... and as soon as a cluster's pod events pause this long: a small cluster's last pod turning ready is seen
+#: without waiting for the rest of the window (`WorkQueue.add_debounced`).
+POD_EVENT_QUIET = 0.1
 
 
 @dataclass
@@ -103,7 +106,8 @@ def build(config: OperatorConfig, client: KubeClient) -> Operator:
                                              recorder=recorder, metrics=metrics)
     for ns_informers in informers.values():
         controller.for_(ns_informers.clusters, AnyOf(GENERATION_CHANGED, LABELS_CHANGED, ANNOTATIONS_CHANGED))
-        controller.owns(ns_informers.pods, owner_kind="RayCluster", owner_group="ray.io", batch=POD_EVENT_BATCH)
+        controller.owns(ns_informers.pods, owner_kind="RayCluster", owner_group="ray.io", batch=POD_EVENT_BATCH,
+                          quiet=POD_EVENT_QUIET)
         controller.owns(ns_informers.services, owner_kind="RayCluster", owner_group="ray.io")
         if ns_informers.cleanup_jobs is not None:
             controller.owns(ns_informers.cleanup_jobs, owner_kind="RayCluster", owner_group="ray.io")

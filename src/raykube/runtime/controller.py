@@ -106,12 +106,14 @@ class Controller:
 
     def owns(
         self, informer: Informer, *, owner_kind: str, owner_group: str, predicates: Iterable[Predicate] = (),
-        batch: float = 0.0,
+        batch: float = 0.0, quiet: float = 0.0,
     ) -> Controller:
         """Reconcile the controller owner (``kind`` in API group ``owner_group``) of ``informer``'s objects.
 
         ``batch`` > 0: an event enqueues its owner that many seconds later, and further events of the same
-        owner within that window ride along (one pass, one status write, for a burst of pod updates)."""
+        owner within that window ride along (one pass, one status write, for a burst of pod updates). With
+        ``quiet`` > 0 as well, the owner is enqueued as soon as its events pause for ``quiet`` seconds, and
+        ``batch`` seconds after the burst began at the latest (`WorkQueue.add_debounced`)."""
 
         def owner_key(obj: Obj) -> Iterable[ObjectKey]:
             ref = controller_ref(obj)
@@ -121,17 +123,26 @@ class Controller:
                 return ()
             return (ObjectKey(key_of(obj).namespace, str(ref.get("name", ""))),)
 
-        return self.watches(informer, owner_key, *predicates, batch=batch)
+        return self.watches(informer, owner_key, *predicates, batch=batch, quiet=quiet)
 
-    def watches(self, informer: Informer, map_fn: MapFn, *predicates: Predicate, batch: float = 0.0) -> Controller:
-        """Reconcile the keys ``map_fn`` returns for each (filtered) event of ``informer``."""
+    def _adder(self, batch: float, quiet: float) -> Callable[[ObjectKey], None]:
+        """How an event's key enters the queue: at once, or batched (see :meth:`owns`)."""
+        if batch > 0 and quiet > 0:
+            return lambda key: self.queue.add_debounced(key, quiet, batch)
+        if batch > 0:
+            return lambda key: self.queue.add_after(key, batch)  # a pending timer for the key absorbs the event
+        return lambda key: self.queue.add(key)
+
+    def watches(self, informer: Informer, map_fn: MapFn, *predicates: Predicate, batch: float = 0.0,
+                quiet: float = 0.0) -> Controller:
+        """Reconcile the keys ``map_fn`` returns for each (filtered) event of ``informer`` (``batch``, ``quiet``:
+        see :meth:`owns`)."""
+
+        add = self._adder(batch, quiet)
 
         def enqueue(obj: Obj) -> None:
             for key in map_fn(obj):
-                if batch > 0:
-                    self.queue.add_after(key, batch)  # a timer already pending for the key absorbs this event
-                else:
-                    self.queue.add(key)
+                add(key)
 
         def on_add(obj: Obj) -> None:
             if all(p.create(obj) for p in predicates):

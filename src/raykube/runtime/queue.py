@@ -90,6 +90,7 @@ class WorkQueue(Generic[T]):
         self._added_at: dict[T, float] = {}
         self._started_at: dict[T, float] = {}
         self._waiting: dict[T, tuple[float, TimerHandle]] = {}
+        self._burst_start: dict[T, float] = {}  # keys whose pending timer is an add_debounced one
         self._getters: deque[asyncio.Future[None]] = deque()
         self._shutting_down = False
 
@@ -133,6 +134,31 @@ class WorkQueue(Generic[T]):
             if pending[0] <= ready_at:
                 return
             pending[1].cancel()
+        self._burst_start.pop(item, None)
+        self._set_timer(item, ready_at, delay)
+
+    def add_debounced(self, item: T, quiet: float, at_most: float) -> None:
+        """Add ``item`` once ``quiet`` seconds passed without another call for it, and at the latest ``at_most``
+        seconds after the first call of the burst: a lone event waits only ``quiet``, a burst of events costs one
+        pass per ``at_most``. A pending ``add_after`` timer that is due sooner is kept."""
+        if self._shutting_down:
+            return
+        now = self._clock.monotonic()
+        pending = self._waiting.get(item)
+        if pending is not None and item not in self._burst_start:
+            if pending[0] <= now + quiet:
+                return  # an add_after timer comes first: its pass sees this event too
+            pending[1].cancel()
+            pending = None
+        first = self._burst_start.setdefault(item, now)
+        ready_at = min(now + quiet, first + at_most)
+        if pending is not None:
+            if pending[0] >= ready_at:
+                return  # the burst's deadline already holds the timer
+            pending[1].cancel()
+        self._set_timer(item, ready_at, ready_at - now)
+
+    def _set_timer(self, item: T, ready_at: float, delay: float) -> None:
         handle = self._clock.call_later(delay, lambda: self._fire(item))
         self._waiting[item] = (ready_at, handle)
 
@@ -176,6 +202,7 @@ class WorkQueue(Generic[T]):
         for _, handle in self._waiting.values():
             handle.cancel()
         self._waiting.clear()
+        self._burst_start.clear()
         while self._getters:
             waiter = self._getters.popleft()
             if not waiter.done():
@@ -183,6 +210,7 @@ class WorkQueue(Generic[T]):
 
     def _fire(self, item: T) -> None:
         self._waiting.pop(item, None)
+        self._burst_start.pop(item, None)
         self.add(item)
 
     def _push(self, item: T) -> None:

@@ -240,3 +240,16 @@ async def test_owns_with_batch_turns_a_burst_of_events_into_one_delayed_enqueue(
     assert sorted([await ctrl.queue.get(), await ctrl.queue.get()]) == [ObjectKey("ns", "rc1"), ObjectKey("ns", "rc2")]
     assert len(ctrl.queue) == 0 and ctrl.queue.waiting == 0
     task.cancel()
+
+
+async def test_owns_with_batch_and_quiet_enqueues_once_the_owners_events_pause() -> None:
+    source = ScriptedWatchSource([ObjectList([owned_pod(f"p{i}", "rc1") for i in range(5)], "1")], [])
+    informer = Informer(source, POD)
+    clock = FakeClock()
+    ctrl = Controller("raycluster", Script(), clock=clock)
+    ctrl.owns(informer, owner_kind="RayCluster", owner_group="ray.io", batch=0.5, quiet=0.1)
+    task = await run_informer(informer, source)
+    assert len(ctrl.queue) == 0 and ctrl.queue.waiting == 1
+    clock.advance(0.1)
+    assert [await ctrl.queue.get()] == [ObjectKey("ns", "rc1")]  # after the pause, not the whole 0.5 s window
+    task.cancel()

@@ -101,6 +101,41 @@ async def test_add_after_with_zero_delay_adds_at_once() -> None:
     assert len(q) == 1
 
 
+async def test_add_debounced_fires_after_a_pause_or_at_the_bursts_deadline() -> None:
+    clock = FakeClock()
+    q: WorkQueue[str] = WorkQueue(clock=clock)
+    q.add_debounced("lone", 0.1, 0.5)
+    clock.advance(0.1)
+    assert len(q) == 1  # a lone event waits only the pause
+    assert await q.get() == "lone"
+    q.done("lone")
+    for _ in range(10):  # a steady burst: an event every 0.08 s, never a pause of 0.1 s
+        q.add_debounced("burst", 0.1, 0.5)
+        clock.advance(0.08)
+        if len(q):
+            break
+    assert clock.monotonic() == pytest.approx(0.1 + 0.56) and len(q) == 1  # fired at the deadline, 0.5 s in
+    assert await q.get() == "burst"
+    q.done("burst")
+    q.add_debounced("burst", 0.1, 0.5)  # the next burst has a deadline of its own
+    clock.advance(0.1)
+    assert len(q) == 1
+
+
+async def test_add_debounced_never_postpones_an_earlier_add_after() -> None:
+    clock = FakeClock()
+    q: WorkQueue[str] = WorkQueue(clock=clock)
+    q.add_after("a", 0.05)
+    q.add_debounced("a", 0.1, 0.5)
+    clock.advance(0.05)
+    assert len(q) == 1
+    q2: WorkQueue[str] = WorkQueue(clock=clock)
+    q2.add_after("b", 2.0)  # a requeue far off: the event's pass comes first
+    q2.add_debounced("b", 0.1, 0.5)
+    clock.advance(0.1)
+    assert len(q2) == 1 and q2.waiting == 0
+
+
 async def test_shut_down_wakes_parked_workers_and_refuses_new_keys() -> None:
     clock = FakeClock()
     q: WorkQueue[str] = WorkQueue(clock=clock)
