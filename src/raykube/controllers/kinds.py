@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from raykube import reasons
-from raykube.api.raycluster import RayCluster
-from raykube.api.raycronjob import RayCronJob
-from raykube.api.rayjob import RayJob
-from raykube.api.rayservice import RayService
-from raykube.builders import gateway as gateway_api
 from raykube.runtime.kinds import EVENT, LEASE, POD, SERVICE, ResourceKind
 
-RAYCLUSTER = ResourceKind(reasons.GROUP, reasons.VERSION, "RayCluster", RayCluster.CRD_INFO.plural)
-RAYJOB = ResourceKind(reasons.GROUP, reasons.VERSION, "RayJob", RayJob.CRD_INFO.plural)
-RAYSERVICE = ResourceKind(reasons.GROUP, reasons.VERSION, "RayService", RayService.CRD_INFO.plural)
-RAYCRONJOB = ResourceKind(reasons.GROUP, reasons.VERSION, "RayCronJob", RayCronJob.CRD_INFO.plural)
+# Plurals and the Gateway API's group written out (a unit test checks them against each model's CRD_INFO and
+# builders.gateway): importing the pydantic models here would make every CLI command that names a kind pay for
+# building them.
+RAYCLUSTER = ResourceKind(reasons.GROUP, reasons.VERSION, "RayCluster", "rayclusters")
+RAYJOB = ResourceKind(reasons.GROUP, reasons.VERSION, "RayJob", "rayjobs")
+RAYSERVICE = ResourceKind(reasons.GROUP, reasons.VERSION, "RayService", "rayservices")
+RAYCRONJOB = ResourceKind(reasons.GROUP, reasons.VERSION, "RayCronJob", "raycronjobs")
 
 SERVICE_ACCOUNT = ResourceKind("", "v1", "ServiceAccount", "serviceaccounts")
 SECRET = ResourceKind("", "v1", "Secret", "secrets")
@@ -24,8 +22,9 @@ JOB = ResourceKind("batch", "v1", "Job", "jobs")
 PERSISTENT_VOLUME_CLAIM = ResourceKind("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims")
 ENDPOINT_SLICE = ResourceKind("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices")
 #: Gateway API (the incremental RayService upgrade); its CRDs may be absent from a cluster.
-GATEWAY = ResourceKind(gateway_api.GROUP, gateway_api.VERSION, "Gateway", "gateways")
-HTTPROUTE = ResourceKind(gateway_api.GROUP, gateway_api.VERSION, "HTTPRoute", "httproutes")
+GATEWAY_API_GROUP, GATEWAY_API_VERSION = "gateway.networking.k8s.io", "v1"
+GATEWAY = ResourceKind(GATEWAY_API_GROUP, GATEWAY_API_VERSION, "Gateway", "gateways")
+HTTPROUTE = ResourceKind(GATEWAY_API_GROUP, GATEWAY_API_VERSION, "HTTPRoute", "httproutes")
 
 __all__ = [
     "ENDPOINT_SLICE",
