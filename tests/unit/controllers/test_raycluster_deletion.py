@@ -7,15 +7,10 @@ import datetime as dt
 from typing import Any
 
 from raykube import reasons
-from raykube.builders.settings import OperatorSettings
 from raykube.controllers.kinds import JOB, POD, RAYCLUSTER
-from raykube.controllers.raycluster.cache import ClusterCache, NamespaceInformers
 from raykube.controllers.raycluster.reconciler import RayClusterReconciler
-from raykube.runtime.clock import FakeClock
-from raykube.runtime.events import EventRecorder
-from raykube.runtime.expectations import ScaleExpectations
 from raykube.runtime.objects import ObjectKey
-from tests.unit.controllers.fixtures import make_cluster
+from tests.unit.controllers.fixtures import make_cluster, raycluster_reconciler
 from tests.unit.controllers.rayjob.fakeapi import FakeApi
 
 FIN = reasons.FINALIZER_GCS_FT_REDIS_CLEANUP
@@ -25,10 +20,6 @@ DELETED_AT = dt.datetime(2026, 1, 1, 12, 0, 0, tzinfo=dt.UTC)  # FakeApi's delet
 
 def _setup() -> tuple[FakeApi, RayClusterReconciler]:
     api = FakeApi()
-    cache = ClusterCache({None: NamespaceInformers(
-        clusters=api.informers.clusters, pods=api.informers.pods, services=api.informers.services,
-        cleanup_jobs=api.informers.submitters,
-    )})
     body = make_cluster("rc").namespace("ns").json()
     body["metadata"]["finalizers"] = [FIN]
     body["metadata"]["annotations"] = {reasons.ANNOTATION_GCS_FT_DELETION_TIMEOUT: "120"}
@@ -40,15 +31,7 @@ def _setup() -> tuple[FakeApi, RayClusterReconciler]:
     for name, node in (("rc-head-x", "head"), ("rc-w-1", "worker")):
         api.put(POD, {"metadata": {"name": name, "namespace": "ns", "ownerReferences": [owner],
                                    "labels": {reasons.LABEL_CLUSTER: "rc", reasons.LABEL_NODE_TYPE: node}}})
-    clock = FakeClock()
-    reconciler = RayClusterReconciler(
-        api,  # type: ignore[arg-type]
-        cache=cache,
-        expectations=ScaleExpectations(api.informers.pods.store),
-        recorder=EventRecorder(api, controller="raycluster-controller", clock=clock),
-        settings=OperatorSettings(),
-        now=lambda: DELETED_AT + dt.timedelta(seconds=5),
-    )
+    reconciler = raycluster_reconciler(api, now=lambda: DELETED_AT + dt.timedelta(seconds=5))
     return api, reconciler
 
 

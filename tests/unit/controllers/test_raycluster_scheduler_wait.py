@@ -5,16 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from raykube.builders.settings import OperatorSettings
 from raykube.controllers.kinds import POD, RAYCLUSTER
-from raykube.controllers.raycluster.cache import BY_CLUSTER, ClusterCache, NamespaceInformers, by_cluster
 from raykube.controllers.raycluster.plan import MAX_AWAITING_SCHEDULER
-from raykube.controllers.raycluster.reconciler import RayClusterReconciler
 from raykube.runtime.clock import FakeClock
 from raykube.runtime.events import EventRecorder
-from raykube.runtime.expectations import ScaleExpectations
 from raykube.runtime.objects import ObjectKey
-from tests.unit.controllers.fixtures import make_cluster
+from tests.unit.controllers.fixtures import make_cluster, raycluster_reconciler
 from tests.unit.controllers.rayjob.fakeapi import FakeApi
 
 KEY = ObjectKey("ns", "rc")
@@ -23,19 +19,10 @@ WORKERS = MAX_AWAITING_SCHEDULER + 50
 
 async def test_workers_beyond_the_queue_allowance_wait_for_the_scheduler_with_one_event() -> None:
     api = FakeApi()
-    api.informers.services.add_indexer(BY_CLUSTER, by_cluster)
-    cache = ClusterCache({None: NamespaceInformers(
-        clusters=api.informers.clusters, pods=api.informers.pods, services=api.informers.services,
-        cleanup_jobs=api.informers.submitters,
-    )})
     api.put(RAYCLUSTER, make_cluster("rc").namespace("ns")
             .worker_group("workers", replicas=WORKERS, max_replicas=WORKERS).json())
     recorder = EventRecorder(api, controller="raycluster-controller", clock=FakeClock())
-    reconciler = RayClusterReconciler(
-        api,  # type: ignore[arg-type]
-        cache=cache, expectations=ScaleExpectations(api.informers.pods.store),
-        recorder=recorder, settings=OperatorSettings(),
-    )
+    reconciler = raycluster_reconciler(api, recorder=recorder)
 
     def pods() -> list[dict[str, Any]]:
         return api.informers.pods.store.list()

@@ -13,17 +13,12 @@ from raykube import reasons
 from raykube.api.meta import Condition
 from raykube.api.raycluster import RayClusterStatus
 from raykube.api.validation import raycluster_spec_errors
-from raykube.builders.settings import OperatorSettings
 from raykube.controllers.kinds import POD, RAYCLUSTER
 from raykube.controllers.kit import StatusPacer
-from raykube.controllers.raycluster.cache import BY_CLUSTER, ClusterCache, NamespaceInformers, by_cluster
-from raykube.controllers.raycluster.reconciler import STATUS_PROGRESS_HOLD, RayClusterReconciler
+from raykube.controllers.raycluster.reconciler import STATUS_PROGRESS_HOLD
 from raykube.controllers.raycluster.status import progress_only
-from raykube.runtime.clock import FakeClock
-from raykube.runtime.events import EventRecorder
-from raykube.runtime.expectations import ScaleExpectations
 from raykube.runtime.objects import ObjectKey
-from tests.unit.controllers.fixtures import make_cluster
+from tests.unit.controllers.fixtures import make_cluster, raycluster_reconciler
 from tests.unit.controllers.rayjob.fakeapi import FakeApi
 
 T0 = dt.datetime(2026, 1, 1, 12, 0, 0, tzinfo=dt.UTC)
@@ -98,21 +93,11 @@ def _pod(name: str, node: str, owner: dict[str, Any], *, ready: bool) -> dict[st
 
 async def test_the_head_turning_ready_is_held_and_written_with_the_next_pass_after_the_window() -> None:
     api = FakeApi()
-    api.informers.services.add_indexer(BY_CLUSTER, by_cluster)
-    cache = ClusterCache({None: NamespaceInformers(
-        clusters=api.informers.clusters, pods=api.informers.pods, services=api.informers.services,
-        cleanup_jobs=api.informers.submitters,
-    )})
     stored = api.put(RAYCLUSTER, make_cluster("rc").namespace("ns").worker_group("workers", replicas=1).json())
     owner = {"apiVersion": "ray.io/v1", "kind": "RayCluster", "name": "rc", "uid": stored["metadata"]["uid"],
              "controller": True}
     now = Now()
-    reconciler = RayClusterReconciler(
-        api,  # type: ignore[arg-type]
-        cache=cache, expectations=ScaleExpectations(api.informers.pods.store),
-        recorder=EventRecorder(api, controller="raycluster-controller", clock=FakeClock()),
-        settings=OperatorSettings(), now=now,
-    )
+    reconciler = raycluster_reconciler(api, now=now)
 
     async def status_writes() -> int:
         api.writes.clear()
@@ -139,18 +124,8 @@ async def test_the_head_turning_ready_is_held_and_written_with_the_next_pass_aft
 
 async def test_the_spec_validation_is_remembered_per_generation_and_metadata(monkeypatch: pytest.MonkeyPatch) -> None:
     api = FakeApi()
-    api.informers.services.add_indexer(BY_CLUSTER, by_cluster)
-    cache = ClusterCache({None: NamespaceInformers(
-        clusters=api.informers.clusters, pods=api.informers.pods, services=api.informers.services,
-        cleanup_jobs=api.informers.submitters,
-    )})
     api.put(RAYCLUSTER, make_cluster("rc").namespace("ns").worker_group("workers", replicas=1).json())
-    reconciler = RayClusterReconciler(
-        api,  # type: ignore[arg-type]
-        cache=cache, expectations=ScaleExpectations(api.informers.pods.store),
-        recorder=EventRecorder(api, controller="raycluster-controller", clock=FakeClock()),
-        settings=OperatorSettings(), now=Now(),
-    )
+    reconciler = raycluster_reconciler(api, now=Now())
     calls: list[str] = []
 
     def counting(*args: Any, **kwargs: Any) -> list[str]:
