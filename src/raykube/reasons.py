@@ -22,6 +22,9 @@ from typing import Final
 
 GROUP: Final = "ray.io"
 VERSION: Final = "v1"
+#: The Gateway API (RayService's incremental upgrade): named by the controllers' kinds and by the builders.
+GATEWAY_API_GROUP: Final = "gateway.networking.k8s.io"
+GATEWAY_API_VERSION: Final = "v1"
 API_VERSION: Final = "ray.io/v1"
 
 # ----------------------------------------------------------------------------------------------------------

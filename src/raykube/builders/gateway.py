@@ -17,11 +17,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from raykube import reasons
 from raykube.api.schema import K8sObject
 from raykube.builders import kube
 
-GROUP = "gateway.networking.k8s.io"
-VERSION = "v1"
+GROUP = reasons.GATEWAY_API_GROUP
+VERSION = reasons.GATEWAY_API_VERSION
 API_VERSION = f"{GROUP}/{VERSION}"
 
 #: KubeRay's ``GatewayListenerPortName`` / ``DefaultGatewayListenerPort``.

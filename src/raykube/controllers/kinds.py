@@ -5,9 +5,8 @@ from __future__ import annotations
 from raykube import reasons
 from raykube.runtime.kinds import EVENT, LEASE, POD, SERVICE, ResourceKind
 
-# Plurals and the Gateway API's group written out (a unit test checks them against each model's CRD_INFO and
-# builders.gateway): importing the pydantic models here would make every CLI command that names a kind pay for
-# building them.
+# Plurals written out (a unit test checks them against each model's CRD_INFO): importing the pydantic models here
+# would make every CLI command that names a kind pay for building them.
 RAYCLUSTER = ResourceKind(reasons.GROUP, reasons.VERSION, "RayCluster", "rayclusters")
 RAYJOB = ResourceKind(reasons.GROUP, reasons.VERSION, "RayJob", "rayjobs")
 RAYSERVICE = ResourceKind(reasons.GROUP, reasons.VERSION, "RayService", "rayservices")
@@ -22,9 +21,8 @@ JOB = ResourceKind("batch", "v1", "Job", "jobs")
 PERSISTENT_VOLUME_CLAIM = ResourceKind("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims")
 ENDPOINT_SLICE = ResourceKind("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices")
 #: Gateway API (the incremental RayService upgrade); its CRDs may be absent from a cluster.
-GATEWAY_API_GROUP, GATEWAY_API_VERSION = "gateway.networking.k8s.io", "v1"
-GATEWAY = ResourceKind(GATEWAY_API_GROUP, GATEWAY_API_VERSION, "Gateway", "gateways")
-HTTPROUTE = ResourceKind(GATEWAY_API_GROUP, GATEWAY_API_VERSION, "HTTPRoute", "httproutes")
+GATEWAY = ResourceKind(reasons.GATEWAY_API_GROUP, reasons.GATEWAY_API_VERSION, "Gateway", "gateways")
+HTTPROUTE = ResourceKind(reasons.GATEWAY_API_GROUP, reasons.GATEWAY_API_VERSION, "HTTPRoute", "httproutes")
 
 __all__ = [
     "ENDPOINT_SLICE",

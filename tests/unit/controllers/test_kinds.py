@@ -1,5 +1,5 @@
-"""controllers.kinds writes the ray.io plurals and the Gateway API group out (so that the CLI need not import the
-models): they must equal what the models' CRDs and the Gateway builder say."""
+"""controllers.kinds writes the ray.io plurals out (so that the CLI need not import the models): they must equal
+what the models' CRDs say, and its Gateway API kinds what the Gateway builder writes."""
 
 from __future__ import annotations
 
