@@ -89,6 +89,8 @@ class RayClusterReconciler:
         self._settings = settings
         self._now = now
         self._pacer = kit.StatusPacer(STATUS_PROGRESS_HOLD, now)
+        self._status_writer = kit.StatusWriter(client, RAYCLUSTER, status_changed, cache.observe_cluster,
+                                               RayClusterStatus.to_json)
         self._waiting_for_scheduler: set[ObjectKey] = set()  # clusters told (one Event) that workers wait
         self._spec_problems: dict[ObjectKey, tuple[tuple[Any, ...], tuple[str, ...]]] = {}
 
@@ -279,9 +281,7 @@ class RayClusterReconciler:
     ) -> kit.StatusWrite:
         if new is None:
             return kit.StatusWrite()
-        writer = kit.StatusWriter(self._client, RAYCLUSTER, status_changed, self._cache.observe_cluster,
-                                  RayClusterStatus.to_json)
-        return await writer.write(obj, old, new, pace=pace)
+        return await self._status_writer.write(obj, old, new, pace=pace)
 
 
 def _read_status(obj: dict[str, Any]) -> RayClusterStatus | None:

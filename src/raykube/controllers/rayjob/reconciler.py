@@ -18,6 +18,7 @@ otherwise the state machine.
 from __future__ import annotations
 
 import contextlib
+import functools
 from typing import Any
 
 import pydantic
@@ -148,9 +149,11 @@ class RayJobReconciler(kit.ProbingReconciler[JobCache, DashboardProbes, RayJobSe
             await self._write_status(obj, old, old.model_copy(update={"message": failure}))
 
     async def _write_status(self, obj: Obj, old: RayJobStatus | None, new: RayJobStatus) -> kit.StatusWrite:
-        writer = kit.StatusWriter(self._client, RAYJOB, status_changed, self._cache.observe_rayjob,
-                                  RayJobStatus.to_json)
-        return await writer.write(obj, old, new)
+        return await self._status_writer.write(obj, old, new)
+
+    @functools.cached_property
+    def _status_writer(self) -> kit.StatusWriter[RayJobStatus]:
+        return kit.StatusWriter(self._client, RAYJOB, status_changed, self._cache.observe_rayjob, RayJobStatus.to_json)
 
 
 def _parse(obj: Obj, gates: ValidationGates) -> tuple[RayJob | None, list[str]]:

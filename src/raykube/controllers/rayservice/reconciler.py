@@ -134,9 +134,12 @@ class RayServiceReconciler(kit.ProbingReconciler[ServiceCache, ServeProbes, plan
         return str(custom or names.serve_service_name(s.svc.name))
 
     async def _write_status(self, obj: Obj, old: RayServiceStatuses, new: RayServiceStatuses) -> kit.StatusWrite:
-        writer = kit.StatusWriter(self._client, RAYSERVICE, status.changed, self._cache.observe_rayservice,
-                                  RayServiceStatuses.to_json)
-        return await writer.write(obj, old, new)
+        return await self._status_writer.write(obj, old, new)
+
+    @functools.cached_property
+    def _status_writer(self) -> kit.StatusWriter[RayServiceStatuses]:
+        return kit.StatusWriter(self._client, RAYSERVICE, status.changed, self._cache.observe_rayservice,
+                                RayServiceStatuses.to_json)
 
 
 def _incremental(s: plan.Snapshot) -> bool:
