@@ -120,10 +120,8 @@ async def scale_up(bench: Bench, operator: OperatorName, chosen: Settings, *, bi
     bench.progress(f"{LABELS[operator]} scale-up: {big_workers} workers Running in {running_at - start:.1f} s")
     phases: dict[str, Any] = {}
     for phase, created in (("quiet", quiet), ("loaded", loaded)):
-        phases[f"{phase}_created_seconds"] = summary(seconds_until(small_pods, created, "seen", pods=1 + workers))
-        phases[f"{phase}_scheduled_seconds"] = summary(
-            seconds_until(small_pods, created, "scheduled", pods=1 + workers))
-        phases[f"{phase}_running_seconds"] = summary(seconds_until(small_pods, created, "running", pods=1 + workers))
+        for stage, state in (("created", "seen"), ("scheduled", "scheduled"), ("running", "running")):
+            phases[f"{phase}_{stage}_seconds"] = summary(seconds_until(small_pods, created, state, pods=1 + workers))
         ready = seconds_until(rc, created, "ready")
         phases[f"{phase}_ready_seconds"] = summary(ready)
         phases[f"{phase}_samples"] = dict(zip(created, ready, strict=True))
