@@ -59,6 +59,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--client-burst", type=int, default=2000, help="--burst of both operators when raised")
     p.add_argument("--control-plane-qps", type=int, default=1000,
                    help="the local scheduler's and controller-manager's client limit (0: their defaults)")
+    p.add_argument("--fake-node-workers", type=int, default=32,
+                   help="pods kwok (every fake node's kubelet) moves to Running at a time (0: kwok's default, 4)")
     g = p.add_argument_group("throughput")
     g.add_argument("--clusters", type=_csv(int), default=[10, 100, 1000], help="sizes, comma-separated")
     g = p.add_argument_group("scaleup")
@@ -134,7 +136,8 @@ def finish(name: str, result: dict[str, Any], args: argparse.Namespace) -> dict[
 
 def _describe(name: str, result: dict[str, Any], args: argparse.Namespace) -> str:
     limits = f"raised = --qps {args.client_qps:g} --burst {args.client_burst}"
-    plane = f"control plane client limit {args.control_plane_qps or 'default'}"
+    plane = (f"control plane client limit {args.control_plane_qps or 'default'}; "
+             f"fake-node workers {args.fake_node_workers or 'default'}")
     settings_text = result.get("settings")
     if isinstance(settings_text, list):
         settings_text = ",".join(settings_text)
@@ -146,7 +149,8 @@ async def run_all(args: argparse.Namespace, cluster: LocalCluster, work: Path) -
     bench = measure.Bench(cluster, work, client, keep_logs=args.keep_logs, client_qps=args.client_qps,
                           client_burst=args.client_burst, progress=lambda m: print(m, file=sys.stderr, flush=True),
                           profile=args.profile)
-    out: dict[str, Any] = {"control_plane_qps": args.control_plane_qps, "client_qps": args.client_qps,
+    out: dict[str, Any] = {"control_plane_qps": args.control_plane_qps, "fake_node_workers": args.fake_node_workers,
+                           "client_qps": args.client_qps,
                            "client_burst": args.client_burst, "scenarios": {}}
     try:
         bench.progress("== warm-up")
@@ -178,7 +182,8 @@ def main() -> None:
         work = Path(tmp)
         node_pods = max(2000, 2 * _pods_needed(args) // max(args.fake_nodes, 1))
         with bench_cluster(work, fake_nodes=args.fake_nodes, node_pods=node_pods,
-                           control_plane_qps=args.control_plane_qps) as cluster:
+                           control_plane_qps=args.control_plane_qps,
+                           fake_node_workers=args.fake_node_workers) as cluster:
             result = asyncio.run(run_all(args, cluster, work))
     if args.json:
         print(json.dumps(result, indent=2))

@@ -41,17 +41,23 @@ def up(
         help="API requests per second allowed to the scheduler and controller-manager (bursts of twice that); "
              "0 keeps their defaults (the scheduler binds at most about 50 pods per second). Raise it for "
              "benchmarks at scale.")] = 0,
+    fake_node_workers: Annotated[int, typer.Option(
+        help="Pods the fake nodes (one kwok for all) move to Running at a time; 0 keeps kwok's default (4). "
+             "Raise it for benchmarks at scale, where real nodes would start pods side by side.")] = 0,
 ) -> None:
     """Start etcd, the API server, controller-manager, scheduler and nodes on loopback."""
     if nodes not in ("fake", "real"):
         raise typer.BadParameter("must be 'fake' or 'real'", param_hint="--nodes")
     if control_plane_qps < 0:
         raise typer.BadParameter("must be 0 or more", param_hint="--control-plane-qps")
+    if fake_node_workers < 0:
+        raise typer.BadParameter("must be 0 or more", param_hint="--fake-node-workers")
     node_mode: NodeMode = "fake" if nodes == "fake" else "real"
     started = time.monotonic()
     try:
         cluster = _cluster(state_dir, nodes=node_mode, fake_nodes=fake_nodes, node_cpu=node_cpu,
-                           node_memory=node_memory, control_plane_qps=control_plane_qps)
+                           node_memory=node_memory, control_plane_qps=control_plane_qps,
+                           fake_node_workers=fake_node_workers)
         with console.status("starting the local cluster ...") as status:
             def progress(message: str) -> None:
                 console.log(message)

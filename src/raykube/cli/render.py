@@ -45,7 +45,7 @@ from raykube.builders.cluster import PodsToCreate, cluster_context, desired_clus
 from raykube.builders.job import desired_job
 from raykube.builders.settings import OperatorSettings, SettingsError, settings_from_mapping
 from raykube.controllers import kit
-from raykube.controllers.raycluster.plan import plan_pods
+from raykube.controllers.raycluster.plan import MAX_CREATES_PER_PASS, plan_pods
 
 KINDS: Final[dict[str, type[RayObject]]] = {
     "RayCluster": RayCluster,
@@ -111,14 +111,18 @@ def _describe(obj: dict[str, Any]) -> str:
 
 
 def plan_new_cluster(rc: RayCluster) -> PodsToCreate:
-    """The pods the operator's first pass creates for ``rc`` (its plan with no pods yet), suffixes seeded."""
+    """The pods the operator's first pass creates for ``rc`` (its plan with no pods yet), suffixes seeded.
+
+    Not paced by the scheduler's queue (``max_awaiting_scheduler``): that only spreads the creates over passes
+    as the scheduler takes them, the pods are the same."""
 
     def group_suffix(group: str) -> Callable[[], str]:
         replicas = itertools.count()
         return lambda: suffix(f"{rc.name}/{group}/{next(replicas)}")
 
     return plan_pods(
-        rc.model_copy(update={"spec": set_raycluster_defaults(rc.spec)}), [], suffix=group_suffix
+        rc.model_copy(update={"spec": set_raycluster_defaults(rc.spec)}), [], suffix=group_suffix,
+        max_awaiting_scheduler=MAX_CREATES_PER_PASS,
     ).pods_to_create
 
 

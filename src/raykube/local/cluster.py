@@ -56,6 +56,9 @@ class ClusterConfig:
     # The scheduler's and controller-manager's API client limit (0: their defaults); benchmarks raise it so
     # that the operators, not the scheduler's 50 binds per second, are what is measured.
     control_plane_qps: int = 0
+    # How many pods kwok moves through a stage at a time (0: kwok's default, 4): one kwok plays every fake
+    # node's kubelet, so benchmarks raise it to let bound pods become Running side by side as on real nodes.
+    fake_node_workers: int = 0
 
 
 @dataclass
@@ -265,7 +268,7 @@ class LocalCluster:
 
     def _start_fake_nodes(self, layout: Layout, state: ClusterState, progress: Progress) -> None:
         config = layout.state_dir / "kwok.yaml"
-        config.write_text(fake.kwok_config())
+        config.write_text(fake.kwok_config(self.config.fake_node_workers))
         kwok = self._launch(state, layout, "kwok", components.kwok(layout, config))
         names = [f"raykube-fake-{i}" for i in range(self.config.fake_nodes)]
         with self._api(layout) as api:

@@ -14,7 +14,9 @@ from tests.unit.controllers.fixtures import make_cluster, raycluster_reconciler
 from tests.unit.controllers.rayjob.fakeapi import FakeApi
 
 KEY = ObjectKey("ns", "rc")
-WORKERS = MAX_AWAITING_SCHEDULER + 50
+# More than one allowance, fewer than two: the second pass after binding creates every remaining worker.
+WORKERS = MAX_AWAITING_SCHEDULER + MAX_AWAITING_SCHEDULER // 2
+HELD = WORKERS - (MAX_AWAITING_SCHEDULER - 1)  # the allowance holds the head and cap - 1 workers
 
 
 async def test_workers_beyond_the_queue_allowance_wait_for_the_scheduler_with_one_event() -> None:
@@ -32,13 +34,13 @@ async def test_workers_beyond_the_queue_allowance_wait_for_the_scheduler_with_on
         return sum(1 for e in api.events if e["reason"] == "WaitingForScheduler")
 
     await reconciler.reconcile(KEY)
-    assert len(pods()) == MAX_AWAITING_SCHEDULER  # the head and 99 workers: the queue allowance
+    assert len(pods()) == MAX_AWAITING_SCHEDULER  # the head and cap - 1 workers: the queue allowance
     assert await waiting_events() == 1
     await reconciler.reconcile(KEY)  # nothing scheduled yet: nothing more created, no second Event
     assert len(pods()) == MAX_AWAITING_SCHEDULER
     assert await waiting_events() == 1
     event = next(e for e in api.events if e["reason"] == "WaitingForScheduler")
-    assert event["type"] == "Normal" and "51 more worker pods are created as these are scheduled" in event["note"]
+    assert event["type"] == "Normal" and f"{HELD} more worker pods are created as these are scheduled" in event["note"]
     for pod in pods():  # the scheduler binds every pod
         api.put(POD, {**pod, "spec": {**pod["spec"], "nodeName": "node-1"}})
     await reconciler.reconcile(KEY)

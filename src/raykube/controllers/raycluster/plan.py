@@ -46,8 +46,10 @@ HEAD = reasons.HEAD_GROUP_NAME
 #: Pods one reconcile pass creates at most, head and all groups together.
 MAX_CREATES_PER_PASS = 200
 #: New worker pods are created only while fewer of the cluster's pods than this wait for the scheduler's first
-#: attempt (see the module docstring); on this project's benchmark machine the scheduler binds ~90 pods/s.
-MAX_AWAITING_SCHEDULER = 100
+#: attempt (see the module docstring): about one second of a default scheduler's work (its client binds at most
+#: 50 pods/s). Measured (docs/benchmarks.md, one big scale-up): 100 -> 50 took other clusters' p99 to ready
+#: during a 1,000-worker scale-up from 3.1 s to 1.6 s, and the big cluster was not slower.
+MAX_AWAITING_SCHEDULER = 50
 
 
 class Cause(Enum):

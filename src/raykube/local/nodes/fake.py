@@ -236,9 +236,24 @@ def pod_stages() -> list[dict[str, Any]]:
     ]
 
 
-def kwok_config() -> str:
-    """kwok's --config file: our pod stages (kwok keeps its built-in node stages)."""
-    return yaml.safe_dump_all(pod_stages(), sort_keys=False)
+#: kwok's default number of pods it walks through a stage at a time (its `podPlayStageParallelism`).
+KWOK_DEFAULT_WORKERS = 4
+
+
+def kwok_config(workers: int = 0) -> str:
+    """kwok's --config file: our pod stages (kwok keeps its built-in node stages) and, when ``workers`` is set,
+    how many pods kwok moves through a stage at a time (0: kwok's default, `KWOK_DEFAULT_WORKERS`).
+
+    One kwok stands in for every fake node's kubelet, so its few workers serialise what real nodes do side
+    by side: a 1,000-pod scale-up queues every other pod's "Running" behind it. Benchmarks raise it."""
+    documents: list[dict[str, Any]] = []
+    if workers:
+        documents.append({
+            "apiVersion": "config.kwok.x-k8s.io/v1alpha1",
+            "kind": "KwokConfiguration",
+            "options": {"podPlayStageParallelism": workers},
+        })
+    return yaml.safe_dump_all([*documents, *pod_stages()], sort_keys=False)
 
 
 def node_manifest(name: str, *, cpu: str, memory: str, pods: int) -> dict[str, Any]:
