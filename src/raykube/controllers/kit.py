@@ -175,14 +175,16 @@ class StatusPacer:
         self._now = now
         self._held_since: dict[Any, dt.datetime] = {}
 
-    def hold(self, key: Any, *, progress_only: bool) -> float:
-        """Seconds to wait before writing (0: write now). Called only when the status changed."""
-        if not progress_only or self.window <= 0:
+    def hold(self, key: Any, *, progress_only: bool, window: float | None = None) -> float:
+        """Seconds to wait before writing (0: write now). Called only when the status changed; ``window``
+        replaces the pacer's own for this call (an object whose progress may wait longer)."""
+        window = self.window if window is None else window
+        if not progress_only or window <= 0:
             self._held_since.pop(key, None)
             return 0.0
         now = self._now()
         since = self._held_since.setdefault(key, now)
-        remaining = self.window - (now - since).total_seconds()
+        remaining = window - (now - since).total_seconds()
         if remaining <= 0:
             del self._held_since[key]
             return 0.0

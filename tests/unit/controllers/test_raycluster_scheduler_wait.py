@@ -40,7 +40,10 @@ async def test_workers_beyond_the_queue_allowance_wait_for_the_scheduler_with_on
     assert len(pods()) == MAX_AWAITING_SCHEDULER
     assert await waiting_events() == 1
     event = next(e for e in api.events if e["reason"] == "WaitingForScheduler")
-    assert event["type"] == "Normal" and f"{HELD} more worker pods are created as these are scheduled" in event["note"]
+    assert event["type"] == "Normal"
+    assert event["note"] == (f"{MAX_AWAITING_SCHEDULER} of the cluster's pods wait for the scheduler; {HELD} more "
+                             f"worker pods are created as these are scheduled (at most {MAX_AWAITING_SCHEDULER} "
+                             "wait at once)")
     for pod in pods():  # the scheduler binds every pod
         api.put(POD, {**pod, "spec": {**pod["spec"], "nodeName": "node-1"}})
     await reconciler.reconcile(KEY)

@@ -1,5 +1,6 @@
 """A status change that is only progress (pods turning ready, addresses) waits up to STATUS_PROGRESS_HOLD for the
-next change, so one burst costs one status write; a new state, condition or generation is written at once."""
+next change (STATUS_PROVISIONING_HOLD before the cluster is first ready), so one burst costs one status write; a
+new state, condition or generation is written at once."""
 
 from __future__ import annotations
 
@@ -15,8 +16,8 @@ from raykube.api.raycluster import RayClusterStatus
 from raykube.api.validation import raycluster_spec_errors
 from raykube.controllers.kinds import POD, RAYCLUSTER
 from raykube.controllers.kit import StatusPacer
-from raykube.controllers.raycluster.reconciler import STATUS_PROGRESS_HOLD
-from raykube.controllers.raycluster.status import progress_only
+from raykube.controllers.raycluster.reconciler import STATUS_PROGRESS_HOLD, STATUS_PROVISIONING_HOLD
+from raykube.controllers.raycluster.status import ever_ready, progress_only
 from raykube.runtime.objects import ObjectKey
 from tests.unit.controllers.fixtures import make_cluster, raycluster_reconciler
 from tests.unit.controllers.rayjob.fakeapi import FakeApi
@@ -61,6 +62,15 @@ def test_the_pacer_holds_progress_for_its_window_and_never_anything_else() -> No
     pacer.forget("a")
     assert pacer.hold("a", progress_only=True) == 1.0
     assert StatusPacer(0, now).hold("c", progress_only=True) == 0.0  # window 0: no pacing at all
+    assert pacer.hold("d", progress_only=True, window=5.0) == 5.0  # a call's own window
+    now.advance(2.0)
+    assert pacer.hold("d", progress_only=True, window=5.0) == 3.0
+
+
+def test_a_cluster_has_been_ready_once_its_state_was_ready() -> None:
+    assert not ever_ready(_status())
+    assert ever_ready(_status(state="ready"))
+    assert ever_ready(_status(state="suspended", state_transition_times={"ready": T0, "suspended": T0}))
 
 
 def test_progress_is_counts_addresses_and_head_pod_ready_only() -> None:
@@ -110,16 +120,22 @@ async def test_the_head_turning_ready_is_held_and_written_with_the_next_pass_aft
     pods = api.informers.pods.store.list()
     head = next(p for p in pods if p["metadata"]["labels"][reasons.LABEL_NODE_TYPE] == "head")
     api.put(POD, _pod(head["metadata"]["name"], "head", owner, ready=True))
-    assert await status_writes() == 0  # HeadPodReady alone is progress: held
-    assert held[-1] == STATUS_PROGRESS_HOLD
-    now.advance(STATUS_PROGRESS_HOLD / 2)
+    assert await status_writes() == 0  # HeadPodReady alone is progress: held, long while not yet ready
+    assert held[-1] == STATUS_PROVISIONING_HOLD
+    now.advance(STATUS_PROVISIONING_HOLD / 2)
     assert await status_writes() == 0
-    now.advance(STATUS_PROGRESS_HOLD / 2)
+    now.advance(STATUS_PROVISIONING_HOLD / 2)
     assert await status_writes() == 1  # due: written
     cluster = api.obj(RAYCLUSTER, "rc")
     assert cluster is not None
     conditions = {c["type"]: c["status"] for c in cluster["status"]["conditions"]}
     assert conditions["HeadPodReady"] == "True"
+    worker = next(p for p in pods if p["metadata"]["labels"][reasons.LABEL_NODE_TYPE] == "worker")
+    api.put(POD, _pod(worker["metadata"]["name"], "worker", owner, ready=True))
+    assert await status_writes() == 1  # `ready`: a new state, at once
+    api.put(POD, _pod(worker["metadata"]["name"], "worker", owner, ready=False))
+    assert await status_writes() == 0  # progress of a cluster that has been ready: the short hold
+    assert held[-1] == STATUS_PROGRESS_HOLD
 
 
 async def test_the_spec_validation_is_remembered_per_generation_and_metadata(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -97,6 +97,11 @@ class Plan:
         return {group: len(slots) for group, slots in self.new_workers.items()}
 
     @property
+    def awaiting_after(self) -> int:
+        """The cluster's pods waiting for the scheduler once this pass's new pods exist."""
+        return self.awaiting_scheduler + int(self.create_head) + sum(self.creates.values())
+
+    @property
     def pods_to_create(self) -> PodsToCreate:
         """The pods to create, as the desired-state function takes them."""
         return PodsToCreate(self.create_head, tuple(s for slots in self.new_workers.values() for s in slots))

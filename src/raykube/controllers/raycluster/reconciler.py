@@ -46,6 +46,7 @@ from raykube.controllers.raycluster.status import (
     ReconcileFailure,
     compute_status,
     deleting_status,
+    ever_ready,
     invalid_spec_status,
     progress_only,
     status_changed,
@@ -64,6 +65,10 @@ RESYNC = 300.0
 #: How long a status change that is only progress (counts, addresses, HeadPodReady) may wait for the next
 #: change, so one burst of pods turning ready costs one status write (docs/compatibility.md).
 STATUS_PROGRESS_HOLD = 2.0
+#: The same before the cluster is first ready: a new cluster's pods turn ready over several seconds on a busy
+#: API server (the head, then its workers), and its `ready` status, written at once, follows; its counts are
+#: progress towards that one write (docs/benchmarks.md, API writes per cluster).
+STATUS_PROVISIONING_HOLD = 10.0
 
 
 class RayClusterReconciler:
@@ -147,7 +152,7 @@ class RayClusterReconciler:
         events: ObjectEvents,
     ) -> tuple[bool, float]:
         """The pass's status, from the cache as it is now: written (True) with its transition Events, or, when it
-        is only progress, held for at most STATUS_PROGRESS_HOLD (the seconds left)."""
+        is only progress, held for at most `_progress_window` (the seconds left)."""
         new_status = compute_status(
             cluster,
             self._owned_pods(key, cluster),
@@ -159,7 +164,8 @@ class RayClusterReconciler:
         old_status = _read_status(obj)
         outcome = await self._write_status(
             obj, old_status, new_status,
-            pace=lambda old, new: self._pacer.hold(key, progress_only=progress_only(old, new)),
+            pace=lambda old, new: self._pacer.hold(key, progress_only=progress_only(old, new),
+                                                   window=_progress_window(new)),
         )
         if outcome.written and new_status is not None:
             for event in transition_events(old_status, new_status):
@@ -237,7 +243,7 @@ class RayClusterReconciler:
             self._waiting_for_scheduler.add(key)
             events.normal(
                 reasons.EventReason.WAITING_FOR_SCHEDULER, "Create",
-                f"{plan.awaiting_scheduler} of the cluster's pods wait for the scheduler; {plan.held_for_scheduler} "
+                f"{plan.awaiting_after} of the cluster's pods wait for the scheduler; {plan.held_for_scheduler} "
                 f"more worker pods are created as these are scheduled (at most {MAX_AWAITING_SCHEDULER} wait at once)",
             )
         elif not plan.deferred and not plan.skipped_groups:
@@ -282,6 +288,12 @@ class RayClusterReconciler:
         if new is None:
             return kit.StatusWrite()
         return await self._status_writer.write(obj, old, new, pace=pace)
+
+
+def _progress_window(status: RayClusterStatus) -> float:
+    """How long progress of a cluster with ``status`` may wait (`STATUS_PROVISIONING_HOLD` until it is first
+    ready, then `STATUS_PROGRESS_HOLD`)."""
+    return STATUS_PROGRESS_HOLD if ever_ready(status) else STATUS_PROVISIONING_HOLD
 
 
 def _read_status(obj: dict[str, Any]) -> RayClusterStatus | None:

@@ -312,5 +312,11 @@ def progress_only(old: RayClusterStatus | None, new: RayClusterStatus) -> bool:
     return _without_head_ready(old.conditions) == _without_head_ready(new.conditions)
 
 
+def ever_ready(status: RayClusterStatus) -> bool:
+    """True once the cluster has been ``ready`` (state now, or a recorded transition to it)."""
+    ready = reasons.ClusterState.READY.value
+    return status.state == ready or ready in (status.state_transition_times or {})
+
+
 def _without_head_ready(conditions: list[Condition] | None) -> list[Condition]:
     return [c for c in conditions or () if c.type != C.HEAD_POD_READY]
