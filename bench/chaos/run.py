@@ -32,6 +32,7 @@ from bench.chaos.answers import CorpusResult, CorpusRunner
 from bench.chaos.api import Api
 from bench.chaos.corpus import corpus
 from bench.chaos.faults import FaultResult, Faults
+from bench.localcluster import wait_established
 from raykube.local.binaries import binary
 from raykube.local.cluster import ClusterConfig, LocalCluster
 from raykube.operator.process import OperatorProcess
@@ -143,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     api = Api(cluster.kubeconfig)
     try:
         _kubectl(cluster.kubeconfig, "apply", "--server-side", "-f", str(CRD_DIR))
-        _kubectl(cluster.kubeconfig, "wait", "--for=condition=Established", "--timeout=60s", "crd", "--all")
+        wait_established(cluster.kubeconfig, ["crd", "--all"], timeout=60)
         cases = corpus(_crds())
         if args.limit:
             cases = cases[: args.limit]

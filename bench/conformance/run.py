@@ -32,6 +32,7 @@ from bench.conformance.normalise import renormalise
 from bench.conformance.phase import PhaseResult, kubectl, remove, run_phase
 from bench.conformance.report import markdown, results, sample_table, summary
 from bench.conformance.samples import Sample, crds_dir, load_samples
+from bench.localcluster import ray_crd_names, wait_established
 from raykube.local.binaries import binary, versions
 from raykube.local.cluster import ClusterConfig, LocalCluster
 
@@ -64,8 +65,7 @@ def cluster_config(state_dir: Path) -> ClusterConfig:
 def install_crds(kubeconfig: Path) -> None:
     """KubeRay v1.7.0's own CRDs (the reference copies), Established."""
     kubectl(kubeconfig, "apply", "--server-side", "-f", str(crds_dir()))
-    names = [f"crd/{p.stem.split('_', 1)[1]}.ray.io" for p in sorted(crds_dir().glob("ray.io_*.yaml"))]
-    kubectl(kubeconfig, "wait", "--for=condition=Established", "--timeout=60s", *names)
+    wait_established(kubeconfig, ray_crd_names(crds_dir()), timeout=60)
 
 
 def raykube_phase(kubeconfig: Path, work: Path, samples: list[Sample],

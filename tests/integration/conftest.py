@@ -6,6 +6,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from bench.localcluster import ray_crd_names, wait_established
 
 from tests.integration.kube import kubectl
 
@@ -17,8 +18,7 @@ CRD_DIR = ROOT / "config" / "crd" / "bases"
 def ray_crds(kubeconfig: Path) -> None:
     """Our generated ray.io CRDs, installed (server-side apply, idempotent) and Established."""
     kubectl(kubeconfig, "apply", "--server-side", "-f", str(CRD_DIR))
-    kubectl(kubeconfig, "wait", "--for=condition=Established", "--timeout=180s",
-            *[f"crd/{p.stem.split('_', 1)[1]}.ray.io" for p in sorted(CRD_DIR.glob("ray.io_*.yaml"))])
+    wait_established(kubeconfig, ray_crd_names(CRD_DIR))
 
 
 @pytest.fixture(scope="session")
@@ -29,6 +29,6 @@ def gateway_crds(kubeconfig: Path) -> Path:
     script = ROOT / "tools" / "gateway-api-crds.sh"
     crds = Path(subprocess.run([str(script)], check=True, capture_output=True, text=True, timeout=600).stdout.strip())
     kubectl(kubeconfig, "apply", "--server-side", "-f", str(crds))
-    kubectl(kubeconfig, "wait", "--for=condition=Established", "--timeout=60s",
-            "crd/gateways.gateway.networking.k8s.io", "crd/httproutes.gateway.networking.k8s.io")
+    wait_established(kubeconfig, ["crd/gateways.gateway.networking.k8s.io", "crd/httproutes.gateway.networking.k8s.io"],
+                     timeout=60)
     return crds
