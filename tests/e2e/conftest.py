@@ -1,4 +1,5 @@
-"""Fixtures of the walkthrough tests: the chart repository, and a real-node cluster with the images built here.
+"""Fixtures of the e2e tests: the Ray image; for the walkthrough, the chart repository and a real-node cluster with
+the images built here.
 
 (The session's fake-node cluster comes from tests/conftest.py.)
 """
@@ -13,6 +14,7 @@ import pytest
 
 from raykube.local.cluster import ClusterConfig, LocalCluster
 from raykube.local.images import recipes
+from raykube.local.images import store as image_store
 from tests.charts.conftest import chart_repo, helm_home
 from tests.e2e.realnode import host
 
@@ -20,6 +22,14 @@ __all__ = ["RAY_TAG", "chart_repo", "helm_home", "real_node_kubeconfig"]
 
 #: The guide's `--set image.tag=...` (Python 3.10 on ARM macOS; built here as Ray 2.46.0 for this machine).
 RAY_TAG = "2.46.0-py310-aarch64"
+
+
+@pytest.fixture(scope="session")
+def ray_image() -> str:
+    """rayproject/ray:<pinned version>, built from images/ray (seconds when nothing changed)."""
+    plan = recipes.plan_ray()
+    built = recipes.build_ray(plan, lambda message: print(message, flush=True))
+    return image_store.short(built.names[0])
 
 
 @pytest.fixture(scope="module")

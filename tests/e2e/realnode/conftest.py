@@ -1,7 +1,10 @@
-"""Real-node fixtures: the Ray image (built here, cached by content) and a real-node cluster per module.
+"""Real-node fixtures: one real-node cluster for the whole package, the ray.io CRDs on it, a namespace per test.
 
-Each module gets its own cluster and checks at teardown that `down` left nothing behind; only one real
-node runs per machine, so a module waits while another run (or a demo) holds the machine.
+The package's modules share the cluster (each starts its own operator, each test has its own namespace): a
+real-node cluster costs about 20 CPU seconds to bring up with the CRDs, on a two-core machine that also runs
+the rest of the suite. It is torn down when the package's last test is done, checking that `down` left
+nothing behind; only one real node runs per machine, so it waits while another run (or a demo) holds the
+machine. `tests/e2e/test_lifecycle.py` brings real nodes up and down itself, outside this package.
 """
 
 from __future__ import annotations
@@ -13,25 +16,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from bench.localcluster import ray_crd_names, wait_established
 
 from raykube.local.cluster import ClusterConfig, LocalCluster
-from raykube.local.images import recipes
-from raykube.local.images import store as image_store
 from tests.e2e.realnode import host
 from tests.integration.kube import kubectl
 
 CRD_DIR = Path(__file__).resolve().parents[3] / "config" / "crd" / "bases"
 
 
-@pytest.fixture(scope="session")
-def ray_image() -> str:
-    """rayproject/ray:<pinned version>, built from images/ray (seconds when nothing changed)."""
-    plan = recipes.plan_ray()
-    built = recipes.build_ray(plan, lambda message: print(message, flush=True))
-    return image_store.short(built.names[0])
-
-
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def real_cluster(ray_image: str) -> Iterator[LocalCluster]:
     host.wait_for_machine()
     before = host.snapshot()
@@ -50,7 +44,7 @@ def real_cluster(ray_image: str) -> Iterator[LocalCluster]:
         shutil.rmtree(state)  # kept (with the logs) when something was left behind
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def real_kubeconfig(real_cluster: LocalCluster) -> Path:
     return real_cluster.kubeconfig
 
@@ -63,8 +57,7 @@ def ns(real_kubeconfig: Path) -> Iterator[str]:
     kubectl(real_kubeconfig, "delete", "namespace", name, "--wait=false")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def real_crds(real_kubeconfig: Path) -> None:
     kubectl(real_kubeconfig, "apply", "--server-side", "-f", str(CRD_DIR))
-    kubectl(real_kubeconfig, "wait", "--for=condition=Established", "--timeout=180s",
-            *[f"crd/{p.stem.split('_', 1)[1]}.ray.io" for p in sorted(CRD_DIR.glob("ray.io_*.yaml"))])
+    wait_established(real_kubeconfig, ray_crd_names(CRD_DIR))
