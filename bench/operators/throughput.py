@@ -17,7 +17,18 @@ import time
 from typing import Any
 
 from bench.operators.chart import Bar, Chart, Panel
-from bench.operators.measure import LABELS, Bench, OperatorName, Settings, bare_pods, clusters, pods
+from bench.operators.measure import (
+    LABELS,
+    Bench,
+    OperatorName,
+    Settings,
+    bare_pods,
+    cluster_cpu,
+    clusters,
+    cpu_since,
+    percentile,
+    pods,
+)
 from bench.operators.report import Row
 
 TITLE = "Throughput at equal settings"
@@ -50,12 +61,14 @@ async def scale_out(bench: Bench, operator: OperatorName, chosen: Settings, coun
     names = [f"rc-{i:04d}" for i in range(count)]
     pod_count = count * (workers + 1)
     try:
-        before = op.usage()
+        before, cpu_before = op.usage(), cluster_cpu(bench.cluster)
         start = time.monotonic()
         await bench.create_clusters(ns, names, workers)
         await tracker.until(lambda: tracker.count("ready") >= count, 600 + pod_count)  # only these in ns
         last_ready = tracker.nth("ready", count, names)
         ready = (last_ready or time.monotonic()) - start
+        cluster_used = cpu_since(cpu_before, cluster_cpu(bench.cluster))
+        each_ready = [t - start for t in tracker.times("ready", names).values()]
         # when the operator had created every pod, and when the cluster had them all running: which of the two
         # the time to ready waits on
         created = (pod_tracker.nth("seen", pod_count) or time.monotonic()) - start
@@ -73,6 +86,10 @@ async def scale_out(bench: Bench, operator: OperatorName, chosen: Settings, coun
         "pods": pod_count,
         "ready_clusters": tracker.count("ready", names),
         "ready_seconds": ready,
+        "ready_p50_seconds": percentile(each_ready, 0.5),
+        "cluster_cpu_seconds": cluster_used,
+        "cluster_cpu_total": cluster_used["total"],
+        "apiserver_cpu": cluster_used["API server"],
         "pods_created_seconds": created,
         "pods_running_seconds": running,
         "pods_per_second": pod_count / ready,
@@ -89,6 +106,14 @@ def _value(result: dict[str, Any], size: str, settings_name: str, operator: str,
         runs = entry.get("raised", {})  # "tuned" compares KubeRay tuned with raykube at the same limits
     value = runs.get(operator, {}).get(key)
     return None if value is None else float(value)
+
+
+def _ceiling_cpu(ceiling: dict[str, Any], part: str) -> float | None:
+    """The bare pods' cluster CPU (``part`` or ``total``), from start to all Running; None in older results."""
+    spent = ceiling.get("cluster_cpu_seconds")
+    if not spent:
+        return None
+    return float(spent["total"] if part == "total" else spent.get(part, 0.0))
 
 
 def rows(result: dict[str, Any]) -> list[Row]:
@@ -110,6 +135,10 @@ def rows(result: dict[str, Any]) -> list[Row]:
                 row("seconds until all ready", "ready_seconds", baseline=ceiling["running_seconds"]),
                 row("seconds until every pod created", "pods_created_seconds", baseline=ceiling["create_seconds"]),
                 row("seconds until every pod Running", "pods_running_seconds", baseline=ceiling["running_seconds"]),
+                row("one cluster's time to ready, p50 s", "ready_p50_seconds"),
+                row("cluster CPU seconds (control plane + kwok)", "cluster_cpu_total",
+                    baseline=_ceiling_cpu(ceiling, "total")),
+                row("  of which the API server", "apiserver_cpu", baseline=_ceiling_cpu(ceiling, "API server")),
                 row("API requests per cluster", "requests_per_cluster"),
                 row("operator CPU seconds", "cpu_seconds", ".2f"),
                 row("operator peak RSS MiB", "peak_rss_mib"),

@@ -43,11 +43,13 @@ def test_every_operator_scenario_runs_both_operators_to_ready_and_reports_ratios
 
     size = scenarios["throughput"]["sizes"]["2"]
     assert size["ceiling"]["pods"] == 4
+    assert size["ceiling"]["cluster_cpu_seconds"]["API server"] > 0  # the cluster's own CPU is read per part
     runs = [(s, o) for s in ("defaults", "raised") for o in OPERATORS] + [("tuned", "kuberay")]
     for settings, operator in runs:
         measured = size[settings][operator]
         assert measured["ready_clusters"] == 2 and measured["pods"] == 4, (settings, operator)
-        for key in ("ready_seconds", "pods_per_second", "requests_per_cluster", "peak_rss_mib", "cpu_seconds"):
+        for key in ("ready_seconds", "pods_per_second", "requests_per_cluster", "peak_rss_mib", "cpu_seconds",
+                    "ready_p50_seconds", "cluster_cpu_total", "apiserver_cpu"):
             assert measured[key] > 0, (settings, operator, key)
         if operator == "raykube":  # KubeRay counts its own update conflicts ("the object has been modified")
             assert measured["reconcile_errors"] == 0, (settings, operator)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import struct
 import zlib
 from collections.abc import AsyncIterator
@@ -58,6 +59,22 @@ def test_percentiles_are_nearest_rank_and_ratios_tolerate_missing_values() -> No
     assert measure.summary([2.0, 1.0])["max"] == 2.0
     assert measure.ratio(1.0, 2.0) == 0.5
     assert measure.ratio(1.0, 0.0) is None and measure.ratio(None, 1.0) is None
+
+
+def test_the_clusters_cpu_is_read_per_part_and_an_exited_process_counts_nothing() -> None:
+    from raykube.local.processes import ProcessRecord
+
+    class Cluster:
+        def records(self) -> list[ProcessRecord]:
+            return [ProcessRecord("kube-apiserver", os.getpid(), 0, ""),
+                    ProcessRecord("etcd", 2**22 + 1, 0, ""),  # above any pid Linux hands out: not there
+                    ProcessRecord("coredns", os.getpid(), 0, "")]  # not a part the tables show
+
+    used = measure.cluster_cpu(Cluster())  # type: ignore[arg-type]
+    assert set(used) == set(measure.CLUSTER_PARTS.values())
+    assert used["API server"] > 0 and used["etcd"] == 0.0
+    spent = measure.cpu_since({"API server": 1.0, "etcd": 0.5}, {"API server": 3.0, "etcd": 1.5})
+    assert spent == {"API server": 2.0, "etcd": 1.0, "total": 3.0}
 
 
 def test_settings_are_equal_for_both_operators_and_tuned_changes_only_kuberay() -> None:
@@ -119,8 +136,9 @@ def _used() -> dict[str, Any]:
 
 def _results() -> dict[str, dict[str, Any]]:
     ceiling = {"pods": 10, "create_seconds": 1.0, "running_seconds": 2.0, "create_per_second": 10.0,
-               "running_per_second": 5.0}
-    run = {"pods_per_second": 4.0, "ready_seconds": 2.5, "requests_per_cluster": 12.0, **_used()}
+               "running_per_second": 5.0, "cluster_cpu_seconds": {"API server": 2.0, "etcd": 1.0, "total": 3.0}}
+    run = {"pods_per_second": 4.0, "ready_seconds": 2.5, "requests_per_cluster": 12.0, "ready_p50_seconds": 1.5,
+           "cluster_cpu_total": 6.0, "apiserver_cpu": 4.0, **_used()}
     tp = {"workers": 4, "settings": ["defaults", "raised", "tuned"], "sizes": {"2": {
         "ceiling": ceiling, "defaults": {"raykube": run, "kuberay": run}, "raised": {"raykube": run, "kuberay": run},
         "tuned": {"kuberay": run}}}}
@@ -153,6 +171,8 @@ def test_every_scenario_renders_its_table_and_chart(tmp_path: Path) -> None:
     tp_rows = throughput.rows(_results()["throughput"])
     tuned = [r for r in tp_rows if "tuned (raykube: raised): pods Running/s" in r.measure]
     assert tuned[0].raykube == 4.0  # KubeRay tuned is compared with raykube at the same (raised) limits
+    cpu = [r for r in tp_rows if r.measure.endswith("raised: cluster CPU seconds (control plane + kwok)")]
+    assert cpu[0].raykube == 6.0 and cpu[0].baseline == 3.0  # the bare pods' cluster CPU is the baseline
 
 
 def test_command_line_defaults_are_the_full_sizes() -> None:
