@@ -106,14 +106,15 @@ class Controller:
 
     def owns(
         self, informer: Informer, *, owner_kind: str, owner_group: str, predicates: Iterable[Predicate] = (),
-        batch: float = 0.0, quiet: float = 0.0,
+        batch: float = 0.0, quiet: float = 0.0, priority: int = 0,
     ) -> Controller:
         """Reconcile the controller owner (``kind`` in API group ``owner_group``) of ``informer``'s objects.
 
         ``batch`` > 0: an event enqueues its owner that many seconds later, and further events of the same
         owner within that window ride along (one pass, one status write, for a burst of pod updates). With
         ``quiet`` > 0 as well, the owner is enqueued as soon as its events pause for ``quiet`` seconds, and
-        ``batch`` seconds after the burst began at the latest (`WorkQueue.add_debounced`)."""
+        ``batch`` seconds after the burst began at the latest (`WorkQueue.add_debounced`). ``priority``: the
+        queue lane of the owners enqueued this way (`WorkQueue`: higher first, no lane starves)."""
 
         def owner_key(obj: Obj) -> Iterable[ObjectKey]:
             ref = controller_ref(obj)
@@ -123,22 +124,22 @@ class Controller:
                 return ()
             return (ObjectKey(key_of(obj).namespace, str(ref.get("name", ""))),)
 
-        return self.watches(informer, owner_key, *predicates, batch=batch, quiet=quiet)
+        return self.watches(informer, owner_key, *predicates, batch=batch, quiet=quiet, priority=priority)
 
-    def _adder(self, batch: float, quiet: float) -> Callable[[ObjectKey], None]:
+    def _adder(self, batch: float, quiet: float, priority: int) -> Callable[[ObjectKey], None]:
         """How an event's key enters the queue: at once, or batched (see :meth:`owns`)."""
         if batch > 0 and quiet > 0:
-            return lambda key: self.queue.add_debounced(key, quiet, batch)
-        if batch > 0:
-            return lambda key: self.queue.add_after(key, batch)  # a pending timer for the key absorbs the event
-        return lambda key: self.queue.add(key)
+            return lambda key: self.queue.add_debounced(key, quiet, batch, priority)
+        if batch > 0:  # a pending timer for the key absorbs the event
+            return lambda key: self.queue.add_after(key, batch, priority)
+        return lambda key: self.queue.add(key, priority)
 
     def watches(self, informer: Informer, map_fn: MapFn, *predicates: Predicate, batch: float = 0.0,
-                quiet: float = 0.0) -> Controller:
-        """Reconcile the keys ``map_fn`` returns for each (filtered) event of ``informer`` (``batch``, ``quiet``:
-        see :meth:`owns`)."""
+                quiet: float = 0.0, priority: int = 0) -> Controller:
+        """Reconcile the keys ``map_fn`` returns for each (filtered) event of ``informer`` (``batch``, ``quiet``,
+        ``priority``: see :meth:`owns`)."""
 
-        add = self._adder(batch, quiet)
+        add = self._adder(batch, quiet, priority)
 
         def enqueue(obj: Obj) -> None:
             for key in map_fn(obj):

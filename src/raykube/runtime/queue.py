@@ -2,7 +2,7 @@
 
 The contract (client-go ``util/workqueue/doc.go``), which the controller's correctness rests on:
 
-* **Fair**: keys are processed in the order they were first added (FIFO).
+* **Fair**: keys are processed in the order they were first added (FIFO), within a priority (below).
 * **Stingy**: a key added several times before a worker takes it is processed once (the *dirty* set).
 * **Exclusive**: a key is never handed to two workers at once (the *processing* set).
 * **Re-processed**: a key added while a worker holds it is parked in *dirty* and queued again
@@ -12,6 +12,13 @@ Delays (:meth:`WorkQueue.add_after`) are timers on the injected clock; a key wai
 keeps only the earlier one, as client-go's delaying queue does. :class:`RateLimitingQueue` adds
 ``add_rate_limited`` / ``forget`` / ``num_requeues`` on top of a
 :class:`~raykube.runtime.ratelimit.RateLimiter`.
+
+Priorities (as controller-runtime's priority queue): ``add(key, priority=p)`` queues the key in lane ``p``;
+higher lanes are served first, and a queued key added again with a higher priority moves up. Unlike a strict
+priority queue, no lane starves: while a lower lane waits, every ``fair_every``-th key handed out is the one that
+has waited longest, whatever its lane. raykube puts the passes its own pods' events ask for (a cluster that is
+under way) ahead of brand-new clusters, so that 1,000 clusters created at once do not leave the first ones
+waiting behind every other's first pass before their `ready` is written (docs/benchmarks.md).
 
 Every method except :meth:`WorkQueue.get` is synchronous, so informer event handlers can enqueue
 without awaiting. :meth:`WorkQueue.get` parks the worker on a future; ``add`` wakes one parked
@@ -79,12 +86,24 @@ class WorkQueue(Generic[T]):
     Parameters:
         clock: time source for delays and metrics.
         metrics: optional :class:`QueueMetrics` hooks.
+        fair_every: while keys of a lower priority wait, every ``fair_every``-th key handed out is the one that
+            has waited longest (see the module's docstring).
     """
 
-    def __init__(self, *, clock: Clock | None = None, metrics: QueueMetrics | None = None) -> None:
+    def __init__(self, *, clock: Clock | None = None, metrics: QueueMetrics | None = None,
+                 fair_every: int = 4) -> None:
         self._clock = clock or RealClock()
         self._metrics = metrics or _NoMetrics()
-        self._queue: deque[T] = deque()
+        self.fair_every = max(1, fair_every)
+        # One FIFO per priority. A key that moves up leaves a stale entry behind: an entry counts only while
+        # its ticket is the key's current one (no O(n) removal from the middle of a deque).
+        self._lanes: dict[int, deque[tuple[T, int]]] = {}
+        self._ticket: dict[T, int] = {}
+        self._priority: dict[T, int] = {}
+        self._tickets = 0
+        self._favoured = 0  # keys handed out in a row from the top lane while a lower one waited
+        self._after_done: dict[T, int] = {}  # priority of a key re-added while a worker held it
+        self._timer_priority: dict[T, int] = {}
         self._dirty: set[T] = set()
         self._processing: set[T] = set()
         self._added_at: dict[T, float] = {}
@@ -96,7 +115,7 @@ class WorkQueue(Generic[T]):
 
     def __len__(self) -> int:
         """The queue depth: keys ready to be handed out (not those processing or waiting on a timer)."""
-        return len(self._queue)
+        return len(self._ticket)
 
     @property
     def shutting_down(self) -> bool:
@@ -112,32 +131,42 @@ class WorkQueue(Generic[T]):
         """How many keys wait on an ``add_after`` timer."""
         return len(self._waiting)
 
-    def add(self, item: T) -> None:
-        """Queue ``item`` unless it is already queued; if a worker holds it, queue it again after ``done``."""
-        if self._shutting_down or item in self._dirty:
+    def add(self, item: T, priority: int = 0) -> None:
+        """Queue ``item`` unless it is already queued (then it only moves up to ``priority`` if that is higher);
+        if a worker holds it, queue it again after ``done``."""
+        if self._shutting_down:
+            return
+        if item in self._dirty:
+            if item in self._processing:
+                self._after_done[item] = max(priority, self._after_done.get(item, priority))
+            elif priority > self._priority.get(item, priority):
+                self._enter_lane(item, priority)  # moves up; its place in the lower lane goes stale
             return
         self._dirty.add(item)
         if item in self._processing:
+            self._after_done[item] = priority
             return
-        self._push(item)
+        self._push(item, priority)
 
-    def add_after(self, item: T, delay: float) -> None:
-        """Add ``item`` once ``delay`` seconds have passed; a pending earlier timer for it wins."""
+    def add_after(self, item: T, delay: float, priority: int = 0) -> None:
+        """Add ``item`` (at ``priority``) once ``delay`` seconds have passed; a pending earlier timer for it wins
+        (and takes the higher of the two priorities)."""
         if self._shutting_down:
             return
         if delay <= 0:
-            self.add(item)
+            self.add(item, priority)
             return
         ready_at = self._clock.monotonic() + delay
         pending = self._waiting.get(item)
         if pending is not None:
             if pending[0] <= ready_at:
+                self._raise_timer(item, priority)
                 return
             pending[1].cancel()
         self._burst_start.pop(item, None)
-        self._set_timer(item, ready_at, delay)
+        self._set_timer(item, ready_at, delay, priority)
 
-    def add_debounced(self, item: T, quiet: float, at_most: float) -> None:
+    def add_debounced(self, item: T, quiet: float, at_most: float, priority: int = 0) -> None:
         """Add ``item`` once ``quiet`` seconds passed without another call for it, and at the latest ``at_most``
         seconds after the first call of the burst: a lone event waits only ``quiet``, a burst of events costs one
         pass per ``at_most``. A pending ``add_after`` timer that is due sooner is kept."""
@@ -147,6 +176,7 @@ class WorkQueue(Generic[T]):
         pending = self._waiting.get(item)
         if pending is not None and item not in self._burst_start:
             if pending[0] <= now + quiet:
+                self._raise_timer(item, priority)
                 return  # an add_after timer comes first: its pass sees this event too
             pending[1].cancel()
             pending = None
@@ -154,17 +184,22 @@ class WorkQueue(Generic[T]):
         ready_at = min(now + quiet, first + at_most)
         if pending is not None:
             if pending[0] >= ready_at:
+                self._raise_timer(item, priority)
                 return  # the burst's deadline already holds the timer
             pending[1].cancel()
-        self._set_timer(item, ready_at, ready_at - now)
+        self._set_timer(item, ready_at, ready_at - now, priority)
 
-    def _set_timer(self, item: T, ready_at: float, delay: float) -> None:
+    def _set_timer(self, item: T, ready_at: float, delay: float, priority: int) -> None:
         handle = self._clock.call_later(delay, lambda: self._fire(item))
         self._waiting[item] = (ready_at, handle)
+        self._raise_timer(item, priority)
+
+    def _raise_timer(self, item: T, priority: int) -> None:
+        self._timer_priority[item] = max(priority, self._timer_priority.get(item, priority))
 
     async def get(self) -> T:
         """Wait for the next key and mark it processing; the caller must call :meth:`done` with it."""
-        while not self._queue:
+        while not self._ticket:
             if self._shutting_down:
                 raise ShutDown
             waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -175,12 +210,37 @@ class WorkQueue(Generic[T]):
                 if waiter.done() and not waiter.cancelled():
                     self._wake_one()  # pass the wake-up on to another worker
                 raise
-        item = self._queue.popleft()
+        item = self._pop()
         self._dirty.discard(item)
         self._processing.add(item)
         now = self._clock.monotonic()
         self._started_at[item] = now
-        self._metrics.taken(len(self._queue), now - self._added_at.pop(item, now))
+        self._metrics.taken(len(self._ticket), now - self._added_at.pop(item, now))
+        return item
+
+    def _head(self, priority: int) -> T | None:
+        """The first live key of lane ``priority`` (stale entries before it dropped), or None."""
+        lane = self._lanes[priority]
+        while lane:
+            item, ticket = lane[0]
+            if self._ticket.get(item) == ticket:
+                return item
+            lane.popleft()
+        return None
+
+    def _pop(self) -> T:
+        """The next key: the top lane's first, except that every ``fair_every``-th take while a lower lane
+        waits goes to the key that has waited longest. Only called while a key is queued."""
+        heads = [(p, h) for p in sorted(self._lanes, reverse=True) if (h := self._head(p)) is not None]
+        if len(heads) > 1 and self._favoured >= self.fair_every - 1:
+            priority, item = min(heads, key=lambda ph: self._added_at.get(ph[1], 0.0))
+            self._favoured = 0
+        else:
+            priority, item = heads[0]
+            self._favoured = self._favoured + 1 if len(heads) > 1 else 0
+        self._lanes[priority].popleft()
+        del self._ticket[item]
+        del self._priority[item]
         return item
 
     def done(self, item: T) -> None:
@@ -189,8 +249,9 @@ class WorkQueue(Generic[T]):
         started = self._started_at.pop(item, None)
         if started is not None:
             self._metrics.finished(self._clock.monotonic() - started)
+        priority = self._after_done.pop(item, 0)
         if item in self._dirty and not self._shutting_down:
-            self._push(item)
+            self._push(item, priority)
 
     def restart(self) -> None:
         """Accept keys again after :meth:`shut_down` (a new leadership term)."""
@@ -203,6 +264,7 @@ class WorkQueue(Generic[T]):
             handle.cancel()
         self._waiting.clear()
         self._burst_start.clear()
+        self._timer_priority.clear()
         while self._getters:
             waiter = self._getters.popleft()
             if not waiter.done():
@@ -211,13 +273,19 @@ class WorkQueue(Generic[T]):
     def _fire(self, item: T) -> None:
         self._waiting.pop(item, None)
         self._burst_start.pop(item, None)
-        self.add(item)
+        self.add(item, self._timer_priority.pop(item, 0))
 
-    def _push(self, item: T) -> None:
-        self._queue.append(item)
+    def _push(self, item: T, priority: int) -> None:
+        self._enter_lane(item, priority)
         self._added_at[item] = self._clock.monotonic()
-        self._metrics.added(len(self._queue))
+        self._metrics.added(len(self._ticket))
         self._wake_one()
+
+    def _enter_lane(self, item: T, priority: int) -> None:
+        self._tickets += 1
+        self._lanes.setdefault(priority, deque()).append((item, self._tickets))
+        self._ticket[item] = self._tickets
+        self._priority[item] = priority
 
     def _wake_one(self) -> None:
         while self._getters:

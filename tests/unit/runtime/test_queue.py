@@ -136,6 +136,69 @@ async def test_add_debounced_never_postpones_an_earlier_add_after() -> None:
     assert len(q2) == 1 and q2.waiting == 0
 
 
+async def _take(q: WorkQueue[str], n: int) -> list[str]:
+    out = []
+    for _ in range(n):
+        item = await q.get()
+        q.done(item)
+        out.append(item)
+    return out
+
+
+async def test_a_higher_priority_is_served_first_and_fifo_within_a_priority() -> None:
+    q: WorkQueue[str] = WorkQueue(clock=FakeClock(), fair_every=100)
+    for item in ("new-1", "new-2"):
+        q.add(item)
+    q.add("under-way-1", priority=1)
+    q.add("under-way-2", priority=1)
+    assert len(q) == 4
+    assert await _take(q, 4) == ["under-way-1", "under-way-2", "new-1", "new-2"]
+    assert len(q) == 0
+
+
+async def test_a_queued_key_added_with_a_higher_priority_moves_up_once() -> None:
+    q: WorkQueue[str] = WorkQueue(clock=FakeClock(), fair_every=100)
+    for item in ("a", "b", "c"):
+        q.add(item)
+    q.add("c", priority=1)
+    q.add("c", priority=0)  # a lower priority never moves it back down
+    assert len(q) == 3  # still queued once
+    assert await _take(q, 3) == ["c", "a", "b"]  # its stale place in the lower lane is skipped
+    assert len(q) == 0
+    q.add("c")  # queued again later: a new place at the end of its lane
+    q.add("d")
+    assert await _take(q, 2) == ["c", "d"]
+
+
+async def test_no_lane_starves_every_fourth_key_is_the_longest_waiting() -> None:
+    clock = FakeClock()
+    q: WorkQueue[str] = WorkQueue(clock=clock)  # fair_every=4
+    q.add("new")
+    for i in range(8):
+        clock.advance(0.01)
+        q.add(f"busy-{i}", priority=1)
+    taken = await _take(q, 9)
+    assert taken.index("new") == 3  # three from the busy lane, then the key waiting longest
+    assert taken[:3] == ["busy-0", "busy-1", "busy-2"] and taken[4:] == [f"busy-{i}" for i in range(3, 8)]
+
+
+async def test_priority_survives_processing_and_timers() -> None:
+    clock = FakeClock()
+    q: WorkQueue[str] = WorkQueue(clock=clock, fair_every=100)
+    q.add("held")
+    assert await q.get() == "held"
+    q.add("held", priority=1)  # re-added while a worker holds it: comes back with its priority
+    q.add("other")
+    q.done("held")
+    assert await _take(q, 2) == ["held", "other"]
+    q.add("plain")
+    q.add_debounced("pods", 0.1, 0.5, priority=1)
+    q.add_after("late", 0.05)
+    q.add_debounced("late", 0.1, 0.5, priority=1)  # absorbed by the earlier timer, which takes the priority
+    clock.advance(0.1)
+    assert await _take(q, 3) == ["late", "pods", "plain"]
+
+
 async def test_shut_down_wakes_parked_workers_and_refuses_new_keys() -> None:
     clock = FakeClock()
     q: WorkQueue[str] = WorkQueue(clock=clock)
