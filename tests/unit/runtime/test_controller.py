@@ -209,7 +209,7 @@ async def test_for_with_predicates_ignores_status_only_updates() -> None:
     seen: list[str] = []
     ctrl = Controller("raycluster", Script(), clock=FakeClock())
     ctrl.for_(informer, AnyOf(GENERATION_CHANGED, LABELS_CHANGED, ANNOTATIONS_CHANGED))
-    ctrl.queue.add = lambda item: seen.append(str(item))  # type: ignore[method-assign]
+    ctrl.queue.add = lambda item, priority=0: seen.append(str(item))  # type: ignore[method-assign]
     task = await run_informer(informer, source)
     assert seen == ["ns/rc", "ns/rc"]  # the initial add and the label change, not the status write
     task.cancel()
