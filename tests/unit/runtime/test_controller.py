@@ -253,3 +253,18 @@ async def test_owns_with_batch_and_quiet_enqueues_once_the_owners_events_pause()
     clock.advance(0.1)
     assert [await ctrl.queue.get()] == [ObjectKey("ns", "rc1")]  # after the pause, not the whole 0.5 s window
     task.cancel()
+
+
+async def test_owns_with_a_priority_queues_the_owner_ahead_of_keys_queued_otherwise() -> None:
+    source = ScriptedWatchSource([ObjectList([owned_pod("p0", "under-way")], "1")], [])
+    informer = Informer(source, POD)
+    clock = FakeClock()
+    ctrl = Controller("raycluster", Script(), clock=clock)
+    ctrl.owns(informer, owner_kind="RayCluster", owner_group="ray.io", batch=0.5, quiet=0.1, priority=1)
+    ctrl.queue.add(ObjectKey("ns", "new-1"))
+    ctrl.queue.add(ObjectKey("ns", "new-2"))
+    task = await run_informer(informer, source)
+    clock.advance(0.1)
+    assert await ctrl.queue.get() == ObjectKey("ns", "under-way")  # queued last, handed out first
+    task.cancel()
+
