@@ -171,6 +171,26 @@ def test_a_test_can_make_a_fake_pod_fail_or_unready(kubeconfig: Path) -> None:
     eventually(lambda: _running_ready(kube.get(Pod, "will-wobble", namespace=ns)), what="pod ready again")
 
 
+def test_a_pod_created_unready_is_never_seen_ready_until_steered_ready(kubeconfig: Path) -> None:
+    kube = client(kubeconfig)
+    ns = _namespace(kubeconfig)
+    created = kube.create(Pod(metadata=ObjectMeta(name="born-unready", namespace=ns,
+                                                  annotations={POD_STATE_ANNOTATION: "Unready"}),
+                              spec=PodSpec(containers=[Container(name="c", image="busybox")])))
+    assert created.metadata is not None
+    versions: list[Pod] = []
+    for _, pod in kube.watch(Pod, namespace=ns, fields={"metadata.name": "born-unready"}, server_timeout=30,
+                             resource_version=created.metadata.resourceVersion):
+        versions.append(pod)  # every version the API server stored, in order
+        if pod.status is not None and pod.status.phase == "Running":
+            break
+    started = versions[-1]
+    assert started.status is not None and started.status.phase == "Running" and started.status.podIP
+    assert not any(_running_ready(v) for v in versions)  # not even between two kwok stages
+    kube.patch(Pod, "born-unready", namespace=ns, obj={"metadata": {"annotations": {POD_STATE_ANNOTATION: "Ready"}}})
+    eventually(lambda: _running_ready(kube.get(Pod, "born-unready", namespace=ns)), what="pod ready when steered")
+
+
 def test_deleting_an_owner_garbage_collects_its_children(kubeconfig: Path) -> None:
     kube = client(kubeconfig)
     ns = _namespace(kubeconfig)

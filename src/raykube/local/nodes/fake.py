@@ -51,8 +51,9 @@ containerStatuses:
 message: ""
 """
 
-# The first Ready also assigns the pod its IP (once: a second assignment would be rejected).
-_READY_STATUS = _READY_CONDITIONS + """\
+# The pod's start (Ready, or Running but unready when it is steered "Unready" from its creation) also assigns
+# the pod its IP (once: a second assignment would be rejected).
+_STARTED = """\
 initContainerStatuses:
 {{ range .spec.initContainers }}
 - {name: {{ .name | Quote }}, image: {{ .image | Quote }}, imageID: {{ .image | Quote }}, ready: true, restartCount: 0,
@@ -66,6 +67,7 @@ podIPs: [{ip: {{ $ip | Quote }}}]
 phase: Running
 startTime: {{ $now | Quote }}
 """
+_READY_STATUS = _READY_CONDITIONS + _STARTED
 
 
 def _unready_conditions(*, initialized: bool) -> str:
@@ -111,6 +113,9 @@ containerStatuses:
 {{ end }}
 message: "fake: unready"
 """
+#: A pod created steered "Unready" starts that way: never Ready, not even for the moment between two stages (a
+#: controller quick enough would see it Ready once, and a RayCluster once `ready` stays `ready`).
+_STARTED_UNREADY_STATUS = _UNREADY_STATUS + _STARTED
 
 
 def _crashloop_status(exit_code: int, reason: str, marker: str) -> str:
@@ -183,8 +188,14 @@ def pod_stages() -> list[dict[str, Any]]:
     return [
         _stage(
             "raykube-pod-ready",
-            [_NOT_DELETING, {"key": ".status.podIP", "operator": "DoesNotExist"}],
+            [_NOT_DELETING, {"key": ".status.podIP", "operator": "DoesNotExist"},
+             {"key": _STATE, "operator": "NotIn", "values": ["Unready"]}],
             {"statusTemplate": _READY_STATUS},
+        ),
+        _stage(
+            "raykube-pod-started-unready",
+            [_NOT_DELETING, {"key": ".status.podIP", "operator": "DoesNotExist"}, steered("Unready")],
+            {"statusTemplate": _STARTED_UNREADY_STATUS},
         ),
         _stage(
             "raykube-pod-job-complete",
