@@ -12,13 +12,14 @@ from __future__ import annotations
 import shutil
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from bench.localcluster import ray_crd_names, wait_established
 
 from raykube.local.cluster import ClusterConfig, LocalCluster
+from raykube.local.images import store as image_store
 from tests.e2e.realnode import host
 from tests.integration.kube import kubectl
 
@@ -42,6 +43,21 @@ def real_cluster(ray_image: str) -> Iterator[LocalCluster]:
         cluster.down()
         host.assert_down_clean(cluster, plan, before)
         shutil.rmtree(state)  # kept (with the logs) when something was left behind
+
+
+@pytest.fixture(scope="package")
+def import_built_images(real_cluster: LocalCluster) -> Callable[[], list[str]]:
+    """Import into the running node every stored image it lacks: `up` imports what was built before the node
+    started, and the package's one node starts before a later module builds its own image (Redis, Ray with
+    RocksDB). Returns the names imported."""
+    plan = real_cluster.node_plan()
+    assert plan is not None
+
+    def load() -> list[str]:
+        return image_store.import_missing(plan.containerd_socket, image_store.ImageStore().images(),
+                                          lambda message: print(message, flush=True))
+
+    return load
 
 
 @pytest.fixture(scope="package")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +29,11 @@ SAMPLE = "ray-cluster.external-redis.yaml"
 NAME = "raycluster-external-redis"
 PASSWORD = "5241590000000000"  # the sample's, in its redis.conf and Secret
 
-@pytest.fixture(scope="session")
-def redis_image() -> str:
-    """redis:7.4.0 (Debian's redis-server), built before the real node starts so `up` imports it."""
+@pytest.fixture(scope="module")
+def redis_image(import_built_images: Callable[[], list[str]]) -> str:
+    """redis:7.4.0 (Debian's redis-server), built and imported into the package's running real node."""
     built = redisimage.build_redis(lambda message: print(message, flush=True))
+    import_built_images()
     return images.short(built.names[0])
 
 

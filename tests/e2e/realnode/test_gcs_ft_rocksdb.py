@@ -41,10 +41,11 @@ WORKERS = f"ray.io/cluster={NAME},ray.io/node-type=worker"
 T = TypeVar("T")
 
 
-@pytest.fixture(scope="session")
-def rocksdb_ray_image() -> str:
-    """rayproject/ray:ROCKSDB_RAY_VERSION from images/ray, built before the real node starts so `up` imports it."""
+@pytest.fixture(scope="module")
+def rocksdb_ray_image(import_built_images: Callable[[], list[str]]) -> str:
+    """rayproject/ray:ROCKSDB_RAY_VERSION from images/ray, built and imported into the package's running real node."""
     built = recipes.build_ray(recipes.plan_ray(ROCKSDB_RAY_VERSION), lambda message: print(message, flush=True))
+    import_built_images()
     return image_store.short(built.names[0])
 
 
